@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# Gathering web service image. Build with `docker compose build` (see deploy/README.md).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+
+# An unprivileged account with a fixed uid, so file secrets and volumes can be granted to it.
+RUN groupadd --system --gid 10001 gathering \
+    && useradd --system --uid 10001 --gid gathering --home-dir /home/gathering \
+        --create-home --shell /usr/sbin/nologin gathering
+
+WORKDIR /app
+
+# Editable install of the copied tree: the package finds the top-level templates/ and static/
+# folders relative to itself. The tree stays owned by root, so the service cannot modify it.
+COPY . /app
+RUN pip install --no-cache-dir -e .
+
+USER 10001:10001
+
+EXPOSE 8000
+
+# Healthy only while /healthz answers 200 (it answers 503 when the database is unreachable);
+# urlopen raises on any other status or on a refused connection, so python exits 1.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
+
+# `serve` migrates the database at start-up under a PostgreSQL advisory lock, so several
+# replicas starting together are safe.
+CMD ["gathering", "serve", "--host", "0.0.0.0", "--port", "8000"]

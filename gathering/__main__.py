@@ -1,0 +1,3 @@
+from gathering.cli import main
+
+raise SystemExit(main())

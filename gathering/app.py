@@ -1,0 +1,73 @@
+"""create_app(settings) → the Starlette application."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from asgi_csrf import asgi_csrf
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from gathering.db import migrate
+from gathering.db.database import Database
+from gathering.errors import GatheringError
+from gathering.settings import Settings
+from gathering.templating import STATIC, make_templates
+from gathering.web import errors, public
+from gathering.web.security import SecurityHeadersMiddleware
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """Build the application; the lifespan opens the database (and migrates it) and closes it."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        if settings.migrate_on_start:
+            before, after = await migrate.upgrade(db)
+            if before != after:
+                log.info("database migrated from %s to %s", before or "empty", after)
+        app.state.db = db
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    routes = [
+        *public.routes,
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    middleware = [
+        Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
+        Middleware(
+            asgi_csrf,
+            signing_secret=settings.secret_key,
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="Lax",
+        ),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={
+            GatheringError: errors.domain_error,
+            HTTPException: errors.http_error,
+            500: errors.server_error,
+        },
+    )
+    app.state.settings = settings
+    app.state.templates = make_templates()
+    return app
+
+
+def app_factory() -> Starlette:
+    """Entry point for ``uvicorn --factory``: settings from the environment."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,219 @@
+"""The ``gathering`` command: serve, migrate, demo, create-organiser."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from gathering import __version__
+from gathering.db import migrate
+from gathering.db.database import Database
+from gathering.errors import ConfigError, GatheringError, InvalidInput
+from gathering.settings import Settings
+
+T = TypeVar("T")
+EXIT_CONFIG = 2
+EXIT_FAILED = 1
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {value!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 65535, not {port}")
+    return port
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gathering",
+        description="Programmes, registration, tickets and door check-in for grassroots networks. "
+        "Configured by GATHERING_* environment variables (see the README).",
+    )
+    parser.add_argument("--version", action="version", version=f"gathering {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the web service",
+        description="Run the web service with uvicorn. Migrates the database first.",
+    )
+    serve.add_argument("--host", help="address to listen on (default: GATHERING_HOST)")
+    serve.add_argument("--port", type=_port, help="port to listen on (default: GATHERING_PORT)")
+    serve.add_argument(
+        "--reload", action="store_true", help="restart when the code changes (development)"
+    )
+
+    commands.add_parser(
+        "migrate",
+        help="bring the database schema to the newest revision",
+        description="Create or upgrade the database schema. Safe to run at any time.",
+    )
+
+    demo = commands.add_parser(
+        "demo",
+        help="load the demo network (idempotent) and print its logins",
+        description="Load the demo network from the seed documents: the Labour Left Alliance "
+        "fringe at Labour Party conference 2019 and a hybrid national gathering, with fictional "
+        "attendees. Running it again changes nothing. Refused in production.",
+    )
+    demo.add_argument(
+        "--force", action="store_true", help="load even when GATHERING_ENV=production"
+    )
+
+    organiser = commands.add_parser(
+        "create-organiser",
+        help="create an organiser or admin account (or reset its password)",
+        description="Create an organiser account, or set a new password on an existing one. "
+        "Asks for the password without echo unless --password-file is given.",
+    )
+    organiser.add_argument("--email", required=True, help="the sign-in email address")
+    organiser.add_argument("--name", required=True, help="the name shown to other organisers")
+    organiser.add_argument(
+        "--organisation", metavar="SLUG", help="make the account an organiser of this organisation"
+    )
+    organiser.add_argument("--admin", action="store_true", help="network admin: may do everything")
+    organiser.add_argument(
+        "--password-file",
+        type=Path,
+        help="read the password from the first line of this file (for scripts)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        logging.basicConfig(
+            level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+        )
+        if settings.log_level != "debug":
+            logging.getLogger("alembic").setLevel(logging.WARNING)
+        if args.command == "serve":
+            return _serve(settings, args)
+        if args.command == "migrate":
+            return _run(settings, _migrate)
+        if args.command == "demo":
+            if settings.is_production and not args.force:
+                raise ConfigError("the demo is not loaded in production (use --force to insist)")
+            return _run(settings, lambda db: _demo(db, settings))
+        if args.command == "create-organiser":
+            password = _password(args.password_file)
+            return _run(settings, lambda db: _create_organiser(db, args, password))
+    except ConfigError as error:
+        _fail(error.message)
+        return EXIT_CONFIG
+    except InvalidInput as error:
+        _fail("; ".join(error.errors.values()))
+        return EXIT_FAILED
+    except GatheringError as error:
+        _fail(error.message)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+    raise AssertionError(args.command)  # pragma: no cover
+
+
+def _fail(message: str) -> None:
+    print(f"gathering: error: {message}", file=sys.stderr)
+
+
+def _run(settings: Settings, action: Callable[[Database], Awaitable[int]]) -> int:
+    async def _with_db() -> int:
+        db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        try:
+            return await action(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(_with_db())
+
+
+async def _migrate(db: Database) -> int:
+    before, after = await migrate.upgrade(db)
+    if before == after:
+        print(f"Database already at revision {after}.")
+    else:
+        print(f"Database migrated from {before or 'empty'} to {after}.")
+    return 0
+
+
+async def _demo(db: Database, settings: Settings) -> int:
+    from gathering.domain.demo import load_demo
+
+    await migrate.upgrade(db)
+    logins = await load_demo(db, secret_key=settings.secret_key)
+    print(f"Demo network loaded ({logins.inserted} new rows).")
+    print(f"Open {settings.base_url}/ in a browser. Demo sign-ins:")
+    for email, password, role in logins.accounts:
+        print(f"  {role:<28} {email:<26} password: {password}")
+    print(
+        f"  steward pass '{logins.steward_label}': PIN {logins.steward_pin}, "
+        f"link {settings.base_url}/door/{logins.steward_token}"
+    )
+    return 0
+
+
+async def _create_organiser(db: Database, args: argparse.Namespace, password: str) -> int:
+    from gathering.domain.accounts import create_or_update_account
+
+    await migrate.upgrade(db)
+    result = await create_or_update_account(
+        db,
+        email=args.email,
+        display_name=args.name,
+        password=password,
+        is_admin=args.admin,
+        organisation_slug=args.organisation,
+    )
+    verb = "Created" if result.created else "Updated"
+    print(f"{verb} account {args.email.strip().lower()}.")
+    return 0
+
+
+def _password(password_file: Path | None) -> str:
+    if password_file is not None:
+        try:
+            lines = password_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(f"cannot read the password file {password_file}: {error}") from None
+        return lines[0] if lines else ""
+    if not sys.stdin.isatty():
+        raise ConfigError("no terminal to ask for a password on; use --password-file")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Password again: "):
+        raise ConfigError("the two passwords differ")
+    return first
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    # Migrate before uvicorn starts, so a bad database is one clear line, not a traceback.
+    _run(settings, _migrate)
+    common = {
+        "host": host,
+        "port": port,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "log_level": settings.log_level,
+        "server_header": False,
+    }
+    if args.reload:
+        uvicorn.run("gathering.app:app_factory", factory=True, reload=True, **common)  # type: ignore[arg-type]
+    else:
+        from gathering.app import create_app
+
+        uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
+    return 0

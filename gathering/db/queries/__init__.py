@@ -1,0 +1,1 @@
+"""SQL, always with bound parameters; functions are named for what they return."""

@@ -1,0 +1,1 @@
+"""The rules. Plain values in, dataclasses out; never imports Starlette or Jinja."""

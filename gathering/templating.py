@@ -1,0 +1,66 @@
+"""The Jinja environment: autoescape on, URLs by route name, static files with a content hash."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+from starlette.templating import Jinja2Templates
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "templates"
+STATIC = ROOT / "static"
+
+MODE_LABELS = {"in_person": "In person", "online": "Online", "hybrid": "Hybrid"}
+
+
+@cache
+def _static_hash(path: str) -> str:
+    file = (STATIC / path).resolve()
+    if STATIC not in file.parents or not file.is_file():
+        raise ValueError(f"no static file {path}")
+    return hashlib.sha256(file.read_bytes()).hexdigest()[:12]
+
+
+@jinja2.pass_context
+def static_url(context: dict[str, Any], path: str) -> str:
+    """URL of a static file with a content hash, so browsers may cache it for a year."""
+    request: Request = context["request"]
+    return f"{request.url_for('static', path=path).path}?v={_static_hash(path)}"
+
+
+@jinja2.pass_context
+def csrf_token(context: dict[str, Any]) -> str:
+    """The CSRF token for a form on this page (asgi-csrf sets the matching cookie)."""
+    request: Request = context["request"]
+    token_for = request.scope.get("csrftoken")
+    return str(token_for()) if token_for else ""
+
+
+def date_range(start: dt.date, end: dt.date) -> str:
+    """'21–25 September 2019', '30 September – 2 October 2019', '18 September 2021'."""
+    if start == end:
+        return f"{start.day} {start:%B %Y}"
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}–{end.day} {end:%B %Y}"
+    if start.year == end.year:
+        return f"{start.day} {start:%B} – {end.day} {end:%B %Y}"
+    return f"{start.day} {start:%B %Y} – {end.day} {end:%B %Y}"
+
+
+def make_templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(static_url=static_url, csrf_token=csrf_token, MODE_LABELS=MODE_LABELS)
+    env.filters["date_range"] = date_range
+    return Jinja2Templates(env=env)

@@ -1,0 +1,1 @@
+"""HTTP: one module per audience. Handlers parse, make one domain call, and render."""

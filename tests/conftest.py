@@ -1,0 +1,153 @@
+"""Test fixtures. Every database test runs on both engines:
+
+- ``sqlite``: a real file, copied from one migrated once per run;
+- ``postgresql``: a database cloned (CREATE DATABASE ... TEMPLATE) from one migrated once per run,
+  on the server named by ``GATHERING_TEST_POSTGRES_URL`` (an admin URL such as
+  ``postgresql://postgres@127.0.0.1:5432/postgres``). Without it the PostgreSQL runs are skipped,
+  except under CI (``CI`` set), where a missing or unreachable server fails the run loudly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from gathering.app import create_app
+from gathering.db import migrate
+from gathering.db.database import Database
+from gathering.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+PG_ENV = "GATHERING_TEST_POSTGRES_URL"
+TEST_SECRET = "test-secret-key-that-is-long-enough"
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _pg_admin_dsn() -> str | None:
+    url = os.environ.get(PG_ENV, "").strip()
+    if not url:
+        return None
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def _sa_url(dsn: str, database: str) -> str:
+    base = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+    return base.rsplit("/", 1)[0] + "/" + database
+
+
+async def _pg_execute(dsn: str, *statements: str) -> None:
+    conn = await asyncpg.connect(dsn, timeout=5)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def _migrate(url: str, revision: str = "head") -> None:
+    db = Database(url)
+    try:
+        await migrate.upgrade(db, revision)
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[tuple[str, str]]:
+    dsn = _pg_admin_dsn()
+    if dsn is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but {PG_ENV} is not: the PostgreSQL runs cannot be skipped")
+        pytest.skip(f"PostgreSQL not configured ({PG_ENV} unset)")
+    name = f"gathering_template_{RUN_ID}"
+    try:
+        asyncio.run(
+            _pg_execute(dsn, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
+        )
+    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL at {PG_ENV} is unreachable under CI: {error}")
+        pytest.skip(f"PostgreSQL unreachable: {error}")
+    asyncio.run(_migrate(_sa_url(dsn, name)))
+    yield dsn, name
+    asyncio.run(_pg_execute(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine_name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(engine_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a fresh, migrated, empty database of the engine under test."""
+    if engine_name == "sqlite":
+        target = tmp_path / "test.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    dsn, template = request.getfixturevalue("pg_template")
+    name = f"gathering_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_pg_execute(dsn, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield _sa_url(dsn, name)
+    asyncio.run(_pg_execute(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def empty_db_url(engine_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a database with no tables at all (for migration tests)."""
+    if engine_name == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    dsn, _template = request.getfixturevalue("pg_template")
+    name = f"gathering_empty_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_pg_execute(dsn, f'CREATE DATABASE "{name}"'))
+    yield _sa_url(dsn, name)
+    asyncio.run(_pg_execute(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    database = Database(db_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=db_url, secret_key=TEST_SECRET)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as c:
+        yield c

@@ -1,0 +1,40 @@
+"""Small helpers for tests: parse pages, run the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import lxml.html
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def parse_html(text: str) -> lxml.html.HtmlElement:
+    return lxml.html.fromstring(text)
+
+
+def texts(doc: lxml.html.HtmlElement, xpath: str) -> list[str]:
+    """Normalised text of every element matching ``xpath``."""
+    return [" ".join(el.text_content().split()) for el in doc.xpath(xpath)]
+
+
+def run_cli(
+    *args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m gathering`` in a clean environment (only GATHERING_* from ``env``)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("GATHERING_")}
+    base.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "gathering", *args],
+        env=base,
+        cwd=cwd or REPO,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

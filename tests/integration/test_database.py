@@ -1,0 +1,148 @@
+"""The unit-of-work contract of gathering.db.database, on both engines."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gathering.db.database import Database
+from gathering.db.schema import gathering, organisation
+
+pytestmark = pytest.mark.anyio
+
+NOW = dt.datetime(2019, 9, 21, 9, 0, tzinfo=dt.UTC)
+
+
+async def _insert_gathering(db: Database) -> int:
+    async def _write(conn: AsyncConnection) -> int:
+        result = await conn.execute(
+            sa.insert(gathering)
+            .values(
+                slug="g",
+                title="G",
+                starts_on=dt.date(2019, 9, 21),
+                ends_on=dt.date(2019, 9, 25),
+                created_at=NOW,
+                updated_at=NOW,
+            )
+            .returning(gathering.c.id)
+        )
+        return int(result.scalar_one())
+
+    return await db.write(_write)
+
+
+async def _released_version(db: Database, gathering_id: int) -> int:
+    async def _read(conn: AsyncConnection) -> int:
+        query = sa.select(gathering.c.released_version).where(gathering.c.id == gathering_id)
+        return int((await conn.execute(query)).scalar_one())
+
+    return await db.read(_read)
+
+
+async def test_concurrent_read_modify_write_units_lose_no_update(db: Database) -> None:
+    gathering_id = await _insert_gathering(db)
+
+    async def bump(conn: AsyncConnection) -> None:
+        query = sa.select(gathering.c.released_version).where(gathering.c.id == gathering_id)
+        value = (await conn.execute(query)).scalar_one()
+        await asyncio.sleep(0)  # let the other units interleave here if they can
+        await conn.execute(
+            sa.update(gathering)
+            .where(gathering.c.id == gathering_id)
+            .values(released_version=value + 1)
+        )
+
+    await asyncio.gather(*(db.write(bump) for _ in range(50)))
+    assert await _released_version(db, gathering_id) == 50
+
+
+async def test_a_failed_unit_leaves_nothing_behind(db: Database) -> None:
+    class Boom(Exception):
+        pass
+
+    async def half_then_fail(conn: AsyncConnection) -> None:
+        await conn.execute(
+            sa.insert(organisation).values(slug="half", name="Half written", created_at=NOW)
+        )
+        raise Boom
+
+    with pytest.raises(Boom):
+        await db.write(half_then_fail)
+
+    async def count(conn: AsyncConnection) -> int:
+        return int(
+            (await conn.execute(sa.select(sa.func.count()).select_from(organisation))).scalar_one()
+        )
+
+    assert await db.read(count) == 0
+
+
+async def test_instants_round_trip_as_aware_utc(db: Database) -> None:
+    london = dt.datetime(2019, 9, 22, 17, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+
+    async def _write(conn: AsyncConnection) -> None:
+        await conn.execute(sa.insert(organisation).values(slug="o", name="O", created_at=london))
+
+    await db.write(_write)
+
+    async def _read(conn: AsyncConnection) -> dt.datetime:
+        return (await conn.execute(sa.select(organisation.c.created_at))).scalar_one()
+
+    stored = await db.read(_read)
+    assert stored == london
+    assert stored.tzinfo == dt.UTC
+    assert stored.hour == 16
+
+
+async def test_foreign_keys_are_enforced(db: Database) -> None:
+    from gathering.db.schema import venue
+
+    async def orphan(conn: AsyncConnection) -> None:
+        await conn.execute(
+            sa.insert(venue).values(gathering_id=999, name="Nowhere", created_at=NOW)
+        )
+
+    with pytest.raises(sa.exc.IntegrityError):
+        await db.write(orphan)
+
+
+async def test_sqlite_uses_wal_and_reads_while_a_write_is_open(
+    db: Database, engine_name: str
+) -> None:
+    if engine_name != "sqlite":
+        pytest.skip("SQLite journal mode")
+
+    async def pragmas(conn: AsyncConnection) -> tuple[str, int, int]:
+        mode = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar_one()
+        fks = (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar_one()
+        busy = (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar_one()
+        return mode, fks, busy
+
+    assert await db.read(pragmas) == ("wal", 1, 5000)
+
+    writing = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_write(conn: AsyncConnection) -> None:
+        await conn.execute(sa.insert(organisation).values(slug="w", name="W", created_at=NOW))
+        writing.set()
+        await release.wait()
+
+    task = asyncio.create_task(db.write(slow_write))
+    await writing.wait()
+
+    async def count(conn: AsyncConnection) -> int:
+        return int(
+            (await conn.execute(sa.select(sa.func.count()).select_from(organisation))).scalar_one()
+        )
+
+    # The reader does not wait for the open write, and does not see its uncommitted row.
+    assert await asyncio.wait_for(db.read(count), timeout=2) == 0
+    release.set()
+    await task
+    assert await db.read(count) == 1
