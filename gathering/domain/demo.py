@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.db.database import Database
 from gathering.db.queries.common import id_or_insert, insert_missing
+from gathering.db.queries.programme import gathering_row, latest_release
 from gathering.db.queries.sessions import add_places_taken
 from gathering.db.schema import (
     gathering,
@@ -33,6 +34,7 @@ from gathering.db.schema import (
     track,
 )
 from gathering.domain.accounts import create_or_update_account, hash_password
+from gathering.domain.programme import release_programme
 from gathering.domain.tickets import new_ticket_code
 
 ORGANISATIONS = [
@@ -361,6 +363,8 @@ async def load_demo(db: Database, *, secret_key: str) -> DemoLogins:
         return inserted + new
 
     inserted = await db.write(_write)
+    for gathering_id in await db.read(_unreleased_gatherings):
+        await release_programme(db, gathering_id, released_by=None, note="First programme.")
     logins = []
     for email, name, password, is_admin, org in DEMO_ACCOUNTS:
         await create_or_update_account(
@@ -373,6 +377,15 @@ async def load_demo(db: Database, *, secret_key: str) -> DemoLogins:
         )
         logins.append((email, password, "network admin" if is_admin else f"organiser of {org}"))
     return DemoLogins(tuple(logins), STEWARD_PASS_LABEL, token, STEWARD_PIN, inserted)
+
+
+async def _unreleased_gatherings(conn: AsyncConnection) -> list[int]:
+    ids = []
+    for demo in GATHERINGS:
+        row = await gathering_row(conn, slug=demo.slug)
+        if row is not None and await latest_release(conn, row.id) is None:
+            ids.append(row.id)
+    return ids
 
 
 async def _load_gathering(
@@ -446,8 +459,6 @@ async def _load_gathering(
                 "track_id": tracks.get(item.track) if item.track else None,
                 "joining_link": item.joining_link,
                 "status": "published",
-                "version": 1,
-                "public_changed_at": now,
                 "created_at": now,
                 "updated_at": now,
             },
