@@ -18,7 +18,7 @@ from gathering.db.database import Database
 from gathering.errors import GatheringError
 from gathering.settings import Settings
 from gathering.templating import STATIC, make_templates
-from gathering.web import errors, public
+from gathering.web import api, errors, exports, public
 from gathering.web.security import SecurityHeadersMiddleware
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,8 @@ def create_app(settings: Settings) -> Starlette:
 
     routes = [
         *public.routes,
+        *exports.routes,
+        *api.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [

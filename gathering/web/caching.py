@@ -1,0 +1,59 @@
+"""Conditional GET for exports and feeds: ETag, Last-Modified, 304, and open CORS for public data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping
+from email.utils import format_datetime, parsedate_to_datetime
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+PUBLIC_CORS = {
+    "access-control-allow-origin": "*",
+    "access-control-expose-headers": "ETag, Last-Modified",
+}
+
+
+def etag_for(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _not_modified(request: Request, etag: str, last_modified: dt.datetime | None) -> bool:
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        # RFC 9110 §13.1.2: If-None-Match wins over If-Modified-Since; weak comparison.
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return "*" in tags or etag in tags
+    since = request.headers.get("if-modified-since")
+    if since and last_modified is not None:
+        try:
+            return last_modified.replace(microsecond=0) <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def cached_response(
+    request: Request,
+    body: bytes,
+    media_type: str,
+    *,
+    last_modified: dt.datetime | None,
+    public: bool = True,
+    max_age: int = 300,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """``body`` with validators; 304 with no body when the client's copy is current."""
+    etag = etag_for(body)
+    out = {"etag": etag, "cache-control": f"{'public' if public else 'private'}, max-age={max_age}"}
+    out["vary"] = "Accept-Encoding"
+    if last_modified is not None:
+        out["last-modified"] = format_datetime(last_modified.astimezone(dt.UTC), usegmt=True)
+    if public:
+        out.update(PUBLIC_CORS)
+    out.update(headers or {})
+    if _not_modified(request, etag, last_modified):
+        return Response(status_code=304, headers=out)
+    return Response(body, media_type=media_type, headers=out)
