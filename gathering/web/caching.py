@@ -1,4 +1,4 @@
-"""Conditional GET for exports and feeds: ETag, Last-Modified, 304, and open CORS for public data."""
+"""Conditional GET for exports and feeds: ETag, Last-Modified, 304, open CORS for public data."""
 
 from __future__ import annotations
 
