@@ -18,7 +18,7 @@ from gathering.db.database import Database
 from gathering.errors import GatheringError
 from gathering.settings import Settings
 from gathering.templating import STATIC, make_templates
-from gathering.web import api, errors, exports, public
+from gathering.web import api, auth, errors, exports, organiser, public
 from gathering.web.security import SecurityHeadersMiddleware
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,8 @@ def create_app(settings: Settings) -> Starlette:
         *public.routes,
         *exports.routes,
         *api.routes,
+        *auth.routes,
+        *organiser.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [
@@ -53,6 +55,9 @@ def create_app(settings: Settings) -> Starlette:
             signing_secret=settings.secret_key,
             cookie_secure=settings.secure_cookies,
             cookie_samesite="Lax",
+            # Without this a cookieless POST skips the check; sign-in must never be forged.
+            always_protect={"/signin", "/password/forgot"},
+            send_csrf_failed=auth.csrf_failed,
         ),
     ]
     app = Starlette(

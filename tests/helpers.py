@@ -38,3 +38,20 @@ def run_cli(
         timeout=120,
         check=False,
     )
+
+
+async def csrf_from(client: object, path: str) -> str:
+    """GET ``path`` (setting the CSRF cookie) and return the token of its first form."""
+    response = await client.get(path)  # type: ignore[attr-defined]
+    assert response.status_code == 200, (path, response.status_code)
+    tokens = parse_html(response.text).xpath("//form//input[@name='csrftoken']/@value")
+    assert tokens, f"no form with a CSRF token on {path}"
+    return str(tokens[0])
+
+
+async def sign_in(client: object, email: str, password: str) -> object:
+    token = await csrf_from(client, "/signin")
+    return await client.post(  # type: ignore[attr-defined]
+        "/signin",
+        data={"csrftoken": token, "email": email, "password": password, "next": "/organiser"},
+    )

@@ -17,6 +17,7 @@ STATUS_BY_CODE = {
     "not_signed_in": 401,
     "invalid_input": 422,
     "conflict": 409,
+    "throttled": 429,
     "busy": 503,
     "database_unavailable": 503,
 }
