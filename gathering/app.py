@@ -18,7 +18,7 @@ from gathering.db.database import Database
 from gathering.errors import GatheringError
 from gathering.settings import Settings
 from gathering.templating import STATIC, make_templates
-from gathering.web import api, auth, errors, exports, organiser, public
+from gathering.web import admin, api, auth, errors, exports, organiser, public
 from gathering.web.security import SecurityHeadersMiddleware
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ def create_app(settings: Settings) -> Starlette:
         *api.routes,
         *auth.routes,
         *organiser.routes,
+        *admin.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [

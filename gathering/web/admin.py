@@ -1,0 +1,7 @@
+"""Network admin pages: gatherings, venues and rooms, tracks, organisations, speakers."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+routes: list[BaseRoute] = []
