@@ -503,3 +503,20 @@ throttle = sa.Table(
     sa.Column("window_start", UTCDateTime(), nullable=False),
     sa.Column("count", sa.Integer, nullable=False),
 )
+
+# --- speaker photos ---------------------------------------------------------------------------
+
+# The bytes live in the database so every app replica serves the same photo.
+speaker_photo = sa.Table(
+    "speaker_photo",
+    metadata,
+    sa.Column(
+        "speaker_id",
+        sa.Integer,
+        sa.ForeignKey("speaker.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("content_type", sa.String(40), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
