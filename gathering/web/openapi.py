@@ -1,0 +1,332 @@
+"""The OpenAPI 3.1 document for the read-only API and the programme exports.
+
+Built from a dict (not a data file) so it ships with the package and mypy sees it; serialised
+once per base URL. Keep it in step with ``web/api.py`` and ``web/exports.py``: a test compares
+its paths with the app's routes.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from gathering import __version__
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(kind: str) -> dict[str, Any]:
+    return {"type": [kind, "null"]}
+
+
+def _object(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [name for name in properties if name not in optional],
+    }
+
+
+_STRING = {"type": "string"}
+_INTEGER = {"type": "integer"}
+_BOOLEAN = {"type": "boolean"}
+_URL = {"type": "string", "format": "uri"}
+_NULLABLE_URL = {"type": ["string", "null"], "format": "uri"}
+_DATE = {"type": "string", "format": "date"}
+_TIME = {
+    "type": "string",
+    "format": "date-time",
+    "description": "RFC 3339 with the offset of the gathering's time zone.",
+}
+_ZONE = {"type": "string", "description": "IANA time zone name, e.g. Europe/London."}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _object(
+        {
+            "error": {"type": "string", "description": "Stable machine code, e.g. not_found."},
+            "message": _STRING,
+        }
+    ),
+    "GatheringRef": _object({"slug": _STRING, "title": _STRING, "api_url": _NULLABLE_URL}),
+    "Venue": _object(
+        {
+            "id": _INTEGER,
+            "name": _STRING,
+            "address": _STRING,
+            "step_free": _nullable("boolean"),
+            "hearing_loop": _nullable("boolean"),
+            "bsl": _nullable("boolean"),
+            "quiet_room": _nullable("boolean"),
+            "access_notes": _STRING,
+        }
+    ),
+    "Room": _object(
+        {
+            "id": _INTEGER,
+            "name": _STRING,
+            "capacity": _nullable("integer"),
+            "step_free": _nullable("boolean"),
+            "access_notes": _STRING,
+            "venue": _ref("Venue"),
+        }
+    ),
+    "Track": _object({"slug": _STRING, "name": _STRING}),
+    "Host": _object(
+        {
+            "slug": _STRING,
+            "name": _STRING,
+            "short_name": _STRING,
+            "role": {"enum": ["host", "co_host"]},
+        }
+    ),
+    "SessionSpeaker": _object(
+        {
+            "slug": _STRING,
+            "name": _STRING,
+            "affiliation": _STRING,
+            "role": {"enum": ["chair", "speaker"]},
+        }
+    ),
+    "Session": _object(
+        {
+            "id": _INTEGER,
+            "gathering": _ref("GatheringRef"),
+            "url": {**_URL, "description": "The session's public page."},
+            "api_url": _NULLABLE_URL,
+            "title": _STRING,
+            "description": {"type": "string", "description": "Markdown source."},
+            "starts_at": _TIME,
+            "ends_at": _TIME,
+            "timezone": _ZONE,
+            "status": {"enum": ["published", "cancelled"]},
+            "is_cancelled": _BOOLEAN,
+            "format": {"enum": ["in_person", "online", "hybrid"]},
+            "access": {"enum": ["public", "supporters", "invite"]},
+            "access_note": _STRING,
+            "language": _STRING,
+            "track": {"oneOf": [_ref("Track"), {"type": "null"}]},
+            "venue_tbc": {**_BOOLEAN, "description": "In person but the room is not known yet."},
+            "room": {"oneOf": [_ref("Room"), {"type": "null"}]},
+            "hosts": {"type": "array", "items": _ref("Host")},
+            "speakers": {"type": "array", "items": _ref("SessionSpeaker")},
+            "capacity": _nullable("integer"),
+            "places_left": {
+                "type": ["integer", "null"],
+                "description": "Live count; null when there is no limit.",
+            },
+            "version": {**_INTEGER, "description": "Rises on every public change."},
+            "changed_at": _TIME,
+        }
+    ),
+    "Release": _object({"number": _INTEGER, "released_at": _TIME}),
+    "Gathering": _object(
+        {
+            "slug": _STRING,
+            "title": _STRING,
+            "description": _STRING,
+            "starts_on": _DATE,
+            "ends_on": _DATE,
+            "timezone": _ZONE,
+            "mode": {"enum": ["in_person", "online", "hybrid"]},
+            "location": _STRING,
+            "url": _NULLABLE_URL,
+            "api_url": _NULLABLE_URL,
+            "exports": _object({"frab_xml": _NULLABLE_URL, "schedule_json": _NULLABLE_URL}),
+            "release": {
+                "oneOf": [_ref("Release"), {"type": "null"}],
+                "description": "The programme's last release; null before the first.",
+            },
+            "session_count": _INTEGER,
+        }
+    ),
+    "GatheringDetail": {
+        "allOf": [
+            _ref("Gathering"),
+            _object({"sessions": {"type": "array", "items": _ref("Session")}}),
+        ]
+    },
+    "GatheringList": _object({"gatherings": {"type": "array", "items": _ref("Gathering")}}),
+    "Appearance": _object(
+        {
+            "role": {"enum": ["chair", "speaker", "host", "co_host"]},
+            "session": _ref("Session"),
+        }
+    ),
+    "Speaker": _object(
+        {
+            "slug": _STRING,
+            "name": _STRING,
+            "affiliation": _STRING,
+            "url": _NULLABLE_URL,
+            "api_url": _NULLABLE_URL,
+            "session_count": _INTEGER,
+        }
+    ),
+    "SpeakerDetail": {
+        "allOf": [
+            _ref("Speaker"),
+            _object({"bio": _STRING, "sessions": {"type": "array", "items": _ref("Appearance")}}),
+        ]
+    },
+    "SpeakerList": _object({"speakers": {"type": "array", "items": _ref("Speaker")}}),
+    "Organisation": _object(
+        {
+            "slug": _STRING,
+            "name": _STRING,
+            "short_name": _STRING,
+            "website": _STRING,
+            "url": _NULLABLE_URL,
+            "api_url": _NULLABLE_URL,
+            "session_count": _INTEGER,
+        }
+    ),
+    "OrganisationDetail": {
+        "allOf": [
+            _ref("Organisation"),
+            _object(
+                {
+                    "description": _STRING,
+                    "sessions": {"type": "array", "items": _ref("Appearance")},
+                }
+            ),
+        ]
+    },
+    "OrganisationList": _object(
+        {"organisations": {"type": "array", "items": _ref("Organisation")}}
+    ),
+    "ScheduleJson": {
+        "type": "object",
+        "description": "C3VOC schedule JSON v1, valid against https://c3voc.de/schedule/schema.json.",
+        "required": ["schedule"],
+    },
+}
+
+_SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+_SESSION_ID = {"name": "session_id", "in": "path", "required": True, "schema": _INTEGER}
+_CACHE_HEADERS = {
+    "ETag": {"schema": _STRING, "description": "Send it back in If-None-Match for a 304."},
+    "Access-Control-Allow-Origin": {"schema": {"const": "*"}},
+}
+_NOT_MODIFIED = {"description": "Not modified: the copy whose ETag was sent is current."}
+_NOT_FOUND = {
+    "description": "No such gathering, session, speaker or organisation.",
+    "content": {"application/json": {"schema": _ref("Error")}},
+}
+
+
+def _get(
+    operation_id: str,
+    summary: str,
+    schema: dict[str, Any],
+    *,
+    media_type: str = "application/json",
+    parameters: tuple[dict[str, Any], ...] = (),
+    tag: str = "programme",
+) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        "200": {
+            "description": "OK",
+            "headers": _CACHE_HEADERS,
+            "content": {media_type: {"schema": schema}},
+        },
+        "304": _NOT_MODIFIED,
+    }
+    if parameters:
+        responses["404"] = _NOT_FOUND
+    operation: dict[str, Any] = {
+        "operationId": operation_id,
+        "summary": summary,
+        "tags": [tag],
+        "responses": responses,
+    }
+    if parameters:
+        operation["parameters"] = list(parameters)
+    return {"get": operation}
+
+
+PATHS: dict[str, Any] = {
+    "/api/openapi.json": _get("getOpenApi", "This document.", {"type": "object"}, tag="meta"),
+    "/api/gatherings": _get(
+        "listGatherings", "Listed gatherings, newest first.", _ref("GatheringList")
+    ),
+    "/api/gatherings/{slug}": _get(
+        "getGathering",
+        "A gathering with its released programme (live places left).",
+        _ref("GatheringDetail"),
+        parameters=(_SLUG,),
+    ),
+    "/api/gatherings/{slug}/sessions/{session_id}": _get(
+        "getSession",
+        "One session of a gathering's released programme.",
+        _ref("Session"),
+        parameters=(_SLUG, _SESSION_ID),
+    ),
+    "/api/speakers": _get(
+        "listSpeakers", "Everyone speaking in a released programme.", _ref("SpeakerList")
+    ),
+    "/api/speakers/{slug}": _get(
+        "getSpeaker",
+        "A speaker with their released sessions.",
+        _ref("SpeakerDetail"),
+        parameters=(_SLUG,),
+    ),
+    "/api/organisations": _get(
+        "listOrganisations", "The network's organisations.", _ref("OrganisationList")
+    ),
+    "/api/organisations/{slug}": _get(
+        "getOrganisation",
+        "An organisation with the released sessions it hosts or co-hosts.",
+        _ref("OrganisationDetail"),
+        parameters=(_SLUG,),
+    ),
+    "/g/{slug}/schedule.xml": _get(
+        "getFrabScheduleXml",
+        "The released programme as frab schedule.xml (C3VOC XSD). Version 0 before a release.",
+        {"type": "string", "contentMediaType": "application/xml"},
+        media_type="application/xml",
+        parameters=(_SLUG,),
+        tag="exports",
+    ),
+    "/g/{slug}/schedule.json": _get(
+        "getScheduleJson",
+        "The released programme as C3VOC schedule JSON. Version 0 before a release.",
+        _ref("ScheduleJson"),
+        parameters=(_SLUG,),
+        tag="exports",
+    ),
+}
+
+
+def document(base_url: str) -> dict[str, Any]:
+    """The OpenAPI document as a dict, with ``base_url`` as its server."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Gathering programme API",
+            "version": __version__,
+            "description": (
+                "Read-only, public data from released programmes: gatherings, sessions, "
+                "speakers and organisations, plus frab XML and schedule JSON exports for "
+                "conference apps. No joining links, invite codes or personal data. Every "
+                "response has an ETag (send If-None-Match for a 304) and open CORS."
+            ),
+            "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"},
+        },
+        "servers": [{"url": base_url.rstrip("/")}],
+        "tags": [
+            {"name": "programme", "description": "The JSON API."},
+            {"name": "exports", "description": "Schedules for conference apps."},
+            {"name": "meta", "description": "About the API."},
+        ],
+        "paths": PATHS,
+        "components": {"schemas": SCHEMAS},
+    }
+
+
+@functools.lru_cache(maxsize=8)
+def openapi_document(base_url: str) -> bytes:
+    """The OpenAPI document serialised, built once per base URL."""
+    return json.dumps(document(base_url), ensure_ascii=False, indent=2).encode()
