@@ -63,4 +63,9 @@ def make_templates() -> Jinja2Templates:
     )
     env.globals.update(static_url=static_url, csrf_token=csrf_token, MODE_LABELS=MODE_LABELS)
     env.filters["date_range"] = date_range
+    # Public pages' helpers (Markdown, times in a gathering's zone, changes in words).
+    from gathering.web.public import TEMPLATE_FILTERS, TEMPLATE_GLOBALS
+
+    env.filters.update(TEMPLATE_FILTERS)
+    env.globals.update(TEMPLATE_GLOBALS)
     return Jinja2Templates(env=env)
