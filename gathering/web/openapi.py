@@ -310,8 +310,8 @@ def document(base_url: str) -> dict[str, Any]:
             "description": (
                 "Read-only, public data from released programmes: gatherings, sessions, "
                 "speakers and organisations, plus frab XML and schedule JSON exports for "
-                "conference apps. No joining links, invite codes or personal data. Every "
-                "response has an ETag (send If-None-Match for a 304) and open CORS."
+                "conference apps. Never private meeting links, invite codes or personal data. "
+                "Every response has an ETag (send If-None-Match for a 304) and open CORS."
             ),
             "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"},
         },

@@ -14,6 +14,7 @@ import lxml.etree
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.applications import Starlette
 
 from gathering.db import schema
 from gathering.db.database import Database
@@ -386,3 +387,29 @@ async def test_exports_before_first_release_are_valid_and_empty(
     document = _valid_json((await _get(client, "/g/spring-school-2027/schedule.json")).content)
     assert document["schedule"]["version"] == "0"
     assert _events_json(document) == []
+
+
+async def test_exports_are_built_once_per_release(
+    db: Database, app: Starlette, client: httpx.AsyncClient
+) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    programme = await load_programme(db, CONFERENCE)
+    for _ in range(3):
+        await _get(client, f"/g/{CONFERENCE}/schedule.xml")
+        await _get(client, f"/g/{CONFERENCE}/schedule.json")
+    cache = app.state.export_cache
+    assert sorted((key[0], key[2]) for key in cache._items) == [
+        ("frab_xml", 1),
+        ("schedule_json", 1),
+    ]
+    session_id = await _session_id(db, PALESTINE)
+    table = schema.programme_session
+    await _write(db, sa.update(table).where(table.c.id == session_id).values(title="Palestine"))
+    await release_programme(db, programme.gathering.id, released_by=None)
+    root = _valid_xml((await _get(client, f"/g/{CONFERENCE}/schedule.xml")).content)
+    assert _event(root, "Palestine").findtext("title") == "Palestine"
+    assert sorted((key[0], key[2]) for key in cache._items) == [
+        ("frab_xml", 1),
+        ("frab_xml", 2),
+        ("schedule_json", 1),
+    ]
