@@ -456,7 +456,8 @@ async def _save(
         elif remove_photo:
             values["photo"] = None
         if current is None:
-            values["created_at"] = now
+            if kind != "track":  # tracks have no created_at
+                values["created_at"] = now
             saved_id = await queries.insert_row(conn, kind, values)
             action = "created"
         else:

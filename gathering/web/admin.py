@@ -155,6 +155,7 @@ async def _edit(
     row_id = _id(request, f"{kind}_id")
     editing = await manage.editing(db, actor, kind, row_id)
     context: dict[str, Any] = {"form": editing.form, "editing": editing, **(extra or {})}
+    context["organisations"] = editing.organisations
     if request.method == "GET":
         return _page(request, template, context)
     form = await _form(request)
