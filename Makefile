@@ -4,15 +4,27 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt setup clean
+.PHONY: run test lint fmt setup clean browser
 
 run: $(STAMP)
 	$(BIN)/gathering migrate
 	$(BIN)/gathering demo
 	$(BIN)/gathering serve
 
-test: $(STAMP) lint
+test: $(STAMP) lint browser node_modules/.installed
 	$(BIN)/pytest
+
+# Front-end packages from the npm registry, pinned by package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y npm; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+# Browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
+browser:
+	@command -v chromium >/dev/null || { apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-dejavu-core; }
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
