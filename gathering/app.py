@@ -18,7 +18,7 @@ from gathering.db.database import Database
 from gathering.errors import GatheringError
 from gathering.settings import Settings
 from gathering.templating import STATIC, make_templates
-from gathering.web import admin, api, auth, errors, exports, organiser, public
+from gathering.web import admin, api, auth, csrf, errors, exports, organiser, public
 from gathering.web.security import SecurityHeadersMiddleware
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ def create_app(settings: Settings) -> Starlette:
     ]
     middleware = [
         Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
+        Middleware(csrf.MultipartGate),
         Middleware(
             asgi_csrf,
             signing_secret=settings.secret_key,
@@ -59,6 +60,7 @@ def create_app(settings: Settings) -> Starlette:
             # Without this a cookieless POST skips the check; sign-in must never be forged.
             always_protect={"/signin", "/password/forgot"},
             send_csrf_failed=auth.csrf_failed,
+            skip_if_scope=csrf.is_multipart,  # see gathering/web/csrf.py
         ),
     ]
     app = Starlette(

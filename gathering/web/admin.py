@@ -17,11 +17,13 @@ from gathering.domain.permissions import Actor, require_admin
 from gathering.errors import InvalidInput
 from gathering.web.auth import Handler, current_actor, signed_in
 from gathering.web.caching import cached_response
-from gathering.web.render import database, render
+from gathering.web.csrf import checked_form
+from gathering.web.render import database, render, settings
 
-# Far above any honest form (a 2 MB photo and a 5,000-character bio), refused before parsing.
-MAX_BODY = 4 * 1024 * 1024
-MAX_TEXT_PART = 256 * 1024
+# Only admins reach these forms. A field up to 12 MB is parsed so validation can say which field
+# is too long and keep the rest of what was typed; a body beyond 16 MB is refused before parsing.
+MAX_BODY = 16 * 1024 * 1024
+MAX_TEXT_PART = 12 * 1024 * 1024
 TOO_LARGE = (
     "This form is too large to accept: descriptions are limited to 20,000 characters and photos "
     "to 2 MB. Go back, shorten the text, and send it again. Nothing was saved."
@@ -63,7 +65,13 @@ async def _form(request: Request) -> FormData:
     if length.isdigit() and int(length) > MAX_BODY:
         raise HTTPException(413, TOO_LARGE)
     try:
-        return await request.form(max_files=1, max_fields=40, max_part_size=MAX_TEXT_PART)
+        return await checked_form(
+            request,
+            settings(request).secret_key,
+            max_files=1,
+            max_fields=40,
+            max_part_size=MAX_TEXT_PART,
+        )
     except HTTPException as error:
         raise HTTPException(413, TOO_LARGE) from error
 
@@ -74,11 +82,16 @@ def _strings(form: FormData) -> dict[str, str]:
 
 async def _photo(form: FormData) -> manage.Photo | None:
     upload = form.get("photo")
-    if not isinstance(upload, UploadFile) or not upload.filename:
+    if not isinstance(upload, UploadFile):
         return None
-    # Read one byte past the limit, never more, so a too-large file is recognised as such.
-    data = await upload.read(manage.MAX_PHOTO_BYTES + 1)
-    return manage.Photo(data=data, filename=upload.filename)
+    try:
+        if not upload.filename:
+            return None
+        # Read one byte past the limit, never more, so a too-large file is recognised as such.
+        data = await upload.read(manage.MAX_PHOTO_BYTES + 1)
+        return manage.Photo(data=data, filename=upload.filename)
+    finally:
+        await upload.close()  # Starlette leaves spooled uploads open otherwise
 
 
 def _id(request: Request, name: str) -> int:
