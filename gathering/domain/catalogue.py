@@ -24,7 +24,7 @@ class Appearance:
 
     gathering: PublicGathering
     session: PublicSession
-    role: str
+    role: str = ""  # empty where the page is not about one speaker or organisation
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,9 @@ def _by_time(appearances: list[Appearance]) -> tuple[Appearance, ...]:
     return tuple(sorted(appearances, key=lambda a: (a.session.starts_at, a.session.id)))
 
 
-def _speakers(programmes: list[Programme]) -> list[SpeakerProfile]:
-    # Details come from the newest gathering's release that names the speaker.
+def _speakers(programmes: list[Programme], current: dict[str, Any]) -> list[SpeakerProfile]:
+    # Who appears is decided by the released programmes, so an unannounced speaker stays hidden;
+    # name, affiliation and bio are the current ones, so a corrected bio shows at once.
     found: dict[str, SpeakerProfile] = {}
     appearances: dict[str, list[Appearance]] = {}
     for programme in programmes:
@@ -80,16 +81,27 @@ def _speakers(programmes: list[Programme]) -> list[SpeakerProfile]:
                     )
                     appearances[ref.slug] = []
                 appearances[ref.slug].append(Appearance(programme.gathering, session, ref.role))
-    profiles = [
-        SpeakerProfile(p.id, p.slug, p.name, p.affiliation, p.bio, _by_time(appearances[slug]))
-        for slug, p in found.items()
-    ]
+    profiles = []
+    for slug, p in found.items():
+        row = current.get(slug)
+        name, affiliation, bio = (
+            (row.name, row.affiliation, row.bio) if row else (p.name, p.affiliation, p.bio)
+        )
+        profiles.append(
+            SpeakerProfile(p.id, slug, name, affiliation, bio, _by_time(appearances[slug]))
+        )
     return sorted(profiles, key=lambda p: (p.name.casefold(), p.slug))
 
 
 async def list_speakers(db: Database) -> list[SpeakerProfile]:
     """Everyone who speaks in a released programme, by name, with their sessions."""
-    return _speakers(await released_programmes(db))
+    programmes = await released_programmes(db)
+    slugs = {ref.slug for p in programmes for s in p.sessions for ref in s.speakers}
+
+    async def _read(conn: AsyncConnection) -> dict[str, Any]:
+        return await queries.speakers_by_slug(conn, sorted(slugs))
+
+    return _speakers(programmes, await db.read(_read))
 
 
 async def speaker_profile(db: Database, slug: str) -> SpeakerProfile:

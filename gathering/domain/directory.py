@@ -1,5 +1,5 @@
 """Browsing the released programmes: one gathering filtered and by day, and across gatherings
-(speakers, organisations, search).
+(search); speaker and organisation profiles are in ``catalogue``.
 
 Everything here reads the last *released* programme of each listed gathering through
 ``programme.load_programme``; there are few gatherings, so loading them all is cheap.
@@ -12,13 +12,9 @@ import unicodedata
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.db.database import Database
-from gathering.db.queries import directory as queries
-from gathering.domain.gatherings import list_gatherings
+from gathering.domain.catalogue import Appearance, released_programmes
 from gathering.domain.programme import (
     Programme,
     PublicGathering,
@@ -27,7 +23,7 @@ from gathering.domain.programme import (
     list_releases,
     load_programme,
 )
-from gathering.errors import InvalidInput, NotFound
+from gathering.errors import InvalidInput
 
 MAX_QUERY_LENGTH = 200
 FORMATS = ("in_person", "hybrid", "online")
@@ -86,38 +82,10 @@ class ProgrammeView:
 
 
 @dataclass(frozen=True)
-class Listing:
-    """A session in the context of its gathering (for pages that span gatherings)."""
-
-    gathering: PublicGathering
-    session: PublicSession
-    role: str = ""  # the speaker's or organisation's role in it, when the page is about one
-
-
-@dataclass(frozen=True)
-class SpeakerProfile:
-    slug: str
-    name: str
-    affiliation: str
-    bio: str
-    listings: tuple[Listing, ...]
-
-
-@dataclass(frozen=True)
-class OrganisationProfile:
-    slug: str
-    name: str
-    short_name: str
-    description: str
-    website: str
-    listings: tuple[Listing, ...]
-
-
-@dataclass(frozen=True)
 class SearchResult:
     query: str
     words: tuple[str, ...]  # empty: nothing was asked
-    listings: tuple[Listing, ...]
+    listings: tuple[Appearance, ...]
 
 
 def sessions_by_day(sessions: Iterable[PublicSession], timezone: str) -> tuple[Day, ...]:
@@ -161,60 +129,6 @@ async def browse_programme(db: Database, slug: str, filters: ProgrammeFilters) -
     )
 
 
-async def find_session(db: Database, slug: str, session_id: int) -> tuple[Programme, PublicSession]:
-    """A released session of the gathering ``slug``; NotFound if it is not in that programme."""
-    programme = await load_programme(db, slug)
-    session = programme.session(session_id)
-    if session is None:
-        raise NotFound("There is no such session in this programme.")
-    return programme, session
-
-
-async def _released_programmes(db: Database) -> list[Programme]:
-    programmes = [await load_programme(db, g.slug) for g in await list_gatherings(db)]
-    return [p for p in programmes if p.release is not None]
-
-
-async def speaker_profile(db: Database, slug: str) -> SpeakerProfile:
-    """A speaker and every released session they speak at or chair; NotFound if unknown."""
-
-    async def _read(conn: AsyncConnection) -> Any:
-        return await queries.speaker_by_slug(conn, slug)
-
-    row = await db.read(_read)
-    if row is None:
-        raise NotFound("There is no speaker at this address.")
-    listings = tuple(
-        Listing(p.gathering, s, sp.role)
-        for p in await _released_programmes(db)
-        for s in p.sessions
-        for sp in s.speakers
-        if sp.slug == slug
-    )
-    return SpeakerProfile(row.slug, row.name, row.affiliation, row.bio, listings)
-
-
-async def organisation_profile(db: Database, slug: str) -> OrganisationProfile:
-    """An organisation and every released session it hosts or co-hosts; NotFound if unknown."""
-
-    async def _read(conn: AsyncConnection) -> Any:
-        return await queries.organisation_by_slug(conn, slug)
-
-    row = await db.read(_read)
-    if row is None:
-        raise NotFound("There is no organisation at this address.")
-    listings = tuple(
-        Listing(p.gathering, s, h.role)
-        for p in await _released_programmes(db)
-        for s in p.sessions
-        for h in s.hosts
-        if h.slug == slug
-    )
-    return OrganisationProfile(
-        row.slug, row.name, row.short_name, row.description, row.website, listings
-    )
-
-
 def _folded(text: str) -> str:
     """Lower case without accents, so "pappe" finds "Pappé"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
@@ -244,8 +158,8 @@ async def search_sessions(db: Database, query: str) -> SearchResult:
     if not words:
         return SearchResult(query, (), ())
     listings = tuple(
-        Listing(p.gathering, s)
-        for p in await _released_programmes(db)
+        Appearance(p.gathering, s)
+        for p in await released_programmes(db)
         for s in p.sessions
         if all(w in _haystack(s) for w in words)
     )

@@ -18,16 +18,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gathering.domain.catalogue import (
+    Appearance,
+    load_session,
+    organisation_profile,
+    speaker_profile,
+)
 from gathering.domain.directory import (
     MAX_QUERY_LENGTH,
-    Listing,
     ProgrammeFilters,
     browse_programme,
-    find_session,
-    organisation_profile,
     release_history,
     search_sessions,
-    speaker_profile,
 )
 from gathering.domain.gatherings import list_gatherings
 from gathering.domain.health import database_revision
@@ -59,7 +61,7 @@ async def programme_page(request: Request) -> Response:
 
 
 async def session_page(request: Request) -> Response:
-    programme, session = await find_session(
+    programme, session = await load_session(
         database(request), request.path_params["slug"], request.path_params["session_id"]
     )
     return render(
@@ -294,13 +296,13 @@ def change_lines(change: Change, timezone: str) -> list[str]:
 
 
 def by_gathering(
-    listings: Iterable[Listing],
-) -> list[tuple[PublicGathering, list[Listing]]]:
-    """Listings grouped by gathering, keeping their order."""
-    groups: dict[str, tuple[PublicGathering, list[Listing]]] = {}
+    listings: Iterable[Appearance],
+) -> list[tuple[PublicGathering, list[Appearance]]]:
+    """Appearances grouped by gathering, newest gathering first, sessions in their order."""
+    groups: dict[str, tuple[PublicGathering, list[Appearance]]] = {}
     for listing in listings:
         groups.setdefault(listing.gathering.slug, (listing.gathering, []))[1].append(listing)
-    return list(groups.values())
+    return sorted(groups.values(), key=lambda group: group[0].starts_on, reverse=True)
 
 
 TEMPLATE_FILTERS: dict[str, Callable[..., Any]] = {

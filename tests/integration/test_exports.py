@@ -21,6 +21,7 @@ from gathering.db.database import Database
 from gathering.domain.demo import load_demo
 from gathering.domain.programme import load_programme, release_programme
 from tests.conftest import TEST_SECRET
+from tests.factories import add_room
 
 pytestmark = pytest.mark.anyio
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas" / "voc-schedule"
@@ -93,35 +94,6 @@ async def _session_id(db: Database, title: str) -> int:
         return int((await conn.execute(query)).scalar_one())
 
     return await db.read(_read)
-
-
-async def _add_room(db: Database, gathering_id: int) -> int:
-    async def _unit(conn: AsyncConnection) -> int:
-        now = dt.datetime.now(dt.UTC)
-        venue_id = (
-            await conn.execute(
-                sa.insert(schema.venue)
-                .values(
-                    gathering_id=gathering_id,
-                    name="Brighthelm Centre",
-                    address="North Road, Brighton",
-                    step_free=True,
-                    created_at=now,
-                )
-                .returning(schema.venue.c.id)
-            )
-        ).scalar_one()
-        return int(
-            (
-                await conn.execute(
-                    sa.insert(schema.room)
-                    .values(venue_id=venue_id, name="Main hall", capacity=200, created_at=now)
-                    .returning(schema.room.c.id)
-                )
-            ).scalar_one()
-        )
-
-    return await db.write(_unit)
 
 
 async def _get(client: httpx.AsyncClient, path: str, **headers: str) -> httpx.Response:
@@ -272,7 +244,7 @@ async def test_ids_and_guids_survive_a_room_move_and_release(
     before_json = _valid_json((await _get(client, f"/g/{CONFERENCE}/schedule.json")).content)
     old = _event(before, PALESTINE)
 
-    room_id = await _add_room(db, programme.gathering.id)
+    room_id = await add_room(db, programme.gathering.id)
     session_id = await _session_id(db, PALESTINE)
     table = schema.programme_session
     await _write(db, sa.update(table).where(table.c.id == session_id).values(room_id=room_id))
@@ -293,7 +265,7 @@ async def test_ids_and_guids_survive_a_room_move_and_release(
         "name": "Main hall",
         "guid": main_hall["guid"],
         "capacity": 200,
-        "description": "Brighthelm Centre, North Road, Brighton",
+        "description": "Brighthelm Centre, North Road, Brighton BN1 1YD",
     }
 
 

@@ -15,6 +15,7 @@ from gathering.domain.demo import load_demo
 from gathering.domain.programme import load_programme, pending_changes, release_programme
 from gathering.errors import Conflict, NotFound
 from tests.conftest import TEST_SECRET
+from tests.factories import add_room
 
 pytestmark = pytest.mark.anyio
 SLUG = "labour-conference-2019"
@@ -25,35 +26,6 @@ async def _execute(db: Database, statement: sa.Executable) -> None:
         await conn.execute(statement)
 
     await db.write(_write)
-
-
-async def _add_room(db: Database, gathering_id: int) -> int:
-    async def _write(conn: AsyncConnection) -> int:
-        now = dt.datetime.now(dt.UTC)
-        venue_id = (
-            await conn.execute(
-                sa.insert(schema.venue)
-                .values(
-                    gathering_id=gathering_id,
-                    name="Brighthelm Centre",
-                    address="North Road, Brighton",
-                    step_free=True,
-                    created_at=now,
-                )
-                .returning(schema.venue.c.id)
-            )
-        ).scalar_one()
-        return int(
-            (
-                await conn.execute(
-                    sa.insert(schema.room)
-                    .values(venue_id=venue_id, name="Main hall", capacity=200, created_at=now)
-                    .returning(schema.room.c.id)
-                )
-            ).scalar_one()
-        )
-
-    return await db.write(_write)
 
 
 async def test_demo_programme_is_released_once_with_every_session_new(db: Database) -> None:
@@ -80,7 +52,7 @@ async def test_public_programme_changes_only_on_release(db: Database) -> None:
     await load_demo(db, secret_key=TEST_SECRET)
     programme = await load_programme(db, SLUG)
     moved, other = programme.sessions[1], programme.sessions[2]
-    room_id = await _add_room(db, programme.gathering.id)
+    room_id = await add_room(db, programme.gathering.id)
     await _execute(
         db,
         sa.update(schema.programme_session)

@@ -17,6 +17,7 @@ from gathering.db.database import Database
 from gathering.domain.demo import load_demo
 from gathering.domain.programme import PublicSession, load_programme, release_programme
 from tests.conftest import TEST_SECRET
+from tests.factories import add_room
 from tests.helpers import parse_html, texts
 
 pytestmark = pytest.mark.anyio
@@ -42,36 +43,6 @@ async def _update_and_release(db: Database, session: PublicSession, **values: ob
 async def _sessions(db: Database, slug: str = CONFERENCE) -> tuple[PublicSession, ...]:
     await load_demo(db, secret_key=TEST_SECRET)
     return (await load_programme(db, slug)).sessions
-
-
-async def _add_room(db: Database, gathering_id: int) -> int:
-    async def _write(conn: AsyncConnection) -> int:
-        now = dt.datetime.now(dt.UTC)
-        venue_id = (
-            await conn.execute(
-                sa.insert(schema.venue)
-                .values(
-                    gathering_id=gathering_id,
-                    name="Brighthelm Centre",
-                    address="North Road, Brighton BN1 1YD",
-                    step_free=True,
-                    hearing_loop=False,
-                    created_at=now,
-                )
-                .returning(schema.venue.c.id)
-            )
-        ).scalar_one()
-        return int(
-            (
-                await conn.execute(
-                    sa.insert(schema.room)
-                    .values(venue_id=venue_id, name="Main hall", capacity=200, created_at=now)
-                    .returning(schema.room.c.id)
-                )
-            ).scalar_one()
-        )
-
-    return await db.write(_write)
 
 
 async def _page(client: httpx.AsyncClient, path: str, status: int = 200):  # type: ignore[no-untyped-def]
@@ -443,7 +414,7 @@ async def test_changes_page_words_a_room_move_and_a_time_change(
     sessions = await _sessions(db)
     moved = sessions[1]
     programme = await load_programme(db, CONFERENCE)
-    room_id = await _add_room(db, programme.gathering.id)
+    room_id = await add_room(db, programme.gathering.id)
     await _execute(
         db,
         sa.update(PS)
@@ -595,3 +566,23 @@ async def test_a_session_of_another_gathering_is_404(
     other = (await _sessions(db, NATIONAL))[0]
     assert (await client.get(f"/g/{CONFERENCE}/s/{other.id}")).status_code == 404
     assert (await client.get(f"/g/{NATIONAL}/s/{other.id}")).status_code == 200
+
+
+async def test_a_speaker_in_no_released_programme_has_no_public_page(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    """An unannounced speaker stays unannounced until a release names them."""
+    await load_demo(db, secret_key=TEST_SECRET)
+
+    async def _write(conn: AsyncConnection) -> None:
+        await conn.execute(
+            sa.insert(schema.speaker).values(
+                slug="surprise-guest", name="Surprise Guest", created_at=dt.datetime.now(dt.UTC)
+            )
+        )
+
+    await db.write(_write)
+    assert (await client.get("/speakers/surprise-guest")).status_code == 404
+    assert (await client.get("/api/speakers/surprise-guest")).status_code == 404
+    search = await client.get("/search", params={"q": "Surprise"})
+    assert "Surprise Guest" not in search.text

@@ -14,6 +14,7 @@ from gathering.db.database import Database
 from gathering.domain.demo import load_demo
 from gathering.domain.programme import load_programme
 from tests.conftest import TEST_SECRET
+from tests.factories import add_room
 from tests.helpers import csrf_from, parse_html, sign_in, texts
 
 pytestmark = pytest.mark.anyio
@@ -210,26 +211,7 @@ async def test_room_and_speaker_clashes_are_flagged(
     orgs = await _ids(db)
     programme = await load_programme(db, SLUG)
 
-    async def _room(conn: AsyncConnection) -> int:
-        now = dt.datetime.now(dt.UTC)
-        venue_id = (
-            await conn.execute(
-                sa.insert(schema.venue)
-                .values(gathering_id=programme.gathering.id, name="Brighthelm", created_at=now)
-                .returning(schema.venue.c.id)
-            )
-        ).scalar_one()
-        return int(
-            (
-                await conn.execute(
-                    sa.insert(schema.room)
-                    .values(venue_id=venue_id, name="Hall", created_at=now)
-                    .returning(schema.room.c.id)
-                )
-            ).scalar_one()
-        )
-
-    room_id = await db.write(_room)
+    room_id = await add_room(db, programme.gathering.id)
     await sign_in(client, *LLA)
     paths = []
     for title in ("First", "Second"):

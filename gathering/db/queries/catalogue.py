@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db.schema import gathering, organisation
+from gathering.db.schema import gathering, organisation, speaker
 
 # Public columns only: an organisation's contact email is for organisers, never the API.
 _ORGANISATION_COLUMNS = (
@@ -40,3 +40,11 @@ async def public_organisations(conn: AsyncConnection) -> Sequence[Any]:
 async def public_organisation(conn: AsyncConnection, slug: str) -> Any:
     query = sa.select(*_ORGANISATION_COLUMNS).where(organisation.c.slug == slug)
     return (await conn.execute(query)).first()
+
+
+async def speakers_by_slug(conn: AsyncConnection, slugs: Sequence[str]) -> dict[str, Any]:
+    """Current public details of the named speakers."""
+    query = sa.select(
+        speaker.c.id, speaker.c.slug, speaker.c.name, speaker.c.affiliation, speaker.c.bio
+    ).where(speaker.c.slug.in_(list(slugs)))
+    return {row.slug: row for row in (await conn.execute(query)).all()}
