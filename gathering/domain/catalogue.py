@@ -7,7 +7,7 @@ shows. Organisations are the network's public groups and are listed even with no
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -35,6 +35,7 @@ class SpeakerProfile:
     affiliation: str
     bio: str
     appearances: tuple[Appearance, ...]
+    photo: str | None = None  # version of the current photo, if there is one
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,19 @@ def _speakers(programmes: list[Programme], current: dict[str, Any]) -> list[Spea
     profiles = []
     for slug, p in found.items():
         row = current.get(slug)
-        name, affiliation, bio = (
-            (row.name, row.affiliation, row.bio) if row else (p.name, p.affiliation, p.bio)
-        )
+        if row is None:  # deleted since the release: the released details are all there is
+            profiles.append(replace(p, appearances=_by_time(appearances[slug])))
+            continue
         profiles.append(
-            SpeakerProfile(p.id, slug, name, affiliation, bio, _by_time(appearances[slug]))
+            SpeakerProfile(
+                p.id,
+                slug,
+                row.name,
+                row.affiliation,
+                row.bio,
+                _by_time(appearances[slug]),
+                row.photo,
+            )
         )
     return sorted(profiles, key=lambda p: (p.name.casefold(), p.slug))
 

@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gathering.domain import manage
+from gathering.domain.catalogue import speaker_profile
 from gathering.domain.permissions import Actor, require_admin
 from gathering.errors import InvalidInput
 from gathering.web.auth import Handler, current_actor, signed_in
@@ -307,11 +308,17 @@ async def speaker_edit(request: Request) -> Response:
 
 
 async def speaker_photo(request: Request) -> Response:
-    """A speaker's photo, for everyone, with an ETag so browsers revalidate cheaply."""
-    content_type, data, updated_at = await manage.speaker_photo(
-        database(request), request.path_params["slug"]
+    """A speaker's photo with an ETag: public once a released programme names the speaker,
+    before that only for admins (an unannounced speaker stays unannounced)."""
+    db, slug = database(request), request.path_params["slug"]
+    actor = await current_actor(request)
+    is_preview = actor is not None and actor.is_admin
+    if not is_preview:
+        await speaker_profile(db, slug)  # NotFound unless a released programme names them
+    content_type, data, updated_at = await manage.speaker_photo(db, slug)
+    return cached_response(
+        request, data, content_type, last_modified=updated_at, max_age=3600, public=not is_preview
     )
-    return cached_response(request, data, content_type, last_modified=updated_at, max_age=3600)
 
 
 # --- deleting -----------------------------------------------------------------------------------
@@ -430,5 +437,5 @@ routes: list[BaseRoute] = [
         methods=GET_POST,
         name="admin:speaker_delete",
     ),
-    Route("/speakers/{slug}/photo", speaker_photo, name="admin:speaker_photo"),
+    Route("/speakers/{slug}/photo", speaker_photo, name="public:speaker_photo"),
 ]

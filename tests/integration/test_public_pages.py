@@ -586,3 +586,41 @@ async def test_a_speaker_in_no_released_programme_has_no_public_page(
     assert (await client.get("/api/speakers/surprise-guest")).status_code == 404
     search = await client.get("/search", params={"q": "Surprise"})
     assert "Surprise Guest" not in search.text
+
+
+async def test_speaker_photo_is_public_only_once_a_release_names_the_speaker(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32  # stored as given; the type check is the admin's
+    now = dt.datetime.now(dt.UTC)
+
+    async def _write(conn: AsyncConnection) -> None:
+        hidden = await conn.execute(
+            sa.insert(schema.speaker)
+            .values(slug="surprise-guest", name="Surprise Guest", photo="abc", created_at=now)
+            .returning(schema.speaker.c.id)
+        )
+        bash = await conn.execute(
+            sa.update(schema.speaker)
+            .where(schema.speaker.c.slug == "graham-bash")
+            .values(photo="def")
+            .returning(schema.speaker.c.id)
+        )
+        for speaker_id in (hidden.scalar_one(), bash.scalar_one()):
+            await conn.execute(
+                sa.insert(schema.speaker_photo).values(
+                    speaker_id=speaker_id, content_type="image/png", data=png, updated_at=now
+                )
+            )
+
+    await db.write(_write)
+    assert (await client.get("/speakers/surprise-guest/photo")).status_code == 404
+    page = parse_html((await client.get("/speakers/graham-bash")).text)
+    [img] = page.xpath("//main//img[@class='speaker-photo']")
+    assert img.get("alt") == "Photo of Graham Bash"
+    photo = await client.get(img.get("src"))
+    assert photo.status_code == 200
+    assert photo.content == png
+    assert photo.headers["content-type"] == "image/png"
+    assert photo.headers["cache-control"].startswith("public")

@@ -45,6 +45,11 @@ async def public_organisation(conn: AsyncConnection, slug: str) -> Any:
 async def speakers_by_slug(conn: AsyncConnection, slugs: Sequence[str]) -> dict[str, Any]:
     """Current public details of the named speakers."""
     query = sa.select(
-        speaker.c.id, speaker.c.slug, speaker.c.name, speaker.c.affiliation, speaker.c.bio
+        speaker.c.id,
+        speaker.c.slug,
+        speaker.c.name,
+        speaker.c.affiliation,
+        speaker.c.bio,
+        speaker.c.photo,
     ).where(speaker.c.slug.in_(list(slugs)))
     return {row.slug: row for row in (await conn.execute(query)).all()}
