@@ -371,15 +371,13 @@ async def test_openapi_document_describes_every_route(
     for ref in refs:
         _resolve(document, ref)
     for name, component in document["components"]["schemas"].items():
-        jsonschema.Draft202012Validator.check_schema(component), name
+        jsonschema.Draft202012Validator.check_schema(component)
     # Path parameters declared for every template variable.
     for path, item in document["paths"].items():
         declared = {p["name"] for p in item["get"].get("parameters", []) if p["in"] == "path"}
         assert declared == set(re.findall(r"\{(\w+)\}", path)), path
     assert document["servers"] == [{"url": BASE}]
 
-    try:  # the full check, where the optional validator is installed
-        from openapi_spec_validator import validate
-    except ImportError:
-        return
-    validate(document)
+    from openapi_spec_validator import validate
+
+    validate(document)  # the OpenAPI 3.1 specification's own schema
