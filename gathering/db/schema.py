@@ -346,6 +346,8 @@ registration = sa.Table(
     # NULL once anonymised: the code must stop working when the person is erased.
     sa.Column("ticket_code", sa.String(40), nullable=True, unique=True),
     sa.Column("manage_key", sa.String(64), nullable=True, unique=True),
+    # Secret of the personal calendar feed; rotating it stops the old URL at once.
+    sa.Column("feed_key", sa.String(64), nullable=True, unique=True),
     sa.Column("confirmed_at", UTCDateTime(), nullable=True),
     sa.Column("expires_at", UTCDateTime(), nullable=True),
     sa.Column("anonymised_at", UTCDateTime(), nullable=True),
@@ -473,6 +475,9 @@ outbox = sa.Table(
     sa.Column("body_text", sa.Text, nullable=False),
     sa.Column("body_html", sa.Text, nullable=False, server_default=""),
     sa.Column("attachments", sa.JSON, nullable=False),
+    # Set when the message is rendered from templates at send time (kind + context); empty
+    # subject/body then. Pre-rendered messages (password reset) leave it NULL.
+    sa.Column("context", sa.JSON, nullable=True),
     _fk("registration_id", "registration.id", nullable=True, ondelete="SET NULL"),
     _created(),
     sa.Column("send_after", UTCDateTime(), nullable=False, index=True),
