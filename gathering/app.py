@@ -18,7 +18,18 @@ from gathering.db.database import Database
 from gathering.errors import GatheringError
 from gathering.settings import Settings
 from gathering.templating import STATIC, make_templates
-from gathering.web import admin, api, auth, csrf, errors, exports, organiser, public
+from gathering.web import (
+    admin,
+    api,
+    auth,
+    csrf,
+    errors,
+    exports,
+    feeds,
+    organiser,
+    public,
+    registration,
+)
 from gathering.web.security import SecurityHeadersMiddleware
 
 log = logging.getLogger(__name__)
@@ -47,6 +58,8 @@ def create_app(settings: Settings) -> Starlette:
         *auth.routes,
         *organiser.routes,
         *admin.routes,
+        *feeds.routes,
+        *registration.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [

@@ -68,4 +68,8 @@ def make_templates() -> Jinja2Templates:
 
     env.filters.update(TEMPLATE_FILTERS)
     env.globals.update(TEMPLATE_GLOBALS)
+    # Calendar feeds: add-to-calendar and subscribe links.
+    from gathering.web.feeds import TEMPLATE_GLOBALS as CALENDAR_GLOBALS
+
+    env.globals.update(CALENDAR_GLOBALS)
     return Jinja2Templates(env=env)
