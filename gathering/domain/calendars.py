@@ -78,7 +78,7 @@ class FeedInfo:
     description: str = ""
 
 
-# --- words shared by feeds and add-to-calendar links -----------------------------------------
+# --- words shared by feeds and add-to-calendar links -------------------------------------------
 
 
 def calendar_host(base_url: str) -> str:

@@ -219,6 +219,7 @@ async def agenda_ics(request: Request) -> Response:
     gathering = agenda.programme.gathering
     info = FeedInfo(
         f"My agenda · {gathering.title}",
+        _absolute(request, "public:gathering", slug=gathering.slug),
         # No SOURCE: it would copy the secret address into every exported copy of the file.
         "",
         "Your sessions, with joining links. This address is private: do not share it.",
