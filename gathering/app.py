@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from gathering.db import migrate
 from gathering.db.database import Database
 from gathering.errors import GatheringError
+from gathering.mailer import mail_sender
 from gathering.settings import Settings
 from gathering.templating import STATIC, make_templates
 from gathering.web import (
@@ -27,6 +28,7 @@ from gathering.web import (
     exports,
     feeds,
     organiser,
+    outbox,
     public,
     registration,
 )
@@ -47,7 +49,8 @@ def create_app(settings: Settings) -> Starlette:
                 log.info("database migrated from %s to %s", before or "empty", after)
         app.state.db = db
         try:
-            yield
+            async with mail_sender(db, settings) as app.state.mailer:  # wake(): state.mailer.wake()
+                yield
         finally:
             await db.dispose()
 
@@ -58,6 +61,7 @@ def create_app(settings: Settings) -> Starlette:
         *auth.routes,
         *organiser.routes,
         *admin.routes,
+        *outbox.routes,
         *feeds.routes,
         *registration.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
