@@ -71,6 +71,21 @@ class Settings:
         5000,
         "How long a SQLite statement waits for another process's write lock before giving up.",
     )
+    confirm_hours: int = _setting(
+        24,
+        "Hours a new registration has to confirm its email address; unconfirmed ones then "
+        "expire and free their places.",
+    )
+    offer_hours: int = _setting(
+        24,
+        "Hours a person offered a freed place from the waiting list has to accept it before it "
+        "passes to the next person.",
+    )
+    joining_link_minutes: int = _setting(
+        30,
+        "Minutes before an online or hybrid session starts that its joining link appears on the "
+        "attendee's ticket page.",
+    )
     smtp_host: str = _setting(
         "", "SMTP server for outgoing mail. Empty: mail stays in the outbox for admins to read."
     )
@@ -147,6 +162,9 @@ class Settings:
             raise ConfigError(
                 f"GATHERING_LOG_LEVEL must be debug, info, warning or error, not {self.log_level!r}"
             )
+        for name in ("confirm_hours", "offer_hours", "joining_link_minutes"):
+            if not 1 <= getattr(self, name) <= 10_000:
+                raise ConfigError(f"{env_name(name)} must be from 1 to 10000")
         if self.sqlite_busy_timeout_ms < 0:
             raise ConfigError("GATHERING_SQLITE_BUSY_TIMEOUT_MS must not be negative")
         if len(self.secret_key) < 16:

@@ -89,11 +89,17 @@ class Database:
         except (OSError, exc.InterfaceError) as error:
             raise DatabaseUnavailable(f"the database is unreachable: {error}") from error
 
-    async def write(self, fn: Unit[T]) -> T:
-        """Run ``fn`` as one atomic unit of work that behaves as if no other write ran meanwhile."""
+    async def write(self, fn: Unit[T], *, serializable: bool = True) -> T:
+        """Run ``fn`` as one atomic unit of work that behaves as if no other write ran meanwhile.
+
+        ``serializable=False`` is for hot paths that close their races with atomic conditional
+        updates (taking a place, checking in): on PostgreSQL they then run READ COMMITTED, where
+        a conditional UPDATE re-checks its condition on the newest row after waiting for the
+        lock, instead of failing and retrying whole. SQLite serialises every write regardless.
+        """
         if self.is_sqlite:
             return await self._write_sqlite(fn)
-        return await self._write_postgres(fn)
+        return await self._write_postgres(fn, self._write_engine if serializable else self.engine)
 
     async def _write_sqlite(self, fn: Unit[T]) -> T:
         async with self._write_lock:
@@ -105,10 +111,10 @@ class Database:
             except exc.OperationalError as error:
                 raise _translated(error) from error
 
-    async def _write_postgres(self, fn: Unit[T]) -> T:
+    async def _write_postgres(self, fn: Unit[T], engine: AsyncEngine) -> T:
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             try:
-                async with self._write_engine.connect() as conn, conn.begin():
+                async with engine.connect() as conn, conn.begin():
                     return await fn(conn)
             except exc.DBAPIError as error:
                 if _sqlstate(error) not in _RETRY_SQLSTATES or attempt == _MAX_ATTEMPTS:

@@ -168,12 +168,13 @@ async def load_programme(db: Database, slug: str) -> Programme:
         row = await queries.gathering_row(conn, slug=slug)
         if row is None:
             raise NotFound("There is no gathering at this address.")
-        return await _programme(conn, row)
+        return await programme_for_row(conn, row)
 
     return await db.read(_read)
 
 
-async def _programme(conn: AsyncConnection, row: Any) -> Programme:
+async def programme_for_row(conn: AsyncConnection, row: Any) -> Programme:
+    """The released programme of a gathering row, with live places left."""
     gathering = _gathering(row)
     release_row = await queries.latest_release(conn, row.id)
     if release_row is None:

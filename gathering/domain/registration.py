@@ -1,0 +1,829 @@
+"""Registering for a gathering and its sessions, from "I'll come" to a confirmed ticket.
+
+- No account: a name, an email and only the questions the organiser enabled.
+- Double opt-in: a registration is *pending* until its email is confirmed, and expires after
+  ``confirm_hours``, freeing its places.
+- Places are taken with one atomic conditional UPDATE (``queries.take_place``); when a session is
+  full the person joins its waiting list. A freed place is offered to the longest-waiting person
+  at once, held for them for ``offer_hours``, then passed on.
+- A signed manage link lets the person see, change, cancel, download or erase their booking.
+- Mail is queued in the outbox inside the same transaction (``gathering.domain.mail.queue``).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hmac
+import secrets
+import unicodedata
+import zoneinfo
+from dataclasses import dataclass, field
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import exc
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gathering.db.database import Database
+from gathering.db.queries import programme as programme_queries
+from gathering.db.queries import registrations as queries
+from gathering.domain import mail
+from gathering.domain.accounts import check_email
+from gathering.domain.programme import Programme, PublicSession, programme_for_row
+from gathering.domain.tickets import new_ticket_code
+from gathering.errors import Conflict, InvalidInput, NotFound
+
+MAX_NAME = 200
+MAX_ANSWER = 2000
+CONTACT = "contact"  # consent purpose: contact by a named organisation
+MATCH = "constituency_match"  # consent purpose: put in touch with others in the same CLP
+MATCH_TEXT = "Put me in touch with other attendees from my constituency."
+
+
+def contact_text(organisation: str) -> str:
+    return f"{organisation} may contact me about its work."
+
+
+@dataclass(frozen=True)
+class Links:
+    """Absolute URL templates (each with ``{token}``) and the secret that signs the tokens."""
+
+    secret_key: str
+    confirm: str
+    manage: str
+    offer: str
+
+    def confirm_url(self, registration_id: int) -> str:
+        token = _serializer(self.secret_key, "confirm").dumps(registration_id)
+        return self.confirm.format(token=token)
+
+    def manage_url(self, registration_id: int, nonce: str) -> str:
+        return self.manage.format(token=manage_token(self.secret_key, registration_id, nonce))
+
+    def offer_url(self, place_id: int) -> str:
+        return self.offer.format(token=_serializer(self.secret_key, "offer").dumps(place_id))
+
+
+def _serializer(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=f"gathering.{purpose}")
+
+
+def manage_token(secret_key: str, registration_id: int, nonce: str) -> str:
+    """``<id>-<signature>``: the signature covers a per-registration random nonce, so erasing
+    the registration (nonce gone) or rotating the nonce kills every old link, and a database
+    copy alone cannot forge a link without the secret key."""
+    mac = hmac.new(secret_key.encode(), f"manage|{registration_id}|{nonce}".encode(), "sha256")
+    signature = base64.urlsafe_b64encode(mac.digest()[:24]).decode().rstrip("=")
+    return f"{registration_id}-{signature}"
+
+
+# --- the form ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    label: str
+    help: str
+    is_required: bool
+
+
+@dataclass(frozen=True)
+class RegistrationPage:
+    programme: Programme
+    is_open: bool
+    ticket_types: tuple[Choice, ...]
+    questions: tuple[Question, ...]
+    sessions: tuple[PublicSession, ...]  # released, not cancelled
+    organisations: tuple[Choice, ...]  # for per-organisation contact consent
+
+
+@dataclass(frozen=True)
+class RegistrationInput:
+    name: str = ""
+    email: str = ""
+    ticket_type_id: str = ""
+    answers: dict[str, str] = field(default_factory=dict)
+    session_ids: tuple[str, ...] = ()
+    invite_codes: dict[str, str] = field(default_factory=dict)  # session id -> code
+    contact_organisation_ids: tuple[str, ...] = ()
+    constituency_match: bool = False
+    share_access_needs: bool = False
+
+
+async def _page(conn: AsyncConnection, slug: str) -> tuple[Any, RegistrationPage]:
+    row = await programme_queries.gathering_row(conn, slug=slug)
+    if row is None:
+        raise NotFound("There is no gathering at this address.")
+    programme = await programme_for_row(conn, row)
+    page = RegistrationPage(
+        programme=programme,
+        is_open=bool(row.registration_open) and programme.release is not None,
+        ticket_types=tuple(
+            Choice(str(t.id), t.name, t.suggested_contribution)
+            for t in await queries.ticket_types(conn, row.id)
+        ),
+        questions=tuple(
+            Question(q.key, q.label, q.help, q.is_required)
+            for q in await queries.questions(conn, row.id)
+        ),
+        sessions=tuple(s for s in programme.sessions if not s.is_cancelled),
+        organisations=tuple(
+            Choice(str(o.id), o.name)
+            for o in await queries.consent_organisations(conn, row.id, row.host_organisation_id)
+        ),
+    )
+    return row, page
+
+
+async def registration_page(db: Database, slug: str) -> RegistrationPage:
+    """What the registration form offers for the gathering ``slug``."""
+
+    async def _read(conn: AsyncConnection) -> RegistrationPage:
+        return (await _page(conn, slug))[1]
+
+    return await db.read(_read)
+
+
+# --- registering ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Registered:
+    registration_id: int | None  # None when the address was already registered (not revealed)
+    places: dict[int, str]  # session id -> confirmed | waitlisted
+
+
+def _clean_line(text: str) -> str:
+    kept = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    return " ".join(kept.split())
+
+
+def _validated(
+    form: RegistrationInput, page: RegistrationPage
+) -> tuple[str, str, int | None, dict[str, str], list[PublicSession], list[int]]:
+    errors: dict[str, str] = {}
+    name = _clean_line(form.name)
+    if not name:
+        errors["name"] = "Enter the name you would like on your ticket."
+    elif len(name) > MAX_NAME:
+        errors["name"] = f"Keep your name to {MAX_NAME} characters or fewer."
+    email = ""
+    try:
+        email = check_email(form.email)
+    except InvalidInput as error:
+        errors.update(error.errors)
+    ticket_type_id = None
+    if page.ticket_types:
+        if form.ticket_type_id not in {t.value for t in page.ticket_types}:
+            errors["ticket_type_id"] = "Choose a ticket type."
+        else:
+            ticket_type_id = int(form.ticket_type_id)
+    answers: dict[str, str] = {}
+    for q in page.questions:
+        value = form.answers.get(q.key, "").strip()
+        if len(value) > MAX_ANSWER:
+            errors[f"answer_{q.key}"] = f"Keep this answer to {MAX_ANSWER:,} characters or fewer."
+        elif q.is_required and not value:
+            errors[f"answer_{q.key}"] = f"Please answer: {q.label}."
+        elif value:
+            answers[q.key] = value
+    offered = {str(s.id): s for s in page.sessions}
+    chosen: list[PublicSession] = []
+    for value in dict.fromkeys(form.session_ids):
+        if value not in offered:
+            errors["session_ids"] = "Choose sessions from the programme."
+            break
+        chosen.append(offered[value])
+    for session in chosen:
+        if session.access == "invite":
+            code = form.invite_codes.get(str(session.id), "").strip()
+            if not code:
+                errors[f"invite_{session.id}"] = f"“{session.title}” needs its invite code."
+    orgs = {o.value for o in page.organisations}
+    contact_ids = []
+    for value in dict.fromkeys(form.contact_organisation_ids):
+        if value not in orgs:
+            errors["consent"] = "Choose organisations from the list."
+            break
+        contact_ids.append(int(value))
+    if errors:
+        raise InvalidInput(errors)
+    return name, email, ticket_type_id, answers, chosen, contact_ids
+
+
+async def register(
+    db: Database,
+    slug: str,
+    form: RegistrationInput,
+    *,
+    links: Links,
+    confirm_hours: int,
+    now: dt.datetime | None = None,
+) -> Registered:
+    """Register (pending until the email is confirmed); InvalidInput names every bad field.
+
+    An address already registered for this gathering is not told apart on the page (attendance
+    is sensitive): its owner is emailed their manage link instead.
+    """
+
+    async def _write(conn: AsyncConnection) -> Registered:
+        moment = now or dt.datetime.now(dt.UTC)
+        row, page = await _page(conn, slug)
+        if not page.is_open:
+            raise Conflict("Registration for this gathering is not open.")
+        name, email, ticket_type_id, answers, chosen, contact_ids = _validated(form, page)
+        await _check_access(conn, chosen, form, email)
+        existing = await queries.live_registration_by_email(conn, row.id, email)
+        if existing is not None:
+            await _remind_existing(conn, existing, row.title, links, moment)
+            return Registered(None, {})
+        nonce = secrets.token_urlsafe(16)
+        registration_id = await queries.insert_registration(
+            conn,
+            {
+                "gathering_id": row.id,
+                "name": name,
+                "email": email,
+                "ticket_type_id": ticket_type_id,
+                "answers": answers,
+                "share_access_needs": form.share_access_needs and "access_needs" in answers,
+                "status": "pending",
+                "manage_key": nonce,
+                "expires_at": moment + dt.timedelta(hours=confirm_hours),
+                "created_at": moment,
+            },
+        )
+        places = {}
+        for session in chosen:
+            status = "confirmed" if await queries.take_place(conn, session.id) else "waitlisted"
+            await queries.insert_place(conn, registration_id, session.id, status, moment)
+            places[session.id] = status
+        names = {int(o.value): o.label for o in page.organisations}
+        for organisation_id in contact_ids:
+            text = contact_text(names[organisation_id])
+            await queries.insert_consent(
+                conn, registration_id, CONTACT, organisation_id, text, moment
+            )
+        if form.constituency_match:
+            await queries.insert_consent(conn, registration_id, MATCH, None, MATCH_TEXT, moment)
+        await mail.queue(
+            conn,
+            kind="confirm_email",
+            to_address=email,
+            registration_id=registration_id,
+            now=moment,
+            context={
+                "name": name,
+                "gathering_title": row.title,
+                "confirm_url": links.confirm_url(registration_id),
+                "expires_at_text": _moment_text(
+                    moment + dt.timedelta(hours=confirm_hours), row.timezone
+                ),
+            },
+        )
+        return Registered(registration_id, places)
+
+    try:
+        return await db.write(_write, serializable=False)
+    except exc.IntegrityError:
+        # Two registrations for one address at the same instant: the unique index kept one.
+        return Registered(None, {})
+
+
+async def _check_access(
+    conn: AsyncConnection, chosen: list[PublicSession], form: RegistrationInput, email: str
+) -> None:
+    errors = {}
+    for session in chosen:
+        if session.access == "supporters" and not await queries.is_supporter(
+            conn, session.id, email
+        ):
+            errors["session_ids"] = (
+                f"“{session.title}” is for supporters only, and {email} is not on its list. "
+                f"{session.access_note}".strip()
+            )
+        if session.access == "invite":
+            expected = await queries.invite_code(conn, session.id)
+            given = form.invite_codes.get(str(session.id), "").strip().casefold()
+            if not expected or not secrets.compare_digest(
+                given.encode(), expected.strip().casefold().encode()
+            ):
+                errors[f"invite_{session.id}"] = (
+                    f"That invite code for “{session.title}” is not right."
+                )
+    if errors:
+        raise InvalidInput(errors)
+
+
+async def _remind_existing(
+    conn: AsyncConnection, existing: Any, gathering_title: str, links: Links, now: dt.datetime
+) -> None:
+    if existing.status == "pending":
+        context = {
+            "name": existing.name,
+            "gathering_title": gathering_title,
+            "confirm_url": links.confirm_url(existing.id),
+            "expires_at_text": "",
+        }
+        kind = "confirm_email"
+    else:
+        context = {
+            "name": existing.name,
+            "gathering_title": gathering_title,
+            "ticket_code": existing.ticket_code,
+            "manage_url": links.manage_url(existing.id, existing.manage_key),
+            "ticket_url": links.manage_url(existing.id, existing.manage_key) + "/ticket",
+            "sessions": [],
+        }
+        kind = "registration_confirmed"
+    await mail.queue(
+        conn,
+        kind=kind,
+        to_address=existing.email,
+        context=context,
+        registration_id=existing.id,
+        now=now,
+    )
+
+
+def _moment_text(moment: dt.datetime, timezone: str) -> str:
+    local = moment.astimezone(zoneinfo.ZoneInfo(timezone))
+    return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M} {local.tzname()}"
+
+
+# --- confirming -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    manage_url: str
+    already: bool  # the link had been used before (a replay is harmless)
+
+
+def _confirm_id(token: str, secret_key: str, confirm_hours: int) -> int:
+    try:
+        value = _serializer(secret_key, "confirm").loads(token, max_age=confirm_hours * 3600)
+    except SignatureExpired:
+        raise InvalidInput(
+            {"token": "This confirmation link has expired. Please register again."}
+        ) from None
+    except (BadSignature, ValueError, TypeError):
+        raise InvalidInput({"token": "This confirmation link is not valid."}) from None
+    if not isinstance(value, int):
+        raise InvalidInput({"token": "This confirmation link is not valid."})
+    return value
+
+
+async def confirm_registration(
+    db: Database, token: str, *, links: Links, confirm_hours: int, now: dt.datetime | None = None
+) -> Confirmed:
+    """Confirm the email address: the registration gets its ticket code and the ticket mail."""
+    registration_id = _confirm_id(token, links.secret_key, confirm_hours)
+
+    async def _write(conn: AsyncConnection) -> Confirmed:
+        moment = now or dt.datetime.now(dt.UTC)
+        row = await queries.registration_by_id(conn, registration_id)
+        if row is None or row.status in ("cancelled", "anonymised"):
+            raise InvalidInput(
+                {"token": "This registration has expired or was cancelled. Please register again."}
+            )
+        manage_url = links.manage_url(row.id, row.manage_key)
+        if row.status == "confirmed":
+            return Confirmed(manage_url, already=True)
+        code = new_ticket_code()
+        await queries.update_registration(
+            conn,
+            row.id,
+            {
+                "status": "confirmed",
+                "ticket_code": code,
+                "confirmed_at": moment,
+                "expires_at": None,
+            },
+        )
+        gathering = await programme_queries.gathering_row(conn, gathering_id=row.gathering_id)
+        programme = await programme_for_row(conn, gathering)
+        sessions = []
+        for place in await queries.places_of(conn, row.id):
+            session = programme.session(place.session_id)
+            if session is not None:
+                sessions.append(_session_context(session, gathering.timezone, place.status))
+        await mail.queue(
+            conn,
+            kind="registration_confirmed",
+            to_address=row.email,
+            registration_id=row.id,
+            now=moment,
+            context={
+                "name": row.name,
+                "gathering_title": gathering.title,
+                "ticket_code": code,
+                "ticket_url": manage_url + "/ticket",
+                "manage_url": manage_url,
+                "sessions": sessions,
+            },
+            attachments=[{"kind": "qr_png", "cid": "ticket-qr", "data": code}],
+        )
+        return Confirmed(manage_url, already=False)
+
+    return await db.write(_write, serializable=False)
+
+
+def _session_context(session: PublicSession, timezone: str, status: str) -> dict[str, str]:
+    zone = zoneinfo.ZoneInfo(timezone)
+    start, end = session.starts_at.astimezone(zone), session.ends_at.astimezone(zone)
+    if session.room is not None:
+        where = f"{session.room.name}, {session.room.venue.name}"
+    else:
+        where = "Online" if session.format == "online" else "Venue tbc"
+    when = f"{start:%a} {start.day} {start:%b} {start:%H:%M}–{end:%H:%M} {start.tzname()}"
+    return {
+        "title": session.title,
+        "when_text": when,
+        "where_text": where,
+        "status": status,
+    }
+
+
+# --- the manage link ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlaceView:
+    id: int
+    session: PublicSession
+    status: str  # confirmed | waitlisted | offered | cancelled
+    offered_until: dt.datetime | None
+    waiting_position: int | None = None
+
+
+@dataclass(frozen=True)
+class Booking:
+    registration_id: int
+    token: str
+    name: str
+    email: str
+    status: str
+    ticket_code: str | None
+    ticket_type: str
+    answers: dict[str, str]
+    questions: tuple[Question, ...]
+    share_access_needs: bool
+    consents: tuple[str, ...]  # consent texts in force
+    places: tuple[PlaceView, ...]
+    programme: Programme
+    created_at: dt.datetime
+
+
+async def _registration_for_token(conn: AsyncConnection, token: str, secret_key: str) -> Any:
+    """The live registration behind a manage token; NotFound for a forged or dead link."""
+    not_found = NotFound("This link is not valid any more. Check the latest email from us.")
+    head, _, _ = token.partition("-")
+    if not head.isdigit() or len(token) > 100:
+        raise not_found
+    row = await queries.registration_by_id(conn, int(head))
+    if row is None or row.manage_key is None or row.status == "anonymised":
+        raise not_found
+    if not secrets.compare_digest(manage_token(secret_key, row.id, row.manage_key), token):
+        raise not_found
+    return row
+
+
+async def _booking(conn: AsyncConnection, row: Any, token: str) -> Booking:
+    gathering = await programme_queries.gathering_row(conn, gathering_id=row.gathering_id)
+    programme = await programme_for_row(conn, gathering)
+    types = {t.id: t.name for t in await queries.ticket_types(conn, row.gathering_id)}
+    places = []
+    for place in await queries.places_of(conn, row.id):
+        session = programme.session(place.session_id)
+        if session is not None:
+            places.append(PlaceView(place.id, session, place.status, place.offered_until))
+    consents = tuple(
+        c.text for c in await queries.consents_of(conn, row.id) if c.withdrawn_at is None
+    )
+    return Booking(
+        registration_id=row.id,
+        token=token,
+        name=row.name,
+        email=row.email,
+        status=row.status,
+        ticket_code=row.ticket_code,
+        ticket_type=types.get(row.ticket_type_id, ""),
+        answers=dict(row.answers or {}),
+        questions=tuple(
+            Question(q.key, q.label, q.help, q.is_required)
+            for q in await queries.questions(conn, row.gathering_id)
+        ),
+        share_access_needs=row.share_access_needs,
+        consents=consents,
+        places=tuple(places),
+        programme=programme,
+        created_at=row.created_at,
+    )
+
+
+async def booking(db: Database, token: str, *, secret_key: str) -> Booking:
+    """Everything the person's manage page shows."""
+
+    async def _read(conn: AsyncConnection) -> Booking:
+        return await _booking(conn, await _registration_for_token(conn, token, secret_key), token)
+
+    return await db.read(_read)
+
+
+async def _free_place(
+    conn: AsyncConnection, place: Any, links: Links, offer_hours: int, now: dt.datetime
+) -> None:
+    """Cancel a place; if it held a seat, offer the seat to the next person waiting."""
+    was = place.status
+    if not await queries.set_place_status(conn, place.id, "cancelled", now, from_status=was):
+        return  # someone else changed it first
+    if was in ("confirmed", "offered"):
+        await queries.release_place(conn, place.session_id)
+        await _offer_next(conn, place.session_id, links, offer_hours, now)
+
+
+async def _offer_next(
+    conn: AsyncConnection, session_id: int, links: Links, offer_hours: int, now: dt.datetime
+) -> None:
+    while True:
+        waiting = await queries.next_waiting(conn, session_id)
+        if waiting is None or not await queries.take_place(conn, session_id):
+            return
+        until = now + dt.timedelta(hours=offer_hours)
+        if await queries.set_place_status(
+            conn, waiting.id, "offered", now, from_status="waitlisted", offered_until=until
+        ):
+            break
+        await queries.release_place(conn, session_id)  # lost a race for that person: next one
+    person = await queries.registration_by_id(conn, waiting.registration_id)
+    gathering = await programme_queries.gathering_row(conn, gathering_id=person.gathering_id)
+    programme = await programme_for_row(conn, gathering)
+    session = programme.session(session_id)
+    title = session.title if session else "a session"
+    when = _session_context(session, gathering.timezone, "offered")["when_text"] if session else ""
+    await mail.queue(
+        conn,
+        kind="place_offered",
+        to_address=person.email,
+        registration_id=person.id,
+        now=now,
+        context={
+            "name": person.name,
+            "session_title": title,
+            "when_text": when,
+            "accept_url": links.offer_url(waiting.id),
+            "offer_expires_text": _moment_text(until, gathering.timezone),
+            "manage_url": links.manage_url(person.id, person.manage_key),
+        },
+    )
+
+
+async def cancel_place(
+    db: Database, token: str, place_id: int, *, links: Links, offer_hours: int
+) -> None:
+    """The person gives up one session; the place goes to the next person waiting at once."""
+
+    async def _write(conn: AsyncConnection) -> None:
+        now = dt.datetime.now(dt.UTC)
+        row = await _registration_for_token(conn, token, links.secret_key)
+        place = await queries.place_by_id(conn, place_id)
+        if place is None or place.registration_id != row.id:
+            raise NotFound("That place is not part of this booking.")
+        await _free_place(conn, place, links, offer_hours, now)
+
+    await db.write(_write, serializable=False)
+
+
+async def cancel_registration(db: Database, token: str, *, links: Links, offer_hours: int) -> None:
+    """Cancel everything: every place is freed (and offered on) at once; the ticket stops."""
+
+    async def _write(conn: AsyncConnection) -> None:
+        now = dt.datetime.now(dt.UTC)
+        row = await _registration_for_token(conn, token, links.secret_key)
+        await _cancel_all(conn, row, links, offer_hours, now, status="cancelled")
+        gathering = await programme_queries.gathering_row(conn, gathering_id=row.gathering_id)
+        await mail.queue(
+            conn,
+            kind="registration_cancelled",
+            to_address=row.email,
+            registration_id=row.id,
+            now=now,
+            context={
+                "name": row.name,
+                "gathering_title": gathering.title,
+                "what_text": "your registration and every session place in it",
+            },
+        )
+
+    await db.write(_write, serializable=False)
+
+
+async def _cancel_all(
+    conn: AsyncConnection,
+    row: Any,
+    links: Links,
+    offer_hours: int,
+    now: dt.datetime,
+    *,
+    status: str,
+) -> None:
+    for place in await queries.places_of(conn, row.id):
+        if place.status != "cancelled":
+            await _free_place(conn, place, links, offer_hours, now)
+    await queries.update_registration(conn, row.id, {"status": status, "ticket_code": None})
+
+
+async def accept_offer(db: Database, token: str, *, links: Links, offer_hours: int) -> str:
+    """Take up an offered place; returns the manage URL. InvalidInput if it has lapsed."""
+    try:
+        place_id = _serializer(links.secret_key, "offer").loads(token)
+    except (BadSignature, ValueError, TypeError):
+        raise InvalidInput({"token": "This offer link is not valid."}) from None
+    if not isinstance(place_id, int):
+        raise InvalidInput({"token": "This offer link is not valid."})
+
+    async def _write(conn: AsyncConnection) -> str:
+        now = dt.datetime.now(dt.UTC)
+        place = await queries.place_by_id(conn, place_id)
+        if place is None:
+            raise InvalidInput({"token": "This offer link is not valid."})
+        person = await queries.registration_by_id(conn, place.registration_id)
+        manage_url = links.manage_url(person.id, person.manage_key or "")
+        if place.status == "confirmed":
+            return manage_url  # accepted before: harmless
+        if place.status != "offered" or (place.offered_until and place.offered_until < now):
+            raise InvalidInput(
+                {"token": "Sorry, this offer has lapsed and the place went to the next person."}
+            )
+        await queries.set_place_status(conn, place.id, "confirmed", now, from_status="offered")
+        return manage_url
+
+    return await db.write(_write, serializable=False)
+
+
+async def expire_overdue(
+    db: Database, *, links: Links, offer_hours: int, now: dt.datetime | None = None
+) -> tuple[int, int]:
+    """Expire unconfirmed registrations and lapsed offers, passing their places on.
+
+    Returns (registrations expired, offers lapsed). Run on a schedule; idempotent.
+    """
+
+    async def _write(conn: AsyncConnection) -> tuple[int, int]:
+        moment = now or dt.datetime.now(dt.UTC)
+        expired = await queries.expired_pending(conn, moment)
+        for registration_id in expired:
+            row = await queries.registration_by_id(conn, registration_id)
+            await _cancel_all(conn, row, links, offer_hours, moment, status="cancelled")
+        lapsed = await queries.expired_offers(conn, moment)
+        for offer in lapsed:
+            place = await queries.place_by_id(conn, offer.id)
+            await _free_place(conn, place, links, offer_hours, moment)
+        return len(expired), len(lapsed)
+
+    return await db.write(_write, serializable=False)
+
+
+async def update_answers(
+    db: Database, token: str, answers: dict[str, str], share_access_needs: bool, *, secret_key: str
+) -> None:
+    """Change one's answers; optional answers stay optional."""
+
+    async def _write(conn: AsyncConnection) -> None:
+        row = await _registration_for_token(conn, token, secret_key)
+        errors: dict[str, str] = {}
+        cleaned: dict[str, str] = {}
+        for q in await queries.questions(conn, row.gathering_id):
+            value = answers.get(q.key, "").strip()
+            if len(value) > MAX_ANSWER:
+                errors[f"answer_{q.key}"] = (
+                    f"Keep this answer to {MAX_ANSWER:,} characters or fewer."
+                )
+            elif q.is_required and not value:
+                errors[f"answer_{q.key}"] = f"Please answer: {q.label}."
+            elif value:
+                cleaned[q.key] = value
+        if errors:
+            raise InvalidInput(errors)
+        await queries.update_registration(
+            conn,
+            row.id,
+            {
+                "answers": cleaned,
+                "share_access_needs": share_access_needs and "access_needs" in cleaned,
+            },
+        )
+
+    await db.write(_write)
+
+
+async def personal_data(db: Database, token: str, *, secret_key: str) -> dict[str, Any]:
+    """Everything held about the person, as plain JSON data (subject access)."""
+
+    async def _read(conn: AsyncConnection) -> dict[str, Any]:
+        row = await _registration_for_token(conn, token, secret_key)
+        b = await _booking(conn, row, token)
+        consents = await queries.consents_of(conn, row.id)
+        return {
+            "gathering": b.programme.gathering.title,
+            "name": b.name,
+            "email": b.email,
+            "status": b.status,
+            "ticket_code": b.ticket_code,
+            "ticket_type": b.ticket_type,
+            "answers": b.answers,
+            "share_access_needs_with_stewards": b.share_access_needs,
+            "registered_at": b.created_at.isoformat(),
+            "sessions": [
+                {
+                    "title": p.session.title,
+                    "starts_at": p.session.starts_at.isoformat(),
+                    "status": p.status,
+                }
+                for p in b.places
+            ],
+            "consents": [
+                {
+                    "text": c.text,
+                    "organisation": c.organisation_name,
+                    "given_at": c.given_at.isoformat(),
+                    "withdrawn_at": c.withdrawn_at.isoformat() if c.withdrawn_at else None,
+                }
+                for c in consents
+            ],
+        }
+
+    return await db.read(_read)
+
+
+async def erase(db: Database, token: str, *, links: Links, offer_hours: int) -> None:
+    """Erase the person: places freed (and offered on), personal values removed, links dead.
+
+    Counts survive: the registration row stays, anonymised, so statistics still add up.
+    """
+
+    async def _write(conn: AsyncConnection) -> None:
+        now = dt.datetime.now(dt.UTC)
+        row = await _registration_for_token(conn, token, links.secret_key)
+        await _cancel_all(conn, row, links, offer_hours, now, status="anonymised")
+        await queries.withdraw_consents(conn, row.id, now)
+        await queries.erase_personal_values(conn, row.id, now)
+
+    await db.write(_write, serializable=False)
+
+
+# --- the ticket -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JoiningLink:
+    session_id: int
+    url: str | None  # None until it opens
+    opens_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Ticket:
+    booking: Booking
+    joining: dict[int, JoiningLink]  # online/hybrid sessions with a confirmed place
+
+
+async def ticket(
+    db: Database,
+    token: str,
+    *,
+    secret_key: str,
+    joining_link_minutes: int,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """The ticket page: QR code, name, type, sessions; a joining link only from
+    ``joining_link_minutes`` before its session starts, and only for a confirmed place."""
+
+    async def _read(conn: AsyncConnection) -> Ticket:
+        moment = now or dt.datetime.now(dt.UTC)
+        row = await _registration_for_token(conn, token, secret_key)
+        b = await _booking(conn, row, token)
+        if b.status != "confirmed":
+            raise NotFound("There is no ticket until you confirm your email address.")
+        confirmed = [p.session.id for p in b.places if p.status == "confirmed"]
+        links = await queries.joining_links(conn, confirmed)
+        lead = dt.timedelta(minutes=joining_link_minutes)
+        joining = {}
+        for place in b.places:
+            if place.session.id in links and not place.session.is_cancelled:
+                opens = place.session.starts_at - lead
+                url = links[place.session.id] if moment >= opens else None
+                joining[place.session.id] = JoiningLink(place.session.id, url, opens)
+        return Ticket(b, joining)
+
+    return await db.read(_read)
