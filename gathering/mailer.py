@@ -15,8 +15,6 @@ import base64
 import contextlib
 import datetime as dt
 import logging
-import struct
-import zlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -29,6 +27,7 @@ import jinja2
 from gathering.db.database import Database
 from gathering.domain import mail
 from gathering.domain.mail import Outgoing
+from gathering.domain.tickets import qr_png
 from gathering.settings import Settings
 from gathering.templating import TEMPLATES
 
@@ -82,32 +81,6 @@ def render(message: Outgoing) -> Rendered:
     )
 
 
-def qr_png(data: str, *, scale: int = 8, border: int = 4) -> bytes:
-    """A QR code as a greyscale PNG, encoded here because qrcode's PNG writers need Pillow/PyPNG."""
-    import qrcode
-
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=border)
-    qr.add_data(data)
-    qr.make(fit=True)
-    rows = bytearray()
-    for modules in qr.get_matrix():
-        line = b"\x00" + b"".join((b"\x00" if dark else b"\xff") * scale for dark in modules)
-        rows += line * scale
-    size = len(qr.get_matrix()) * scale
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)  # 8-bit greyscale
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(bytes(rows), 9))
-        + chunk(b"IEND", b"")
-    )
-
-
 def message_id(message_id_number: int, settings: Settings) -> str:
     """Stable per outbox row, so a resend after a crash is recognisably the same message."""
     host = urlsplit(settings.base_url).hostname or "localhost"
@@ -132,7 +105,7 @@ def compose(message: Outgoing, settings: Settings, *, now: dt.datetime) -> Email
         assert html_part is not None
         for spec in inline:
             html_part.add_related(
-                qr_png(spec["data"]),
+                qr_png(spec["data"], box_size=8),
                 maintype="image",
                 subtype="png",
                 cid=f"<{spec['cid']}>",
@@ -142,7 +115,7 @@ def compose(message: Outgoing, settings: Settings, *, now: dt.datetime) -> Email
     else:
         for spec in inline:
             email.add_attachment(
-                qr_png(spec["data"]),
+                qr_png(spec["data"], box_size=8),
                 maintype="image",
                 subtype="png",
                 cid=f"<{spec['cid']}>",

@@ -55,3 +55,19 @@ async def sign_in(client: object, email: str, password: str) -> object:
         "/signin",
         data={"csrftoken": token, "email": email, "password": password, "next": "/organiser"},
     )
+
+
+def decode_qr(png_bytes: bytes) -> list[str]:
+    """Read every QR code in a PNG with a real decoder (zxing-cpp), as a scanner would."""
+    import numpy as np
+    import png
+    import zxingcpp
+
+    width, height, rows, info = png.Reader(bytes=png_bytes).asDirect()
+    pixels = np.array([list(row) for row in rows], dtype=np.uint8)
+    planes = info["planes"]
+    if planes > 1:
+        pixels = pixels.reshape(height, width, planes)[:, :, 0]
+    if info["bitdepth"] < 8:
+        pixels = (pixels * (255 // (2 ** info["bitdepth"] - 1))).astype(np.uint8)
+    return [result.text for result in zxingcpp.read_barcodes(pixels)]

@@ -509,7 +509,17 @@ async def test_gathering_pages_advertise_their_machine_readable_forms(
     db: Database, client: httpx.AsyncClient
 ) -> None:
     session = (await _sessions(db))[0]
-    expected_types = ["application/atom+xml", "application/xml", "application/json"]
+    expected_types = [
+        "application/atom+xml",
+        "application/xml",
+        "application/json",
+        "text/calendar",
+    ]
+        "application/atom+xml",
+        "application/xml",
+        "application/json",
+        "text/calendar",
+    ]
     for path in (
         f"/g/{CONFERENCE}",
         f"/g/{CONFERENCE}/s/{session.id}",
