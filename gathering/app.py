@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from gathering.db import migrate
 from gathering.db.database import Database
 from gathering.errors import GatheringError
+from gathering.housekeeping import housekeeping
 from gathering.mailer import mail_sender
 from gathering.settings import Settings
 from gathering.templating import STATIC, make_templates
@@ -49,7 +50,11 @@ def create_app(settings: Settings) -> Starlette:
                 log.info("database migrated from %s to %s", before or "empty", after)
         app.state.db = db
         try:
-            async with mail_sender(db, settings) as app.state.mailer:  # wake(): state.mailer.wake()
+            links = registration.links_for(app, settings)
+            async with (
+                mail_sender(db, settings) as app.state.mailer,  # wake(): state.mailer.wake()
+                housekeeping(db, links, settings.offer_hours),
+            ):
                 yield
         finally:
             await db.dispose()

@@ -26,9 +26,10 @@ from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.db.database import Database
+from gathering.db.queries import calendars as calendar_queries
 from gathering.db.queries import programme as programme_queries
 from gathering.db.queries import registrations as queries
-from gathering.domain import mail
+from gathering.domain import calendars, mail
 from gathering.domain.accounts import check_email
 from gathering.domain.programme import Programme, PublicSession, programme_for_row
 from gathering.domain.tickets import new_ticket_code
@@ -53,6 +54,15 @@ class Links:
     confirm: str
     manage: str
     offer: str
+    agenda: str = ""  # with {token}: the personal agenda page
+    session_page: str = ""  # with {slug} and {session_id}
+    base_url: str = ""
+
+    def agenda_url(self, feed_key: str) -> str:
+        return self.agenda.format(token=feed_key)
+
+    def session_url(self, slug: str, session_id: int) -> str:
+        return self.session_page.format(slug=slug, session_id=session_id)
 
     def confirm_url(self, registration_id: int) -> str:
         token = _serializer(self.secret_key, "confirm").dumps(registration_id)
@@ -412,11 +422,39 @@ async def confirm_registration(
         )
         gathering = await programme_queries.gathering_row(conn, gathering_id=row.gathering_id)
         programme = await programme_for_row(conn, gathering)
-        sessions = []
+        feed_key = await calendars.ensure_feed_key(conn, row.id)
+        sessions, events = [], []
+        confirmed = [
+            p.session_id for p in await queries.places_of(conn, row.id) if p.status == "confirmed"
+        ]
+        private = await calendar_queries.joining_links(conn, confirmed)
         for place in await queries.places_of(conn, row.id):
             session = programme.session(place.session_id)
             if session is not None:
                 sessions.append(_session_context(session, gathering.timezone, place.status))
+            if session is not None and place.status == "confirmed":
+                url = links.session_url(gathering.slug, session.id)
+                events.append(
+                    calendars.FeedEvent(
+                        programme.gathering, session, url, private.get(session.id, "")
+                    )
+                )
+        attachments: list[dict[str, Any]] = [{"kind": "qr_png", "cid": "ticket-qr", "data": code}]
+        if events:
+            info = calendars.FeedInfo(
+                name=f"{gathering.title}: my sessions",
+                page_url=links.agenda_url(feed_key),
+                feed_url="",
+            )
+            ics = calendars.build_calendar(info, events, links.base_url)
+            attachments.append(
+                {
+                    "kind": "file",
+                    "filename": "my-sessions.ics",
+                    "content_type": "text/calendar",
+                    "text": ics.decode(),
+                }
+            )
         await mail.queue(
             conn,
             kind="registration_confirmed",
@@ -429,9 +467,10 @@ async def confirm_registration(
                 "ticket_code": code,
                 "ticket_url": manage_url + "/ticket",
                 "manage_url": manage_url,
+                "agenda_url": links.agenda_url(feed_key),
                 "sessions": sessions,
             },
-            attachments=[{"kind": "qr_png", "cid": "ticket-qr", "data": code}],
+            attachments=attachments,
         )
         return Confirmed(manage_url, already=False)
 
@@ -816,11 +855,12 @@ async def ticket(
         if b.status != "confirmed":
             raise NotFound("There is no ticket until you confirm your email address.")
         confirmed = [p.session.id for p in b.places if p.status == "confirmed"]
-        links = await queries.joining_links(conn, confirmed)
+        links = await calendar_queries.joining_links(conn, confirmed)
         lead = dt.timedelta(minutes=joining_link_minutes)
         joining = {}
         for place in b.places:
-            if place.session.id in links and not place.session.is_cancelled:
+            online = place.session.format in ("online", "hybrid")
+            if place.session.id in links and online and not place.session.is_cancelled:
                 opens = place.session.starts_at - lead
                 url = links[place.session.id] if moment >= opens else None
                 joining[place.session.id] = JoiningLink(place.session.id, url, opens)

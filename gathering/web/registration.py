@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from starlette.applications import Starlette
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -12,26 +13,37 @@ from starlette.routing import Route
 from gathering.domain import registration as reg
 from gathering.domain import tickets
 from gathering.errors import InvalidInput, NotFound
+from gathering.settings import Settings
+from gathering.web.outbox import wake_sender
 from gathering.web.render import database, render, settings
 
 NO_STORE = {"cache-control": "no-store", "x-robots-tag": "noindex"}
 
 
-def links(request: Request) -> reg.Links:
-    """Absolute link templates for mail, from the configured public address."""
-    config = settings(request)
+def links_for(app: Starlette, config: Settings) -> reg.Links:
+    """Absolute link templates for mail and background work, from the public address."""
     base = config.base_url.rstrip("/")
     marker = "TOKENMARKER"
 
-    def template(name: str) -> str:
-        return base + request.url_for(name, token=marker).path.replace(marker, "{token}")
+    def template(name: str, **params: str) -> str:
+        path = str(app.url_path_for(name, **params))
+        return base + path.replace(marker, "{token}")
 
+    session_path = str(app.url_path_for("public:session", slug=marker, session_id="0"))
+    session_page = session_path.rsplit("/", 1)[0].replace(marker, "{slug}") + "/{session_id}"
     return reg.Links(
         secret_key=config.secret_key,
-        confirm=template("registration:confirm"),
-        manage=template("registration:manage"),
-        offer=template("registration:offer"),
+        confirm=template("registration:confirm", token=marker),
+        manage=template("registration:manage", token=marker),
+        offer=template("registration:offer", token=marker),
+        agenda=template("calendars:agenda", feed_key=marker),
+        session_page=base + session_page,
+        base_url=base,
     )
+
+
+def links(request: Request) -> reg.Links:
+    return links_for(request.app, settings(request))
 
 
 def _text(form: FormData, name: str, limit: int = 20_000) -> str:
@@ -73,6 +85,7 @@ async def register(request: Request) -> Response:
         except InvalidInput as error:
             errors = error.errors
         else:
+            wake_sender(request)
             context = {"page": page, "email": form.email.strip()}
             return render(request, "registration/sent.html", context, headers=NO_STORE)
     context = {"page": page, "form": form, "errors": errors}
@@ -98,6 +111,7 @@ async def confirm(request: Request) -> Response:
         return render(
             request, "registration/confirm.html", context, status_code=400, headers=NO_STORE
         )
+    wake_sender(request)
     return RedirectResponse(result.manage_url + ("?confirmed=1" if not result.already else ""), 303)
 
 
@@ -135,6 +149,7 @@ async def cancel_place(request: Request) -> Response:
         links=links(request),
         offer_hours=settings(request).offer_hours,
     )
+    wake_sender(request)
     return RedirectResponse(_manage_path(request, "place"), 303)
 
 
@@ -145,6 +160,7 @@ async def cancel(request: Request) -> Response:
         links=links(request),
         offer_hours=settings(request).offer_hours,
     )
+    wake_sender(request)
     return render(request, "registration/cancelled.html", {}, headers=NO_STORE)
 
 
@@ -191,6 +207,7 @@ async def erase(request: Request) -> Response:
     await reg.erase(
         database(request), token, links=links(request), offer_hours=settings(request).offer_hours
     )
+    wake_sender(request)
     return render(request, "registration/erased.html", {}, headers=NO_STORE)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import icalendar
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -30,6 +31,9 @@ LINKS = reg.Links(
     confirm=BASE + "/r/confirm/{token}",
     manage=BASE + "/r/{token}",
     offer=BASE + "/r/offer/{token}",
+    agenda=BASE + "/my/{token}",
+    session_page=BASE + "/g/{slug}/s/{session_id}",
+    base_url=BASE,
 )
 
 
@@ -150,9 +154,18 @@ async def test_register_confirm_and_manage_through_the_pages(
     assert re.fullmatch(r"[2-9A-HJKMNP-Z]{26}", row.ticket_code)
     [ticket_mail] = await _outbox(db, "registration_confirmed")
     assert ticket_mail.context["ticket_code"] == row.ticket_code
-    assert ticket_mail.attachments == [
-        {"kind": "qr_png", "cid": "ticket-qr", "data": row.ticket_code}
-    ]
+    qr, ics = ticket_mail.attachments
+    assert qr == {"kind": "qr_png", "cid": "ticket-qr", "data": row.ticket_code}
+    assert (ics["kind"], ics["filename"], ics["content_type"]) == (
+        "file",
+        "my-sessions.ics",
+        "text/calendar",
+    )
+    [event] = icalendar.Calendar.from_ical(ics["text"]).walk("VEVENT")
+    assert str(event["UID"]) == f"session-{plenary}@127.0.0.1"
+    assert "https://meet.example.org/dlo-plenary" in str(event["DESCRIPTION"])  # theirs alone
+    assert row.feed_key
+    assert ticket_mail.context["agenda_url"] == f"{BASE}/my/{row.feed_key}"
 
     manage = parse_html((await client.get(manage_path + "?confirmed=1")).text)
     assert "your registration is confirmed" in texts(manage, "//p[@role='status']")[0]

@@ -288,13 +288,3 @@ async def erase_personal_values(
             outbox.c.registration_id == registration_id, outbox.c.sent_at.is_(None)
         )
     )
-
-
-async def joining_links(conn: AsyncConnection, session_ids: Sequence[int]) -> dict[int, str]:
-    """Private joining links of online and hybrid sessions (for their registered attendees)."""
-    query = sa.select(programme_session.c.id, programme_session.c.joining_link).where(
-        programme_session.c.id.in_(list(session_ids)),
-        programme_session.c.format.in_(["online", "hybrid"]),
-        programme_session.c.joining_link != "",
-    )
-    return {row.id: row.joining_link for row in (await conn.execute(query)).all()}
