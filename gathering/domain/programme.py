@@ -10,6 +10,7 @@ changed gets its ``version`` raised by one (calendar feeds use it as SEQUENCE) a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -261,12 +262,21 @@ def _change(data: dict[str, Any]) -> Change:
 # --- releasing -----------------------------------------------------------------------------
 
 
+ReleaseHook = Callable[[AsyncConnection, Any, "Release", dt.datetime], Awaitable[None]]
+
+
 async def release_programme(
-    db: Database, gathering_id: int, *, released_by: int | None, note: str = ""
+    db: Database,
+    gathering_id: int,
+    *,
+    released_by: int | None,
+    note: str = "",
+    on_release: ReleaseHook | None = None,
 ) -> Release:
     """Publish the current programme as a new release; Conflict if nothing public changed.
 
-    Authorisation is the caller's (the organiser domain checks the actor first).
+    ``on_release(conn, gathering_row, release, now)`` runs inside the same transaction (to queue
+    "session changed" mail atomically with the release). Authorisation is the caller's.
     """
 
     async def _write(conn: AsyncConnection) -> Release:
@@ -310,7 +320,10 @@ async def release_programme(
             snapshot=snapshot,
             changes=serialised_changes,
         )
-        return Release(number, now, note.strip(), tuple(changes))
+        release = Release(number, now, note.strip(), tuple(changes))
+        if on_release is not None:
+            await on_release(conn, row, release, now)
+        return release
 
     return await db.write(_write)
 

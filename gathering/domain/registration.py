@@ -31,8 +31,15 @@ from gathering.db.queries import programme as programme_queries
 from gathering.db.queries import registrations as queries
 from gathering.domain import calendars, mail
 from gathering.domain.accounts import check_email
-from gathering.domain.programme import Programme, PublicSession, programme_for_row
+from gathering.domain.programme import (
+    Programme,
+    PublicSession,
+    Release,
+    ReleaseHook,
+    programme_for_row,
+)
 from gathering.domain.tickets import new_ticket_code
+from gathering.domain.wording import change_lines
 from gathering.errors import Conflict, InvalidInput, NotFound
 
 MAX_NAME = 200
@@ -867,3 +874,51 @@ async def ticket(
         return Ticket(b, joining)
 
     return await db.read(_read)
+
+
+# --- telling people about changes -------------------------------------------------------------
+
+# Changes worth an email: the public details people plan around.
+NOTIFIED_KINDS = frozenset(
+    {"cancelled", "reinstated", "moved_time", "moved_room", "retitled", "speakers_changed"}
+)
+
+
+def change_notifier(links: Links) -> ReleaseHook:
+    """A release hook queuing "session changed" mail to everyone with a confirmed place."""
+
+    async def notify(
+        conn: AsyncConnection, gathering: Any, release: Release, now: dt.datetime
+    ) -> None:
+        notable = [c for c in release.changes if NOTIFIED_KINDS & set(c.kinds)]
+        if not notable:
+            return
+        programme = await programme_for_row(conn, gathering)
+        people = await queries.confirmed_registrants(conn, [c.session_id for c in notable])
+        for change in notable:
+            session = programme.session(change.session_id)
+            if session is None:
+                continue
+            details = _session_context(session, gathering.timezone, "confirmed")
+            for person in people:
+                if person.session_id != change.session_id:
+                    continue
+                context = {
+                    "name": person.name,
+                    "session_title": session.title,
+                    "changes_text": change_lines(change, gathering.timezone),
+                    "when_text": details["when_text"],
+                    "where_text": details["where_text"],
+                }
+                if person.manage_key:
+                    context["manage_url"] = links.manage_url(person.id, person.manage_key)
+                await mail.queue(
+                    conn,
+                    kind="session_changed",
+                    to_address=person.email,
+                    registration_id=person.id,
+                    now=now,
+                    context=context,
+                )
+
+    return notify

@@ -7,11 +7,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from gathering.domain import programme, session_editor
+from gathering.domain import programme, registration, session_editor
 from gathering.domain.organiser import dashboard
 from gathering.domain.session_editor import SessionInput
 from gathering.errors import Conflict, InvalidInput
 from gathering.web.auth import current_actor, signed_in
+from gathering.web.outbox import wake_sender
+from gathering.web.registration import links
 from gathering.web.render import database, render
 
 
@@ -105,11 +107,16 @@ async def release(request: Request) -> Response:
         actor = await current_actor(request)
         try:
             await programme.release_programme(
-                db, target.gathering_id, released_by=actor.account_id if actor else None, note=note
+                db,
+                target.gathering_id,
+                released_by=actor.account_id if actor else None,
+                note=note,
+                on_release=registration.change_notifier(links(request)),
             )
         except Conflict as error:
             errors = {"note": error.message}
         else:
+            wake_sender(request)
             return RedirectResponse(request.url_for("public:changes", slug=slug).path, 303)
     pending = await programme.pending_changes(db, target.gathering_id)
     page = {"target": target, "pending": pending, "errors": errors, "note": note}

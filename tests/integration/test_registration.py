@@ -534,3 +534,37 @@ async def test_ticket_needs_a_confirmed_registration(db: Database) -> None:
     token = reg.manage_token(TEST_SECRET, row.id, row.manage_key)
     with pytest.raises(NotFound):
         await reg.ticket(db, token, secret_key=TEST_SECRET, joining_link_minutes=30)
+
+
+async def test_a_released_change_is_mailed_to_people_with_a_place(db: Database) -> None:
+    from gathering.domain.programme import release_programme
+    from tests.factories import add_room
+
+    await load_demo(db, secret_key=TEST_SECRET)
+    target = await _session(db, "Repeal the anti-union laws")
+    other = await _session(db, "Closing plenary")
+    ps = schema.programme_session
+    await _execute(
+        db, sa.update(ps).where(ps.c.id == target).values(capacity=ps.c.places_taken + 1)
+    )
+    await _register(db, "placed@example.org", [target])
+    await _register(db, "waiting@example.org", [target])
+    await _register(db, "elsewhere@example.org", [other])
+    for email in ("placed@example.org", "waiting@example.org", "elsewhere@example.org"):
+        await _confirm(db, email)
+    programme = await load_programme(db, SLUG)
+    room = await add_room(db, programme.gathering.id)
+    await _execute(db, sa.update(ps).where(ps.c.id == target).values(room_id=room))
+    await release_programme(
+        db, programme.gathering.id, released_by=None, on_release=reg.change_notifier(LINKS)
+    )
+    ours = {"placed@example.org", "waiting@example.org", "elsewhere@example.org"}
+    changed = [m for m in await _outbox(db, "session_changed") if m.to_address in ours]
+    assert [m.to_address for m in changed] == ["placed@example.org"]
+    context = changed[0].context
+    assert context["changes_text"] == [
+        "Moved from Venue tbc to Main hall, Brighthelm Centre",
+        "Details updated",  # the capacity set above is released too
+    ]
+    assert context["where_text"] == "Main hall, Brighthelm Centre"
+    assert context["manage_url"].startswith(BASE + "/r/")
