@@ -160,6 +160,13 @@ async def _demo(db: Database, settings: Settings) -> int:
         f"  steward pass '{logins.steward_label}': PIN {logins.steward_pin}, "
         f"link {settings.base_url}/door/{logins.steward_token}"
     )
+    if logins.attendee_manage_token:
+        from gathering.app import create_app
+
+        path = create_app(settings).url_path_for(
+            "registration:manage", token=logins.attendee_manage_token
+        )
+        print(f"  a fictional attendee, {logins.attendee_name}: {settings.base_url}{path}")
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import secrets
 import zoneinfo
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.db.database import Database
 from gathering.db.queries.common import id_or_insert, insert_missing
 from gathering.db.queries.programme import gathering_row, latest_release
+from gathering.db.queries.registrations import live_registration_by_email
 from gathering.db.queries.sessions import add_places_taken
 from gathering.db.schema import (
     gathering,
@@ -34,7 +36,9 @@ from gathering.db.schema import (
     track,
 )
 from gathering.domain.accounts import create_or_update_account, hash_password
+from gathering.domain.calendars import new_feed_key
 from gathering.domain.programme import release_programme
+from gathering.domain.registration import manage_token
 from gathering.domain.tickets import new_ticket_code
 
 ORGANISATIONS = [
@@ -310,6 +314,8 @@ class DemoLogins:
     steward_token: str
     steward_pin: str
     inserted: int
+    attendee_name: str = ""
+    attendee_manage_token: str = ""  # a fictional attendee's manage link token
 
 
 def steward_token(secret_key: str) -> str:
@@ -363,6 +369,7 @@ async def load_demo(db: Database, *, secret_key: str) -> DemoLogins:
         return inserted + new
 
     inserted = await db.write(_write)
+    attendee_name, attendee_id, nonce = await db.read(_first_attendee)
     for gathering_id in await db.read(_unreleased_gatherings):
         await release_programme(db, gathering_id, released_by=None, note="First programme.")
     logins = []
@@ -376,7 +383,17 @@ async def load_demo(db: Database, *, secret_key: str) -> DemoLogins:
             organisation_slug=org,
         )
         logins.append((email, password, "network admin" if is_admin else f"organiser of {org}"))
-    return DemoLogins(tuple(logins), STEWARD_PASS_LABEL, token, STEWARD_PIN, inserted)
+    manage = manage_token(secret_key, attendee_id, nonce) if nonce else ""
+    return DemoLogins(
+        tuple(logins), STEWARD_PASS_LABEL, token, STEWARD_PIN, inserted, attendee_name, manage
+    )
+
+
+async def _first_attendee(conn: AsyncConnection) -> tuple[str, int, str]:
+    name, email = _NATIONAL.attendees[0]
+    row = await gathering_row(conn, slug=_NATIONAL.slug)
+    found = await live_registration_by_email(conn, row.id, email)
+    return name, int(found.id), str(found.manage_key or "")
 
 
 async def _unreleased_gatherings(conn: AsyncConnection) -> list[int]:
@@ -490,6 +507,8 @@ async def _load_gathering(
                 "answers": {},
                 "status": "confirmed",
                 "ticket_code": new_ticket_code(),
+                "manage_key": secrets.token_urlsafe(16),
+                "feed_key": new_feed_key(),
                 "confirmed_at": now,
                 "created_at": now,
             },

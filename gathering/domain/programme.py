@@ -128,6 +128,7 @@ class PublicGathering:
     timezone: str
     mode: str
     location: str
+    registration_open: bool = False
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,7 @@ def _gathering(row: Any) -> PublicGathering:
         timezone=row.timezone,
         mode=row.mode,
         location=row.location,
+        registration_open=bool(row.registration_open),
     )
 
 

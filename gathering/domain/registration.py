@@ -528,6 +528,7 @@ class Booking:
     places: tuple[PlaceView, ...]
     programme: Programme
     created_at: dt.datetime
+    feed_key: str | None = None  # the personal calendar's secret, once confirmed
 
 
 async def _registration_for_token(conn: AsyncConnection, token: str, secret_key: str) -> Any:
@@ -574,6 +575,7 @@ async def _booking(conn: AsyncConnection, row: Any, token: str) -> Booking:
         places=tuple(places),
         programme=programme,
         created_at=row.created_at,
+        feed_key=row.feed_key,
     )
 
 

@@ -1,9 +1,15 @@
-"""The read-only JSON API for the programme, and its OpenAPI document.
+"""The JSON API: the programme (read-only), registering from another site's form, and the
+OpenAPI document.
 
-Everything here is public, released data: no joining links, invite codes, contact addresses or
-anything about attendees. Times are RFC 3339 in the gathering's zone, with the zone's name beside
-them. Responses carry ETags (and 304) and open CORS through ``cached_response``; none sends
-Last-Modified, because ``places_left`` is live and changes without a release.
+Everything read here is public, released data: no joining links, invite codes, contact addresses
+or anything about attendees. Times are RFC 3339 in the gathering's zone, with the zone's name
+beside them. GET responses carry ETags (and 304) and open CORS through ``cached_response``; none
+sends Last-Modified, because ``places_left`` is live and changes without a release.
+
+``POST /api/gatherings/{slug}/registrations`` is the registration form's twin for other sites:
+open CORS without credentials (asgi-csrf lets a cookieless POST through; a same-site browser
+POST carrying our cookies is refused), throttled per client address, and answering 202 alike for
+a new address and one already registered, as the page does.
 """
 
 from __future__ import annotations
@@ -13,16 +19,21 @@ import json
 import zoneinfo
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, NoMatchFound, Route
 
-from gathering.domain import catalogue
+from gathering.domain import catalogue, registration_api
+from gathering.domain import registration as reg
 from gathering.domain.catalogue import Appearance, OrganisationProfile, SpeakerProfile
 from gathering.domain.programme import Programme, PublicGathering, PublicSession, load_programme
+from gathering.errors import GatheringError, InvalidInput
 from gathering.web.caching import cached_response
+from gathering.web.errors import STATUS_BY_CODE
 from gathering.web.exports import session_path
 from gathering.web.openapi import openapi_document
+from gathering.web.outbox import wake_sender
+from gathering.web.registration import links
 from gathering.web.render import database, settings
 
 JSON = "application/json"
@@ -175,6 +186,155 @@ def _organisation(request: Request, o: OrganisationProfile, *, full: bool) -> di
     return data
 
 
+def _registration_form(request: Request, page: reg.RegistrationPage) -> dict[str, Any]:
+    g = page.programme.gathering
+    slug = g.slug
+    return {
+        "gathering": _gathering_ref(request, g),
+        "is_open": page.is_open,
+        "register_url": _absolute(request, "api:register", slug=slug),
+        "form_url": _absolute(request, "registration:form", slug=slug),
+        "confirm_within_hours": settings(request).confirm_hours,
+        "ticket_types": [
+            {"id": int(t.value), "name": t.label, "suggested_contribution": t.hint}
+            for t in page.ticket_types
+        ],
+        "questions": [
+            {"key": q.key, "label": q.label, "help": q.help, "required": q.is_required}
+            for q in page.questions
+        ],
+        "share_access_needs": {
+            "offered": any(q.key == "access_needs" for q in page.questions),
+            "label": SHARE_ACCESS_NEEDS_LABEL,
+        },
+        "sessions": [
+            {
+                "id": s.id,
+                "title": s.title,
+                "starts_at": _time(s.starts_at, g.timezone),
+                "ends_at": _time(s.ends_at, g.timezone),
+                "timezone": g.timezone,
+                "format": s.format,
+                "access": s.access,
+                "access_note": s.access_note,
+                "capacity": s.capacity,
+                "places_left": s.places_left,
+                "api_url": _absolute(request, "api:session", slug=slug, session_id=s.id),
+            }
+            for s in page.sessions
+        ],
+        "organisations": [
+            {"id": int(o.value), "name": o.label, "consent_text": reg.contact_text(o.label)}
+            for o in page.organisations
+        ],
+        "constituency_match": {"consent_text": reg.MATCH_TEXT},
+    }
+
+
+# --- registering from another site ---------------------------------------------------------
+
+MAX_BODY = 64 * 1024
+SHARE_ACCESS_NEEDS_LABEL = "Let the stewards at the door see my access needs, so they can help"
+OPEN_CORS = {"access-control-allow-origin": "*"}
+PREFLIGHT = {
+    **OPEN_CORS,
+    "access-control-allow-methods": "POST",
+    "access-control-allow-headers": "Content-Type",
+    "access-control-max-age": "86400",
+}
+NO_STORE = {"cache-control": "no-store", **OPEN_CORS}
+
+
+def _api_json(data: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse(data, status, headers={**NO_STORE, **(headers or {})})
+
+
+def _api_error(status: int, code: str, message: str, **extra: Any) -> Response:
+    headers = extra.pop("headers", None)
+    return _api_json({"error": code, "message": message, **extra}, status, headers)
+
+
+def _error_response(error: GatheringError) -> Response:
+    if isinstance(error, InvalidInput):
+        return _api_error(422, error.code, error.message, fields=error.errors)
+    if isinstance(error, registration_api.RegistrationThrottled):
+        wait = {"retry-after": str(error.retry_after)}
+        return _api_error(429, error.code, error.message, headers=wait)
+    status = STATUS_BY_CODE.get(error.code, 400)
+    headers = {"retry-after": "2"} if status == 503 else None
+    return _api_error(status, error.code, error.message, headers=headers)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _body(request: Request) -> bytes:
+    """The request body, refusing (``_TooLarge``) past MAX_BODY without reading it all."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise _TooLarge
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks += chunk
+        if len(chunks) > MAX_BODY:
+            raise _TooLarge
+    return bytes(chunks)
+
+
+def _decoded(body: bytes) -> object:
+    def _no_constants(name: str) -> object:
+        raise registration_api.BadRequest(f"The body is not valid JSON ({name} is not JSON).")
+
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=_no_constants)
+    except UnicodeDecodeError:
+        raise registration_api.BadRequest("The body must be JSON encoded as UTF-8.") from None
+    except json.JSONDecodeError as error:
+        raise registration_api.BadRequest(
+            f"The body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}."
+        ) from None
+    except (ValueError, RecursionError):  # an integer too long to convert; nesting too deep
+        raise registration_api.BadRequest("The body is not JSON this API can read.") from None
+
+
+async def _register(request: Request) -> Response:
+    slug = request.path_params["slug"]
+    db = database(request)
+    client = request.client.host if request.client else "unknown"
+    await registration_api.count_attempt(db, client)
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != JSON:
+        return _api_error(
+            415,
+            "unsupported_media_type",
+            "Send the body as JSON, with Content-Type: application/json.",
+        )
+    try:
+        body = await _body(request)
+    except _TooLarge:
+        return _api_error(
+            413, "payload_too_large", f"The body is larger than {MAX_BODY // 1024} KB."
+        )
+    except ClientDisconnect:
+        return _api_error(400, "bad_request", "The body did not arrive whole.")
+    form = registration_api.parse_registration(_decoded(body))
+    config = settings(request)
+    await reg.register(db, slug, form, links=links(request), confirm_hours=config.confirm_hours)
+    wake_sender(request)  # mail was queued for a new address and an already registered one alike
+    return _api_json(
+        {
+            "status": "check_your_email",
+            "message": (
+                "Thank you. We have sent an email to the address given. Follow the link in it "
+                f"within {config.confirm_hours} hours to confirm the registration; until then "
+                "no place is confirmed. If nothing arrives, check the spam folder."
+            ),
+        },
+        202,
+    )
+
+
 # --- handlers ------------------------------------------------------------------------------
 
 
@@ -218,6 +378,20 @@ async def organisation(request: Request) -> Response:
     return _json(request, _organisation(request, found, full=True))
 
 
+async def registration_form(request: Request) -> Response:
+    page = await reg.registration_page(database(request), request.path_params["slug"])
+    return _json(request, _registration_form(request, page))
+
+
+async def register(request: Request) -> Response:
+    if request.method == "OPTIONS":  # the CORS preflight of another site's form
+        return Response(status_code=204, headers=PREFLIGHT)
+    try:
+        return await _register(request)
+    except GatheringError as error:  # every refusal as JSON the other site's script can read
+        return _error_response(error)
+
+
 async def openapi(request: Request) -> Response:
     body = openapi_document(settings(request).base_url)
     return cached_response(request, body, JSON, last_modified=None, max_age=3600)
@@ -228,6 +402,13 @@ routes: list[BaseRoute] = [
     Route("/api/gatherings", gatherings, name="api:gatherings"),
     Route("/api/gatherings/{slug}", gathering, name="api:gathering"),
     Route("/api/gatherings/{slug}/sessions/{session_id:int}", session, name="api:session"),
+    Route("/api/gatherings/{slug}/registration", registration_form, name="api:registration_form"),
+    Route(
+        "/api/gatherings/{slug}/registrations",
+        register,
+        methods=["POST", "OPTIONS"],
+        name="api:register",
+    ),
     Route("/api/speakers", speakers, name="api:speakers"),
     Route("/api/speakers/{slug}", speaker, name="api:speaker"),
     Route("/api/organisations", organisations, name="api:organisations"),
