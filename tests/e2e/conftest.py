@@ -45,7 +45,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+def server_env() -> dict[str, str]:
+    """Extra GATHERING_* settings for the live server; modules override this fixture."""
+    return {}
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, server_env: dict[str, str]) -> Iterator[LiveServer]:
     """``gathering demo`` then ``gathering serve`` on a fresh SQLite file, as a user runs them."""
     port = _free_port()
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'live.db'}"
@@ -55,6 +61,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         GATHERING_SECRET_KEY=TEST_SECRET,
         GATHERING_BASE_URL=f"http://127.0.0.1:{port}",
         GATHERING_LOG_LEVEL="warning",
+        **server_env,
     )
     subprocess.run(
         [sys.executable, "-m", "gathering", "demo"],
