@@ -53,7 +53,7 @@ def create_app(settings: Settings) -> Starlette:
             links = registration.links_for(app, settings)
             async with (
                 mail_sender(db, settings) as app.state.mailer,  # wake(): state.mailer.wake()
-                housekeeping(db, links, settings.offer_hours),
+                housekeeping(db, links, settings.offer_hours, settings.reminder_hours),
             ):
                 yield
         finally:

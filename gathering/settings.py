@@ -86,6 +86,11 @@ class Settings:
         "Minutes before an online or hybrid session starts that its joining link appears on the "
         "attendee's ticket page.",
     )
+    reminder_hours: int = _setting(
+        3,
+        "Hours before a session that people with a place get a reminder (with the joining "
+        "link for online and hybrid sessions).",
+    )
     smtp_host: str = _setting(
         "", "SMTP server for outgoing mail. Empty: mail stays in the outbox for admins to read."
     )
@@ -162,7 +167,7 @@ class Settings:
             raise ConfigError(
                 f"GATHERING_LOG_LEVEL must be debug, info, warning or error, not {self.log_level!r}"
             )
-        for name in ("confirm_hours", "offer_hours", "joining_link_minutes"):
+        for name in ("confirm_hours", "offer_hours", "joining_link_minutes", "reminder_hours"):
             if not 1 <= getattr(self, name) <= 10_000:
                 raise ConfigError(f"{env_name(name)} must be from 1 to 10000")
         if self.sqlite_busy_timeout_ms < 0:

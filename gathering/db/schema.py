@@ -371,6 +371,8 @@ session_place = sa.Table(
     _fk("session_id", "programme_session.id"),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("offered_until", UTCDateTime(), nullable=True),
+    # Set once the reminder mail is queued, by one conditional UPDATE: one reminder per place.
+    sa.Column("reminded_at", UTCDateTime(), nullable=True),
     _created(),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.UniqueConstraint("registration_id", "session_id"),

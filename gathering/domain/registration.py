@@ -924,3 +924,53 @@ def change_notifier(links: Links) -> ReleaseHook:
                 )
 
     return notify
+
+
+async def queue_reminders(
+    db: Database, *, links: Links, reminder_hours: int, now: dt.datetime | None = None
+) -> int:
+    """Queue one reminder per confirmed place whose session starts within ``reminder_hours``.
+
+    Idempotent and safe on several replicas: a place is marked by one conditional UPDATE before
+    its mail is queued, in the same transaction.
+    """
+
+    async def _write(conn: AsyncConnection) -> int:
+        moment = now or dt.datetime.now(dt.UTC)
+        due = await queries.places_due_a_reminder(
+            conn, moment, moment + dt.timedelta(hours=reminder_hours)
+        )
+        programmes: dict[int, tuple[Any, Programme]] = {}
+        links_by_session = await calendar_queries.joining_links(conn, [p.session_id for p in due])
+        queued = 0
+        for place in due:
+            if place.gathering_id not in programmes:
+                row = await programme_queries.gathering_row(conn, gathering_id=place.gathering_id)
+                programmes[place.gathering_id] = (row, await programme_for_row(conn, row))
+            gathering, programme = programmes[place.gathering_id]
+            session = programme.session(place.session_id)
+            if session is None or not await queries.mark_reminded(conn, place.id, moment):
+                continue
+            details = _session_context(session, gathering.timezone, "confirmed")
+            context = {
+                "name": place.name,
+                "session_title": session.title,
+                "when_text": details["when_text"],
+                "where_text": details["where_text"],
+            }
+            if session.format in ("online", "hybrid") and place.session_id in links_by_session:
+                context["joining_link"] = links_by_session[place.session_id]
+            if place.manage_key:
+                context["manage_url"] = links.manage_url(place.registration_id, place.manage_key)
+            await mail.queue(
+                conn,
+                kind="session_reminder",
+                to_address=place.email,
+                registration_id=place.registration_id,
+                now=moment,
+                context=context,
+            )
+            queued += 1
+        return queued
+
+    return await db.write(_write, serializable=False)

@@ -568,3 +568,34 @@ async def test_a_released_change_is_mailed_to_people_with_a_place(db: Database) 
     ]
     assert context["where_text"] == "Main hall, Brighthelm Centre"
     assert context["manage_url"].startswith(BASE + "/r/")
+
+
+async def test_one_reminder_per_place_with_the_joining_link(db: Database) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    online = await _session(db, "Organising locally: mutual aid and left groups")
+    await _register(db, "remind.me@example.org", [online])
+    await _confirm(db, "remind.me@example.org")
+    starts = (await load_programme(db, SLUG)).session(online).starts_at  # type: ignore[union-attr]
+
+    async def mine() -> list[Any]:
+        return [
+            m
+            for m in await _outbox(db, "session_reminder")
+            if m.to_address == "remind.me@example.org"
+        ]
+
+    too_early = starts - dt.timedelta(hours=4)
+    await reg.queue_reminders(db, links=LINKS, reminder_hours=3, now=too_early)
+    assert await mine() == []
+    due = starts - dt.timedelta(hours=2)
+    counts = await asyncio.gather(
+        reg.queue_reminders(db, links=LINKS, reminder_hours=3, now=due),
+        reg.queue_reminders(db, links=LINKS, reminder_hours=3, now=due),
+    )
+    reminders = await mine()
+    assert len(reminders) == 1  # two replicas at once still send one
+    assert sum(counts) >= 1
+    assert reminders[0].context["joining_link"] == "https://meet.example.org/dlo-organising"
+    assert reminders[0].context["manage_url"].startswith(BASE + "/r/")
+    await reg.queue_reminders(db, links=LINKS, reminder_hours=3, now=due)
+    assert len(await mine()) == 1

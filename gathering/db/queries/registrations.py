@@ -288,3 +288,43 @@ async def erase_personal_values(
             outbox.c.registration_id == registration_id, outbox.c.sent_at.is_(None)
         )
     )
+
+
+async def places_due_a_reminder(
+    conn: AsyncConnection, now: dt.datetime, until: dt.datetime
+) -> Sequence[Any]:
+    """Confirmed places of confirmed people on live sessions starting in [now, until), not yet
+    reminded."""
+    query = (
+        sa.select(
+            session_place.c.id,
+            session_place.c.session_id,
+            registration.c.id.label("registration_id"),
+            registration.c.name,
+            registration.c.email,
+            registration.c.manage_key,
+            registration.c.gathering_id,
+        )
+        .join(registration, registration.c.id == session_place.c.registration_id)
+        .join(programme_session, programme_session.c.id == session_place.c.session_id)
+        .where(
+            session_place.c.status == "confirmed",
+            session_place.c.reminded_at.is_(None),
+            registration.c.status == "confirmed",
+            programme_session.c.status == "published",
+            programme_session.c.starts_at >= now,
+            programme_session.c.starts_at < until,
+        )
+        .order_by(programme_session.c.starts_at, session_place.c.id)
+    )
+    return (await conn.execute(query)).all()
+
+
+async def mark_reminded(conn: AsyncConnection, place_id: int, now: dt.datetime) -> bool:
+    result = await conn.execute(
+        sa.update(session_place)
+        .where(session_place.c.id == place_id, session_place.c.reminded_at.is_(None))
+        .values(reminded_at=now)
+        .returning(session_place.c.id)
+    )
+    return result.first() is not None
