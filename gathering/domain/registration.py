@@ -62,8 +62,12 @@ class Links:
     manage: str
     offer: str
     agenda: str = ""  # with {token}: the personal agenda page
+    ticket: str = ""  # with {token}: the ticket page (the manage token)
     session_page: str = ""  # with {slug} and {session_id}
     base_url: str = ""
+
+    def ticket_url(self, registration_id: int, nonce: str) -> str:
+        return self.ticket.format(token=manage_token(self.secret_key, registration_id, nonce))
 
     def agenda_url(self, feed_key: str) -> str:
         return self.agenda.format(token=feed_key)
@@ -358,7 +362,7 @@ async def _remind_existing(
             "gathering_title": gathering_title,
             "ticket_code": existing.ticket_code,
             "manage_url": links.manage_url(existing.id, existing.manage_key),
-            "ticket_url": links.manage_url(existing.id, existing.manage_key) + "/ticket",
+            "ticket_url": links.ticket_url(existing.id, existing.manage_key),
             "sessions": [],
         }
         kind = "registration_confirmed"
@@ -472,7 +476,7 @@ async def confirm_registration(
                 "name": row.name,
                 "gathering_title": gathering.title,
                 "ticket_code": code,
-                "ticket_url": manage_url + "/ticket",
+                "ticket_url": links.ticket_url(row.id, row.manage_key),
                 "manage_url": manage_url,
                 "agenda_url": links.agenda_url(feed_key),
                 "sessions": sessions,

@@ -35,6 +35,7 @@ def links_for(app: Starlette, config: Settings) -> reg.Links:
         secret_key=config.secret_key,
         confirm=template("registration:confirm", token=marker),
         manage=template("registration:manage", token=marker),
+        ticket=template("registration:ticket", token=marker),
         offer=template("registration:offer", token=marker),
         agenda=template("calendars:agenda", feed_key=marker),
         session_page=base + session_page,

@@ -32,6 +32,7 @@ LINKS = reg.Links(
     manage=BASE + "/r/{token}",
     offer=BASE + "/r/offer/{token}",
     agenda=BASE + "/my/{token}",
+    ticket=BASE + "/r/{token}/ticket",
     session_page=BASE + "/g/{slug}/s/{session_id}",
     base_url=BASE,
 )
