@@ -236,6 +236,10 @@ programme_session = sa.Table(
     sa.Column("language", sa.String(35), nullable=False, server_default="en"),
     sa.Column("status", sa.String(20), nullable=False, server_default="draft"),
     sa.Column("allow_reentry", sa.Boolean, nullable=False, server_default=sa.true()),
+    # Supporters-only: everyone with a live registration for the gathering is eligible too.
+    sa.Column(
+        "supporters_include_registrants", sa.Boolean, nullable=False, server_default=sa.false()
+    ),
     # Places taken, kept beside capacity so a place is claimed by one conditional UPDATE.
     sa.Column("places_taken", sa.Integer, nullable=False, server_default="0"),
     # Rises on every public change; calendar feeds use it as SEQUENCE.
