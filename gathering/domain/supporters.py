@@ -155,11 +155,11 @@ async def save_supporters(
     """Add to or replace the list and set the registrants flag, in one unit with its audit row."""
     if form.mode not in MODES:
         raise InvalidInput({"mode": "Choose whether to add to the list or replace it."})
-    emails = parse_emails(form.emails)
 
     async def _write(conn: AsyncConnection) -> SupportersSaved:
         _gathering, row = await _session(conn, actor, slug, session_id)
         assert actor is not None  # require_session_manager let it through
+        emails = parse_emails(form.emails)
         previous = set(await queries.supporter_emails(conn, row.id))
         new = [e for e in emails if e not in previous]
         removed = len(previous - set(emails)) if form.mode == "replace" else 0
