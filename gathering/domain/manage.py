@@ -1,4 +1,5 @@
-"""The network admin's rules for gatherings, venues, rooms, tracks, organisations and speakers.
+"""The network admin's rules for gatherings, venues, rooms, tracks, organisations, speakers,
+and how a gathering takes registrations (open or closed, ticket types, questions).
 
 Every function takes the actor first and refuses anyone but a network admin. Form values come in
 as plain strings (what a browser sends); each write is one unit of work with an audit event.
@@ -62,7 +63,38 @@ _JPEG = b"\xff\xd8\xff"
 # Parent of each kind, for rows created inside another (a room inside a venue).
 PARENTS = {"venue": ("gathering", "gathering_id"), "room": ("venue", "venue_id")}
 PARENTS["track"] = ("gathering", "gathering_id")
+PARENTS["ticket_type"] = ("gathering", "gathering_id")
 LABEL_FIELD = {"gathering": "title"}
+# How each kind is named in messages.
+KIND_LABEL = {"ticket_type": "ticket type"}
+MAX_POSITION = 10_000
+
+
+@dataclass(frozen=True)
+class StandardQuestion:
+    """A question the registration form may ask, offered with a default wording."""
+
+    key: str
+    title: str  # what the admin page calls it
+    label: str  # the default wording attendees see
+    help: str = ""
+
+
+# The only questions a gathering may ask: the registration form and the steward pages rely on
+# these keys (access_needs above all), so organisers choose among them rather than invent keys.
+STANDARD_QUESTIONS = (
+    StandardQuestion("constituency", "Constituency / CLP", "Constituency Labour Party (CLP)"),
+    StandardQuestion("organisation", "Organisation", "Union branch or group, if any"),
+    StandardQuestion(
+        "access_needs",
+        "Access needs",
+        "Access needs we should plan for",
+        "For example step-free access, a hearing loop, BSL interpretation or a quiet room.",
+    ),
+    StandardQuestion("dietary", "Dietary needs", "Dietary needs"),
+    StandardQuestion("free_text", "Free text", "Anything else you would like us to know"),
+)
+QUESTION_KEYS = tuple(q.key for q in STANDARD_QUESTIONS)
 
 
 def _now() -> dt.datetime:
@@ -162,6 +194,7 @@ def clean_gathering(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
         "location": _text(form, "location", errors, "Location", 200),
         "data_controller": _text(form, "data_controller", errors, "Data controller", 300),
         "is_listed": form.get("is_listed", "") == "on",
+        "registration_open": form.get("registration_open", "") == "on",
     }
     starts = _date(form, "starts_on", errors, "First day")
     ends = _date(form, "ends_on", errors, "Last day")
@@ -249,6 +282,39 @@ def clean_speaker(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
     return values, errors
 
 
+def clean_ticket_type(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {
+        "name": _text(form, "name", errors, "Name", 80, required=True),
+        "suggested_contribution": _text(
+            form, "suggested_contribution", errors, "Suggested contribution", 200
+        ),
+        "position": _int(form, "position", errors, "Position", 0, MAX_POSITION),
+    }
+    return values, errors
+
+
+def clean_questions(form: Form) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """The standard questions a form asks for: key → label, help, is_required (enabled only)."""
+    errors: dict[str, str] = {}
+    asked: dict[str, dict[str, Any]] = {}
+    for q in STANDARD_QUESTIONS:
+        enabled = form.get(f"{q.key}_enabled", "") == "on"
+        required = form.get(f"{q.key}_required", "") == "on"
+        name = f"{q.key}_label"
+        label = _text(form, name, errors, f"Wording of “{q.title}”", 200, required=enabled)
+        if enabled and name in errors and not label:
+            errors[name] = f"Enter the wording of the “{q.title}” question, or stop asking it."
+        help_text = _text(form, f"{q.key}_help", errors, f"Help for “{q.title}”", 400)
+        if required and not enabled:
+            errors[f"{q.key}_required"] = (
+                f"“{q.title}” can only be required if it is asked: tick “Ask this question” too."
+            )
+        if enabled:
+            asked[q.key] = {"label": label, "help": help_text, "is_required": required}
+    return asked, errors
+
+
 CLEANERS: dict[str, Clean] = {
     "gathering": clean_gathering,
     "venue": clean_venue,
@@ -256,6 +322,7 @@ CLEANERS: dict[str, Clean] = {
     "track": clean_track,
     "organisation": clean_organisation,
     "speaker": clean_speaker,
+    "ticket_type": clean_ticket_type,
 }
 
 
@@ -341,12 +408,16 @@ async def editing(db: Database, actor: Actor | None, kind: str, row_id: int) -> 
     async def _read(conn: AsyncConnection) -> Editing:
         row = await queries.row_by_id(conn, kind, row_id)
         if row is None:
-            raise NotFound(f"There is no such {kind}. It may have been deleted.")
+            raise NotFound(
+                f"There is no such {KIND_LABEL.get(kind, kind)}. It may have been deleted."
+            )
         children: dict[str, Sequence[Any]] = {}
         organisations: Sequence[Any] = ()
         if kind == "gathering":
             children["venues"] = await queries.venues_of_gathering(conn, row_id)
             children["tracks"] = await queries.tracks_of_gathering(conn, row_id)
+            children["ticket_types"] = await queries.ticket_types_of_gathering(conn, row_id)
+            children["questions"] = await queries.questions_of_gathering(conn, row_id)
             organisations = await queries.all_organisations(conn)
         elif kind == "venue":
             children["rooms"] = await queries.rooms_of_venue(conn, row_id)
@@ -441,7 +512,9 @@ async def _save(
         if row_id is not None:
             current = await queries.row_by_id(conn, kind, row_id)
             if current is None:
-                raise NotFound(f"There is no such {kind}. It may have been deleted.")
+                raise NotFound(
+                    f"There is no such {KIND_LABEL.get(kind, kind)}. It may have been deleted."
+                )
         if kind == "track":
             gathering_id = parent_id if current is None else current.gathering_id
         if "slug" in values:
@@ -451,12 +524,17 @@ async def _save(
             raise InvalidInput({"host_organisation_id": "Choose an organisation from the list."})
         if kind == "gathering":
             values["updated_at"] = now
+        if kind == "ticket_type" and values.get("position") is None:
+            if current is None:  # a new ticket type goes last unless told otherwise
+                values["position"] = await queries.next_ticket_type_position(conn, parent_id or 0)
+            else:  # left empty when editing: stays where it is
+                values.pop("position", None)
         if photo is not None and content_type is not None:
             values["photo"] = hashlib.sha256(photo.data).hexdigest()[:12]
         elif remove_photo:
             values["photo"] = None
         if current is None:
-            if kind != "track":  # tracks have no created_at
+            if kind not in ("track", "ticket_type"):  # these have no created_at
                 values["created_at"] = now
             saved_id = await queries.insert_row(conn, kind, values)
             action = "created"
@@ -544,6 +622,97 @@ async def update_speaker(
     )
 
 
+async def create_ticket_type(
+    db: Database, actor: Actor | None, gathering_id: int, form: Form
+) -> int:
+    return await _save(db, actor, "ticket_type", form, parent_id=gathering_id)
+
+
+async def update_ticket_type(db: Database, actor: Actor | None, row_id: int, form: Form) -> int:
+    return await _save(db, actor, "ticket_type", form, row_id=row_id)
+
+
+@dataclass(frozen=True)
+class QuestionSettings:
+    """The standard questions of one gathering, as the strings of the questions form."""
+
+    gathering_id: int
+    gathering_label: str
+    form: dict[str, str]
+    standard: Sequence[StandardQuestion] = STANDARD_QUESTIONS
+
+
+def _question_form(rows: Sequence[Any]) -> dict[str, str]:
+    stored = {row.key: row for row in rows}
+    form: dict[str, str] = {}
+    for q in STANDARD_QUESTIONS:
+        row = stored.get(q.key)
+        form[f"{q.key}_enabled"] = "on" if row is not None else ""
+        form[f"{q.key}_required"] = "on" if row is not None and row.is_required else ""
+        form[f"{q.key}_label"] = row.label if row is not None else q.label
+        form[f"{q.key}_help"] = row.help if row is not None else q.help
+    return form
+
+
+async def question_settings(
+    db: Database, actor: Actor | None, gathering_id: int
+) -> QuestionSettings:
+    """Which standard questions a gathering asks, for its questions form. NotFound if none."""
+    require_admin(actor)
+
+    async def _read(conn: AsyncConnection) -> QuestionSettings:
+        row = await queries.row_by_id(conn, "gathering", gathering_id)
+        if row is None:
+            raise NotFound("There is no such gathering. It may have been deleted.")
+        rows = await queries.questions_of_gathering(conn, gathering_id)
+        return QuestionSettings(gathering_id, str(row.title), _question_form(rows))
+
+    return await db.read(_read)
+
+
+async def save_questions(db: Database, actor: Actor | None, gathering_id: int, form: Form) -> None:
+    """Ask the enabled standard questions (with their wording) and stop asking the others.
+
+    A question that is no longer asked loses its row; answers already given stay in their
+    registrations.
+    """
+    admin = require_admin(actor)
+    asked, errors = clean_questions(form)
+    if errors:
+        raise InvalidInput(errors)
+
+    async def _write(conn: AsyncConnection) -> None:
+        if await queries.row_by_id(conn, "gathering", gathering_id) is None:
+            raise NotFound("There is no such gathering. It may have been deleted.")
+        stored = {row.key for row in await queries.questions_of_gathering(conn, gathering_id)}
+        for position, q in enumerate(STANDARD_QUESTIONS):
+            if q.key in asked:
+                values = {**asked[q.key], "position": position}
+                if q.key in stored:
+                    await queries.update_question(conn, gathering_id, q.key, values)
+                else:
+                    await queries.insert_question(
+                        conn, {**values, "gathering_id": gathering_id, "key": q.key}
+                    )
+            elif q.key in stored:
+                await queries.delete_question(conn, gathering_id, q.key)
+        await insert_audit_event(
+            conn,
+            now=_now(),
+            actor_kind="account",
+            actor_id=admin.account_id,
+            action="admin.questions_updated",
+            subject_kind="gathering",
+            subject_id=gathering_id,
+            detail={
+                "asked": list(asked),
+                "required": [key for key, q in asked.items() if q["is_required"]],
+            },
+        )
+
+    await db.write(_write)
+
+
 async def dependents(db: Database, actor: Actor | None, kind: str, row_id: int) -> dict[str, int]:
     """What stops a row from being deleted (empty when it may go)."""
     require_admin(actor)
@@ -553,15 +722,18 @@ async def dependents(db: Database, actor: Actor | None, kind: str, row_id: int) 
 async def delete(db: Database, actor: Actor | None, kind: str, row_id: int) -> int | None:
     """Delete a row nothing depends on; return its parent's id. Conflict if rows depend on it."""
     admin = require_admin(actor)
+    named = KIND_LABEL.get(kind, kind)
 
     async def _write(conn: AsyncConnection) -> int | None:
         row = await queries.row_by_id(conn, kind, row_id)
         if row is None:
-            raise NotFound(f"There is no such {kind}. It may have been deleted already.")
+            raise NotFound(f"There is no such {named}. It may have been deleted already.")
         blocking = await queries.dependents(conn, kind, row_id)
         if blocking:
             listed = ", ".join(f"{n} {what}" for what, n in blocking.items())
-            raise Conflict(f"This {kind} cannot be deleted while it has {listed}. Nothing changed.")
+            raise Conflict(
+                f"This {named} cannot be deleted while it has {listed}. Nothing changed."
+            )
         await queries.delete_row(conn, kind, row_id)
         await insert_audit_event(
             conn,

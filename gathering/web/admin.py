@@ -1,4 +1,5 @@
-"""Network admin pages: gatherings, venues and rooms, tracks, organisations, speakers."""
+"""Network admin pages: gatherings, venues and rooms, tracks, organisations, speakers, and a
+gathering's registration set-up (open or closed, ticket types, questions)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ EDIT_ROUTE = {
     "track": "admin:track_edit",
     "organisation": "admin:organisation_edit",
     "speaker": "admin:speaker_edit",
+    "ticket_type": "admin:ticket_type_edit",
 }
 LIST_ROUTE = {"organisation": "admin:organisations", "speaker": "admin:speakers"}
 LIST_ROUTE["gathering"] = "admin:gatherings"
@@ -198,6 +200,7 @@ UPDATERS = {
     "room": manage.update_room,
     "track": manage.update_track,
     "organisation": manage.update_organisation,
+    "ticket_type": manage.update_ticket_type,
 }
 
 
@@ -212,8 +215,10 @@ CREATORS = {
     "venue": manage.create_venue,
     "room": manage.create_room,
     "track": manage.create_track,
+    "ticket_type": manage.create_ticket_type,
 }
 PARENT_PARAM = {"venue": "gathering_id", "room": "venue_id", "track": "gathering_id"}
+PARENT_PARAM["ticket_type"] = "gathering_id"
 
 
 async def _new_child(request: Request, kind: str) -> Response:
@@ -261,6 +266,38 @@ async def track_new(request: Request) -> Response:
 @admin_only
 async def track_edit(request: Request) -> Response:
     return await _edit(request, "track", "admin/track_form.html")
+
+
+# --- registration set-up: ticket types and questions --------------------------------------------
+
+
+@admin_only
+async def ticket_type_new(request: Request) -> Response:
+    return await _new_child(request, "ticket_type")
+
+
+@admin_only
+async def ticket_type_edit(request: Request) -> Response:
+    return await _edit(request, "ticket_type", "admin/ticket_type_form.html")
+
+
+@admin_only
+async def questions(request: Request) -> Response:
+    """The standard questions of a gathering: which are asked, their wording, which required."""
+    db, actor = database(request), await _actor(request)
+    gathering_id = _id(request, "gathering_id")
+    current = await manage.question_settings(db, actor, gathering_id)
+    context: dict[str, Any] = {"settings": current, "form": current.form}
+    if request.method == "GET":
+        return _page(request, "admin/questions_form.html", context)
+    values = _strings(await _form(request))
+    try:
+        await manage.save_questions(db, actor, gathering_id, values)
+    except InvalidInput as error:
+        context.update(form=values, errors=error.errors)
+        return _page(request, "admin/questions_form.html", context, status_code=422)
+    url = request.url_for("admin:questions", gathering_id=gathering_id).path
+    return RedirectResponse(f"{url}?saved=1", 303)
 
 
 # --- organisations and speakers -----------------------------------------------------------------
@@ -376,6 +413,30 @@ routes: list[BaseRoute] = [
         track_new,
         methods=GET_POST,
         name="admin:track_new",
+    ),
+    Route(
+        "/admin/gatherings/{gathering_id:int}/ticket-types/new",
+        ticket_type_new,
+        methods=GET_POST,
+        name="admin:ticket_type_new",
+    ),
+    Route(
+        "/admin/ticket-types/{ticket_type_id:int}",
+        ticket_type_edit,
+        methods=GET_POST,
+        name="admin:ticket_type_edit",
+    ),
+    Route(
+        "/admin/ticket-types/{ticket_type_id:int}/delete",
+        _delete_view("ticket_type"),
+        methods=GET_POST,
+        name="admin:ticket_type_delete",
+    ),
+    Route(
+        "/admin/gatherings/{gathering_id:int}/questions",
+        questions,
+        methods=GET_POST,
+        name="admin:questions",
     ),
     Route("/admin/venues/{venue_id:int}", venue_edit, methods=GET_POST, name="admin:venue_edit"),
     Route(

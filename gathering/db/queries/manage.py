@@ -1,4 +1,5 @@
-"""Queries for the admin pages: gatherings, venues, rooms, tracks, organisations, speakers."""
+"""Queries for the admin pages: gatherings, venues, rooms, tracks, organisations, speakers,
+ticket types and registration questions."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from gathering.db.schema import (
     organisation,
     programme_release,
     programme_session,
+    question,
     registration,
     room,
     session_host,
@@ -23,6 +25,7 @@ from gathering.db.schema import (
     speaker,
     speaker_photo,
     steward_pass,
+    ticket_type,
     track,
     venue,
 )
@@ -34,6 +37,7 @@ TABLES: dict[str, sa.Table] = {
     "track": track,
     "organisation": organisation,
     "speaker": speaker,
+    "ticket_type": ticket_type,
 }
 
 
@@ -121,6 +125,68 @@ async def tracks_of_gathering(conn: AsyncConnection, gathering_id: int) -> Seque
     return (await conn.execute(query)).all()
 
 
+async def ticket_types_of_gathering(conn: AsyncConnection, gathering_id: int) -> Sequence[Any]:
+    """A gathering's ticket types in the order the registration form offers them."""
+    query = (
+        sa.select(
+            ticket_type.c.id,
+            ticket_type.c.name,
+            ticket_type.c.suggested_contribution,
+            ticket_type.c.position,
+        )
+        .where(ticket_type.c.gathering_id == gathering_id)
+        .order_by(ticket_type.c.position, ticket_type.c.id)
+    )
+    return (await conn.execute(query)).all()
+
+
+async def next_ticket_type_position(conn: AsyncConnection, gathering_id: int) -> int:
+    """One past the last position used by the gathering's ticket types (0 for the first)."""
+    query = sa.select(sa.func.max(ticket_type.c.position)).where(
+        ticket_type.c.gathering_id == gathering_id
+    )
+    last = (await conn.execute(query)).scalar_one_or_none()
+    return 0 if last is None else int(last) + 1
+
+
+async def questions_of_gathering(conn: AsyncConnection, gathering_id: int) -> Sequence[Any]:
+    """A gathering's registration questions in the order the form asks them."""
+    query = (
+        sa.select(
+            question.c.id,
+            question.c.key,
+            question.c.label,
+            question.c.help,
+            question.c.is_required,
+            question.c.position,
+        )
+        .where(question.c.gathering_id == gathering_id)
+        .order_by(question.c.position, question.c.id)
+    )
+    return (await conn.execute(query)).all()
+
+
+async def insert_question(conn: AsyncConnection, values: Mapping[str, Any]) -> None:
+    await conn.execute(sa.insert(question).values(**values))
+
+
+async def update_question(
+    conn: AsyncConnection, gathering_id: int, key: str, values: Mapping[str, Any]
+) -> None:
+    await conn.execute(
+        sa.update(question)
+        .where(question.c.gathering_id == gathering_id, question.c.key == key)
+        .values(**values)
+    )
+
+
+async def delete_question(conn: AsyncConnection, gathering_id: int, key: str) -> None:
+    """Stop asking a question; answers already given stay in their registrations."""
+    await conn.execute(
+        sa.delete(question).where(question.c.gathering_id == gathering_id, question.c.key == key)
+    )
+
+
 async def rooms_of_venue(conn: AsyncConnection, venue_id: int) -> Sequence[Any]:
     query = (
         sa.select(room.c.id, room.c.name, room.c.capacity, room.c.step_free)
@@ -185,6 +251,12 @@ async def dependents(conn: AsyncConnection, kind: str, row_id: int) -> dict[str,
     elif kind == "speaker":
         counts = {
             "sessions": await _count(conn, session_speaker, session_speaker.c.speaker_id == row_id)
+        }
+    elif kind == "ticket_type":
+        counts = {
+            "registrations": await _count(
+                conn, registration, registration.c.ticket_type_id == row_id
+            )
         }
     else:
         raise ValueError(kind)
