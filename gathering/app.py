@@ -32,6 +32,7 @@ from gathering.web import (
     outbox,
     public,
     registration,
+    supporters,
 )
 from gathering.web.security import SecurityHeadersMiddleware
 
@@ -65,6 +66,7 @@ def create_app(settings: Settings) -> Starlette:
         *api.routes,
         *auth.routes,
         *organiser.routes,
+        *supporters.routes,
         *admin.routes,
         *outbox.routes,
         *feeds.routes,

@@ -29,6 +29,7 @@ from gathering.db.database import Database
 from gathering.db.queries import calendars as calendar_queries
 from gathering.db.queries import programme as programme_queries
 from gathering.db.queries import registrations as queries
+from gathering.db.queries import supporters as supporter_queries
 from gathering.domain import calendars, mail
 from gathering.domain.accounts import check_email
 from gathering.domain.programme import (
@@ -262,7 +263,7 @@ async def register(
         if not page.is_open:
             raise Conflict("Registration for this gathering is not open.")
         name, email, ticket_type_id, answers, chosen, contact_ids = _validated(form, page)
-        await _check_access(conn, chosen, form, email)
+        await _check_access(conn, chosen, form, email, row.id)
         existing = await queries.live_registration_by_email(conn, row.id, email)
         if existing is not None:
             await _remind_existing(conn, existing, row.title, links, moment)
@@ -321,12 +322,16 @@ async def register(
 
 
 async def _check_access(
-    conn: AsyncConnection, chosen: list[PublicSession], form: RegistrationInput, email: str
+    conn: AsyncConnection,
+    chosen: list[PublicSession],
+    form: RegistrationInput,
+    email: str,
+    gathering_id: int,
 ) -> None:
     errors = {}
     for session in chosen:
-        if session.access == "supporters" and not await queries.is_supporter(
-            conn, session.id, email
+        if session.access == "supporters" and not await supporter_queries.is_eligible_supporter(
+            conn, session.id, gathering_id, email
         ):
             errors["session_ids"] = (
                 f"“{session.title}” is for supporters only, and {email} is not on its list. "

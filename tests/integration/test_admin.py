@@ -519,7 +519,7 @@ def _admin_paths() -> list[tuple[str, str]]:
         if not path.startswith("/admin"):
             continue
         filled = path.replace("{gathering_id:int}", "1").replace("{venue_id:int}", "1")
-        for name in ("room", "track", "organisation", "speaker"):
+        for name in ("room", "track", "organisation", "speaker", "ticket_type", "message"):
             filled = filled.replace(f"{{{name}_id:int}}", "1")
         for method in sorted(getattr(route, "methods", {"GET"}) - {"HEAD"}):
             paths.append((method, filled))

@@ -18,7 +18,6 @@ from gathering.db.schema import (
     registration,
     session_host,
     session_place,
-    supporter,
     ticket_type,
 )
 
@@ -83,13 +82,6 @@ async def update_registration(
     await conn.execute(
         sa.update(registration).where(registration.c.id == registration_id).values(values)
     )
-
-
-async def is_supporter(conn: AsyncConnection, session_id: int, email: str) -> bool:
-    query = sa.select(supporter.c.id).where(
-        supporter.c.session_id == session_id, supporter.c.email == email
-    )
-    return (await conn.execute(query)).first() is not None
 
 
 async def take_place(conn: AsyncConnection, session_id: int) -> bool:
