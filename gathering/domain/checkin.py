@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import re
 import secrets
 import zoneinfo
@@ -270,7 +271,7 @@ async def _usable_pass(conn: AsyncConnection, device: StewardDevice, now: dt.dat
 
 
 def _minutes_left(start: dt.datetime, now: dt.datetime) -> int:
-    return max(1, int((start + THROTTLE_WINDOW - now).total_seconds() // 60) + 1)
+    return max(1, math.ceil((start + THROTTLE_WINDOW - now).total_seconds() / 60))
 
 
 async def open_pass(
