@@ -32,6 +32,7 @@ from gathering.web import (
     outbox,
     public,
     registration,
+    steward,
     supporters,
 )
 from gathering.web.security import SecurityHeadersMiddleware
@@ -67,6 +68,7 @@ def create_app(settings: Settings) -> Starlette:
         *auth.routes,
         *organiser.routes,
         *supporters.routes,
+        *steward.routes,
         *admin.routes,
         *outbox.routes,
         *feeds.routes,

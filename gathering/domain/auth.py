@@ -31,7 +31,7 @@ RESET_LIFETIME = dt.timedelta(hours=1)
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a miss takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 class Throttled(GatheringError):
@@ -53,7 +53,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def _verify(password_hash: str, password: str) -> bool:
+async def verify_password(password_hash: str, password: str) -> bool:
     def _check() -> bool:
         try:
             return _hasher.verify(password_hash, password)
@@ -91,7 +91,7 @@ async def sign_in(db: Database, email: str, password: str, *, client_address: st
         return None if row is None else (row.id, row.password_hash, row.is_active)
 
     found = await db.read(_read)
-    ok = await _verify(found[1] if found else _DUMMY_HASH, password)
+    ok = await verify_password(found[1] if found else DUMMY_HASH, password)
     if found is None or not ok or not found[2]:
         raise InvalidInput(
             {"password": "That email address and password do not match an account."},

@@ -56,7 +56,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.db.database import Database
 from gathering.db.queries import auth as auth_queries
 from gathering.db.queries import checkin as queries
-from gathering.domain.auth import _DUMMY_HASH, Throttled, _verify
+from gathering.domain.auth import DUMMY_HASH, Throttled, verify_password
 from gathering.domain.tickets import ALPHABET
 from gathering.errors import GatheringError, InvalidInput
 
@@ -311,7 +311,7 @@ async def open_pass(
 
     # Counted in its own unit so the count survives the failed attempt.
     found = await db.write(_count_attempt)
-    is_right = await _verify(found[1] if found else _DUMMY_HASH, pin)
+    is_right = await verify_password(found[1] if found else DUMMY_HASH, pin)
     if found is None:
         raise _refused("unknown_pass")
     if not pin or not is_right:
