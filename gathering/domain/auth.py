@@ -198,7 +198,7 @@ async def request_password_reset(
 
     link = await db.write(_write)
     if link and log_link:
-        # Development only: there is no mail sender yet, so the link goes to the log.
+        # Development only: without SMTP the mail waits in the outbox; the log saves a click.
         log.info("password reset link for %s: %s", email, link)
 
 
