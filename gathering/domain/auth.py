@@ -55,6 +55,7 @@ def _now() -> dt.datetime:
 
 async def verify_password(password_hash: str, password: str) -> bool:
     """True if ``password`` matches the argon2 hash; checked in a worker thread."""
+
     def _check() -> bool:
         try:
             return _hasher.verify(password_hash, password)

@@ -411,6 +411,8 @@ async def _decide(
     if problem is not None:
         return answer("red", problem)
     session = None
+    if s.session_id is None and not pass_row.all_sessions:
+        return answer("red", "session_not_on_pass")  # a pass for some sessions: not the door
     if s.session_id is not None:
         session = await queries.session_on_pass(conn, pass_row, s.session_id)
         if session is None:
@@ -566,6 +568,8 @@ async def counts(
     async def _read(conn: AsyncConnection) -> Counts:
         pass_row = await _usable_pass(conn, device, now)
         capacity = None
+        if session_id is None and not pass_row.all_sessions:
+            raise _refused("session_not_on_pass")
         if session_id is not None:
             session = await queries.session_on_pass(conn, pass_row, session_id)
             if session is None:

@@ -33,6 +33,7 @@ KINDS = frozenset(
         "session_changed",
         "session_reminder",
         "organiser_message",
+        "supporters_only",
     }
 )
 ATTACHMENT_KINDS = frozenset({"qr_png", "file"})

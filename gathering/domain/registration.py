@@ -263,7 +263,23 @@ async def register(
         if not page.is_open:
             raise Conflict("Registration for this gathering is not open.")
         name, email, ticket_type_id, answers, chosen, contact_ids = _validated(form, page)
-        await _check_access(conn, chosen, form, email, row.id)
+        await _check_invite_codes(conn, chosen, form)
+        # Whether an address is a supporter (or, where registrants are eligible, registered) is
+        # never shown on the page: such sessions are left out and the address is told by mail.
+        refused = [s for s in chosen if not await _may_join(conn, s, row.id, email)]
+        chosen = [s for s in chosen if s not in refused]
+        if refused:
+            await mail.queue(
+                conn,
+                kind="supporters_only",
+                to_address=email,
+                now=moment,
+                context={
+                    "name": name,
+                    "gathering_title": row.title,
+                    "sessions": [{"title": s.title, "access_note": s.access_note} for s in refused],
+                },
+            )
         existing = await queries.live_registration_by_email(conn, row.id, email)
         if existing is not None:
             await _remind_existing(conn, existing, row.title, links, moment)
@@ -321,31 +337,28 @@ async def register(
         return Registered(None, {})
 
 
-async def _check_access(
-    conn: AsyncConnection,
-    chosen: list[PublicSession],
-    form: RegistrationInput,
-    email: str,
-    gathering_id: int,
+async def _may_join(
+    conn: AsyncConnection, session: PublicSession, gathering_id: int, email: str
+) -> bool:
+    if session.access != "supporters":
+        return True
+    return await supporter_queries.is_eligible_supporter(conn, session.id, gathering_id, email)
+
+
+async def _check_invite_codes(
+    conn: AsyncConnection, chosen: list[PublicSession], form: RegistrationInput
 ) -> None:
+    """Invite codes depend only on the code typed, so a wrong one may be said on the page."""
     errors = {}
     for session in chosen:
-        if session.access == "supporters" and not await supporter_queries.is_eligible_supporter(
-            conn, session.id, gathering_id, email
+        if session.access != "invite":
+            continue
+        expected = await queries.invite_code(conn, session.id)
+        given = form.invite_codes.get(str(session.id), "").strip().casefold()
+        if not expected or not secrets.compare_digest(
+            given.encode(), expected.strip().casefold().encode()
         ):
-            errors["session_ids"] = (
-                f"“{session.title}” is for supporters only, and {email} is not on its list. "
-                f"{session.access_note}".strip()
-            )
-        if session.access == "invite":
-            expected = await queries.invite_code(conn, session.id)
-            given = form.invite_codes.get(str(session.id), "").strip().casefold()
-            if not expected or not secrets.compare_digest(
-                given.encode(), expected.strip().casefold().encode()
-            ):
-                errors[f"invite_{session.id}"] = (
-                    f"That invite code for “{session.title}” is not right."
-                )
+            errors[f"invite_{session.id}"] = f"That invite code for “{session.title}” is not right."
     if errors:
         raise InvalidInput(errors)
 
@@ -426,16 +439,9 @@ async def confirm_registration(
         if row.status == "confirmed":
             return Confirmed(manage_url, already=True)
         code = new_ticket_code()
-        await queries.update_registration(
-            conn,
-            row.id,
-            {
-                "status": "confirmed",
-                "ticket_code": code,
-                "confirmed_at": moment,
-                "expires_at": None,
-            },
-        )
+        values = {"status": "confirmed", "ticket_code": code, "confirmed_at": moment}
+        if not await queries.confirm_pending(conn, row.id, {**values, "expires_at": None}):
+            return Confirmed(manage_url, already=True)  # a concurrent click confirmed it
         gathering = await programme_queries.gathering_row(conn, gathering_id=row.gathering_id)
         programme = await programme_for_row(conn, gathering)
         feed_key = await calendars.ensure_feed_key(conn, row.id)
@@ -544,7 +550,7 @@ async def _registration_for_token(conn: AsyncConnection, token: str, secret_key:
     """The live registration behind a manage token; NotFound for a forged or dead link."""
     not_found = NotFound("This link is not valid any more. Check the latest email from us.")
     head, _, _ = token.partition("-")
-    if not head.isdigit() or len(token) > 100:
+    if not (head.isascii() and head.isdigit() and len(head) <= 12) or len(token) > 100:
         raise not_found
     row = await queries.registration_by_id(conn, int(head))
     if row is None or row.manage_key is None or row.status == "anonymised":
@@ -653,7 +659,7 @@ async def cancel_place(
     async def _write(conn: AsyncConnection) -> None:
         now = dt.datetime.now(dt.UTC)
         row = await _registration_for_token(conn, token, links.secret_key)
-        place = await queries.place_by_id(conn, place_id)
+        place = await queries.place_by_id(conn, place_id) if 0 < place_id < 2**31 else None
         if place is None or place.registration_id != row.id:
             raise NotFound("That place is not part of this booking.")
         await _free_place(conn, place, links, offer_hours, now)
@@ -722,7 +728,12 @@ async def accept_offer(db: Database, token: str, *, links: Links, offer_hours: i
             raise InvalidInput(
                 {"token": "Sorry, this offer has lapsed and the place went to the next person."}
             )
-        await queries.set_place_status(conn, place.id, "confirmed", now, from_status="offered")
+        if not await queries.set_place_status(
+            conn, place.id, "confirmed", now, from_status="offered"
+        ):
+            raise InvalidInput(
+                {"token": "Sorry, this offer has lapsed and the place went to the next person."}
+            )
         return manage_url
 
     return await db.write(_write, serializable=False)

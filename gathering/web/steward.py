@@ -161,7 +161,7 @@ def _session_id(value: object) -> int | None:
         return None
     if isinstance(value, bool):
         raise _BadRequest("'session_id' must be a whole number or null.")
-    if isinstance(value, int):
+    if isinstance(value, int) and 0 < value < 2**31:
         return value
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 12:
         return int(value)

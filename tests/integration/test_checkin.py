@@ -436,6 +436,12 @@ async def test_sessions_a_pass_does_not_cover_are_refused(db: Database) -> None:
     with pytest.raises(checkin.PassRefused) as caught:
         await checkin.counts(db, device, door.sessions[0].id, now=door.at(0))
     assert caught.value.code == "session_not_on_pass"
+    # A pass for some sessions cannot admit at the gathering's own door, nor count it.
+    other = door.people[1].ticket_code
+    result = await _scan(db, device, other, door.at(3), session_id=None)
+    assert (result.reason, result.name) == ("session_not_on_pass", None)
+    with pytest.raises(checkin.PassRefused):
+        await checkin.counts(db, device, None, now=door.at(3))
 
 
 async def test_a_cancelled_session_admits_nobody(db: Database) -> None:

@@ -398,9 +398,21 @@ async def test_required_answers_supporters_and_invite_codes(db: Database) -> Non
     programme = await load_programme(db, SLUG)
     await release_programme(db, programme.gathering.id, released_by=None)
     answers = {"constituency": "Cardiff West"}
-    with pytest.raises(InvalidInput) as caught:
-        await _register(db, "b@example.org", [closing], answers=answers)
-    assert "supporters only" in caught.value.errors["session_ids"]
+    # Not eligible: the page says nothing different (eligibility is political information);
+    # the session is left out and the address itself is told why.
+    refused = await _register(db, "b@example.org", [closing], answers=answers)
+    assert refused.places == {}
+    [told] = await _outbox(db, "supporters_only")
+    assert told.to_address == "b@example.org"
+    assert told.context["sessions"] == [
+        {"title": "Closing plenary", "access_note": "Sign the appeal first."}
+    ]
+    await _execute(
+        db,
+        sa.update(schema.registration)
+        .where(schema.registration.c.email == "b@example.org")
+        .values(status="cancelled"),
+    )
     await _execute(
         db, sa.insert(schema.supporter).values(session_id=closing, email="b@example.org")
     )
@@ -439,6 +451,8 @@ async def test_forged_or_replayed_links(db: Database, client: httpx.AsyncClient)
         "1",
         "x" * 500,
         "../../etc",
+        "²-x",  # a digit to str.isdigit, not to int()
+        "9" * 30 + "-x",
     ):
         response = await client.get(f"/r/{forged}")
         assert response.status_code == 404, forged
@@ -483,6 +497,11 @@ async def test_erasure_frees_the_place_and_offers_it_on(
     )
     assert "attachment" in download.headers["content-disposition"]
 
+    o = schema.outbox
+    delivered = dt.datetime.now(dt.UTC)
+    await _execute(
+        db, sa.update(o).where(o.c.to_address == "erase.me@example.org").values(sent_at=delivered)
+    )
     form = await csrf_from(client, f"/r/{token}/erase")
     erased = await client.post(f"/r/{token}/erase", data={"csrftoken": form})
     assert texts(parse_html(erased.text), "//h1") == ["Your data is erased"]
@@ -490,6 +509,10 @@ async def test_erasure_frees_the_place_and_offers_it_on(
     [row] = await _rows(db, sa.select(r).where(r.c.email.like("erased-%")))
     assert (row.name, row.answers, row.ticket_code, row.status) == ("", {}, None, "anonymised")
     assert (await client.get(f"/r/{token}")).status_code == 404
+    sent = [m for m in await _rows(db, sa.select(schema.outbox)) if m.registration_id == row.id]
+    assert sent  # the confirmation mails stay counted ...
+    assert all(m.to_address.startswith("erased-") and m.context is None for m in sent)
+    assert all("Erin" not in (m.body_text + m.subject) for m in sent)  # ... with nothing of Erin
     [offer] = await _outbox(db, "place_offered")
     assert offer.to_address == "next@example.org"
     assert [

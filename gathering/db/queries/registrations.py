@@ -10,12 +10,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.db.schema import (
+    check_in,
     consent,
     organisation,
     outbox,
     programme_session,
     question,
     registration,
+    scan,
     session_host,
     session_place,
     ticket_type,
@@ -280,6 +282,41 @@ async def erase_personal_values(
             outbox.c.registration_id == registration_id, outbox.c.sent_at.is_(None)
         )
     )
+    # Sent mail stays as a count of what was sent, with nothing about the person left in it.
+    await conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.registration_id == registration_id)
+        .values(
+            to_address=f"erased-{registration_id}@invalid",
+            subject="",
+            body_text="",
+            body_html="",
+            attachments=[],
+            context=None,
+        )
+    )
+    # Door scans keep their result and reason for statistics, not the name or access needs.
+    scans = await conn.execute(
+        sa.select(scan.c.id, scan.c.response)
+        .join(check_in, check_in.c.id == scan.c.check_in_id)
+        .where(check_in.c.registration_id == registration_id)
+    )
+    for scan_id, response in scans.all():
+        kept = {k: v for k, v in (response or {}).items() if k in ("status", "reason", "at")}
+        await conn.execute(sa.update(scan).where(scan.c.id == scan_id).values(response=kept))
+
+
+async def confirm_pending(
+    conn: AsyncConnection, registration_id: int, values: dict[str, Any]
+) -> bool:
+    """Confirm a registration only if it is still pending: a double-click confirms once."""
+    result = await conn.execute(
+        sa.update(registration)
+        .where(registration.c.id == registration_id, registration.c.status == "pending")
+        .values(values)
+        .returning(registration.c.id)
+    )
+    return result.first() is not None
 
 
 async def places_due_a_reminder(
