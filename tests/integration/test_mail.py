@@ -104,6 +104,11 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "subject": "Bring your <questions>",
         "body_text": "Doors open at 17:45.\nTea provided.\n\nSee you there.",
     },
+    "supporters_only": {
+        "name": "Ada",
+        "gathering_title": "Autumn Conference 2027",
+        "sessions": [{"title": "Housing fringe", "access_note": "Sign the appeal first."}],
+    },
 }
 SUBJECTS = {
     "confirm_email": "Confirm your email to book Autumn Conference 2027",
@@ -113,6 +118,7 @@ SUBJECTS = {
     "session_changed": "Changed: Housing fringe",
     "session_reminder": "Reminder: Housing fringe, Tuesday 21 September, 18:00",
     "organiser_message": "Bring your <questions> · Housing fringe",
+    "supporters_only": "Supporters only: Housing fringe · Autumn Conference 2027",
 }
 
 
@@ -274,6 +280,7 @@ async def test_confirmed_mail_has_text_html_inline_qr_and_ics(db: Database, smtp
 
 
 async def test_every_kind_renders_text_and_html(db: Database, smtp_server):
+    assert set(CONTEXTS) == set(SUBJECTS) == set(mail.KINDS)
     ids = {}
     for kind, context in CONTEXTS.items():
         [ids[kind]] = await queue(db, kind=kind, context=context, attachments=[])
