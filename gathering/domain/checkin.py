@@ -499,10 +499,15 @@ async def scan(
     request = _Scan(code, session_id, _checked_door(door), kind, now)
 
     async def _write(conn: AsyncConnection) -> ScanResult:
+        pass_row = await queries.pass_by_id(conn, device.pass_id)
         stored = await queries.scan_response(conn, device.pass_id, nonce)
         if stored is not None:
+            # A retry gets the first answer, but only while the pass still works: a revoked
+            # device must not read names back by replaying old nonces.
+            problem = _pass_problem(pass_row, device, now)
+            if problem is not None:
+                return ScanResult("red", problem, kind, session_id, now)
             return ScanResult.from_json(stored)
-        pass_row = await queries.pass_by_id(conn, device.pass_id)
         result, check_in_id = await _decide(conn, device, pass_row, request)
         await queries.insert_scan(
             conn,

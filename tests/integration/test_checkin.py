@@ -863,3 +863,16 @@ def _filled(route: Route, door: Door, capability: str = "1") -> str:
         return "1"
 
     return re.sub(r"\{(\w+)(?::\w+)?\}", fill, route.path)
+
+
+async def test_a_revoked_device_cannot_replay_old_answers(db: Database) -> None:
+    door = await _door(db)
+    now = door.at(0)
+    device = (await _open(db, now)).device
+    first = await _scan(db, device, door.people[0].ticket_code, now, session_id=None, nonce="n-1")
+    assert (first.reason, first.name is not None) == ("ok", True)
+    sp = schema.steward_pass
+    await _execute(db, sa.update(sp).where(sp.c.id == door.pass_id).values(revoked_at=now))
+    replay = await _scan(db, device, door.people[0].ticket_code, now, session_id=None, nonce="n-1")
+    assert (replay.status, replay.reason, replay.name) == ("red", "pass_revoked", None)
+    assert len(await _scan_rows(db)) == 1  # a replay records nothing new
