@@ -46,3 +46,23 @@ async def add_room(
         return int(result.scalar_one())
 
     return await db.write(_write)
+
+
+async def add_unreleased_gathering(db: Database, slug: str = "spring-school-2027") -> None:
+    """A gathering with no release yet (feeds and exports must still answer, empty)."""
+    now = dt.datetime.now(dt.UTC)
+
+    async def _write(conn: AsyncConnection) -> None:
+        await conn.execute(
+            sa.insert(schema.gathering).values(
+                slug=slug,
+                title="Spring school",
+                starts_on=dt.date(2027, 3, 27),
+                ends_on=dt.date(2027, 3, 28),
+                timezone="Europe/London",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+    await db.write(_write)

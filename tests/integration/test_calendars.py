@@ -26,7 +26,7 @@ from gathering.domain.demo import load_demo
 from gathering.domain.programme import Programme, PublicSession, load_programme, release_programme
 from gathering.errors import NotFound
 from tests.conftest import TEST_SECRET
-from tests.factories import add_room
+from tests.factories import add_room, add_unreleased_gathering
 from tests.helpers import parse_html
 
 pytestmark = pytest.mark.anyio
@@ -466,19 +466,7 @@ async def test_feeds_are_built_once_per_release(
 async def test_gathering_feed_before_first_release_is_empty(
     db: Database, client: httpx.AsyncClient
 ) -> None:
-    now = dt.datetime.now(dt.UTC)
-    await _write(
-        db,
-        sa.insert(schema.gathering).values(
-            slug="spring-school-2027",
-            title="Spring school",
-            starts_on=dt.date(2027, 3, 27),
-            ends_on=dt.date(2027, 3, 28),
-            timezone="Europe/London",
-            created_at=now,
-            updated_at=now,
-        ),
-    )
+    await add_unreleased_gathering(db)
     calendar, response = await _calendar(client, "/g/spring-school-2027/calendar.ics")
     assert str(calendar["X-WR-CALNAME"]) == "Spring school"
     assert calendar.events == []

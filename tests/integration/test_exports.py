@@ -21,7 +21,7 @@ from gathering.db.database import Database
 from gathering.domain.demo import load_demo
 from gathering.domain.programme import load_programme, release_programme
 from tests.conftest import TEST_SECRET
-from tests.factories import add_room
+from tests.factories import add_room, add_unreleased_gathering
 
 pytestmark = pytest.mark.anyio
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas" / "voc-schedule"
@@ -337,19 +337,7 @@ async def test_exports_of_unknown_gathering_are_404(client: httpx.AsyncClient) -
 async def test_exports_before_first_release_are_valid_and_empty(
     db: Database, client: httpx.AsyncClient
 ) -> None:
-    now = dt.datetime.now(dt.UTC)
-    await _write(
-        db,
-        sa.insert(schema.gathering).values(
-            slug="spring-school-2027",
-            title="Spring school",
-            starts_on=dt.date(2027, 3, 27),
-            ends_on=dt.date(2027, 3, 28),
-            timezone="Europe/London",
-            created_at=now,
-            updated_at=now,
-        ),
-    )
+    await add_unreleased_gathering(db)
     xml_response = await _get(client, "/g/spring-school-2027/schedule.xml")
     root = _valid_xml(xml_response.content)
     assert root.findtext("version") == "0"
