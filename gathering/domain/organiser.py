@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.db.database import Database
+from gathering.db.queries import manage as manage_queries
 from gathering.db.queries import sessions as queries
 from gathering.domain.permissions import Actor, can_manage_session, can_release, require_actor
 
@@ -54,7 +55,7 @@ async def dashboard(db: Database, actor: Actor | None) -> list[ManagedGathering]
                     )
                 )
         result = []
-        for g in await queries.all_gatherings(conn):
+        for g in await manage_queries.all_gatherings(conn):
             may_release = can_release(actor, g.host_organisation_id)
             mine = tuple(sessions.get(g.id, ()))
             if mine or may_release or actor.organisation_ids:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.db.database import Database
+from gathering.db.queries import manage as manage_queries
 from gathering.db.queries import programme as programme_queries
 from gathering.db.queries import session_edit as queries
 from gathering.db.schema import ACCESS_KINDS, MODES, SESSION_STATUSES
@@ -97,7 +98,8 @@ async def _context(conn: AsyncConnection, actor: Actor, gathering: Any) -> Edito
             for r in await queries.rooms_of_gathering(conn, gathering.id)
         ),
         tracks=tuple(
-            Choice(str(t.id), t.name) for t in await queries.tracks_of_gathering(conn, gathering.id)
+            Choice(str(t.id), t.name)
+            for t in await manage_queries.tracks_of_gathering(conn, gathering.id)
         ),
         hosts=tuple(Choice(str(o.id), o.name) for o in host_choices),
         organisations=tuple(Choice(str(o.id), o.name) for o in organisations),

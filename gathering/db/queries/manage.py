@@ -89,6 +89,8 @@ async def all_gatherings(conn: AsyncConnection) -> Sequence[Any]:
         gathering.c.ends_on,
         gathering.c.mode,
         gathering.c.is_listed,
+        gathering.c.timezone,
+        gathering.c.host_organisation_id,
     ).order_by(gathering.c.starts_on.desc(), gathering.c.id)
     return (await conn.execute(query)).all()
 

@@ -16,7 +16,6 @@ from gathering.db.schema import (
     session_host,
     session_speaker,
     speaker,
-    track,
     venue,
 )
 
@@ -29,11 +28,6 @@ async def rooms_of_gathering(conn: AsyncConnection, gathering_id: int) -> Sequen
         .order_by(venue.c.name, room.c.name)
     )
     return (await conn.execute(query)).all()
-
-
-async def tracks_of_gathering(conn: AsyncConnection, gathering_id: int) -> Sequence[Any]:
-    query = sa.select(track.c.id, track.c.name).where(track.c.gathering_id == gathering_id)
-    return (await conn.execute(query.order_by(track.c.name))).all()
 
 
 async def organisations(conn: AsyncConnection) -> Sequence[Any]:

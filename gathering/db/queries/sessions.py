@@ -51,8 +51,3 @@ async def all_sessions_with_gathering(conn: AsyncConnection) -> Sequence[Any]:
         )
     )
     return (await conn.execute(query)).all()
-
-
-async def all_gatherings(conn: AsyncConnection) -> Sequence[Any]:
-    query = sa.select(gathering).order_by(gathering.c.starts_on.desc(), gathering.c.id)
-    return (await conn.execute(query)).all()
