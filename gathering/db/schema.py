@@ -462,6 +462,10 @@ scan = sa.Table(
     _fk("pass_id", "steward_pass.id", nullable=True, ondelete="SET NULL"),
     sa.Column("client_nonce", sa.String(64), nullable=False),
     sa.Column("at", UTCDateTime(), nullable=False),
+    # What the steward asked: which session (NULL: the whole gathering), which door, in or out.
+    _fk("session_id", "programme_session.id", nullable=True, ondelete="SET NULL"),
+    sa.Column("door", sa.String(120), nullable=False, server_default=""),
+    sa.Column("kind", sa.String(10), nullable=False, server_default="entry"),
     sa.Column("result", sa.String(10), nullable=False),
     sa.Column("reason", sa.String(40), nullable=False),
     _fk("check_in_id", "check_in.id", nullable=True, ondelete="SET NULL"),

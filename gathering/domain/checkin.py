@@ -397,20 +397,27 @@ class _Scan:
     now: dt.datetime
 
 
+@dataclass(frozen=True)
+class _Decision:
+    result: ScanResult
+    check_in_id: int | None  # the check-in recorded, if any
+    session_id: int | None  # the session scanned for, if the pass covers it
+
+
 async def _decide(
     conn: AsyncConnection, device: StewardDevice, pass_row: Any, s: _Scan
-) -> tuple[ScanResult, int | None]:
-    """The answer to one scan, and the check-in it recorded (if any)."""
+) -> _Decision:
+    """The answer to one scan, the check-in it recorded (if any) and the session it was for."""
+    session = None
 
-    def answer(status: str, reason: str, **data: Any) -> tuple[ScanResult, int | None]:
+    def answer(status: str, reason: str, **data: Any) -> _Decision:
         check_in_id = data.pop("check_in_id", None)
         result = ScanResult(status, reason, s.kind, s.session_id, s.now, **data)
-        return result, check_in_id
+        return _Decision(result, check_in_id, None if session is None else session.id)
 
     problem = _pass_problem(pass_row, device, s.now)
     if problem is not None:
         return answer("red", problem)
-    session = None
     if s.session_id is None and not pass_row.all_sessions:
         return answer("red", "session_not_on_pass")  # a pass for some sessions: not the door
     if s.session_id is not None:
@@ -508,15 +515,19 @@ async def scan(
             if problem is not None:
                 return ScanResult("red", problem, kind, session_id, now)
             return ScanResult.from_json(stored)
-        result, check_in_id = await _decide(conn, device, pass_row, request)
+        decision = await _decide(conn, device, pass_row, request)
+        result = decision.result
         await queries.insert_scan(
             conn,
             pass_id=None if pass_row is None else pass_row.id,
             client_nonce=nonce,
             at=now,
+            session_id=decision.session_id,
+            door=request.door,
+            kind=kind,
             result=result.status,
             reason=result.reason,
-            check_in_id=check_in_id,
+            check_in_id=decision.check_in_id,
             response=result.to_json(),
         )
         return result
@@ -555,6 +566,9 @@ async def undo_last(db: Database, device: StewardDevice, *, now: dt.datetime) ->
             pass_id=pass_row.id,
             client_nonce=f"undo:{last.id}",  # ':' is never in a client nonce
             at=now,
+            session_id=last.session_id,
+            door=last.door,
+            kind="undo",
             result="green",
             reason="undone",
             check_in_id=last.id,
