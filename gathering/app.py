@@ -17,6 +17,7 @@ from gathering.db import migrate
 from gathering.db.database import Database
 from gathering.errors import GatheringError
 from gathering.housekeeping import housekeeping
+from gathering.live import DoorSignals
 from gathering.mailer import mail_sender
 from gathering.settings import Settings
 from gathering.templating import STATIC, make_templates
@@ -58,6 +59,7 @@ def create_app(settings: Settings) -> Starlette:
             links = registration.links_for(app, settings)
             async with (
                 mail_sender(db, settings) as app.state.mailer,  # wake(): state.mailer.wake()
+                DoorSignals(settings.database_url).running() as app.state.door_signals,
                 housekeeping(db, links, settings.offer_hours, settings.reminder_hours),
             ):
                 yield

@@ -46,7 +46,7 @@ import math
 import re
 import secrets
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -69,6 +69,12 @@ UNDO_WINDOW = dt.timedelta(minutes=5)
 MAX_CODE_LENGTH = 64
 MAX_DOOR_LENGTH = 120
 _DEVICE_SALT = "gathering.steward-device"
+_REF_SALT = "gathering.door-ref"
+REF_MAX_AGE = dt.timedelta(minutes=15)  # a help-desk match can be admitted for this long
+MAX_SEARCHES_PER_PASS = 60  # per THROTTLE_WINDOW: a help desk, not a way to read the list
+MAX_MATCHES = 5  # more than this: ask for more of the name instead of listing people
+MAX_QUERY_LENGTH = 200
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _NONCE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _CODE_SEPARATORS = str.maketrans("", "", " -")
 _ALPHABET = frozenset(ALPHABET)
@@ -121,6 +127,7 @@ class PassInfo:
 
     pass_id: int
     label: str
+    gathering_id: int
     gathering_slug: str
     gathering_title: str
     timezone: str
@@ -148,6 +155,8 @@ class ScanResult:
     access_needs: str | None = None
     first_at: dt.datetime | None = None  # already_checked_in: the first entry
     door: str | None = None  # already_checked_in: the door of the first entry
+    # Set when this scan changed who is inside (for the live counters); never sent to clients.
+    changed_gathering_id: int | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -188,6 +197,24 @@ class UndoResult:
     session_id: int | None = None
     name: str | None = None
     at: dt.datetime | None = None  # when the undone check-in was recorded
+    changed_gathering_id: int | None = field(default=None, compare=False)  # undo changed counts
+
+
+@dataclass(frozen=True)
+class SearchMatch:
+    """One person the help desk found: enough to recognise them, nothing more."""
+
+    ref: str  # signed, short-lived: admits this person through ``scan`` without their code
+    name: str
+    ticket_type: str | None
+    place: str | None  # their place at the session searched (None: the whole gathering)
+    checked_in: bool  # inside now
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    matches: tuple[SearchMatch, ...]
+    too_many: bool  # more than MAX_MATCHES matched: none are listed
 
 
 @dataclass(frozen=True)
@@ -253,6 +280,7 @@ async def _pass_info(conn: AsyncConnection, row: Any) -> PassInfo:
     return PassInfo(
         pass_id=row.id,
         label=row.label,
+        gathering_id=found.id,
         gathering_slug=found.slug,
         gathering_title=found.title,
         timezone=found.timezone,
@@ -391,6 +419,7 @@ def _gathering_window(row: Any) -> tuple[dt.datetime, dt.datetime]:
 @dataclass(frozen=True)
 class _Scan:
     code: str
+    registration_id: int | None  # from a help-desk match's ref, in place of the code
     session_id: int | None
     door: str
     kind: Kind
@@ -426,10 +455,13 @@ async def _decide(
             return answer("red", "session_not_on_pass")
         if session.status == "cancelled":
             return answer("red", "session_cancelled")
-    code = normalised_code(s.code)
-    if code is None:
-        return answer("red", "bad_code")
-    person = await queries.registration_by_code(conn, pass_row.gathering_id, code)
+    if s.registration_id is not None:
+        person = await queries.registration_by_id(conn, pass_row.gathering_id, s.registration_id)
+    else:
+        code = normalised_code(s.code)
+        if code is None:
+            return answer("red", "bad_code")
+        person = await queries.registration_by_code(conn, pass_row.gathering_id, code)
     if person is None or person.status == "anonymised":
         return answer("red", "unknown_code")
     if person.status == "cancelled":
@@ -477,11 +509,19 @@ async def _decide(
         door=s.door,
         at=s.now,
     )
+    await queries.notify_door(conn, pass_row.gathering_id)
     needs = None
     if s.kind == "entry" and person.share_access_needs:
         answers = person.answers if isinstance(person.answers, dict) else {}
         needs = str(answers.get("access_needs") or "").strip() or None
-    return answer("green", "ok", access_needs=needs, check_in_id=check_in_id, **holder)
+    return answer(
+        "green",
+        "ok",
+        access_needs=needs,
+        check_in_id=check_in_id,
+        changed_gathering_id=pass_row.gathering_id,
+        **holder,
+    )
 
 
 async def scan(
@@ -494,8 +534,11 @@ async def scan(
     client_nonce: str,
     kind: Kind,
     now: dt.datetime,
+    ref: str | None = None,
+    secret_key: str = "",
 ) -> ScanResult:
-    """Admit (or let out) the holder of ``code``; see the module docstring for the answers.
+    """Admit (or let out) the holder of ``code``, or of a help-desk match's ``ref`` (which needs
+    ``secret_key``); see the module docstring for the answers.
 
     A bad code, unknown ticket or unusable pass is a red result, not an error; InvalidInput only
     for a malformed nonce, door or kind (the client's fault, not the ticket's).
@@ -503,7 +546,11 @@ async def scan(
     nonce = _checked_nonce(client_nonce)
     if kind not in ("entry", "exit"):
         raise InvalidInput({"kind": "The kind of scan is entry or exit."})
-    request = _Scan(code, session_id, _checked_door(door), kind, now)
+    registration_id = None
+    if ref is not None:
+        # A ref that is forged, stale or made for another pass matches nobody: 0 is no row.
+        registration_id = _registration_for_ref(ref, device, secret_key) or 0
+    request = _Scan(code, registration_id, session_id, _checked_door(door), kind, now)
 
     async def _write(conn: AsyncConnection) -> ScanResult:
         pass_row = await queries.pass_by_id(conn, device.pass_id)
@@ -546,12 +593,19 @@ async def scan(
         return ScanResult.from_json(stored)
 
 
-async def undo_last(db: Database, device: StewardDevice, *, now: dt.datetime) -> UndoResult:
-    """Undo this pass's own newest entry or exit, if it is at most five minutes old."""
+async def undo(
+    db: Database, device: StewardDevice, *, nonce: str | None = None, now: dt.datetime
+) -> UndoResult:
+    """Undo one of this pass's own entries or exits, at most five minutes old: the one recorded
+    by the scan sent with ``nonce``, or (without a nonce) the pass's newest one."""
+    scan_nonce = None if nonce is None else _checked_nonce(nonce)
 
     async def _write(conn: AsyncConnection) -> UndoResult:
         pass_row = await _usable_pass(conn, device, now)
-        last = await queries.last_move_by_pass(conn, pass_row.id)
+        if scan_nonce is None:
+            last = await queries.last_move_by_pass(conn, pass_row.id)
+        else:
+            last = await queries.move_of_scan(conn, pass_row.id, scan_nonce)
         if last is None:
             return UndoResult("red", "nothing_to_undo")
         if now - last.at > UNDO_WINDOW:
@@ -559,8 +613,11 @@ async def undo_last(db: Database, device: StewardDevice, *, now: dt.datetime) ->
         await queries.lock_registration(conn, last.registration_id)
         if not await queries.mark_undone(conn, last.id, now):
             return UndoResult("red", "nothing_to_undo")
+        await queries.notify_door(conn, pass_row.gathering_id)
         name = await queries.registration_name(conn, last.registration_id)
-        result = UndoResult("green", "undone", last.kind, last.session_id, name, last.at)
+        result = UndoResult(
+            "green", "undone", last.kind, last.session_id, name, last.at, pass_row.gathering_id
+        )
         await queries.insert_scan(
             conn,
             pass_id=pass_row.id,
@@ -575,6 +632,131 @@ async def undo_last(db: Database, device: StewardDevice, *, now: dt.datetime) ->
             response={"status": "green", "reason": "undone", "kind": last.kind},
         )
         return result
+
+    return await db.write(_write)
+
+
+# --- the help desk ----------------------------------------------------------------------------
+
+
+def _ref_serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=_REF_SALT)
+
+
+def _registration_for_ref(ref: str, device: StewardDevice, secret_key: str) -> int | None:
+    if not ref or len(ref) > 300 or not secret_key:
+        return None
+    try:  # the age is checked against the real clock, as the ref was signed with it
+        data = _ref_serializer(secret_key).loads(ref, max_age=int(REF_MAX_AGE.total_seconds()))
+    except BadSignature:  # SignatureExpired included
+        return None
+    if not isinstance(data, dict) or data.get("p") != device.pass_id:
+        return None
+    registration_id = data.get("r")
+    return registration_id if isinstance(registration_id, int) else None
+
+
+def _words(text: str) -> list[str]:
+    return [w.casefold() for w in re.split(r"[\s,]+", text) if w]
+
+
+def _letters(text: str) -> int:
+    return sum(ch.isalpha() for ch in text)
+
+
+_QUERY_HELP = (
+    "Type their first name and at least three letters of their surname (for example "
+    "\u201cSam Tay\u201d), or the email address they registered with."
+)
+
+
+def _search_terms(query: str) -> tuple[str | None, list[str]]:
+    """(email, []) or (None, [first name, surname start]); InvalidInput if too vague."""
+    query = " ".join(query.split())
+    if len(query) > MAX_QUERY_LENGTH:
+        raise InvalidInput({"query": "That is too long for a name or an email address."})
+    if "@" in query:
+        if not _EMAIL.fullmatch(query):
+            raise InvalidInput({"query": "That is not a whole email address. " + _QUERY_HELP})
+        return query.casefold(), []
+    words = _words(query)
+    if len(words) < 2 or _letters(words[0]) < 1 or _letters(words[-1]) < 3:
+        raise InvalidInput({"query": _QUERY_HELP})
+    return None, [words[0], words[-1]]
+
+
+def _name_matches(name: str, first: str, surname_start: str) -> bool:
+    words = _words(name)
+    return (
+        len(words) >= 2
+        and words[0] == first
+        and any(word.startswith(surname_start) for word in words[1:])
+    )
+
+
+async def search(
+    db: Database,
+    device: StewardDevice,
+    query: str,
+    *,
+    session_id: int | None,
+    now: dt.datetime,
+    secret_key: str,
+) -> SearchResult:
+    """Find someone without their phone, narrowly: a first name and at least three letters of
+    the surname, or the whole email address; only people with a live place at the session
+    chosen (without one: at the pass's sessions, or anywhere in the gathering for an
+    all-sessions pass); at most MAX_MATCHES, else none. Throttled per pass, and every search is
+    audited (what was asked and how many matched; never who).
+    """
+    email, name_terms = _search_terms(query)
+
+    async def _write(conn: AsyncConnection) -> SearchResult:
+        pass_row = await _usable_pass(conn, device, now)
+        if session_id is not None and not await queries.session_on_pass(conn, pass_row, session_id):
+            raise _refused("session_not_on_pass")
+        key = f"door-search:{pass_row.id}"
+        await queries.ensure_throttle_row(conn, key, now)
+        hits, start = await auth_queries.hit_throttle(conn, key, now, THROTTLE_WINDOW)
+        if hits > MAX_SEARCHES_PER_PASS:
+            raise Throttled(
+                "Too many searches from this steward pass. Please wait "
+                f"{_minutes_left(start, now)} minutes, or ask an organiser."
+            )
+        candidates = await queries.door_candidates(conn, pass_row, session_id, email=email)
+        if name_terms:
+            candidates = [c for c in candidates if _name_matches(c.name, *name_terms)]
+        too_many = len(candidates) > MAX_MATCHES
+        await auth_queries.insert_audit_event(
+            conn,
+            now=now,
+            actor_kind="steward_pass",
+            actor_id=pass_row.id,
+            action="door_search",
+            subject_kind="gathering",
+            subject_id=pass_row.gathering_id,
+            detail={
+                "query": query[:MAX_QUERY_LENGTH],
+                "session_id": session_id,
+                "matches": len(candidates),
+            },
+        )
+        if too_many:
+            return SearchResult((), True)
+        serializer = _ref_serializer(secret_key)
+        matches = []
+        for person in candidates:
+            moves = await queries.moves_of(conn, person.id, session_id)
+            matches.append(
+                SearchMatch(
+                    ref=serializer.dumps({"r": person.id, "p": pass_row.id}),
+                    name=person.name,
+                    ticket_type=person.ticket_type,
+                    place=person.place,
+                    checked_in=bool(moves) and moves[-1].kind == "entry",
+                )
+            )
+        return SearchResult(tuple(matches), False)
 
     return await db.write(_write)
 

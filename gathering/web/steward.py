@@ -7,8 +7,16 @@
 - ``POST /door/api/scan`` ``{"code", "session_id" (null: the whole gathering), "door", "nonce",
   "kind" ("entry" | "exit")}``: the scan's answer (see ``gathering.domain.checkin``), with words
   for the steward in ``message``. A retried request with the same nonce gets the same answer.
-- ``POST /door/api/undo``: undo this pass's own last check-in (within five minutes).
+- ``POST /door/api/undo`` ``{"nonce"}`` (optional): undo the entry or exit recorded by this
+  pass's scan with that nonce, or without one the pass's last (within five minutes).
 - ``GET /door/api/counts?session_id=``: inside now / registered / capacity left.
+- ``GET /door/api/events?session_id=``: the same counts as Server-Sent Events (``event: counts``),
+  sent at once and again whenever a check-in at the gathering changes them (on any replica);
+  ``event: refused`` and the end of the stream once the pass stops working; ``: ping`` comments
+  keep idle connections open. Streams end after ``STREAM_SECONDS``; EventSource reconnects.
+- ``POST /door/api/search`` ``{"query", "session_id"}``: the help desk for someone without their
+  phone (see ``checkin.search``): ``{"matches": [{"ref", "name", "ticket_type", "place",
+  "checked_in"}], "too_many", "message"}``; admit a match by scanning ``{"ref"}`` for ``code``.
 - ``POST /door/api/close``: forget the device cookie.
 
 CSRF: every POST that carries cookies must send asgi-csrf's token in the ``x-csrftoken`` header
@@ -23,19 +31,22 @@ attendee pages their own secret links.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from gathering.domain import checkin
 from gathering.domain.auth import Throttled
 from gathering.errors import GatheringError, InvalidInput
+from gathering.live import DoorSignals
 from gathering.web.errors import STATUS_BY_CODE
 from gathering.web.render import database, settings
 
@@ -43,6 +54,10 @@ COOKIE = "gathering_door"
 COOKIE_PATH = "/door"
 MAX_BODY = 32 * 1024  # room for a pasted 10 kB "code", which is answered red, not refused
 NO_STORE = {"cache-control": "no-store", "x-robots-tag": "noindex"}
+PING_SECONDS = 15.0  # a comment this often keeps proxies from closing a quiet stream
+COALESCE_SECONDS = 0.25  # after a wake, wait this long so a burst of scans costs one read
+STREAM_SECONDS = 600.0  # then end; EventSource reconnects (and the pass is checked again)
+RECONNECT_MS = 3000
 
 # Words for the steward, one per reason code (the codes themselves are the stable contract).
 MESSAGES = {
@@ -223,28 +238,44 @@ async def pass_info(request: Request, device: checkin.StewardDevice) -> Response
     return _json(_pass_json(info))
 
 
+def _signals(request: Request) -> DoorSignals:
+    return cast(DoorSignals, request.app.state.door_signals)
+
+
 @_with_device
 async def scan(request: Request, device: checkin.StewardDevice) -> Response:
     data = await _body(request)
     kind = _text(data, "kind", "entry")
     if kind not in ("entry", "exit"):
         raise _BadRequest('\'kind\' must be "entry" or "exit".')
+    ref = data.get("ref")
+    if ref is not None and not isinstance(ref, str):
+        raise _BadRequest("'ref' must be a string.")
     result = await checkin.scan(
         database(request),
         device,
-        _text(data, "code"),
+        "" if ref is not None else _text(data, "code"),
         session_id=_session_id(data.get("session_id")),
         door=_text(data, "door", ""),
         client_nonce=_text(data, "nonce"),
         kind="entry" if kind == "entry" else "exit",
         now=_now(),
+        ref=ref,
+        secret_key=settings(request).secret_key,
     )
+    _signals(request).changed(result.changed_gathering_id)
     return _json({**result.to_json(), "message": MESSAGES.get(result.reason, result.reason)})
 
 
 @_with_device
 async def undo(request: Request, device: checkin.StewardDevice) -> Response:
-    result = await checkin.undo_last(database(request), device, now=_now())
+    nonce = None
+    if request.headers.get("content-length", "0") not in ("", "0"):
+        data = await _body(request)
+        if data.get("nonce") is not None:
+            nonce = _text(data, "nonce")
+    result = await checkin.undo(database(request), device, nonce=nonce, now=_now())
+    _signals(request).changed(result.changed_gathering_id)
     return _json(
         {
             "status": result.status,
@@ -258,18 +289,90 @@ async def undo(request: Request, device: checkin.StewardDevice) -> Response:
     )
 
 
+def _counts_json(found: checkin.Counts) -> dict[str, Any]:
+    return {
+        "session_id": found.session_id,
+        "checked_in": found.checked_in,
+        "registered": found.registered,
+        "capacity_left": found.capacity_left,
+    }
+
+
 @_with_device
 async def counts(request: Request, device: checkin.StewardDevice) -> Response:
     session_id = _session_id(request.query_params.get("session_id"))
     found = await checkin.counts(database(request), device, session_id, now=_now())
-    return _json(
-        {
-            "session_id": found.session_id,
-            "checked_in": found.checked_in,
-            "registered": found.registered,
-            "capacity_left": found.capacity_left,
-        }
+    return _json(_counts_json(found))
+
+
+def _event(name: str, data: dict[str, Any]) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+@_with_device
+async def events(request: Request, device: checkin.StewardDevice) -> Response:
+    session_id = _session_id(request.query_params.get("session_id"))
+    db = database(request)
+    # Refusals (revoked pass, session not on it) are answered as JSON before any streaming.
+    info = await checkin.pass_info(db, device, now=_now())
+    first = await checkin.counts(db, device, session_id, now=_now())
+    signals = _signals(request)
+
+    async def stream() -> AsyncIterator[str]:
+        last = _counts_json(first)
+        yield f"retry: {RECONNECT_MS}\n" + _event("counts", last)
+        ends = time.monotonic() + STREAM_SECONDS
+        with signals.subscribe(info.gathering_id) as signal:
+            while time.monotonic() < ends:
+                woke = await signal.wait(PING_SECONDS)
+                if woke:
+                    await asyncio.sleep(COALESCE_SECONDS)  # one read for a burst of scans
+                try:
+                    found = _counts_json(await checkin.counts(db, device, session_id, now=_now()))
+                except checkin.PassRefused as error:
+                    yield _event("refused", {"error": error.code, "message": error.message})
+                    return
+                except GatheringError:  # busy or away for a moment: the next wake retries
+                    yield ": busy\n\n"
+                    continue
+                if found != last:
+                    last = found
+                    yield _event("counts", found)
+                else:
+                    yield ": ping\n\n"
+
+    headers = {**NO_STORE, "x-accel-buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
+
+@_with_device
+async def search(request: Request, device: checkin.StewardDevice) -> Response:
+    data = await _body(request)
+    found = await checkin.search(
+        database(request),
+        device,
+        _text(data, "query"),
+        session_id=_session_id(data.get("session_id")),
+        now=_now(),
+        secret_key=settings(request).secret_key,
     )
+    if found.too_many:
+        message = "Too many people match: type more of the surname, or their email address."
+    elif not found.matches:
+        message = "Nobody with a place here matches. Check the spelling, or try their email."
+    else:
+        message = f"{len(found.matches)} found."
+    matches = [
+        {
+            "ref": m.ref,
+            "name": m.name,
+            "ticket_type": m.ticket_type,
+            "place": m.place,
+            "checked_in": m.checked_in,
+        }
+        for m in found.matches
+    ]
+    return _json({"matches": matches, "too_many": found.too_many, "message": message})
 
 
 async def close(request: Request) -> Response:
@@ -284,5 +387,7 @@ routes = [
     Route("/door/api/scan", scan, methods=["POST"], name="steward:scan"),
     Route("/door/api/undo", undo, methods=["POST"], name="steward:undo"),
     Route("/door/api/counts", counts, name="steward:counts"),
+    Route("/door/api/events", events, name="steward:events"),
+    Route("/door/api/search", search, methods=["POST"], name="steward:search"),
     Route("/door/api/close", close, methods=["POST"], name="steward:close"),
 ]

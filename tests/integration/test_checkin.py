@@ -220,7 +220,7 @@ async def test_a_revoked_pass_stops_open_devices_at_their_next_scan(db: Database
     with pytest.raises(checkin.PassRefused):
         await checkin.counts(db, device, None, now=now)
     with pytest.raises(checkin.PassRefused):
-        await checkin.undo_last(db, device, now=now)
+        await checkin.undo(db, device, now=now)
     [row] = await _scan_rows(db)
     assert (row.pass_id, row.result, row.reason, row.check_in_id) == (
         door.pass_id,
@@ -577,9 +577,9 @@ async def test_undo_takes_back_the_pass_own_last_check_in_within_five_minutes(
     device = (await _open(db, door.at(0))).device
     sam, rhiannon = door.people[0], door.people[2]
     s0, s2 = door.sessions[0].id, door.sessions[2].id
-    assert (await checkin.undo_last(db, device, now=door.at(0))).reason == "nothing_to_undo"
+    assert (await checkin.undo(db, device, now=door.at(0))).reason == "nothing_to_undo"
     await _scan(db, device, sam.ticket_code, door.at(0), session_id=s0)
-    undone = await checkin.undo_last(db, device, now=door.at(0, 10))
+    undone = await checkin.undo(db, device, now=door.at(0, 10))
     assert (undone.status, undone.reason, undone.name, undone.kind) == (
         "green",
         "undone",
@@ -589,9 +589,7 @@ async def test_undo_takes_back_the_pass_own_last_check_in_within_five_minutes(
     assert (undone.session_id, undone.at) == (s0, door.at(0))
     # Undone: the ticket can be scanned in again.
     assert (await _scan(db, device, sam.ticket_code, door.at(0, 11), session_id=s0)).reason == "ok"
-    late = await checkin.undo_last(
-        db, device, now=door.at(0, 11) + dt.timedelta(minutes=5, seconds=1)
-    )
+    late = await checkin.undo(db, device, now=door.at(0, 11) + dt.timedelta(minutes=5, seconds=1))
     assert (late.status, late.reason) == ("red", "undo_too_late")
     assert (await _scan(db, device, sam.ticket_code, door.at(0, 12), session_id=s0)).reason == (
         "already_checked_in"
@@ -599,7 +597,7 @@ async def test_undo_takes_back_the_pass_own_last_check_in_within_five_minutes(
     # Only this pass's own check-ins: another pass's last check-in is not this one's to undo.
     other = await _second_pass(db, door)
     await _scan(db, other, rhiannon.ticket_code, door.at(2), session_id=s2)
-    assert (await checkin.undo_last(db, device, now=door.at(2))).reason == "undo_too_late"
+    assert (await checkin.undo(db, device, now=door.at(2))).reason == "undo_too_late"
     ci, sc = schema.check_in, schema.scan
     rows = await _rows(db, sa.select(ci.c.undone_at).order_by(ci.c.id))
     assert [r.undone_at for r in rows] == [door.at(0, 10), None, None]
@@ -646,7 +644,7 @@ async def test_counts_are_numbers_for_the_session_and_the_gathering(db: Database
     await _scan(db, device, sam.ticket_code, now, session_id=None)  # the gathering, not the session
     assert await checkin.counts(db, device, last.id, now=now) == checkin.Counts(last.id, 2, 4, 58)
     assert await checkin.counts(db, device, None, now=now) == checkin.Counts(None, 1, 4, None)
-    await checkin.undo_last(db, device, now=now)
+    await checkin.undo(db, device, now=now)
     assert await checkin.counts(db, device, None, now=now) == checkin.Counts(None, 0, 4, None)
     first = door.sessions[0]
     assert await checkin.counts(db, device, first.id, now=now) == checkin.Counts(

@@ -24,6 +24,17 @@ from gathering.db.schema import (
 
 # Check-in kinds that change whether someone is inside; "undo" rows never do.
 _MOVES = ("entry", "exit")
+# PostgreSQL channel telling every replica's scan pages that a gathering's counts changed.
+DOOR_CHANNEL = "gathering_door"
+
+
+async def notify_door(conn: AsyncConnection, gathering_id: int) -> None:
+    """On PostgreSQL, NOTIFY the door channel; delivered when (and only if) the unit commits.
+
+    SQLite has no such thing; there the web layer wakes this process's scan pages after commit.
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sa.select(sa.func.pg_notify(DOOR_CHANNEL, str(gathering_id))))
 
 
 async def pass_by_token_hash(conn: AsyncConnection, token_hash: str) -> Any:
@@ -288,3 +299,83 @@ async def registered_count(conn: AsyncConnection, gathering_id: int, session_id:
     else:
         query = query.select_from(registration)
     return int((await conn.execute(query)).scalar_one())
+
+
+async def registration_by_id(conn: AsyncConnection, gathering_id: int, registration_id: int) -> Any:
+    """Like registration_by_code, for a help-desk match (by id, still only in this gathering)."""
+    query = (
+        sa.select(
+            registration.c.id,
+            registration.c.name,
+            registration.c.status,
+            registration.c.answers,
+            registration.c.share_access_needs,
+            ticket_type.c.name.label("ticket_type"),
+        )
+        .select_from(registration.outerjoin(ticket_type))
+        .where(registration.c.id == registration_id, registration.c.gathering_id == gathering_id)
+    )
+    return (await conn.execute(query)).first()
+
+
+async def move_of_scan(conn: AsyncConnection, pass_id: int, client_nonce: str) -> Any:
+    """The live entry or exit recorded by this pass's scan with that nonce, or None."""
+    query = (
+        sa.select(
+            check_in.c.id,
+            check_in.c.registration_id,
+            check_in.c.session_id,
+            check_in.c.kind,
+            check_in.c.at,
+            check_in.c.door,
+        )
+        .select_from(scan.join(check_in, check_in.c.id == scan.c.check_in_id))
+        .where(
+            scan.c.pass_id == pass_id,
+            scan.c.client_nonce == client_nonce,
+            check_in.c.pass_id == pass_id,
+            check_in.c.kind.in_(_MOVES),
+            check_in.c.undone_at.is_(None),
+        )
+    )
+    return (await conn.execute(query)).first()
+
+
+async def door_candidates(
+    conn: AsyncConnection, pass_row: Any, session_id: int | None, *, email: str | None
+) -> list[Any]:
+    """Confirmed registrations with a live place in scope, for the help desk: the session
+    given, else the pass's sessions (or the whole gathering for an all-sessions pass)."""
+    columns = [
+        registration.c.id,
+        registration.c.name,
+        ticket_type.c.name.label("ticket_type"),
+    ]
+    where: list[Any] = [
+        registration.c.gathering_id == pass_row.gathering_id,
+        registration.c.status == "confirmed",
+    ]
+    if email is not None:
+        where.append(sa.func.lower(registration.c.email) == email)
+    joined = registration.outerjoin(ticket_type)
+    live = session_place.c.status.in_(("confirmed", "waitlisted", "offered"))
+    if session_id is not None:
+        query = (
+            sa.select(*columns, session_place.c.status.label("place"))
+            .select_from(joined.join(session_place))
+            .where(*where, session_place.c.session_id == session_id, live)
+        )
+    else:
+        query = sa.select(*columns, sa.null().label("place")).select_from(joined).where(*where)
+        if not pass_row.all_sessions:
+            listed = sa.select(steward_pass_session.c.session_id).where(
+                steward_pass_session.c.pass_id == pass_row.id
+            )
+            query = query.where(
+                sa.exists().where(
+                    session_place.c.registration_id == registration.c.id,
+                    session_place.c.session_id.in_(listed),
+                    live,
+                )
+            )
+    return list((await conn.execute(query.order_by(registration.c.name, registration.c.id))).all())
