@@ -115,7 +115,9 @@ def _answering_json(handler: Handler) -> Handler:
         except _BadRequest as error:
             return _error(error.status, error.code, error.message)
         except InvalidInput as error:
-            return _error(400, error.code, error.message, fields=error.errors)
+            # A scan page shows one line: the field's own words say what to change.
+            message = " ".join(error.errors.values()) or error.message
+            return _error(400, error.code, message, fields=error.errors)
         except checkin.PassRefused as error:
             status = 401 if error.code in ("unknown_pass", "wrong_pin") else 403
             return _error(status, error.code, error.message)
