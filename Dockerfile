@@ -19,6 +19,15 @@ WORKDIR /app
 COPY . /app
 RUN pip install --no-cache-dir -e .
 
+# The scan page's QR decoder (jsQR) from the npm registry, pinned by package-lock.json, copied to
+# static/vendor as `make` does. Node is only mounted from its official image for this one step,
+# so neither Node nor node_modules ends up in the image.
+RUN --mount=type=bind,from=node:20-bookworm-slim,source=/usr/local,target=/opt/node \
+    PATH="/opt/node/bin:$PATH" npm ci --no-audit --no-fund --ignore-scripts \
+    && mkdir -p static/vendor \
+    && cp node_modules/jsqr/dist/jsQR.js static/vendor/jsQR.js \
+    && rm -rf node_modules /root/.npm
+
 USER 10001:10001
 
 EXPOSE 8000

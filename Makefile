@@ -3,15 +3,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DECODER := static/vendor/jsQR.js
 
 .PHONY: run test lint fmt setup clean browser
 
-run: $(STAMP)
+run: $(STAMP) $(DECODER)
 	$(BIN)/gathering migrate
 	$(BIN)/gathering demo
 	$(BIN)/gathering serve
 
-test: $(STAMP) lint browser node_modules/.installed
+test: $(STAMP) lint browser node_modules/.installed $(DECODER)
 	$(BIN)/pytest
 
 # Front-end packages from the npm registry, pinned by package-lock.json.
@@ -20,6 +21,12 @@ node_modules/.installed: package.json package-lock.json
 		DEBIAN_FRONTEND=noninteractive apt-get install -y npm; }
 	npm ci --no-audit --no-fund
 	touch $@
+
+# The scan page's QR decoder for browsers without BarcodeDetector (iOS Safari), served by the app
+# itself under the strict CSP (script-src 'self'); git-ignored, copied from the pinned package.
+$(DECODER): node_modules/.installed
+	mkdir -p $(dir $@)
+	cp node_modules/jsqr/dist/jsQR.js $@
 
 # Browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
 browser:
@@ -35,7 +42,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-setup: $(STAMP)
+setup: $(STAMP) $(DECODER)
 
 # Debian ships venv without ensurepip unless python3-venv is installed.
 $(BIN)/python:
@@ -49,4 +56,4 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $@
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache static/vendor

@@ -1,0 +1,75 @@
+// The steward pass page: send the PIN to the door API, then go to the scan page.
+// Also, on the "not signed in" page, offer the pass link this tab opened before.
+(function () {
+  "use strict";
+
+  var LINK_KEY = "gathering.door.link"; // sessionStorage: this tab only, gone when it closes
+
+  var reopen = document.getElementById("door-reopen");
+  if (reopen) {
+    var path = null;
+    try { path = window.sessionStorage.getItem(LINK_KEY); } catch (e) { path = null; }
+    if (path && /^\/door\/[A-Za-z0-9_-]+$/.test(path)) {
+      reopen.href = path;
+      reopen.hidden = false;
+    }
+  }
+
+  var form = document.getElementById("door-open-form");
+  if (!form) return;
+  var pin = document.getElementById("pin");
+  var error = document.getElementById("pin-error");
+  var field = document.getElementById("pin-field");
+  var submit = document.getElementById("door-open-submit");
+  var csrf = form.querySelector("input[name='csrftoken']").value;
+
+  function showError(message) {
+    error.textContent = message;
+    error.hidden = false;
+    field.classList.add("field-error");
+    pin.setAttribute("aria-invalid", "true");
+    pin.setAttribute("aria-describedby", "pin-hint pin-error");
+    pin.focus();
+    pin.select();
+  }
+
+  function clearError() {
+    error.hidden = true;
+    error.textContent = "";
+    field.classList.remove("field-error");
+    pin.removeAttribute("aria-invalid");
+    pin.setAttribute("aria-describedby", "pin-hint");
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!pin.value.trim()) {
+      showError("Enter the PIN.");
+      return;
+    }
+    clearError();
+    submit.disabled = true;
+    submit.textContent = "Opening…";
+    fetch(form.dataset.openUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "content-type": "application/json", "x-csrftoken": csrf },
+      body: JSON.stringify({ token: form.dataset.token, pin: pin.value.trim() })
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (response.ok) {
+          try { window.sessionStorage.setItem(LINK_KEY, window.location.pathname); } catch (e) { /* private mode */ }
+          window.location.assign(form.dataset.scanUrl);
+          return;
+        }
+        showError(data.message || "The pass could not be opened (error " + response.status + "). Try again.");
+        submit.disabled = false;
+        submit.textContent = "Open for scanning";
+      });
+    }).catch(function () {
+      showError("No connection to the server. Check the signal and try again.");
+      submit.disabled = false;
+      submit.textContent = "Open for scanning";
+    });
+  });
+}());

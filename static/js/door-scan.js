@@ -1,0 +1,699 @@
+// The scan page: camera (BarcodeDetector, else jsQR on canvas frames), typed codes, the help
+// desk, a full-screen answer for every scan, undo, and live counters (Server-Sent Events, else
+// polling). It talks only to the door's JSON API; see gathering/web/steward.py.
+(function () {
+  "use strict";
+
+  var root = document.getElementById("door");
+  if (!root) return;
+
+  // --- settings ---------------------------------------------------------------------------
+  var COOLDOWN_MS = 5000; // the same code is ignored this long after its answer (ticket held in view)
+  var SHOW_MS = { green: 1800, amber: 2800, red: 3200 }; // then back to scanning without a tap
+  var ATTEMPTS = 4; // a scan is sent at most this often, always with the same nonce
+  var TIMEOUT_MS = 5000; // per attempt
+  var SLOW_MS = 600; // after this, say "Checking…"
+  var POLL_MS = 5000; // counts, when Server-Sent Events are not available
+  var JSQR_SIZE = 480; // frames are cropped to the middle square and scaled to at most this
+
+  function $(id) { return document.getElementById(id); }
+
+  var csrfMeta = document.querySelector("meta[name='csrf-token']");
+  var csrf = csrfMeta ? csrfMeta.content : "";
+  var data = root.dataset;
+  var urls = {
+    scan: data.scanUrl, undo: data.undoUrl, counts: data.countsUrl, close: data.closeUrl,
+    events: data.eventsUrl, search: data.searchUrl, signedOut: data.signedOutUrl
+  };
+  var el = {
+    main: $("main"),
+    blocked: $("door-blocked"), blockedMessage: $("door-blocked-message"),
+    session: $("door-session"), door: $("door-name"), sound: $("door-sound"),
+    countIn: $("door-count-in"), countRegistered: $("door-count-registered"), countLeft: $("door-count-left"),
+    live: $("door-live"),
+    viewfinder: $("door-viewfinder"), video: $("door-video"), cameraButton: $("door-camera-button"),
+    cameraStatus: $("door-camera-status"),
+    codeForm: $("door-code-form"), code: $("door-code"),
+    undo: $("door-undo"), undoStatus: $("door-undo-status"),
+    helpdesk: $("door-helpdesk"), searchForm: $("door-search-form"), search: $("door-search"),
+    searchMessage: $("door-search-message"), searchResults: $("door-search-results"),
+    closeForm: $("door-close-form"),
+    result: $("door-result"), resultTitle: $("door-result-title"), resultName: $("door-result-name"),
+    resultDetail: $("door-result-detail"), resultNeeds: $("door-result-needs"),
+    resultRetry: $("door-result-retry"), resultNext: $("door-result-next"),
+    announcer: $("door-announce")
+  };
+
+  var store = {
+    get: function (key) { try { return window.localStorage.getItem(key); } catch (e) { return null; } },
+    set: function (key, value) { try { window.localStorage.setItem(key, value); } catch (e) { /* private mode */ } }
+  };
+  var DOOR_KEY = "gathering.door.name";
+  var SESSION_KEY = "gathering.door.session." + data.passId;
+  var SOUND_KEY = "gathering.door.sound";
+
+  var savedDoor = store.get(DOOR_KEY);
+  if (savedDoor) el.door.value = savedDoor;
+  el.door.addEventListener("input", function () { store.set(DOOR_KEY, el.door.value.trim()); });
+  var savedSession = store.get(SESSION_KEY);
+  if (savedSession !== null) {
+    for (var i = 0; i < el.session.options.length; i++) {
+      if (el.session.options[i].value === savedSession) el.session.value = savedSession;
+    }
+  }
+  if (store.get(SOUND_KEY) === "off") el.sound.checked = false;
+  el.sound.addEventListener("change", function () { store.set(SOUND_KEY, el.sound.checked ? "on" : "off"); });
+
+  function sessionId() {
+    var value = el.session.value;
+    return value === "" ? null : Number(value);
+  }
+  function kind() {
+    var checked = document.querySelector("input[name='kind']:checked");
+    return checked ? checked.value : "entry";
+  }
+  function doorName() { return el.door.value.trim().slice(0, 120); }
+
+  // --- small helpers ----------------------------------------------------------------------
+  function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
+
+  function newNonce() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function codeKey(text) { return String(text).trim().toUpperCase().replace(/[\s-]+/g, ""); }
+
+  // fetch with a time limit; resolves {status, ok, data} or rejects on no answer at all.
+  function call(method, url, body) {
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = setTimeout(function () { if (controller) controller.abort(); }, TIMEOUT_MS);
+    var options = {
+      method: method, credentials: "same-origin", cache: "no-store",
+      headers: { "accept": "application/json" }
+    };
+    if (controller) options.signal = controller.signal;
+    if (body !== undefined) {
+      options.headers["content-type"] = "application/json";
+      options.headers["x-csrftoken"] = csrf;
+      options.body = JSON.stringify(body);
+    }
+    return fetch(url, options).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (json) {
+        return { status: response.status, ok: response.ok, data: json || {} };
+      });
+    }).finally(function () { clearTimeout(timer); });
+  }
+
+  var timeZone = data.timezone;
+  function formatter(options) {
+    try { return new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: timeZone }, options)); }
+    catch (e) { return new Intl.DateTimeFormat("en-GB", options); }
+  }
+  var clockFormat = formatter({ hour: "2-digit", minute: "2-digit" });
+  var dayFormat = formatter({ weekday: "short", day: "numeric", month: "short" });
+  function when(iso) {
+    var moment = new Date(iso);
+    if (isNaN(moment.getTime())) return "";
+    var sameDay = dayFormat.format(moment) === dayFormat.format(new Date());
+    return (sameDay ? "" : dayFormat.format(moment) + " ") + clockFormat.format(moment);
+  }
+
+  function announce(text) {
+    el.announcer.textContent = "";
+    setTimeout(function () { el.announcer.textContent = text; }, 60);
+  }
+
+  // --- sound and vibration ----------------------------------------------------------------
+  var audio = null;
+  function unlockAudio() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!audio && Context) {
+      try { audio = new Context(); } catch (e) { audio = null; }
+    }
+    if (audio && audio.state === "suspended") audio.resume();
+  }
+  function tone(frequency, start, duration, type) {
+    var t = audio.currentTime + start;
+    var oscillator = audio.createOscillator();
+    var gain = audio.createGain();
+    oscillator.type = type || "sine";
+    oscillator.frequency.value = frequency;
+    gain.gain.setValueAtTime(0.0001, t);
+    gain.gain.exponentialRampToValueAtTime(0.4, t + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, t + duration);
+    oscillator.connect(gain).connect(audio.destination);
+    oscillator.start(t);
+    oscillator.stop(t + duration + 0.05);
+  }
+  var VIBRATION = { green: [90], amber: [160, 90, 160], red: [450, 120, 450] };
+  function signal(status) {
+    if (!el.sound.checked) return;
+    if (audio && audio.state === "running") {
+      if (status === "green") { tone(880, 0, 0.12); tone(1320, 0.13, 0.2); }
+      else if (status === "amber") { tone(620, 0, 0.2, "triangle"); tone(620, 0.3, 0.2, "triangle"); }
+      else if (status === "red") { tone(196, 0, 0.6, "square"); }
+    }
+    if (navigator.vibrate && VIBRATION[status]) navigator.vibrate(VIBRATION[status]);
+  }
+
+  // --- the full-screen answer -------------------------------------------------------------
+  var busy = false; // a scan is being answered or its answer is on screen
+  var blocked = false; // the pass cannot be used any more
+  var hideTimer = null;
+  var returnFocus = null;
+  var failedBody = null; // the last scan that got no answer: "Try again" resends it, same nonce
+  var answered = new Map(); // code -> when it was answered (ms)
+
+  function fillResult(status, title, name, detail, needs) {
+    el.result.dataset.status = status;
+    el.resultTitle.textContent = title;
+    el.resultName.textContent = name || "";
+    el.resultName.hidden = !name;
+    el.resultDetail.textContent = detail || "";
+    el.resultDetail.hidden = !detail;
+    el.resultNeeds.textContent = needs ? "Access needs: " + needs : "";
+    el.resultNeeds.hidden = !needs;
+    if (el.result.hidden) {
+      returnFocus = document.activeElement;
+      el.result.hidden = false;
+      el.main.inert = true;
+    }
+  }
+
+  function showPending(text) {
+    clearTimeout(hideTimer);
+    fillResult("pending", text, "", "Hold on: this ticket is not answered yet.", "");
+    el.resultRetry.hidden = true;
+    el.resultNext.hidden = true;
+  }
+
+  function hideResult() {
+    if (el.result.hidden || el.result.dataset.status === "pending") return;
+    clearTimeout(hideTimer);
+    el.result.hidden = true;
+    el.result.dataset.status = "";
+    el.main.inert = false;
+    failedBody = null;
+    busy = false;
+    if (returnFocus && returnFocus !== document.body && document.contains(returnFocus)) {
+      returnFocus.focus({ preventScroll: true });
+    }
+    returnFocus = null;
+  }
+
+  function showFinal(status, title, name, detail, needs, holdMs) {
+    fillResult(status, title, name, detail, needs);
+    el.resultRetry.hidden = status !== "neutral";
+    el.resultNext.hidden = false;
+    el.resultNext.focus({ preventScroll: true });
+    announce([title, name, detail, needs ? "Access needs: " + needs : ""].filter(Boolean).join(". "));
+    signal(status);
+    clearTimeout(hideTimer);
+    if (holdMs) hideTimer = setTimeout(hideResult, holdMs);
+  }
+
+  el.result.addEventListener("click", function (event) {
+    if (event.target === el.resultRetry) return;
+    hideResult();
+  });
+  el.resultRetry.addEventListener("click", function () {
+    var body = failedBody;
+    if (!body) return;
+    unlockAudio();
+    send(body);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (!el.result.hidden && event.key === "Escape") hideResult();
+  });
+
+  var PASS_REASONS = ["pass_revoked", "pass_expired", "not_yet_valid"];
+
+  function showAnswer(answer, body) {
+    var status = answer.status;
+    var isExit = answer.kind === "exit";
+    var title, detail = "", needs = "";
+    if (status === "green") {
+      title = isExit ? "Checked out" : "Admitted";
+      detail = answer.ticket_type || "";
+      needs = answer.access_needs || "";
+      lastCheckIn = { nonce: body.nonce, name: answer.name || "", kind: answer.kind };
+      el.undo.disabled = false;
+    } else if (status === "amber") {
+      title = "Already checked in";
+      var first = answer.first_at ? "First checked in at " + when(answer.first_at) : "Checked in earlier";
+      detail = [answer.ticket_type, first + (answer.door ? " at " + answer.door : "")].filter(Boolean).join(" · ");
+    } else {
+      status = "red";
+      title = isExit ? "Not checked out" : "Not admitted";
+      detail = answer.message || "Refused.";
+    }
+    if (body.code) answered.set(codeKey(body.code), Date.now());
+    showFinal(status, title, answer.name || "", detail, needs, SHOW_MS[status]);
+    el.undoStatus.textContent = "";
+    if (PASS_REASONS.indexOf(answer.reason) !== -1) block(answer.message);
+    if (!events) refreshCounts();
+    return status;
+  }
+
+  function showRefusal(reply, body) {
+    var message = reply.data.message || "The server refused this scan (error " + reply.status + ").";
+    if (body.code) answered.set(codeKey(body.code), Date.now());
+    if (reply.status === 401) {
+      showFinal("red", "Signed out", "", "This phone is no longer signed in. Open the steward pass link again.", "", 0);
+      block("This phone is no longer signed in for scanning. Open the steward pass link and enter the PIN again.");
+    } else if (reply.status === 403) {
+      showFinal("red", "Pass not usable", "", message, "", 0);
+      block(message);
+    } else {
+      showFinal("neutral", "Not checked", "", message, "", 0);
+      el.resultRetry.hidden = true;
+      return "neutral";
+    }
+    return "red";
+  }
+
+  function showNoAnswer(body) {
+    failedBody = body;
+    showFinal("neutral", "No answer", "",
+      "The server could not be reached, so this ticket is NOT checked. Try again when there is signal.",
+      "", 0);
+    return "neutral";
+  }
+
+  // One scan: the same body (and nonce) is resent on no answer, so a retry can never admit twice.
+  function send(body) {
+    busy = true;
+    var slow = setTimeout(function () { showPending("Checking…"); }, SLOW_MS);
+    var attempt = 0;
+    function next() {
+      attempt += 1;
+      return call("POST", urls.scan, body).then(function (reply) {
+        if (reply.status >= 500 && attempt < ATTEMPTS) return retry();
+        clearTimeout(slow);
+        if (reply.status >= 500) return showNoAnswer(body);
+        if (reply.ok) return showAnswer(reply.data, body);
+        return showRefusal(reply, body);
+      }, function () {
+        if (attempt < ATTEMPTS) return retry();
+        clearTimeout(slow);
+        return showNoAnswer(body);
+      });
+    }
+    function retry() {
+      clearTimeout(slow);
+      showPending("No answer yet. Retrying… (" + (attempt + 1) + " of " + ATTEMPTS + ")");
+      return sleep(400 * Math.pow(2, attempt - 1)).then(next);
+    }
+    return next();
+  }
+
+  // Resolves with the answer's status (green, amber, red or neutral); "" if not sent.
+  function scan(what) {
+    if (busy || blocked) return Promise.resolve("");
+    var body = { session_id: sessionId(), door: doorName(), kind: kind(), nonce: newNonce() };
+    if (what.ref) body.ref = what.ref; else body.code = what.code;
+    return send(body);
+  }
+
+  // --- typed codes ------------------------------------------------------------------------
+  el.codeForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    unlockAudio();
+    var code = el.code.value.trim();
+    if (!code) {
+      el.code.setAttribute("aria-invalid", "true");
+      el.code.focus();
+      announce("Type the ticket code first.");
+      return;
+    }
+    el.code.removeAttribute("aria-invalid");
+    if (busy || blocked) return;
+    scan({ code: code }).then(function (status) {
+      // Cleared once answered green or amber; kept when refused, so a typo can be corrected.
+      if ((status === "green" || status === "amber") && el.code.value.trim() === code) el.code.value = "";
+    });
+  });
+
+  // --- the camera -------------------------------------------------------------------------
+  var stream = null;
+  var detector = null;
+  var decodeTimer = null;
+  var resumeWhenVisible = false;
+  var canvas = document.createElement("canvas");
+  var context2d = null;
+
+  function cameraState(state, text) {
+    el.viewfinder.dataset.state = state;
+    el.cameraStatus.textContent = text;
+    el.cameraButton.textContent = state === "on" || state === "starting" ? "Stop camera" : "Start camera";
+  }
+
+  function decodeWithJsQR() {
+    var video = el.video;
+    var width = video.videoWidth, height = video.videoHeight;
+    if (!width || !height) return null;
+    var side = Math.min(width, height);
+    var size = Math.min(side, JSQR_SIZE);
+    if (canvas.width !== size) { canvas.width = size; canvas.height = size; }
+    if (!context2d) context2d = canvas.getContext("2d", { willReadFrequently: true });
+    context2d.drawImage(video, (width - side) / 2, (height - side) / 2, side, side, 0, 0, size, size);
+    var image = context2d.getImageData(0, 0, size, size);
+    var found = window.jsQR(image.data, size, size, { inversionAttempts: "dontInvert" });
+    return found && found.data ? found.data : null;
+  }
+
+  function makeDetector() {
+    var viaJsQR = typeof window.jsQR === "function"
+      ? { name: "jsqr", every: 250, detect: function () { return Promise.resolve(decodeWithJsQR()); } }
+      : null;
+    if (!("BarcodeDetector" in window)) return Promise.resolve(viaJsQR);
+    return window.BarcodeDetector.getSupportedFormats().then(function (formats) {
+      if (formats.indexOf("qr_code") === -1) return viaJsQR;
+      var native = new window.BarcodeDetector({ formats: ["qr_code"] });
+      return {
+        name: "native", every: 150,
+        detect: function () {
+          return native.detect(el.video).then(function (codes) { return codes.length ? codes[0].rawValue : null; });
+        }
+      };
+    }).catch(function () { return viaJsQR; });
+  }
+
+  function onCode(text) {
+    var key = codeKey(text);
+    var last = answered.get(key);
+    if (last && Date.now() - last < COOLDOWN_MS) return;
+    answered.forEach(function (at, code) { if (Date.now() - at > COOLDOWN_MS) answered.delete(code); });
+    scan({ code: text.trim() });
+  }
+
+  function decodeLoop() {
+    if (!stream || !detector) return;
+    var ready = !busy && !blocked && !document.hidden && el.video.readyState >= 2;
+    var step = ready ? detector.detect().catch(function () { return null; }) : Promise.resolve(null);
+    step.then(function (text) {
+      if (text && !busy && !blocked) onCode(text);
+      if (stream) decodeTimer = setTimeout(decodeLoop, detector.every);
+    });
+  }
+
+  function startCamera() {
+    if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      cameraState("off", "The camera works only when this page is opened over https. Type codes below instead.");
+      return;
+    }
+    cameraState("starting", "Starting the camera…");
+    navigator.mediaDevices.getUserMedia({
+      audio: false,
+      video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } }
+    }).then(function (media) {
+      stream = media;
+      el.video.srcObject = media;
+      var playing = el.video.play();
+      return Promise.all([playing && playing.catch ? playing.catch(function () {}) : null, detector || makeDetector()]);
+    }).then(function (results) {
+      if (!stream) return;
+      detector = results[1];
+      if (!detector) {
+        stopCamera();
+        cameraState("off", "This browser cannot read QR codes. Type the codes below instead.");
+        return;
+      }
+      cameraState("on", "Point the camera at a ticket's QR code.");
+      el.viewfinder.dataset.decoder = detector.name;
+      clearTimeout(decodeTimer);
+      decodeLoop();
+    }).catch(function (error) {
+      stopCamera();
+      var name = error && error.name;
+      var text = name === "NotAllowedError" || name === "SecurityError"
+        ? "The camera is not allowed. Allow it for this site in the browser's settings, or type codes below."
+        : name === "NotFoundError" || name === "OverconstrainedError"
+          ? "No camera was found. Type codes below instead."
+          : "The camera could not start. Close other apps using it and try again, or type codes below.";
+      cameraState("off", text);
+    });
+  }
+
+  function stopCamera() {
+    clearTimeout(decodeTimer);
+    if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
+    stream = null;
+    el.video.srcObject = null;
+    cameraState("off", "The camera is off.");
+  }
+
+  el.cameraButton.addEventListener("click", function () {
+    unlockAudio();
+    if (stream || el.viewfinder.dataset.state === "starting") stopCamera(); else startCamera();
+  });
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden && stream) {
+      resumeWhenVisible = true; // the camera and the battery rest while the page is hidden
+      stopCamera();
+    } else if (!document.hidden && resumeWhenVisible && !blocked) {
+      resumeWhenVisible = false;
+      startCamera();
+    }
+  });
+
+  // --- counters ---------------------------------------------------------------------------
+  var events = null;
+  var pollTimer = null;
+
+  function liveState(state, text) {
+    el.live.dataset.state = state;
+    el.live.textContent = text;
+  }
+
+  function showCounts(counts) {
+    el.countIn.textContent = String(counts.checked_in);
+    el.countRegistered.textContent = String(counts.registered);
+    el.countLeft.textContent = counts.capacity_left === null || counts.capacity_left === undefined
+      ? "No limit" : String(counts.capacity_left);
+  }
+
+  function sameSession(id) {
+    var current = sessionId();
+    return (id === null || id === undefined) ? current === null : Number(id) === current;
+  }
+
+  function countsQuery() {
+    var id = sessionId();
+    return "?session_id=" + (id === null ? "" : encodeURIComponent(String(id)));
+  }
+
+  function refreshCounts() {
+    var asked = sessionId();
+    return call("GET", urls.counts + countsQuery()).then(function (reply) {
+      if (reply.ok) {
+        if (asked === sessionId()) showCounts(reply.data);
+        if (!events || events.readyState !== 1) liveState("polling", "Counts update every few seconds");
+      } else if (reply.status === 401) {
+        block("This phone is no longer signed in for scanning. Open the steward pass link and enter the PIN again.");
+      } else if (reply.status === 403) {
+        if (reply.data.error === "session_not_on_pass") liveState("offline", reply.data.message);
+        else block(reply.data.message);
+      }
+    }, function () {
+      liveState("offline", "No connection: the counts may be out of date");
+    });
+  }
+
+  function startPolling() {
+    if (pollTimer || blocked) return;
+    refreshCounts();
+    pollTimer = setInterval(function () { if (!document.hidden) refreshCounts(); }, POLL_MS);
+  }
+
+  function stopPolling() {
+    clearInterval(pollTimer);
+    pollTimer = null;
+  }
+
+  function disconnectCounts() {
+    if (events) events.close();
+    events = null;
+    stopPolling();
+  }
+
+  function parse(text) {
+    try { return JSON.parse(text); } catch (e) { return null; }
+  }
+
+  function connectCounts() {
+    disconnectCounts();
+    if (blocked) return;
+    if (!window.EventSource || !urls.events) { startPolling(); return; }
+    liveState("connecting", "Connecting…");
+    var source = new EventSource(urls.events + countsQuery());
+    events = source;
+    source.addEventListener("counts", function (event) {
+      var counts = parse(event.data);
+      if (counts && sameSession(counts.session_id)) showCounts(counts);
+      if (events === source) { stopPolling(); liveState("live", "Live"); }
+    });
+    source.addEventListener("refused", function (event) {
+      var refusal = parse(event.data) || {};
+      source.close();
+      if (events === source) events = null;
+      block(refusal.message || "This steward pass cannot be used any more.");
+    });
+    source.onopen = function () {
+      if (events === source) { stopPolling(); liveState("live", "Live"); }
+    };
+    source.onerror = function () {
+      if (events !== source) return;
+      if (source.readyState === 2) events = null; // closed for good (refused or no such stream)
+      startPolling();
+    };
+  }
+
+  el.session.addEventListener("change", function () {
+    store.set(SESSION_KEY, el.session.value);
+    answered.clear(); // a ticket refused for one session may be fine for another
+    el.countIn.textContent = el.countRegistered.textContent = el.countLeft.textContent = "–";
+    connectCounts();
+  });
+
+  Array.prototype.forEach.call(document.querySelectorAll("input[name='kind']"), function (radio) {
+    radio.addEventListener("change", function () {
+      root.classList.toggle("door-is-exit", kind() === "exit");
+      answered.clear();
+      announce(kind() === "exit" ? "Scanning people out." : "Scanning people in.");
+    });
+  });
+
+  window.addEventListener("online", function () { if (!blocked && !events) connectCounts(); });
+
+  // --- undo -------------------------------------------------------------------------------
+  var lastCheckIn = null; // {nonce, name, kind} of this phone's last green scan
+
+  el.undo.addEventListener("click", function () {
+    if (!lastCheckIn || blocked) return;
+    var undoing = lastCheckIn;
+    el.undo.disabled = true;
+    el.undoStatus.textContent = "Undoing…";
+    // Never retried by itself: an undo is not idempotent on every server.
+    call("POST", urls.undo, { nonce: undoing.nonce }).then(function (reply) {
+      var answer = reply.data;
+      if (reply.ok && answer.status === "green") {
+        var what = undoing.kind === "exit" ? "check-out" : "check-in";
+        el.undoStatus.textContent = "Undone: " + (answer.name || undoing.name) + "’s " + what + ".";
+        lastCheckIn = null;
+        if (!events) refreshCounts();
+      } else {
+        el.undoStatus.textContent = answer.message || "Could not undo (error " + reply.status + ").";
+        if (answer.reason === "nothing_to_undo" || answer.reason === "undo_too_late") lastCheckIn = null;
+        else el.undo.disabled = false;
+      }
+    }, function () {
+      el.undoStatus.textContent = "No connection: nothing was undone. Try again when there is signal.";
+      el.undo.disabled = false;
+    });
+  });
+
+  // --- help desk --------------------------------------------------------------------------
+  function clearSearch() {
+    el.searchResults.textContent = "";
+    el.searchMessage.textContent = "";
+  }
+
+  el.searchForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    unlockAudio();
+    var query = el.search.value.trim();
+    clearSearch();
+    if (query.length < 3) {
+      el.search.setAttribute("aria-invalid", "true");
+      el.searchMessage.textContent = "Type their first name and at least three letters of the surname, or their email.";
+      return;
+    }
+    el.search.removeAttribute("aria-invalid");
+    el.searchMessage.textContent = "Searching…";
+    call("POST", urls.search, { query: query, session_id: sessionId() }).then(function (reply) {
+      var answer = reply.data;
+      if (reply.status === 404 || reply.status === 405) {
+        el.searchMessage.textContent = "The help desk search is not available on this server.";
+        return;
+      }
+      if (!reply.ok) {
+        el.searchMessage.textContent = answer.message || "The search did not work (error " + reply.status + ").";
+        if (reply.status === 400) el.search.setAttribute("aria-invalid", "true");
+        return;
+      }
+      var matches = Array.isArray(answer.matches) ? answer.matches : [];
+      el.searchMessage.textContent = answer.message ||
+        (matches.length ? matches.length + (matches.length === 1 ? " match." : " matches.") : "No one found.");
+      matches.forEach(function (match) {
+        var item = document.createElement("li");
+        var who = document.createElement("span");
+        who.className = "door-match-who";
+        var name = document.createElement("strong");
+        name.textContent = match.name;
+        who.appendChild(name);
+        var facts = [match.ticket_type, match.checked_in ? "Checked in already" : ""].filter(Boolean);
+        if (facts.length) {
+          var meta = document.createElement("span");
+          meta.className = "door-match-meta";
+          meta.textContent = facts.join(" · ");
+          who.appendChild(meta);
+        }
+        var admit = document.createElement("button");
+        admit.type = "button";
+        admit.textContent = kind() === "exit" ? "Check out" : "Admit";
+        admit.setAttribute("aria-label", admit.textContent + " " + match.name);
+        admit.addEventListener("click", function () {
+          unlockAudio();
+          clearSearch(); // names do not linger on the screen
+          el.search.value = "";
+          scan({ ref: match.ref });
+        });
+        item.appendChild(who);
+        item.appendChild(admit);
+        el.searchResults.appendChild(item);
+      });
+    }, function () {
+      el.searchMessage.textContent = "No connection. Try again when there is signal.";
+    });
+  });
+
+  el.helpdesk.addEventListener("toggle", function () {
+    if (!el.helpdesk.open) { clearSearch(); el.search.value = ""; }
+  });
+
+  // --- stopping: a refused pass, or signing out ---------------------------------------------
+  function block(message) {
+    if (blocked) return;
+    blocked = true;
+    resumeWhenVisible = false;
+    stopCamera();
+    disconnectCounts();
+    clearSearch();
+    liveState("offline", "Stopped");
+    el.blockedMessage.textContent = message;
+    el.blocked.hidden = false;
+    Array.prototype.forEach.call(root.querySelectorAll("button, input, select"), function (control) {
+      if (!el.closeForm.contains(control)) control.disabled = true;
+    });
+  }
+
+  el.closeForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    stopCamera();
+    disconnectCounts();
+    call("POST", urls.close, {}).then(function () {
+      window.location.assign(urls.signedOut);
+    }, function () {
+      el.undoStatus.textContent = "No connection: this phone is still signed in. Try again.";
+    });
+  });
+
+  window.addEventListener("pagehide", function () { disconnectCounts(); stopCamera(); });
+
+  connectCounts();
+}());
