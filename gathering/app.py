@@ -60,7 +60,13 @@ def create_app(settings: Settings) -> Starlette:
             async with (
                 mail_sender(db, settings) as app.state.mailer,  # wake(): state.mailer.wake()
                 DoorSignals(settings.database_url).running() as app.state.door_signals,
-                housekeeping(db, links, settings.offer_hours, settings.reminder_hours),
+                housekeeping(
+                    db,
+                    links,
+                    settings.offer_hours,
+                    settings.reminder_hours,
+                    purge_minutes=settings.purge_interval_minutes,
+                ),
             ):
                 yield
         finally:

@@ -1,9 +1,10 @@
-"""The ``gathering`` command: serve, migrate, demo, create-organiser."""
+"""The ``gathering`` command: serve, migrate, demo, create-organiser, purge, backup."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import getpass
 import logging
 import sys
@@ -86,7 +87,47 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="read the password from the first line of this file (for scripts)",
     )
+
+    purge = commands.add_parser(
+        "purge",
+        help="erase the personal data of gatherings past their retention period",
+        description="Anonymise every gathering whose retention period has passed (each "
+        "gathering keeps personal data for its set number of days after it ends): names, "
+        "emails, answers, ticket codes, mail, names at the door and supporters lists are erased; "
+        "counts and check-in times stay. The service does this by itself every "
+        "GATHERING_PURGE_INTERVAL_MINUTES. Running it again erases nothing more.",
+    )
+    purge.add_argument(
+        "--dry-run", action="store_true", help="only say what would be erased (numbers, no names)"
+    )
+    purge.add_argument(
+        "--now",
+        type=_moment,
+        metavar="WHEN",
+        help="act as if it were this moment (ISO 8601, e.g. 2030-01-31T09:00+00:00; a date "
+        "alone means midnight UTC), to rehearse a future purge with --dry-run",
+    )
+
+    backup = commands.add_parser(
+        "backup",
+        help="copy the SQLite database consistently while the service runs",
+        description="Write a consistent copy of the SQLite database to PATH with SQLite's online "
+        "backup API, while the service keeps serving. For PostgreSQL use pg_dump (see the "
+        "README's Backups section).",
+    )
+    backup.add_argument("path", type=Path, metavar="PATH", help="the file to write")
+    backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
     return parser
+
+
+def _moment(value: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a date or time like 2030-01-31T09:00+00:00, not {value!r}"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,6 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "create-organiser":
             password = _password(args.password_file)
             return _run(settings, lambda db: _create_organiser(db, args, password))
+        if args.command == "purge":
+            return _run(settings, lambda db: _purge(db, args))
+        if args.command == "backup":
+            return _backup(settings, args)
     except ConfigError as error:
         _fail(error.message)
         return EXIT_CONFIG
@@ -184,6 +229,55 @@ async def _create_organiser(db: Database, args: argparse.Namespace, password: st
     )
     verb = "Created" if result.created else "Updated"
     print(f"{verb} account {args.email.strip().lower()}.")
+    return 0
+
+
+async def _purge(db: Database, args: argparse.Namespace) -> int:
+    from gathering.domain import retention
+
+    await migrate.upgrade(db)
+    if args.dry_run:
+        found = await retention.preview(db, args.now)
+        verb = "would erase"
+    else:
+        found = await retention.purge(db, args.now)
+        verb = "erased"
+    if not found:
+        print("No gathering is past its retention period: nothing to erase.")
+    for erasure in found:
+        print(f"{erasure.slug} (personal data kept until {erasure.erase_from - dt.timedelta(1)}):")
+        if not erasure.total:
+            print("  nothing left to erase")
+            continue
+        counts = erasure.counts()
+        listed = ", ".join(f"{n} {PURGE_WORDS[k]}" for k, n in counts.items() if n)
+        print(f"  {verb} {listed}")
+    return 0
+
+
+PURGE_WORDS = {
+    "registrations": "registrations",
+    "mails": "messages",
+    "scans": "door scan answers",
+    "supporters": "supporters-list addresses",
+    "audit_events": "audit details",
+    "throttles": "throttle counters",
+}
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from gathering.db.backup import backup_sqlite, sqlite_path
+
+    done = backup_sqlite(
+        sqlite_path(settings.database_url),
+        args.path,
+        overwrite=args.force,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+    )
+    print(
+        f"Backed up {done.source} to {done.target}: {done.size_bytes:,} bytes "
+        f"in {done.seconds:.2f} s."
+    )
     return 0
 
 

@@ -1,8 +1,10 @@
 """Scheduled work inside each app process: expire unconfirmed registrations and lapsed offers,
-and queue session reminders.
+queue session reminders (every minute), and purge personal data past its retention period
+(every ``purge_minutes``, the first run a few minutes after start).
 
 Every replica may run it: each pass is one write unit that only touches overdue rows, so two
-replicas running it at once do the work once (the second finds nothing overdue).
+replicas running it at once do the work once (the second finds nothing overdue). The purge is
+idempotent too, one write unit per gathering.
 """
 
 from __future__ import annotations
@@ -10,15 +12,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from gathering.db.database import Database
-from gathering.domain import registration
+from gathering.domain import registration, retention
 from gathering.errors import GatheringError
 
 log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 60
+# Start-up stays quick, and a process restarted in a loop still purges once it settles.
+FIRST_PURGE_AFTER_SECONDS = 300
 
 
 async def run_once(
@@ -32,6 +37,15 @@ async def run_once(
         log.info("queued %d session reminders", reminded)
 
 
+async def purge_once(db: Database) -> list[retention.Erasure]:
+    """Run the retention purge and log what it erased (numbers only)."""
+    erased = [e for e in await retention.purge(db) if e.total]
+    for erasure in erased:
+        counts = ", ".join(f"{k}={n}" for k, n in erasure.counts().items() if n)
+        log.info("retention purge of %s: %s", erasure.slug, counts)
+    return erased
+
+
 @contextlib.asynccontextmanager
 async def housekeeping(
     db: Database,
@@ -40,13 +54,20 @@ async def housekeeping(
     reminder_hours: int,
     *,
     interval: float = INTERVAL_SECONDS,
+    purge_minutes: int = 60,
+    first_purge_after: float = FIRST_PURGE_AFTER_SECONDS,
 ) -> AsyncIterator[None]:
-    """Run the scheduled work every ``interval`` seconds while the app serves."""
+    """Run the scheduled work every ``interval`` seconds while the app serves, and the purge
+    every ``purge_minutes`` (0: never; ``gathering purge`` from cron does it then)."""
 
     async def loop() -> None:
+        next_purge = time.monotonic() + first_purge_after
         while True:
             try:
                 await run_once(db, links, offer_hours, reminder_hours)
+                if purge_minutes and time.monotonic() >= next_purge:
+                    await purge_once(db)
+                    next_purge = time.monotonic() + purge_minutes * 60
             except GatheringError as error:  # database busy or away: try again next time
                 log.warning("housekeeping skipped: %s", error.message)
             await asyncio.sleep(interval)

@@ -91,6 +91,12 @@ class Settings:
         "Hours before a session that people with a place get a reminder (with the joining "
         "link for online and hybrid sessions).",
     )
+    purge_interval_minutes: int = _setting(
+        60,
+        "Minutes between the service's runs of the retention purge (each gathering's personal "
+        "data is erased its set number of days after it ends); the first run is 5 minutes "
+        "after start. `0` turns the schedule off, for running `gathering purge` from cron instead.",
+    )
     smtp_host: str = _setting(
         "", "SMTP server for outgoing mail. Empty: mail stays in the outbox for admins to read."
     )
@@ -170,6 +176,8 @@ class Settings:
         for name in ("confirm_hours", "offer_hours", "joining_link_minutes", "reminder_hours"):
             if not 1 <= getattr(self, name) <= 10_000:
                 raise ConfigError(f"{env_name(name)} must be from 1 to 10000")
+        if not 0 <= self.purge_interval_minutes <= 10_080:
+            raise ConfigError("GATHERING_PURGE_INTERVAL_MINUTES must be from 0 to 10080 (a week)")
         if self.sqlite_busy_timeout_ms < 0:
             raise ConfigError("GATHERING_SQLITE_BUSY_TIMEOUT_MS must not be negative")
         if len(self.secret_key) < 16:

@@ -303,6 +303,7 @@ DEMO_ACCOUNTS = (
     ("organiser@example.org", "LLA organiser", "demo-organiser-password", False, "lla"),
     ("jvl@example.org", "JVL organiser", "demo-organiser-password", False, "jvl"),
 )
+DEMO_RETENTION_DAYS = 3650
 STEWARD_PASS_LABEL = "Main door, conference fringe"  # noqa: S105 - a label, not a secret
 STEWARD_PIN = "2468"
 
@@ -428,6 +429,9 @@ async def _load_gathering(
             "host_organisation_id": orgs[demo.host],
             "registration_open": True,
             "data_controller": {s: n for s, n, _ in ORGANISATIONS}[demo.host],
+            # Long enough that the retention purge leaves the (fictional) attendees of these
+            # past gatherings in place for years; real gatherings default to 30 days.
+            "retention_days": DEMO_RETENTION_DAYS,
             "created_at": now,
             "updated_at": now,
         },

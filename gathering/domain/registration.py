@@ -26,11 +26,13 @@ from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.db.database import Database
+from gathering.db.queries import auth as audit_queries
 from gathering.db.queries import calendars as calendar_queries
+from gathering.db.queries import privacy as privacy_queries
 from gathering.db.queries import programme as programme_queries
 from gathering.db.queries import registrations as queries
 from gathering.db.queries import supporters as supporter_queries
-from gathering.domain import calendars, mail
+from gathering.domain import calendars, mail, retention
 from gathering.domain.accounts import check_email
 from gathering.domain.programme import (
     Programme,
@@ -802,6 +804,10 @@ async def personal_data(db: Database, token: str, *, secret_key: str) -> dict[st
         row = await _registration_for_token(conn, token, secret_key)
         b = await _booking(conn, row, token)
         consents = await queries.consents_of(conn, row.id)
+        zone = zoneinfo.ZoneInfo(b.programme.gathering.timezone)
+        check_ins = await privacy_queries.check_ins_of(conn, row.id)
+        mails = await privacy_queries.mail_to(conn, row.id, row.email, mail.KINDS)
+        lists = await privacy_queries.supporter_lists_with(conn, row.gathering_id, row.email)
         return {
             "gathering": b.programme.gathering.title,
             "name": b.name,
@@ -829,6 +835,25 @@ async def personal_data(db: Database, token: str, *, secret_key: str) -> dict[st
                 }
                 for c in consents
             ],
+            "check_ins": [
+                {
+                    "session": c.session_title or "the whole gathering",
+                    "kind": c.kind,
+                    "door": c.door,
+                    "at": c.at.astimezone(zone).isoformat(),
+                    "undone_at": c.undone_at.astimezone(zone).isoformat() if c.undone_at else None,
+                }
+                for c in check_ins
+            ],
+            "mail": [
+                {
+                    "kind": m.kind,
+                    "queued_at": m.created_at.isoformat(),
+                    "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+                }
+                for m in mails
+            ],
+            "on_supporters_lists_of": list(lists),
         }
 
     return await db.read(_read)
@@ -845,9 +870,21 @@ async def erase(db: Database, token: str, *, links: Links, offer_hours: int) -> 
         row = await _registration_for_token(conn, token, links.secret_key)
         await _cancel_all(conn, row, links, offer_hours, now, status="anonymised")
         await queries.withdraw_consents(conn, row.id, now)
+        await retention.forget_person(conn, row)
         await queries.erase_personal_values(conn, row.id, now)
+        await audit_queries.insert_audit_event(
+            conn,
+            now=now,
+            actor_kind="attendee",
+            actor_id=None,
+            action="registration_erased",
+            subject_kind="registration",
+            subject_id=row.id,
+            detail={"gathering_id": row.gathering_id},
+        )
 
     await db.write(_write, serializable=False)
+    await retention.reclaim_after_erasure(db)
 
 
 # --- the ticket -------------------------------------------------------------------------------
