@@ -14,25 +14,26 @@ def new_ticket_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
 
 
-def _qr(code: str) -> object:
+def _qr(code: str, *, as_is: bool = False) -> object:
     import qrcode
     from qrcode.constants import ERROR_CORRECT_M
 
     # Medium error correction and a 4-module quiet zone: scans from a cracked screen or
     # creased paper in poor light. The code's alphabet keeps QR in alphanumeric mode.
     qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4, box_size=10)
-    qr.add_data(code.upper())
+    qr.add_data(code if as_is else code.upper())
     qr.make(fit=True)
     return qr
 
 
-def qr_svg(code: str) -> bytes:
-    """The ticket's QR code as a standalone SVG document."""
+def qr_svg(code: str, *, as_is: bool = False) -> bytes:
+    """The ticket's QR code as a standalone SVG document (``as_is``: any text, such as a link,
+    kept in its own letter case)."""
     import io
 
     import qrcode.image.svg
 
-    image = _qr(code).make_image(image_factory=qrcode.image.svg.SvgPathFillImage)  # type: ignore[attr-defined]
+    image = _qr(code, as_is=as_is).make_image(image_factory=qrcode.image.svg.SvgPathFillImage)  # type: ignore[attr-defined]
     out = io.BytesIO()
     image.save(out)
     return out.getvalue()

@@ -15,6 +15,7 @@ from gathering.web.auth import current_actor, signed_in
 from gathering.web.outbox import wake_sender
 from gathering.web.registration import links
 from gathering.web.render import database, render
+from gathering.web.stewarding import routes as steward_pass_routes
 
 
 @signed_in
@@ -143,4 +144,5 @@ routes = [
         methods=["GET", "POST"],
         name="organiser:release",
     ),
+    *steward_pass_routes,
 ]
