@@ -39,13 +39,13 @@ def qr_svg(code: str, *, as_is: bool = False) -> bytes:
     return out.getvalue()
 
 
-def qr_png(code: str, box_size: int = 10) -> bytes:
+def qr_png(code: str, box_size: int = 10, *, as_is: bool = False) -> bytes:
     """The ticket's QR code as a PNG, for saving to a phone or printing."""
     import io
 
     import qrcode.image.pure
 
-    qr = _qr(code)
+    qr = _qr(code, as_is=as_is)
     qr.box_size = box_size  # type: ignore[attr-defined]
     image = qr.make_image(image_factory=qrcode.image.pure.PyPNGImage)  # type: ignore[attr-defined]
     out = io.BytesIO()

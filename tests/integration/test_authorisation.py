@@ -19,8 +19,9 @@ pytestmark = pytest.mark.anyio
 SLUG = "labour-conference-2019"  # hosted by LLA
 JVL = ("jvl@example.org", "demo-organiser-password")
 
-# What the JVL organiser (not an admin, not a host of the conference) may open.
-JVL_ALLOWED = {"organiser:home", "organiser:session_new"}
+# What the JVL organiser (not an admin, not a host of the conference) may open. JVL co-hosts a
+# session of the conference, so it may make steward passes for that session (and see only those).
+JVL_ALLOWED = {"organiser:home", "organiser:session_new", "organiser:steward_passes"}
 
 
 def _protected(app: Starlette) -> list[Route]:
