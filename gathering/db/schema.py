@@ -155,6 +155,8 @@ gathering = sa.Table(
     sa.Column("is_listed", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("registration_open", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("data_controller", sa.String(300), nullable=False, server_default=""),
+    # Where attendees write about their data (an email address); empty: the host's contact.
+    sa.Column("privacy_contact", sa.String(320), nullable=False, server_default=""),
     sa.Column("retention_days", sa.Integer, nullable=False, server_default="30"),
     sa.Column("released_version", sa.Integer, nullable=False, server_default="0"),
     sa.Column("anonymised_at", UTCDateTime(), nullable=True),

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.db.database import Database
 from gathering.db.queries import accounts as queries
+from gathering.db.queries.auth import insert_audit_event
 from gathering.db.queries.organisations import organisation_id_by_slug
 from gathering.errors import InvalidInput
 
@@ -71,6 +73,9 @@ async def create_or_update_account(
                 raise InvalidInput({"organisation": f"No organisation {organisation_slug!r}."})
         account_id = await queries.account_id_by_email(conn, email)
         created = account_id is None
+        was_admin = (
+            False if account_id is None else await queries.account_is_admin(conn, account_id)
+        )
         if account_id is None:
             account_id = await queries.insert_account(
                 conn,
@@ -88,8 +93,30 @@ async def create_or_update_account(
                 password_hash=password_hash,
                 is_admin=is_admin,
             )
-        if organisation_id is not None:
-            await queries.ensure_membership(conn, account_id, organisation_id, now)
+        joined = organisation_id is not None and await queries.ensure_membership(
+            conn, account_id, organisation_id, now
+        )
+        # Role changes go to the audit log (done from the command line: no account acted).
+        changes: list[tuple[str, dict[str, Any]]] = []
+        if created:
+            changes.append(("account_created", {"is_admin": is_admin}))
+        elif was_admin != is_admin:
+            changes.append(("role_changed", {"is_admin": is_admin}))
+        if joined:
+            changes.append(
+                ("role_changed", {"organisation": organisation_slug, "role": "organiser"})
+            )
+        for action, detail in changes:
+            await insert_audit_event(
+                conn,
+                now=now,
+                actor_kind="cli",
+                actor_id=None,
+                action=action,
+                subject_kind="account",
+                subject_id=account_id,
+                detail=detail,
+            )
         return AccountCreated(account_id, created)
 
     return await db.write(_write)

@@ -193,6 +193,7 @@ def clean_gathering(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
         "description": _text(form, "description", errors, "Description", MAX_LONG_TEXT),
         "location": _text(form, "location", errors, "Location", 200),
         "data_controller": _text(form, "data_controller", errors, "Data controller", 300),
+        "privacy_contact": _text(form, "privacy_contact", errors, "Privacy contact", 320),
         "is_listed": form.get("is_listed", "") == "on",
         "registration_open": form.get("registration_open", "") == "on",
     }
@@ -210,6 +211,11 @@ def clean_gathering(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
     values["mode"] = form.get("mode", "")
     host = _int(form, "host_organisation_id", errors, "Host organisation", 1, 2**31 - 1)
     values["host_organisation_id"] = host
+    if values["privacy_contact"] and "privacy_contact" not in errors:
+        try:
+            values["privacy_contact"] = check_email(values["privacy_contact"], "privacy_contact")
+        except InvalidInput as error:
+            errors.update(error.errors)
     days = _int(form, "retention_days", errors, "Retention", 1, 3650)
     if days is None and "retention_days" not in errors:
         errors["retention_days"] = "Enter how many days to keep personal data (1 to 3,650)."

@@ -42,6 +42,9 @@ ERASED = "[erased]"
 SCAN_KEPT = ("status", "reason", "kind", "session_id", "at", "first_at", "door")
 SCAN_PERSONAL = ("name", "ticket_type", "access_needs")
 MIN_NEEDLE = 4
+# Detail keys holding what an organiser or steward typed to find people (attendee list filter,
+# help-desk search).
+SEARCH_KEYS = frozenset({"query", "q", "search"})
 
 
 @dataclass(frozen=True)
@@ -98,14 +101,25 @@ def personal_strings(rows: Iterable[Any]) -> frozenset[str]:
     return frozenset(found)
 
 
-def scrubbed(value: Any, needles: frozenset[str], *, every_string: bool = False) -> Any:
+def scrubbed(
+    value: Any,
+    needles: frozenset[str],
+    *,
+    every_string: bool = False,
+    searches: bool = False,
+) -> Any:
     """``value`` (plain JSON) with each string holding a personal value replaced by [erased];
-    with ``every_string``, every string at all (numbers and booleans stay for statistics)."""
+    with ``every_string``, every string at all; with ``searches``, what was typed into a search
+    (under a key in SEARCH_KEYS), which may be part of someone's name. Numbers and booleans stay
+    for statistics."""
     if isinstance(value, dict):
-        return {k: scrubbed(v, needles, every_string=every_string) for k, v in value.items()}
+        return {
+            k: scrubbed(v, needles, every_string=every_string or (searches and k in SEARCH_KEYS))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [scrubbed(v, needles, every_string=every_string) for v in value]
-    if isinstance(value, str) and value != ERASED:
+    if isinstance(value, str) and value and value != ERASED:
         lowered = value.casefold()
         if every_string or any(_holds(lowered, needle) for needle in needles):
             return ERASED
@@ -150,13 +164,18 @@ async def _erase_gathering(
 
     throttles = _matching_throttles(await queries.throttle_keys(conn), addresses)
     pass_ids = await queries.pass_ids_of_gathering(conn, gathering_id)
+    session_ids = await queries.session_ids_of_gathering(conn, gathering_id)
     audit_changes = []
     for event in await queries.audit_details(conn):
-        # What a steward of this gathering typed (help-desk searches) is about its attendees.
+        # Everything a steward of this gathering logged is about its attendees; searches about
+        # the gathering or its sessions may hold part of someone's name.
         every = event.actor_kind == "steward_pass" and event.actor_id in pass_ids
-        if not needles and not every:
+        about = (event.subject_kind == "gathering" and event.subject_id == gathering_id) or (
+            event.subject_kind == "session" and event.subject_id in session_ids
+        )
+        if not (needles or every or about):
             continue
-        detail = scrubbed(event.detail, needles, every_string=every)
+        detail = scrubbed(event.detail, needles, every_string=every, searches=about)
         if detail != event.detail:
             audit_changes.append((event.id, detail))
     scan_changes = []

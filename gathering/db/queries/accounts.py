@@ -48,9 +48,15 @@ async def update_account_password(
     )
 
 
+async def account_is_admin(conn: AsyncConnection, account_id: int) -> bool:
+    query = sa.select(account.c.is_admin).where(account.c.id == account_id)
+    return bool((await conn.execute(query)).scalar_one())
+
+
 async def ensure_membership(
     conn: AsyncConnection, account_id: int, organisation_id: int, now: dt.datetime
-) -> None:
+) -> bool:
+    """Make the account an organiser of the organisation; True if it was not one before."""
     exists = await conn.execute(
         sa.select(membership.c.role).where(
             membership.c.account_id == account_id,
@@ -63,3 +69,5 @@ async def ensure_membership(
                 account_id=account_id, organisation_id=organisation_id, created_at=now
             )
         )
+        return True
+    return False

@@ -174,6 +174,7 @@ async def next_waiting(conn: AsyncConnection, session_id: int) -> Any:
             session_place.c.session_id == session_id,
             session_place.c.status == "waitlisted",
             registration.c.status.in_(["pending", "confirmed"]),
+            registration.c.anonymised_at.is_(None),  # purged: keeps its status, has no address
         )
         .order_by(session_place.c.created_at, session_place.c.id)
         .limit(1)
@@ -247,6 +248,7 @@ async def confirmed_registrants(conn: AsyncConnection, session_ids: Sequence[int
             session_place.c.session_id.in_(list(session_ids)),
             session_place.c.status == "confirmed",
             registration.c.status == "confirmed",
+            registration.c.anonymised_at.is_(None),
         )
         .order_by(session_place.c.session_id, registration.c.id)
     )
@@ -340,6 +342,7 @@ async def places_due_a_reminder(
             session_place.c.status == "confirmed",
             session_place.c.reminded_at.is_(None),
             registration.c.status == "confirmed",
+            registration.c.anonymised_at.is_(None),
             programme_session.c.status == "published",
             programme_session.c.starts_at >= now,
             programme_session.c.starts_at < until,

@@ -246,9 +246,14 @@ async def delete_supporter_address(conn: AsyncConnection, gathering_id: int, ema
 
 
 async def audit_details(conn: AsyncConnection, since: dt.datetime | None = None) -> Sequence[Any]:
-    """(id, actor_kind, actor_id, detail) of audit events, oldest first (from ``since``)."""
+    """Who did it, to what, and the detail of audit events, oldest first (from ``since``)."""
     query = sa.select(
-        audit_event.c.id, audit_event.c.actor_kind, audit_event.c.actor_id, audit_event.c.detail
+        audit_event.c.id,
+        audit_event.c.actor_kind,
+        audit_event.c.actor_id,
+        audit_event.c.subject_kind,
+        audit_event.c.subject_id,
+        audit_event.c.detail,
     ).order_by(audit_event.c.id)
     if since is not None:
         query = query.where(audit_event.c.at >= since)
@@ -257,6 +262,13 @@ async def audit_details(conn: AsyncConnection, since: dt.datetime | None = None)
 
 async def pass_ids_of_gathering(conn: AsyncConnection, gathering_id: int) -> set[int]:
     return set((await conn.execute(steward_passes_of(gathering_id))).scalars())
+
+
+async def session_ids_of_gathering(conn: AsyncConnection, gathering_id: int) -> set[int]:
+    query = sa.select(programme_session.c.id).where(
+        programme_session.c.gathering_id == gathering_id
+    )
+    return set((await conn.execute(query)).scalars())
 
 
 async def set_audit_detail(conn: AsyncConnection, event_id: int, detail: dict[str, Any]) -> None:
