@@ -86,6 +86,8 @@ class Bucket:
     long_label: str  # in the table: "Sunday 22 September 2019", "Sun 22 Sep, 17:30–17:45"
     count: int
     cumulative: int
+    start: dt.datetime  # local wall-clock time (naive), inclusive
+    end: dt.datetime  # exclusive
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,25 @@ class TimeSeries:
 
     @property
     def peak(self) -> Bucket | None:
-        return max(self.buckets, key=lambda b: b.count) if self.total else None
+        """The bucket with the most, if one has more than every other."""
+        ranked = sorted(self.buckets, key=lambda b: b.count, reverse=True)
+        if not ranked or (len(ranked) > 1 and ranked[0].count == ranked[1].count):
+            return None
+        return ranked[0]
+
+    @property
+    def span(self) -> str:
+        """'Sunday 1 September 2019 to Friday 20 September 2019', 'Wed 25 Sep, 14:00 to 16:30'."""
+        if not self.buckets:
+            return ""
+        first, last = self.buckets[0], self.buckets[-1]
+        if self.step in ("day", "week"):
+            return first.long_label if first is last else f"{first.long_label} to {last.long_label}"
+        start, end = first.start, last.end
+        day = f"{start:%a} {start.day} {start:%b}"
+        if start.date() == (end - MINUTE).date():
+            return f"{day}, {start:%H:%M} to {end:%H:%M}"
+        return f"{day}, {start:%H:%M} to {end:%a} {end.day} {end:%b}, {end:%H:%M}"
 
 
 @dataclass(frozen=True)
@@ -239,8 +259,9 @@ def bucket_times(
     while cursor <= end:
         running += counts.get(cursor, 0)
         short, long = _labels(cursor, step, spans_days)
-        buckets.append(Bucket(short, long, counts.get(cursor, 0), running))
-        cursor = _floor(cursor + step, step)  # re-floored: weeks and days stay on their grid
+        following = _floor(cursor + step, step)  # re-floored: weeks and days stay on their grid
+        buckets.append(Bucket(short, long, counts.get(cursor, 0), running, cursor, following))
+        cursor = following
     return TimeSeries(tuple(buckets), _step_name(step), len(local))
 
 

@@ -14,11 +14,11 @@ from gathering.domain.dashboard import TimeSeries
 
 WIDTH = 400
 HEIGHT = 230
-LEFT = 46  # y tick labels and the rotated y-axis title
+LEFT = 54  # y tick labels ("1,000") and the rotated y-axis title
 RIGHT = 10
 TOP = 12
 BOTTOM = 56  # x labels and the x-axis title
-CHAR_WIDTH = 7.0  # average width of a 12-unit label character, for spacing the x labels
+CHAR_WIDTH = 7.5  # average width of a 13-unit label character, for spacing the x labels
 MAX_TICKS = 5
 
 
@@ -129,13 +129,12 @@ def column_chart(
 
 def describe(series: TimeSeries, noun: str, singular: str) -> str:
     """'12 registrations, Sunday 1 September 2019 to Friday 20 September 2019, by day; busiest:
-    Sunday 15 September 2019 (4).'"""
+    Sunday 15 September 2019 (4).' The busiest bucket is named only when one stands out."""
     if not series.buckets:
         return f"No {noun} yet."
-    first, last, peak = series.buckets[0], series.buckets[-1], series.peak
     what = singular if series.total == 1 else noun
-    span = first.long_label if first is last else f"{first.long_label} to {last.long_label}"
-    text = f"{series.total:,} {what}, {span}, by {series.step}"
+    text = f"{series.total:,} {what}, {series.span}, by {series.step}"
+    peak = series.peak
     if peak is not None and len(series.buckets) > 1:
         text += f"; busiest: {peak.long_label} ({peak.count:,})"
     return text + "."
