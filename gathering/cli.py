@@ -201,16 +201,18 @@ async def _demo(db: Database, settings: Settings) -> int:
     print(f"Open {settings.base_url}/ in a browser. Demo sign-ins:")
     for email, password, role in logins.accounts:
         print(f"  {role:<28} {email:<26} password: {password}")
-    print(
-        f"  steward pass '{logins.steward_label}': PIN {logins.steward_pin}, "
-        f"link {settings.base_url}/door/{logins.steward_token}"
-    )
-    if logins.attendee_manage_token:
-        from gathering.app import create_app
+    from gathering.app import create_app
 
-        path = create_app(settings).url_path_for(
-            "registration:manage", token=logins.attendee_manage_token
-        )
+    app = create_app(settings)
+    print(
+        f"  steward pass '{logins.steward_label}' (today's practice evening): "
+        f"PIN {logins.steward_pin}, link {settings.base_url}/door/{logins.steward_token}"
+    )
+    if logins.practice_manage_token:
+        path = app.url_path_for("registration:ticket", token=logins.practice_manage_token)
+        print(f"    a practice ticket to scan or type at that door: {settings.base_url}{path}")
+    if logins.attendee_manage_token:
+        path = app.url_path_for("registration:manage", token=logins.attendee_manage_token)
         print(f"  a fictional attendee, {logins.attendee_name}: {settings.base_url}{path}")
     return 0
 

@@ -306,6 +306,44 @@ DEMO_ACCOUNTS = (
 DEMO_RETENTION_DAYS = 3650
 STEWARD_PASS_LABEL = "Main door, conference fringe"  # noqa: S105 - a label, not a secret
 STEWARD_PIN = "2468"
+PRACTICE_SLUG = "door-practice"
+PRACTICE_PASS_LABEL = "Practice door"  # noqa: S105 - a label, not a secret
+PRACTICE_PASS_DAYS = 30
+
+
+def practice_gathering(today: dt.date) -> DemoGathering:
+    """A stewards' rehearsal on the day the demo is loaded, so the door can be tried today.
+
+    Its one session admits all day (admission opens an hour before a session starts), and the
+    conference's fictional attendees hold tickets for it.
+    """
+    return DemoGathering(
+        slug=PRACTICE_SLUG,
+        title="Stewards' practice evening",
+        description=(
+            "A rehearsal for door volunteers before conference: open the steward pass on your "
+            "phone, then scan (or type) the practice tickets. Nobody real is registered."
+        ),
+        starts_on=today,
+        ends_on=today,
+        mode="in_person",
+        location="Brighton",
+        host="lla",
+        sessions=(
+            DemoSession(
+                "Door practice (admitting all day)",
+                today,
+                "01:00",
+                22 * 60 + 59,
+                ("lla",),
+                (),
+                description="Scan the practice tickets; try a second scan, an exit and undo.",
+                capacity=10,
+            ),
+        ),
+        ticket_types=(("Standard", "Free"), ("Solidarity", "£5 or what you can")),
+        attendees=_CONFERENCE.attendees,
+    )
 
 
 @dataclass(frozen=True)
@@ -317,6 +355,8 @@ class DemoLogins:
     inserted: int
     attendee_name: str = ""
     attendee_manage_token: str = ""  # a fictional attendee's manage link token
+    practice_attendee_name: str = ""
+    practice_manage_token: str = ""  # their manage link at the practice evening (its ticket)
 
 
 def steward_token(secret_key: str) -> str:
@@ -324,9 +364,15 @@ def steward_token(secret_key: str) -> str:
     return hmac.new(secret_key.encode(), b"demo-steward-pass", hashlib.sha256).hexdigest()[:32]
 
 
+def practice_steward_token(secret_key: str) -> str:
+    """The practice evening's pass token, derived from the secret like the conference's."""
+    return hmac.new(secret_key.encode(), b"demo-practice-pass", hashlib.sha256).hexdigest()[:32]
+
+
 async def load_demo(db: Database, *, secret_key: str) -> DemoLogins:
     """Load the demo network; return the logins to print. Safe to run again."""
     token = steward_token(secret_key)
+    practice_token = practice_steward_token(secret_key)
     pin_hash = hash_password(STEWARD_PIN)
 
     async def _write(conn: AsyncConnection) -> int:
@@ -367,10 +413,30 @@ async def load_demo(db: Database, *, secret_key: str) -> DemoLogins:
                 "created_at": now,
             },
         )
+        inserted += new
+        # The practice evening is dated the first time the demo is loaded; loading it again
+        # finds it by its slug and leaves its date alone.
+        practice = practice_gathering(now.astimezone(zoneinfo.ZoneInfo("Europe/London")).date())
+        inserted += await _load_gathering(conn, practice, orgs, speakers, now)
+        practice_id, _ = await id_or_insert(conn, gathering, {"slug": PRACTICE_SLUG}, {})
+        _, new = await id_or_insert(
+            conn,
+            steward_pass,
+            {"token_hash": hashlib.sha256(practice_token.encode()).hexdigest()},
+            {
+                "gathering_id": practice_id,
+                "label": PRACTICE_PASS_LABEL,
+                "pin_hash": pin_hash,
+                "valid_from": now - dt.timedelta(hours=1),
+                "valid_until": now + dt.timedelta(days=PRACTICE_PASS_DAYS),
+                "created_at": now,
+            },
+        )
         return inserted + new
 
     inserted = await db.write(_write)
     attendee_name, attendee_id, nonce = await db.read(_first_attendee)
+    practice_name, practice_id, practice_nonce = await db.read(_first_practice_attendee)
     for gathering_id in await db.read(_unreleased_gatherings):
         await release_programme(db, gathering_id, released_by=None, note="First programme.")
     logins = []
@@ -385,8 +451,18 @@ async def load_demo(db: Database, *, secret_key: str) -> DemoLogins:
         )
         logins.append((email, password, "network admin" if is_admin else f"organiser of {org}"))
     manage = manage_token(secret_key, attendee_id, nonce) if nonce else ""
+    practice = manage_token(secret_key, practice_id, practice_nonce) if practice_nonce else ""
+    # The pass printed is the practice evening's: the conference's is long expired.
     return DemoLogins(
-        tuple(logins), STEWARD_PASS_LABEL, token, STEWARD_PIN, inserted, attendee_name, manage
+        tuple(logins),
+        PRACTICE_PASS_LABEL,
+        practice_token,
+        STEWARD_PIN,
+        inserted,
+        attendee_name,
+        manage,
+        practice_name,
+        practice,
     )
 
 
@@ -397,10 +473,17 @@ async def _first_attendee(conn: AsyncConnection) -> tuple[str, int, str]:
     return name, int(found.id), str(found.manage_key or "")
 
 
+async def _first_practice_attendee(conn: AsyncConnection) -> tuple[str, int, str]:
+    name, email = _CONFERENCE.attendees[0]
+    row = await gathering_row(conn, slug=PRACTICE_SLUG)
+    found = await live_registration_by_email(conn, row.id, email)
+    return name, int(found.id), str(found.manage_key or "")
+
+
 async def _unreleased_gatherings(conn: AsyncConnection) -> list[int]:
     ids = []
-    for demo in GATHERINGS:
-        row = await gathering_row(conn, slug=demo.slug)
+    for slug in [*(demo.slug for demo in GATHERINGS), PRACTICE_SLUG]:
+        row = await gathering_row(conn, slug=slug)
         if row is not None and await latest_release(conn, row.id) is None:
             ids.append(row.id)
     return ids
