@@ -11,7 +11,7 @@ import datetime as dt
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, NoMatchFound, Route
+from starlette.routing import BaseRoute, Route
 
 from gathering.domain import checkin, steward_passes
 from gathering.templating import STATIC
@@ -33,14 +33,6 @@ def _device(request: Request) -> checkin.StewardDevice | None:
     return checkin.device_for_token(token, secret_key=settings(request).secret_key)
 
 
-def _api_path(request: Request, name: str, fallback: str) -> str:
-    """The path of a door API route; ``fallback`` while the route is not in this app yet."""
-    try:
-        return str(request.app.url_path_for(name))
-    except NoMatchFound:
-        return fallback
-
-
 async def open_page(request: Request) -> Response:
     link = await steward_passes.pass_link(
         database(request), request.path_params["token"], device=_device(request), now=_now()
@@ -60,15 +52,11 @@ async def scan_page(request: Request) -> Response:
     except checkin.PassRefused as refused:
         context = {"reason": refused.code, "message": refused.message}
         return render(request, "door/signed_out.html", context, status_code=403, headers=NO_STORE)
-    api = {
-        "events": _api_path(request, "steward:events", "/door/api/events"),
-        "search": _api_path(request, "steward:search", "/door/api/search"),
-    }
     decoder = DECODER if (STATIC / DECODER).is_file() else None
     return render(
         request,
         "door/scan.html",
-        {"page": page, "api": api, "decoder": decoder},
+        {"page": page, "decoder": decoder},
         headers=NO_STORE,
     )
 

@@ -26,7 +26,7 @@
     events: data.eventsUrl, search: data.searchUrl, signedOut: data.signedOutUrl
   };
   var el = {
-    main: $("main"),
+    main: $("main"), bar: document.querySelector(".door-bar"),
     blocked: $("door-blocked"), blockedMessage: $("door-blocked-message"),
     session: $("door-session"), door: $("door-name"), sound: $("door-sound"),
     countIn: $("door-count-in"), countRegistered: $("door-count-registered"), countLeft: $("door-count-left"),
@@ -180,6 +180,7 @@
       returnFocus = document.activeElement;
       el.result.hidden = false;
       el.main.inert = true;
+      if (el.bar) el.bar.inert = true;
     }
   }
 
@@ -196,6 +197,7 @@
     el.result.hidden = true;
     el.result.dataset.status = "";
     el.main.inert = false;
+    if (el.bar) el.bar.inert = false;
     failedBody = null;
     busy = false;
     if (returnFocus && returnFocus !== document.body && document.contains(returnFocus)) {
@@ -464,6 +466,7 @@
   // --- counters ---------------------------------------------------------------------------
   var events = null;
   var pollTimer = null;
+  var fallbackTimer = null;
 
   function liveState(state, text) {
     el.live.dataset.state = state;
@@ -516,6 +519,7 @@
   }
 
   function disconnectCounts() {
+    clearTimeout(fallbackTimer);
     if (events) events.close();
     events = null;
     stopPolling();
@@ -544,12 +548,18 @@
       block(refusal.message || "This steward pass cannot be used any more.");
     });
     source.onopen = function () {
+      clearTimeout(fallbackTimer);
       if (events === source) { stopPolling(); liveState("live", "Live"); }
     };
     source.onerror = function () {
       if (events !== source) return;
-      if (source.readyState === 2) events = null; // closed for good (refused or no such stream)
-      startPolling();
+      clearTimeout(fallbackTimer);
+      if (source.readyState === 2) { // closed for good (refused, or no stream here): poll
+        events = null;
+        startPolling();
+      } else { // reconnecting by itself (streams end now and then): poll only if that drags on
+        fallbackTimer = setTimeout(startPolling, 4000);
+      }
     };
   }
 
@@ -684,12 +694,14 @@
 
   el.closeForm.addEventListener("submit", function (event) {
     event.preventDefault();
+    if (!window.confirm("Sign out this phone? Scanning again needs the pass link and its PIN.")) return;
     stopCamera();
     disconnectCounts();
     call("POST", urls.close, {}).then(function () {
       window.location.assign(urls.signedOut);
     }, function () {
-      el.undoStatus.textContent = "No connection: this phone is still signed in. Try again.";
+      window.alert("No connection: this phone is still signed in. Try again when there is signal.");
+      connectCounts();
     });
   });
 
