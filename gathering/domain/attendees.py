@@ -21,6 +21,9 @@ organisation can show the consent). Never ticket type (it can reveal income), an
 needs. An admin must name the organisation, as must an organiser who belongs to several of the
 session's hosting organisations.
 
+Registrations purged by the retention job keep their status for the dashboard's counts but are
+never listed, exported or written to.
+
 Every view of the list and every export is written to the audit log (``attendee_list_viewed``,
 ``attendees_exported``) in the same unit that read the people.
 

@@ -54,6 +54,7 @@ class World:
 #   Eve   cancelled registration (place cancelled), consents to LLA
 #   Fay   pending (email not confirmed), holds a confirmed place
 #   Gus   expired unconfirmed (cancelled, never confirmed), place cancelled
+#   Kim   purged by the retention job: counted, never listed, exported or written to
 # Rail (host LRC, co-host LLA): Ann, Ben, Hal (LLA consent withdrawn), Ivy (consents to LRC)
 # Climate (host LRC, co-host LLA): Ben and Ivy only: no one consented to LLA
 # Peace (host JVL only): Ann
@@ -103,6 +104,15 @@ PEOPLE: dict[str, dict[str, Any]] = {
         "created": _at(5, 18),
         "consents": ["lrc"],
     },
+    # Purged by the retention job: keeps its status (for the counts), has no person left.
+    "Kim": {
+        "status": "confirmed",
+        "ticket": "Solidarity",
+        "answers": {},
+        "created": _at(5, 20),
+        "consents": ["lla"],
+        "purged": True,
+    },
 }
 PLACES = {
     "Housing": {
@@ -113,6 +123,7 @@ PLACES = {
         "Eve": "cancelled",
         "Fay": "confirmed",
         "Gus": "cancelled",
+        "Kim": "confirmed",
     },
     "Rail": {"Ann": "confirmed", "Ben": "confirmed", "Hal": "confirmed", "Ivy": "confirmed"},
     "Climate": {"Ben": "confirmed", "Ivy": "confirmed"},
@@ -190,17 +201,19 @@ async def _world(db: Database) -> World:
                 )
         for name, spec in PEOPLE.items():
             confirmed = spec["status"] == "confirmed" or name == "Eve"
+            purged = spec.get("purged", False)
             rid = await _insert(
                 conn,
                 schema.registration,
                 gathering_id=gid,
-                name=name,
-                email=_email(name),
+                name="" if purged else name,
+                email=f"erased-{name}@invalid" if purged else _email(name),
+                anonymised_at=now if purged else None,
                 ticket_type_id=world.tickets[spec["ticket"]] if spec["ticket"] else None,
                 answers=spec["answers"],
                 share_access_needs=spec.get("share", False),
                 status=spec["status"],
-                manage_key=f"key-{name.lower()}",
+                manage_key=None if purged else f"key-{name.lower()}",
                 confirmed_at=spec["created"] + dt.timedelta(minutes=5) if confirmed else None,
                 created_at=spec["created"],
             )
@@ -316,7 +329,7 @@ async def test_gathering_dashboard_counts_match_the_rows(
 
     totals = _counts(doc.xpath("//dl[@id='totals']")[0])
     assert totals == {
-        "confirmed": "6",  # Ann Ben Zoë Dan Hal Ivy
+        "confirmed": "7",  # Ann Ben Zoë Dan Hal Ivy, and Kim (purged, still counted)
         "pending": "1",  # Fay
         "cancelled": "2",  # Eve Gus
         "arrived": "2",  # Ann Ben (Dan's check-in was undone)
@@ -328,8 +341,8 @@ async def test_gathering_dashboard_counts_match_the_rows(
     }
     assert list(rows) == ["Housing", "Rail", "Climate", "Peace"]
     assert rows["Housing"] == {
-        "registered": "5",
-        "confirmed": "3",
+        "registered": "6",
+        "confirmed": "4",
         "offered": "1",
         "waitlisted": "1",
         "cancelled": "2",
@@ -347,12 +360,13 @@ async def test_gathering_dashboard_counts_match_the_rows(
         ("Thursday 2 September 2027", 1, 3),
         ("Friday 3 September 2027", 1, 4),
         ("Saturday 4 September 2027", 2, 6),
-        ("Sunday 5 September 2027", 2, 8),
+        ("Sunday 5 September 2027", 3, 9),
     ]
     bars = doc.xpath("//svg[@id='registrations-chart']//rect[@class='chart-bar']")
     assert [float(b.get("height")) > 0 for b in bars] == [True] * 5
     heights = [float(b.get("height")) for b in bars]
-    assert heights[0] == heights[3] == heights[4] == 2 * heights[1]
+    assert heights[0] == heights[3] == 2 * heights[1]
+    assert heights[4] == 3 * heights[1]
     assert doc.xpath("//svg[@id='registrations-chart']/title")[0].text == "Registrations over time"
 
     # First arrivals, per 15 minutes (18:10 and 18:20 BST).
@@ -363,13 +377,13 @@ async def test_gathering_dashboard_counts_match_the_rows(
     assert _breakdown(doc, "tickets-table") == {
         "Free": 3,  # Ann Fay Ivy
         "Standard": 3,  # Ben Zoë Hal
-        "Solidarity": 0,
+        "Solidarity": 1,  # Kim
         "No ticket type": 1,  # Dan
     }
     assert _breakdown(doc, "constituencies-table") == {
         "Brighton Kemptown": 3,  # spelled two ways
         "Hove": 1,
-        "Not given": 3,
+        "Not given": 4,
     }
     # Counts only: no one is named.
     for name in PEOPLE:
@@ -384,8 +398,8 @@ async def test_session_dashboard_counts_and_charts(db: Database, client: httpx.A
     assert response.status_code == 200
     doc = parse_html(response.text)
     assert _counts(doc.xpath("//dl[@id='totals']")[0]) == {
-        "registered": "5",
-        "confirmed": "3",
+        "registered": "6",
+        "confirmed": "4",
         "offered": "1",
         "waitlisted": "1",
         "cancelled": "2",
@@ -404,11 +418,11 @@ async def test_session_dashboard_counts_and_charts(db: Database, client: httpx.A
     ]
     assert len(doc.xpath("//svg[@id='arrivals-chart']//rect[@class='chart-bar']")) == 10
     # Bookings per day: Gus (expired unconfirmed) is left out.
-    assert [n for _, n, _ in _numbers_table(doc, "registrations-table")] == [2, 1, 1, 2]
+    assert [n for _, n, _ in _numbers_table(doc, "registrations-table")] == [2, 1, 1, 2, 1]
     assert _breakdown(doc, "tickets-table") == {
         "Free": 2,  # Ann Fay
         "Standard": 2,  # Ben Zoë
-        "Solidarity": 0,
+        "Solidarity": 1,  # Kim
         "No ticket type": 1,  # Dan
     }
     links = [urlsplit(h).path for h in doc.xpath("//p[@class='actions']/a/@href")]
@@ -609,7 +623,7 @@ async def test_export_holds_exactly_the_consented_fields(
     assert response.headers["content-disposition"] == (
         f'attachment; filename="contacts-{SLUG}-session-{world.sessions["Housing"]}-lla.csv"'
     )
-    # Eve consented to LLA but cancelled; Zoë consented to JVL only.
+    # Eve consented to LLA but cancelled; Kim did too but was purged; Zoë consented to JVL only.
     assert _parse_csv(response.text) == [
         ["name", "email", "place_status", "checked_in", "consented_at"],
         ["Ann", "ann@example.org", "confirmed", "yes", "2027-09-01T10:00+01:00"],

@@ -306,7 +306,11 @@ async def session_people(
                 registration, registration.c.id == session_place.c.registration_id
             ).outerjoin(ticket_type, ticket_type.c.id == registration.c.ticket_type_id)
         )
-        .where(session_place.c.session_id == session_id, registration.c.status == "confirmed")
+        .where(
+            session_place.c.session_id == session_id,
+            registration.c.status == "confirmed",
+            registration.c.anonymised_at.is_(None),  # purged: keeps its status, not its person
+        )
         .order_by(registration.c.name, registration.c.id)
     )
     if consented_to is not None:
@@ -345,7 +349,11 @@ async def consented_people(
                 registration, registration.c.id == session_place.c.registration_id
             ).join(given, given.c.registration_id == registration.c.id)
         )
-        .where(session_place.c.session_id == session_id, registration.c.status == "confirmed")
+        .where(
+            session_place.c.session_id == session_id,
+            registration.c.status == "confirmed",
+            registration.c.anonymised_at.is_(None),  # purged: keeps its status, not its person
+        )
         .order_by(registration.c.name, registration.c.id)
     )
     return (await conn.execute(query)).all()
@@ -384,6 +392,7 @@ async def recipients(
             session_place.c.session_id == session_id,
             session_place.c.status.in_(list(place_statuses)),
             registration.c.status == "confirmed",
+            registration.c.anonymised_at.is_(None),
         )
         .order_by(registration.c.id)
     )
@@ -395,7 +404,11 @@ async def recipient_counts(conn: AsyncConnection, session_id: int) -> dict[str, 
     query = (
         sa.select(session_place.c.status, sa.func.count())
         .join(registration, registration.c.id == session_place.c.registration_id)
-        .where(session_place.c.session_id == session_id, registration.c.status == "confirmed")
+        .where(
+            session_place.c.session_id == session_id,
+            registration.c.status == "confirmed",
+            registration.c.anonymised_at.is_(None),
+        )
         .group_by(session_place.c.status)
     )
     return {row[0]: int(row[1]) for row in (await conn.execute(query)).all()}
