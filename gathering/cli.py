@@ -117,6 +117,48 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("path", type=Path, metavar="PATH", help="the file to write")
     backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
+
+    passes = commands.add_parser(
+        "steward-pass",
+        help="make, list or revoke steward passes for a gathering's door",
+        description="Steward passes let volunteers scan tickets on their phones (organisers can "
+        "also do this on the gathering's 'Steward passes' page). The link and PIN of a new pass "
+        "are printed once.",
+    )
+    pass_commands = passes.add_subparsers(dest="door_action", required=True, metavar="ACTION")
+    create = pass_commands.add_parser("create", help="make a pass and print its link and PIN")
+    create.add_argument("gathering", metavar="GATHERING", help="the gathering's slug")
+    create.add_argument("--label", required=True, help='the name stewards see, e.g. "Door 2"')
+    create.add_argument(
+        "--from",
+        dest="valid_from",
+        metavar="YYYY-MM-DDTHH:MM",
+        help="local time it starts working (default: now, or the gathering's first morning)",
+    )
+    create.add_argument(
+        "--until",
+        dest="valid_until",
+        metavar="YYYY-MM-DDTHH:MM",
+        help="local time it stops working (default: the end of the gathering's last day)",
+    )
+    create.add_argument(
+        "--session",
+        dest="sessions",
+        type=int,
+        action="append",
+        metavar="ID",
+        help="admit to this session only (repeat for several; default: all sessions)",
+    )
+    create.add_argument(
+        "--pin-file",
+        type=Path,
+        help="read the PIN (4 to 12 digits) from this file's first line; default: a random PIN",
+    )
+    listing = pass_commands.add_parser("list", help="list a gathering's passes")
+    listing.add_argument("gathering", metavar="GATHERING", help="the gathering's slug")
+    revoke = pass_commands.add_parser("revoke", help="revoke a pass at once")
+    revoke.add_argument("gathering", metavar="GATHERING", help="the gathering's slug")
+    revoke.add_argument("pass_id", type=int, metavar="PASS_ID", help="as `list` shows it")
     return parser
 
 
@@ -154,6 +196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(settings, lambda db: _purge(db, args))
         if args.command == "backup":
             return _backup(settings, args)
+        if args.command == "steward-pass":
+            pin = _secret_line(args.pin_file) if getattr(args, "pin_file", None) else ""
+            return _run(settings, lambda db: _steward_pass(db, settings, args, pin))
     except ConfigError as error:
         _fail(error.message)
         return EXIT_CONFIG
@@ -319,4 +364,56 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         from gathering.app import create_app
 
         uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
+    return 0
+
+
+def _secret_line(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()[0].strip() if path else ""
+    except (OSError, UnicodeDecodeError, IndexError) as error:
+        raise ConfigError(f"cannot read the first line of {path}: {error}") from None
+
+
+async def _steward_pass(
+    db: Database, settings: Settings, args: argparse.Namespace, pin: str
+) -> int:
+    from gathering.domain import stewarding
+
+    now = dt.datetime.now(dt.UTC)
+    actor = stewarding.COMMAND_LINE
+    if args.door_action == "revoke":
+        done = await stewarding.revoke_pass(db, actor, args.gathering, args.pass_id, now=now)
+        print(f"Pass {args.pass_id} {'revoked' if done else 'was already revoked'}.")
+        return 0
+    page = await stewarding.passes_page(db, actor, args.gathering, now)
+    if args.door_action == "list":
+        if not page.passes:
+            print(f"No steward passes for {page.gathering_slug}.")
+        for p in page.passes:
+            covers = "all sessions" if p.all_sessions else "; ".join(p.session_titles)
+            print(
+                f"{p.id:>5}  {p.state:<13}  {p.label}  ({covers}; "
+                f"{p.valid_from_local:%Y-%m-%d %H:%M} to {p.valid_until_local:%Y-%m-%d %H:%M} "
+                f"{page.timezone}; {p.scans} scans, {p.admitted} admitted)"
+            )
+        return 0
+    default = page.default_input
+    form = stewarding.PassInput(
+        label=args.label,
+        valid_from=args.valid_from or default.valid_from,
+        valid_until=args.valid_until or default.valid_until,
+        pin=pin,
+        all_sessions=not args.sessions,
+        session_ids=tuple(str(s) for s in args.sessions or ()),
+    )
+    created = await stewarding.create_pass(db, actor, args.gathering, form, now=now)
+    print(f"Steward pass {created.id} '{created.label}' for {page.gathering_slug}:")
+    print(f"  link: {settings.base_url.rstrip('/')}/door/{created.token}")
+    if created.pin:
+        print(f"  PIN:  {created.pin}")
+    print(
+        f"  works {created.valid_from_local:%Y-%m-%d %H:%M} to "
+        f"{created.valid_until_local:%Y-%m-%d %H:%M} ({page.timezone})"
+    )
+    print("The link and PIN are shown only now; share them with the stewards.")
     return 0

@@ -181,12 +181,12 @@ async def passes_page(db: Database, actor: Actor | None, slug: str, now: dt.date
 
 
 def _default_input(gathering: Any, now: dt.datetime, may_cover_all: bool) -> PassInput:
-    """From now (or the gathering's first morning, if later) to the end of its last day."""
+    """From now (or 07:00 on the gathering's first day, if that is later) to the end of its
+    last day."""
     zone = zoneinfo.ZoneInfo(gathering.timezone)
-    start = max(
-        now.astimezone(zone).replace(second=0, microsecond=0),
-        dt.datetime.combine(gathering.starts_on, dt.time(7), zone),
-    )
+    local_now = now.astimezone(zone).replace(second=0, microsecond=0)
+    first_morning = dt.datetime.combine(gathering.starts_on, dt.time(7), zone)
+    start = local_now if local_now.date() >= gathering.starts_on else first_morning
     end = dt.datetime.combine(gathering.ends_on, dt.time(23, 59), zone)
     if end <= start:
         end = start + dt.timedelta(hours=12)

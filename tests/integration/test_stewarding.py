@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +21,7 @@ from gathering.domain.permissions import Actor
 from gathering.domain.programme import load_programme
 from gathering.errors import Forbidden, InvalidInput
 from tests.conftest import TEST_SECRET
-from tests.helpers import csrf_from, decode_qr, parse_html, sign_in, texts
+from tests.helpers import csrf_from, decode_qr, parse_html, run_cli, sign_in, texts
 
 pytestmark = pytest.mark.anyio
 SLUG = "labour-conference-2019"  # hosted by LLA; JVL co-hosts one session
@@ -144,7 +145,9 @@ async def test_a_co_host_covers_only_its_own_sessions(
     assert not made.all_sessions
     covered = await _rows(db, sa.select(sps.c.session_id).where(sps.c.pass_id == made.id))
     assert sorted(r.session_id for r in covered) == sorted(jvl_sessions)
-    [demo_pass] = await _rows(db, sa.select(sp.c.id).where(sp.c.all_sessions.is_(True)))
+    [demo_pass] = await _rows(
+        db, sa.select(sp.c.id).where(sp.c.label == "Main door, conference fringe")
+    )
     token = await csrf_from(client, PAGE)
     revoke = await client.post(f"{PAGE}/{demo_pass.id}/revoke", data={"csrftoken": token})
     assert revoke.status_code == 403
@@ -183,7 +186,7 @@ async def test_bad_input_is_explained_and_keeps_what_was_typed(
     kept = doc.xpath("//input[@name='valid_from']/@value")[0]
     assert kept == sent["valid_from"]
     sp = schema.steward_pass
-    assert len(await _rows(db, sa.select(sp.c.id))) == 1  # only the demo's
+    assert len(await _rows(db, sa.select(sp.c.id))) == 2  # only the demo's two
 
 
 async def test_revoking_stops_devices_at_once_and_is_audited(
@@ -251,3 +254,56 @@ async def test_the_domain_checks_rights_without_the_page(db: Database) -> None:
     ae = schema.audit_event
     [audit] = await _rows(db, sa.select(ae).where(ae.c.action == "steward_pass_created"))
     assert (audit.actor_kind, audit.actor_id) == ("command_line", None)
+
+
+async def test_the_command_line_makes_lists_and_revokes_passes(
+    db: Database, db_url: str, tmp_path: Path
+) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    env = {
+        "GATHERING_DATABASE_URL": db_url,
+        "GATHERING_SECRET_KEY": TEST_SECRET,
+        "GATHERING_BASE_URL": "https://door.example.org",
+    }
+    pin_file = tmp_path / "pin"
+    pin_file.write_text("86420\n")
+    made = run_cli(
+        "steward-pass",
+        "create",
+        SLUG,
+        "--label",
+        "Door 3",
+        "--from",
+        "2019-09-23T17:00",
+        "--until",
+        "2019-09-23T22:00",
+        "--pin-file",
+        str(pin_file),
+        env=env,
+    )
+    assert made.returncode == 0, made.stderr
+    link = next(w for w in made.stdout.split() if w.startswith("https://door.example.org/door/"))
+    assert "86420" not in made.stdout  # the PIN came from the file: not printed
+    opened = await checkin.open_pass(
+        db,
+        link.rsplit("/", 1)[1],
+        "86420",
+        client_address="192.0.2.1",
+        now=dt.datetime(2019, 9, 23, 17, 30, tzinfo=dt.UTC),
+        secret_key=TEST_SECRET,
+    )
+    listed = run_cli("steward-pass", "list", SLUG, env=env)
+    assert f"{opened.device.pass_id}  active" not in listed.stdout  # 2019 is over
+    assert "Door 3" in listed.stdout and "Main door, conference fringe" in listed.stdout
+    revoked = run_cli("steward-pass", "revoke", SLUG, str(opened.device.pass_id), env=env)
+    assert revoked.stdout.strip() == f"Pass {opened.device.pass_id} revoked."
+    sp = schema.steward_pass
+    [row] = await _rows(db, sa.select(sp.c.revoked_at).where(sp.c.id == opened.device.pass_id))
+    assert row.revoked_at is not None
+    bad = run_cli("steward-pass", "create", SLUG, "--label", "x", "--session", "99999", env=env)
+    assert (bad.returncode, bad.stderr.strip()) == (
+        1,
+        "gathering: error: Choose sessions from the list.",
+    )
+    unknown = run_cli("steward-pass", "revoke", SLUG, "99999", env=env)
+    assert unknown.returncode == 1 and "no such steward pass" in unknown.stderr
