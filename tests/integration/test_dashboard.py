@@ -3,6 +3,7 @@ messages to registrants, on both engines, against rows these tests write themsel
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
@@ -18,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.db import schema
 from gathering.db.database import Database
-from gathering.domain.attendees import EXPORT_COLUMNS
+from gathering.domain.attendees import EXPORT_COLUMNS, MessageInput, send_message
 from gathering.domain.demo import load_demo
+from gathering.domain.permissions import Actor
+from gathering.domain.registration import Links
 from tests.conftest import TEST_SECRET
 from tests.helpers import csrf_from, parse_html, sign_in, texts
 
@@ -29,6 +32,14 @@ LLA = ("organiser@example.org", "demo-organiser-password")
 JVL = ("jvl@example.org", "demo-organiser-password")
 ADMIN = ("admin@example.org", "demo-admin-password")
 UTC = dt.UTC
+BASE = "http://127.0.0.1:8000"
+LINKS = Links(
+    secret_key=TEST_SECRET,
+    confirm=BASE + "/r/confirm/{token}",
+    manage=BASE + "/r/{token}",
+    offer=BASE + "/r/offer/{token}",
+    base_url=BASE,
+)
 
 
 def _at(day: int, hour: int, minute: int = 0) -> dt.datetime:
@@ -853,3 +864,22 @@ async def test_organiser_home_links_the_dashboards(db: Database, client: httpx.A
     assert f"{_base(world, 'Housing')}/dashboard" in links
     assert f"{_base(world, 'Rail')}/attendees" in links
     assert f"{_base(world, 'Peace')}/dashboard" not in links
+
+
+async def test_two_sends_of_one_form_at_once_queue_one_message_each(db: Database) -> None:
+    world = await _world(db)
+    accounts = await _rows(
+        db, sa.select(schema.account.c.id).where(schema.account.c.email == LLA[0])
+    )
+    actor = Actor(accounts[0].id, LLA[0], "LLA organiser", False, frozenset({world.orgs["lla"]}))
+    form = MessageInput("Room change", "Now in room 2.", False, "same-form-nonce-123456")
+    results = await asyncio.gather(
+        *(
+            send_message(db, actor, SLUG, world.sessions["Housing"], form, links=LINKS)
+            for _ in range(4)
+        )
+    )
+    assert sorted(r.already for r in results) == [False, True, True, True]
+    assert {r.recipients for r in results} == {2}
+    assert sorted(r.to_address for r in await _outbox(db)) == ["ann@example.org", "ben@example.org"]
+    assert len(await _audit(db, "registrants_messaged")) == 1
