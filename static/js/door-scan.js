@@ -144,7 +144,8 @@
     gain.gain.setValueAtTime(0.0001, t);
     gain.gain.exponentialRampToValueAtTime(0.4, t + 0.02);
     gain.gain.exponentialRampToValueAtTime(0.0001, t + duration);
-    oscillator.connect(gain).connect(audio.destination);
+    oscillator.connect(gain);
+    gain.connect(audio.destination);
     oscillator.start(t);
     oscillator.stop(t + duration + 0.05);
   }
@@ -225,6 +226,7 @@
     var body = failedBody;
     if (!body) return;
     unlockAudio();
+    showPending("Trying again…");
     send(body);
   });
   document.addEventListener("keydown", function (event) {

@@ -255,3 +255,49 @@ def test_the_scan_page_admits_a_ticket_filmed_by_the_camera_then_knows_it_is_in(
     assert serious_accessibility_violations(p) == []
 
     assert [m for m in console if "Content Security Policy" in m] == []
+
+
+def _open_scan_page(p: Any, server: LiveServer, door: DoorData) -> None:
+    p.goto(f"{server.url}/door/{door.token}")
+    p.get_by_label("PIN").fill(door.pin)
+    p.get_by_role("button", name="Open for scanning").click()
+    p.wait_for_url(f"{server.url}/door/scan")
+
+
+def test_a_scan_without_signal_is_retried_with_its_nonce_and_never_shown_green(
+    live_server: LiveServer, door: DoorData, camera_page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    p = camera_page
+    _open_scan_page(p, live_server, door)
+    sent: list[dict[str, Any]] = []
+    signal = {"up": False}
+
+    def door_api(route: Any) -> None:
+        sent.append(route.request.post_data_json)
+        if signal["up"]:
+            route.continue_()
+        else:
+            route.abort("internetdisconnected")
+
+    p.route("**/door/api/scan", door_api)
+    p.get_by_label("Or type the ticket code").fill(door.code.lower())
+    p.get_by_role("button", name="Check", exact=True).click()
+    result = p.locator("#door-result")
+    expect(result).to_have_attribute("data-status", "pending")
+    expect(p.locator("#door-result-title")).to_contain_text("Retrying")
+    expect(result).to_have_attribute("data-status", "neutral", timeout=15_000)
+    expect(p.locator("#door-result-title")).to_have_text("No answer")
+    expect(p.locator("#door-result-detail")).to_contain_text("NOT checked")
+    assert len(sent) == 4  # every attempt, then it stops and says so
+    assert _moves(live_server.database_url, door.registration_id) == []
+
+    signal["up"] = True
+    p.get_by_role("button", name="Try again").click()
+    expect(result).to_have_attribute("data-status", "green")
+    expect(p.locator("#door-result-name")).to_have_text(door.name)
+    assert len(sent) == 5
+    assert {body["nonce"] for body in sent} == {sent[0]["nonce"]}  # one scan, one nonce
+    assert {body["code"] for body in sent} == {door.code.lower()}  # the server normalises
+    assert len(_moves(live_server.database_url, door.registration_id)) == 1
