@@ -123,6 +123,8 @@ def test_dashboard_charts_render_from_the_demo(live_server: LiveServer, page: ob
 
     # Writing to the registrants: preview first, then send.
     p.goto(f"{live_server.url}/organiser/g/{SLUG}/sessions/{session_id}/message")  # type: ignore[attr-defined]
+    assert serious_accessibility_violations(p) == []
+    screenshot(p, "message", 360)
     p.get_by_label("Subject").fill("Venue confirmed")  # type: ignore[attr-defined]
     p.get_by_label("Message").fill("We meet at the Brighthelm Centre.\n\nTea from 14:30.")  # type: ignore[attr-defined]
     p.get_by_role("button", name="Preview").click()  # type: ignore[attr-defined]
