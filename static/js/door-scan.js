@@ -121,9 +121,13 @@
     return (sameDay ? "" : dayFormat.format(moment) + " ") + clockFormat.format(moment);
   }
 
+  var announceTimer = null;
   function announce(text) {
     el.announcer.textContent = "";
+    clearTimeout(announceTimer);
     setTimeout(function () { el.announcer.textContent = text; }, 60);
+    // Names do not stay on the page, not even where only a screen reader would find them.
+    announceTimer = setTimeout(function () { el.announcer.textContent = ""; }, 8000);
   }
 
   // --- sound and vibration ----------------------------------------------------------------
@@ -197,6 +201,7 @@
     clearTimeout(hideTimer);
     el.result.hidden = true;
     el.result.dataset.status = "";
+    el.resultName.textContent = el.resultDetail.textContent = el.resultNeeds.textContent = "";
     el.main.inert = false;
     if (el.bar) el.bar.inert = false;
     failedBody = null;
@@ -596,6 +601,7 @@
       if (reply.ok && answer.status === "green") {
         var what = undoing.kind === "exit" ? "check-out" : "check-in";
         el.undoStatus.textContent = "Undone: " + (answer.name || undoing.name) + "’s " + what + ".";
+        setTimeout(function () { el.undoStatus.textContent = ""; }, 10000); // the name goes too
         lastCheckIn = null;
         if (!events) refreshCounts();
       } else {
