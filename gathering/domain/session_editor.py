@@ -46,6 +46,7 @@ class SessionInput:
     format: str = "in_person"
     joining_link: str = ""
     capacity: str = ""
+    allow_reentry: str = "1"  # "1": people scanned out may be scanned in again
     access: str = "public"
     access_note: str = ""
     invite_code: str = ""
@@ -161,6 +162,7 @@ async def edit_session_form(
             format=row.format,
             joining_link=row.joining_link,
             capacity="" if row.capacity is None else str(row.capacity),
+            allow_reentry="1" if row.allow_reentry else "",
             access=row.access,
             access_note=row.access_note,
             invite_code=row.invite_code,
@@ -332,6 +334,7 @@ def _validated(
         "format": form.format,
         "joining_link": link,
         "capacity": capacity,
+        "allow_reentry": form.allow_reentry == "1",
         "access": form.access,
         "access_note": form.access_note.strip(),
         "invite_code": invite_code if form.access == "invite" else "",

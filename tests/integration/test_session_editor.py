@@ -248,3 +248,29 @@ async def test_anonymous_visitors_cannot_reach_the_editor(
         response = await client.get(path)
         assert response.status_code == 303
         assert response.headers["location"].startswith("/signin?next=")
+
+
+async def test_re_entry_is_the_organisers_choice_and_the_door_follows_it(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    orgs = await _ids(db)
+    await sign_in(client, *LLA)
+    new = f"/organiser/g/{SLUG}/sessions/new"
+    form = parse_html((await client.get(new)).text)
+    assert form.xpath("//input[@id='allow_reentry']/@checked")  # on by default
+    token = await csrf_from(client, new)
+    created = await client.post(new, data=_form(token, orgs))  # box not sent: unticked
+    edit_path = created.headers["location"].split("?")[0]
+
+    async def _allowed(conn: AsyncConnection) -> bool:
+        ps = schema.programme_session
+        query = sa.select(ps.c.allow_reentry).where(ps.c.title == "Defend the right to organise")
+        return bool((await conn.execute(query)).scalar_one())
+
+    assert await db.read(_allowed) is False
+    page = parse_html((await client.get(edit_path)).text)
+    assert not page.xpath("//input[@id='allow_reentry']/@checked")
+    token = await csrf_from(client, edit_path)
+    await client.post(edit_path, data=_form(token, orgs, allow_reentry="1"))
+    assert await db.read(_allowed) is True
