@@ -110,7 +110,7 @@ async def create_or_update_account(
             await insert_audit_event(
                 conn,
                 now=now,
-                actor_kind="cli",
+                actor_kind="command_line",
                 actor_id=None,
                 action=action,
                 subject_kind="account",

@@ -168,7 +168,7 @@ ACTOR_KINDS = {
     "steward_pass": "Steward pass",
     "system": "The service (scheduled work)",
     "attendee": "An attendee (from their manage link)",
-    "cli": "The gathering command",
+    "command_line": "The gathering command",
 }
 SUBJECT_WORDS = {
     "gathering": "gathering",
@@ -197,6 +197,7 @@ DETAIL_WORDS = {
     "role": "role {}",
     "is_admin": "network admin: {}",
     "organisation": "organisation {}",
+    "gathering": "gathering {}",
 }
 
 
