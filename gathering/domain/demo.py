@@ -584,6 +584,12 @@ async def _load_gathering(
             }
             count += await insert_missing(conn, session_speaker, row)
     for index, (name, email) in enumerate(demo.attendees):
+        # Past gatherings: people registered over the weeks before (the dashboard's chart).
+        registered_at = now
+        if demo.starts_on < now.date():
+            weeks_before = len(demo.attendees) - index
+            day = demo.starts_on - dt.timedelta(days=5 * weeks_before + index % 3)
+            registered_at = dt.datetime.combine(day, dt.time(19, 30), zone).astimezone(dt.UTC)
         registration_id, new = await id_or_insert(
             conn,
             registration,
@@ -596,8 +602,8 @@ async def _load_gathering(
                 "ticket_code": new_ticket_code(),
                 "manage_key": secrets.token_urlsafe(16),
                 "feed_key": new_feed_key(),
-                "confirmed_at": now,
-                "created_at": now,
+                "confirmed_at": registered_at,
+                "created_at": registered_at,
             },
         )
         count += new
