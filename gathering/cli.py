@@ -346,6 +346,8 @@ def _password(password_file: Path | None) -> str:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from gathering.redact import uvicorn_log_config
+
     host = args.host or settings.host
     port = args.port or settings.port
     # Migrate before uvicorn starts, so a bad database is one clear line, not a traceback.
@@ -356,6 +358,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
         "log_level": settings.log_level,
+        "log_config": uvicorn_log_config(),  # secret links never reach the access log
         "server_header": False,
     }
     if args.reload:
