@@ -134,6 +134,7 @@ class PassInfo:
     valid_from: dt.datetime
     valid_until: dt.datetime
     sessions: tuple[PassSession, ...]
+    all_sessions: bool  # the whole gathering too, not only the sessions listed
 
 
 @dataclass(frozen=True)
@@ -287,6 +288,7 @@ async def _pass_info(conn: AsyncConnection, row: Any) -> PassInfo:
         valid_from=row.valid_from,
         valid_until=row.valid_until,
         sessions=sessions,
+        all_sessions=bool(row.all_sessions),
     )
 
 

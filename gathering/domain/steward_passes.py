@@ -96,12 +96,7 @@ def _admitting_now(session: checkin.PassSession, now: dt.datetime) -> bool:
 async def door_page(db: Database, device: checkin.StewardDevice, *, now: dt.datetime) -> DoorPage:
     """The scan page's pass; PassRefused (with its code and words) if it cannot be used."""
     info = await checkin.pass_info(db, device, now=now)
-
-    async def _covers_all(conn: AsyncConnection) -> bool:
-        row = await queries.pass_by_id(conn, device.pass_id)
-        return bool(row is not None and row.all_sessions)
-
-    covers_all = await db.read(_covers_all)
+    covers_all = info.all_sessions
     current = [s.id for s in info.sessions if _admitting_now(s, now)]
     upcoming = [s.id for s in info.sessions if not s.is_cancelled and s.ends_at > now]
     listed = [s.id for s in info.sessions]
