@@ -66,10 +66,13 @@ async def housekeeping(
             try:
                 await run_once(db, links, offer_hours, reminder_hours)
                 if purge_minutes and time.monotonic() >= next_purge:
-                    await purge_once(db)
+                    # Set first: a purge that fails waits for the next turn (it is never urgent).
                     next_purge = time.monotonic() + purge_minutes * 60
+                    await purge_once(db)
             except GatheringError as error:  # database busy or away: try again next time
                 log.warning("housekeeping skipped: %s", error.message)
+            except Exception:  # a fault in the purge must not stop expiry and reminders
+                log.exception("housekeeping failed; trying again in %s seconds", interval)
             await asyncio.sleep(interval)
 
     # A plain task, not a task group: the lifespan may be entered and left in different tasks.

@@ -295,6 +295,7 @@ async def erase_personal_values(
             body_html="",
             attachments=[],
             context=None,
+            last_error="",  # a refusal may quote the address
         )
     )
     # Door scans keep their result and reason for statistics, not the name or access needs.

@@ -4,10 +4,13 @@ or one person's (from their manage link), and for making the erased bytes really
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import sqlite3
 from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.db.database import Database
@@ -23,6 +26,8 @@ from gathering.db.schema import (
     supporter,
     throttle,
 )
+
+log = logging.getLogger(__name__)
 
 # What an erased registration's address becomes; ``.invalid`` can never be delivered (RFC 2606).
 ERASED_DOMAIN = "@invalid"
@@ -305,19 +310,24 @@ async def reclaim(db: Database, *, vacuum: bool) -> bool:
     open one). On PostgreSQL a plain ``VACUUM`` of the rewritten tables removes the dead row
     versions (without the exclusive lock ``VACUUM FULL`` would take on a running service).
 
-    Returns False if SQLite could not empty its log because readers were still using it.
+    Returns False (the erasure itself stands, committed) if the database was too busy: SQLite
+    could not empty its log while readers were still using it, or either engine refused.
     """
-    async with db.engine.connect() as conn:
-        if not db.is_sqlite:
-            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        async with db.engine.connect() as conn:
+            if not db.is_sqlite:
+                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                if vacuum:
+                    await autocommit.exec_driver_sql("VACUUM " + ", ".join(_TOUCHED))
+                return True
+            raw = await conn.get_raw_connection()
+            driver: Any = raw.driver_connection
             if vacuum:
-                await autocommit.exec_driver_sql("VACUUM " + ", ".join(_TOUCHED))
-            return True
-        raw = await conn.get_raw_connection()
-        driver: Any = raw.driver_connection
-        if vacuum:
-            await (await driver.execute("VACUUM")).close()
-        cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        busy, _log, _done = await cursor.fetchone()
-        await cursor.close()
-        return not busy
+                await (await driver.execute("VACUUM")).close()
+            cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, _log, _done = await cursor.fetchone()
+            await cursor.close()
+            return not busy
+    except (sqlite3.Error, exc.DBAPIError, OSError) as error:
+        log.warning("could not reclaim the space of erased data: %s", error)
+        return False
