@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
+
+from gathering.web.urls import absolute_url
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -31,7 +34,13 @@ def _static_hash(path: str) -> str:
 def static_url(context: dict[str, Any], path: str) -> str:
     """URL of a static file with a content hash, so browsers may cache it for a year."""
     request: Request = context["request"]
-    return f"{request.url_for('static', path=path).path}?v={_static_hash(path)}"
+    return f"{absolute_url(request, 'static', path=path).path}?v={_static_hash(path)}"
+
+
+@jinja2.pass_context
+def url_for(context: dict[str, Any], name: str, /, **path_params: Any) -> URL:
+    """Starlette's template ``url_for`` (an absolute URL), without a route-table walk per link."""
+    return absolute_url(context["request"], name, **path_params)
 
 
 @jinja2.pass_context
@@ -61,7 +70,10 @@ def make_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(static_url=static_url, csrf_token=csrf_token, MODE_LABELS=MODE_LABELS)
+    # Set before Jinja2Templates, which only adds its own url_for when none is there.
+    env.globals.update(
+        url_for=url_for, static_url=static_url, csrf_token=csrf_token, MODE_LABELS=MODE_LABELS
+    )
     env.filters["date_range"] = date_range
     # Public pages' helpers (Markdown, times in a gathering's zone, changes in words).
     from gathering.web.public import TEMPLATE_FILTERS, TEMPLATE_GLOBALS

@@ -9,7 +9,9 @@ changed gets its ``version`` raised by one (calendar feeds use it as SEQUENCE) a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -163,36 +165,88 @@ class Programme:
 # --- reading -------------------------------------------------------------------------------
 
 
-async def load_programme(db: Database, slug: str) -> Programme:
-    """The released programme of the gathering ``slug``; NotFound if there is no such gathering."""
+async def load_programme(db: Database, slug: str, *, live_places: bool = True) -> Programme:
+    """The released programme of the gathering ``slug``; NotFound if there is no such gathering.
+
+    ``live_places=False`` skips reading the places taken (every ``places_left`` is None), for
+    readers that never show them: the calendar feeds and the exports.
+    """
 
     async def _read(conn: AsyncConnection) -> Programme:
         row = await queries.gathering_row(conn, slug=slug)
         if row is None:
             raise NotFound("There is no gathering at this address.")
-        return await programme_for_row(conn, row)
+        return await programme_for_row(conn, row, live_places=live_places)
 
     return await db.read(_read)
 
 
-async def programme_for_row(conn: AsyncConnection, row: Any) -> Programme:
+async def programme_for_row(
+    conn: AsyncConnection, row: Any, *, live_places: bool = True
+) -> Programme:
     """The released programme of a gathering row, with live places left."""
     gathering = _gathering(row)
-    release_row = await queries.latest_release(conn, row.id)
-    if release_row is None:
+    head = await queries.latest_release_head(conn, row.id)
+    if head is None:
         return Programme(gathering, (), None)
+    parsed = await _parsed_release(conn, row.id, head)
+    if not live_places:
+        return Programme(gathering, parsed.sessions, parsed.release)
     taken = await queries.places_taken(conn, row.id)
-    sessions = tuple(
-        _session_from_snapshot(item, taken.get(item["id"], 0))
-        for item in release_row.snapshot["sessions"]
+    return Programme(gathering, parsed.sessions_with(taken), parsed.release)
+
+
+@dataclass
+class _ParsedRelease:
+    """A release's snapshot and changes as values, and its sessions as last seen with places."""
+
+    sessions: tuple[PublicSession, ...]  # places_left not read (None)
+    release: Release
+    taken: tuple[int, ...] | None = None
+    with_places: tuple[PublicSession, ...] = ()
+
+    def sessions_with(self, taken: dict[int, int]) -> tuple[PublicSession, ...]:
+        """The sessions with their places left, rebuilt only when a count has changed."""
+        now = tuple(taken.get(s.id, 0) for s in self.sessions)
+        if now != self.taken:
+            self.with_places = tuple(
+                s
+                if s.capacity is None
+                else dataclasses.replace(s, places_left=max(s.capacity - count, 0))
+                for s, count in zip(self.sessions, now, strict=True)
+            )
+            self.taken = now
+        return self.with_places
+
+
+# A release is never changed once written (release_programme only inserts), so its snapshot is
+# parsed once per process: decoding and building 300 sessions on every read was most of the time
+# of the programme page, the feeds and the exports (bench/RESULTS.md). Keyed by the database too,
+# so two databases in one process (tests) never share an entry.
+_RELEASE_CACHE_SIZE = 64
+_releases: OrderedDict[tuple[str, int, int, int, dt.datetime], _ParsedRelease] = OrderedDict()
+
+
+async def _parsed_release(conn: AsyncConnection, gathering_id: int, head: Any) -> _ParsedRelease:
+    key = (str(conn.engine.url), gathering_id, head.id, head.number, head.released_at)
+    parsed = _releases.get(key)
+    if parsed is not None:
+        _releases.move_to_end(key)
+        return parsed
+    release_row = await queries.release_by_id(conn, head.id)
+    parsed = _ParsedRelease(
+        sessions=tuple(_session_from_snapshot(item) for item in release_row.snapshot["sessions"]),
+        release=Release(
+            number=release_row.number,
+            released_at=release_row.released_at,
+            note=release_row.note,
+            changes=tuple(_change(c) for c in release_row.changes),
+        ),
     )
-    release = Release(
-        number=release_row.number,
-        released_at=release_row.released_at,
-        note=release_row.note,
-        changes=tuple(_change(c) for c in release_row.changes),
-    )
-    return Programme(gathering, sessions, release)
+    _releases[key] = parsed
+    if len(_releases) > _RELEASE_CACHE_SIZE:
+        _releases.popitem(last=False)
+    return parsed
 
 
 async def list_releases(db: Database, slug: str) -> tuple[PublicGathering, list[Release]]:
@@ -226,9 +280,9 @@ def _gathering(row: Any) -> PublicGathering:
     )
 
 
-def _session_from_snapshot(item: dict[str, Any], taken: int) -> PublicSession:
+def _session_from_snapshot(item: dict[str, Any]) -> PublicSession:
+    """A released session as a value; its places left are not read here (None)."""
     room = item["room"]
-    capacity = item["capacity"]
     return PublicSession(
         id=item["id"],
         title=item["title"],
@@ -239,7 +293,7 @@ def _session_from_snapshot(item: dict[str, Any], taken: int) -> PublicSession:
         format=item["format"],
         access=item["access"],
         access_note=item["access_note"],
-        capacity=capacity,
+        capacity=item["capacity"],
         language=item["language"],
         track=Track(**item["track"]) if item["track"] else None,
         room=Room(**{**room, "venue": Venue(**room["venue"])}) if room else None,
@@ -247,7 +301,6 @@ def _session_from_snapshot(item: dict[str, Any], taken: int) -> PublicSession:
         speakers=tuple(SpeakerRef(**s) for s in item["speakers"]),
         version=item["version"],
         changed_at=dt.datetime.fromisoformat(item["changed_at"]),
-        places_left=None if capacity is None else max(capacity - taken, 0),
     )
 
 

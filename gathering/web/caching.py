@@ -44,9 +44,13 @@ def cached_response(
     public: bool = True,
     max_age: int = 300,
     headers: Mapping[str, str] | None = None,
+    etag: str | None = None,
 ) -> Response:
-    """``body`` with validators; 304 with no body when the client's copy is current."""
-    etag = etag_for(body)
+    """``body`` with validators; 304 with no body when the client's copy is current.
+
+    ``etag`` is ``etag_for(body)`` when the caller kept it beside a cached body.
+    """
+    etag = etag or etag_for(body)
     out = {"etag": etag, "cache-control": f"{'public' if public else 'private'}, max-age={max_age}"}
     out["vary"] = "Accept-Encoding"
     if last_modified is not None:

@@ -16,8 +16,9 @@ from starlette.routing import BaseRoute, NoMatchFound, Route
 
 from gathering.domain.exports import SessionPath, frab_xml, schedule_json
 from gathering.domain.programme import Programme, load_programme
-from gathering.web.caching import cached_response
+from gathering.web.caching import cached_response, etag_for
 from gathering.web.render import database, settings
+from gathering.web.urls import url_path
 
 CACHE_SIZE = 64
 # application/vnd.c3voc.schedule+xml is registered, but browsers and some apps expect plain XML.
@@ -26,21 +27,25 @@ JSON_MEDIA_TYPE = "application/json"
 
 
 class ExportCache:
-    """A bounded, least-recently-used map from export keys to built bodies."""
+    """A bounded, least-recently-used map from export keys to built bodies and their ETags."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self.size = size
-        self._items: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._items: OrderedDict[Hashable, tuple[bytes, str]] = OrderedDict()
 
-    def get_or_build(self, key: Hashable, build: Callable[[], bytes]) -> bytes:
+    def entry(self, key: Hashable, build: Callable[[], bytes]) -> tuple[bytes, str]:
+        """The body for ``key`` (built on a miss) and its ETag, hashed once per build."""
         if key in self._items:
             self._items.move_to_end(key)
             return self._items[key]
         body = build()
-        self._items[key] = body
+        self._items[key] = (body, etag_for(body))
         if len(self._items) > self.size:
             self._items.popitem(last=False)
-        return body
+        return self._items[key]
+
+    def get_or_build(self, key: Hashable, build: Callable[[], bytes]) -> bytes:
+        return self.entry(key, build)[0]
 
 
 def export_cache(request: Request) -> ExportCache:
@@ -56,7 +61,7 @@ def session_path(request: Request, gathering_slug: str, session_id: int) -> str:
     """Path of a session's public page. The one place that knows it, for exports and the API."""
     try:
         return str(
-            request.app.url_path_for("public:session", slug=gathering_slug, session_id=session_id)
+            url_path(request.app, "public:session", slug=gathering_slug, session_id=session_id)
         )
     except NoMatchFound:  # until the public session page is registered; keep in step with it
         return f"/g/{gathering_slug}/s/{session_id}"
@@ -70,14 +75,16 @@ Builder = Callable[[Programme, str, SessionPath], bytes]
 
 
 async def _export(request: Request, kind: str, build: Builder, media_type: str) -> Response:
-    programme = await load_programme(database(request), request.path_params["slug"])
+    programme = await load_programme(
+        database(request), request.path_params["slug"], live_places=False
+    )
     base_url = settings(request).base_url
     number = programme.release.number if programme.release else 0
     key = (kind, programme.gathering, number, base_url)
     paths = session_paths(request, programme.gathering.slug)
-    body = export_cache(request).get_or_build(key, lambda: build(programme, base_url, paths))
+    body, etag = export_cache(request).entry(key, lambda: build(programme, base_url, paths))
     released_at = programme.release.released_at if programme.release else None
-    return cached_response(request, body, media_type, last_modified=released_at)
+    return cached_response(request, body, media_type, last_modified=released_at, etag=etag)
 
 
 async def frab_schedule_xml(request: Request) -> Response:

@@ -29,6 +29,7 @@ from gathering.domain.programme import Programme, PublicGathering, PublicSession
 from gathering.web.caching import cached_response
 from gathering.web.exports import ExportCache
 from gathering.web.render import database, render, settings
+from gathering.web.urls import url_path
 
 MEDIA_TYPE = "text/calendar; charset=utf-8"
 CACHE_SIZE = 256
@@ -64,7 +65,7 @@ def _cache(request: Request) -> ExportCache:
 
 def _absolute(request: Request, name: str, **params: Any) -> str:
     """An absolute URL on the public address (settings.base_url), as exports and UIDs use."""
-    return settings(request).base_url.rstrip("/") + str(request.app.url_path_for(name, **params))
+    return settings(request).base_url.rstrip("/") + str(url_path(request.app, name, **params))
 
 
 def _session_url(request: Request, gathering: PublicGathering, session: PublicSession) -> str:
@@ -74,7 +75,17 @@ def _session_url(request: Request, gathering: PublicGathering, session: PublicSe
 def _events(
     request: Request, gathering: PublicGathering, sessions: Sequence[PublicSession]
 ) -> list[FeedEvent]:
-    return [FeedEvent(gathering, s, _session_url(request, gathering, s)) for s in sessions]
+    if not sessions:
+        return []
+    # One route lookup per feed, not per session: the pages differ only in the trailing id.
+    first, suffix = _session_url(request, gathering, sessions[0]), f"/{sessions[0].id}"
+    if not first.endswith(suffix):  # pragma: no cover - only if the page's address changes shape
+        return [FeedEvent(gathering, s, _session_url(request, gathering, s)) for s in sessions]
+    prefix = first.removesuffix(suffix)
+    return [FeedEvent(gathering, s, f"{prefix}/{s.id}") for s in sessions]
+
+
+Built = tuple[bytes, str]  # a feed's body and its ETag
 
 
 def _feed(
@@ -84,12 +95,10 @@ def _feed(
     events: Sequence[FeedEvent],
     *,
     extra_key: Hashable = None,
-) -> bytes:
+) -> Built:
     base_url = settings(request).base_url
     key = (calendars.feed_cache_key(kind, info.name, events, base_url), info, extra_key)
-    return _cache(request).get_or_build(
-        key, lambda: calendars.build_calendar(info, events, base_url)
-    )
+    return _cache(request).entry(key, lambda: calendars.build_calendar(info, events, base_url))
 
 
 def _released_at(programme: Programme) -> dt.datetime | None:
@@ -98,7 +107,7 @@ def _released_at(programme: Programme) -> dt.datetime | None:
 
 async def gathering_ics(request: Request) -> Response:
     slug = request.path_params["slug"]
-    programme = await load_programme(database(request), slug)
+    programme = await load_programme(database(request), slug, live_places=False)
     gathering = programme.gathering
     info = FeedInfo(
         gathering.title,
@@ -107,10 +116,23 @@ async def gathering_ics(request: Request) -> Response:
         f"The programme of {gathering.title}, kept up to date as it changes.",
     )
     number = programme.release.number if programme.release else 0
-    events = _events(request, gathering, programme.sessions)
-    body = _feed(request, "gathering", info, events, extra_key=number)
+    base_url = settings(request).base_url
+    # A release's sessions never change, so (gathering, release) pins every event, as for the
+    # exports; the events (a URL each) are only made when the feed is built.
+    key = ("gathering", info, gathering, number, base_url)
+    body, etag = _cache(request).entry(
+        key,
+        lambda: calendars.build_calendar(
+            info, _events(request, gathering, programme.sessions), base_url
+        ),
+    )
     return cached_response(
-        request, body, MEDIA_TYPE, last_modified=_released_at(programme), max_age=MAX_AGE
+        request,
+        body,
+        MEDIA_TYPE,
+        last_modified=_released_at(programme),
+        max_age=MAX_AGE,
+        etag=etag,
     )
 
 
@@ -123,7 +145,7 @@ async def session_ics(request: Request) -> Response:
         _session_url(request, gathering, session),
         _absolute(request, "calendars:session", slug=slug, session_id=session_id),
     )
-    body = _feed(request, "session", info, _events(request, gathering, [session]))
+    body, etag = _feed(request, "session", info, _events(request, gathering, [session]))
     disposition = f'attachment; filename="{slug}-session-{session_id}.ics"'
     return cached_response(
         request,
@@ -132,12 +154,13 @@ async def session_ics(request: Request) -> Response:
         last_modified=_released_at(programme),
         max_age=MAX_AGE,
         headers={"content-disposition": disposition},
+        etag=etag,
     )
 
 
 async def track_ics(request: Request) -> Response:
     slug, track = request.path_params["slug"], request.path_params["track"]
-    programme = await load_programme(database(request), slug)
+    programme = await load_programme(database(request), slug, live_places=False)
     name, sessions = calendars.track_sessions(programme, track)
     gathering = programme.gathering
     info = FeedInfo(
@@ -145,9 +168,14 @@ async def track_ics(request: Request) -> Response:
         _absolute(request, "public:gathering", slug=slug) + f"?track={track}",
         _absolute(request, "calendars:track", slug=slug, track=track),
     )
-    body = _feed(request, "track", info, _events(request, gathering, sessions))
+    body, etag = _feed(request, "track", info, _events(request, gathering, sessions))
     return cached_response(
-        request, body, MEDIA_TYPE, last_modified=_released_at(programme), max_age=MAX_AGE
+        request,
+        body,
+        MEDIA_TYPE,
+        last_modified=_released_at(programme),
+        max_age=MAX_AGE,
+        etag=etag,
     )
 
 
@@ -163,10 +191,12 @@ async def organisation_ics(request: Request) -> Response:
         FeedEvent(a.gathering, a.session, _session_url(request, a.gathering, a.session))
         for a in profile.appearances
     ]
-    body = _feed(request, "organisation", info, events)
+    body, etag = _feed(request, "organisation", info, events)
     # No Last-Modified: these feeds span gatherings, and a withdrawn session could make the newest
     # date go backwards; the ETag is exact.
-    return cached_response(request, body, MEDIA_TYPE, last_modified=None, max_age=MAX_AGE)
+    return cached_response(
+        request, body, MEDIA_TYPE, last_modified=None, max_age=MAX_AGE, etag=etag
+    )
 
 
 async def speaker_ics(request: Request) -> Response:
@@ -181,8 +211,10 @@ async def speaker_ics(request: Request) -> Response:
         FeedEvent(a.gathering, a.session, _session_url(request, a.gathering, a.session))
         for a in profile.appearances
     ]
-    body = _feed(request, "speaker", info, events)
-    return cached_response(request, body, MEDIA_TYPE, last_modified=None, max_age=MAX_AGE)
+    body, etag = _feed(request, "speaker", info, events)
+    return cached_response(
+        request, body, MEDIA_TYPE, last_modified=None, max_age=MAX_AGE, etag=etag
+    )
 
 
 # --- the personal agenda -----------------------------------------------------------------------
@@ -226,7 +258,7 @@ async def agenda_ics(request: Request) -> Response:
     )
     events = _agenda_events(request, agenda)
     # Keyed by registration, not by the secret, so a rotated key never lingers in memory.
-    body = _feed(request, "agenda", info, events, extra_key=agenda.registration_id)
+    body, etag = _feed(request, "agenda", info, events, extra_key=agenda.registration_id)
     return cached_response(
         request,
         body,
@@ -235,6 +267,7 @@ async def agenda_ics(request: Request) -> Response:
         public=False,
         max_age=MAX_AGE,
         headers=_PRIVATE,
+        etag=etag,
     )
 
 

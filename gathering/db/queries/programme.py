@@ -115,6 +115,24 @@ async def latest_release(conn: AsyncConnection, gathering_id: int) -> Any:
     return (await conn.execute(query)).first()
 
 
+async def latest_release_head(conn: AsyncConnection, gathering_id: int) -> Any:
+    """The newest release's id, number and time, without its (large) snapshot and changes."""
+    query = (
+        sa.select(
+            programme_release.c.id, programme_release.c.number, programme_release.c.released_at
+        )
+        .where(programme_release.c.gathering_id == gathering_id)
+        .order_by(programme_release.c.number.desc())
+        .limit(1)
+    )
+    return (await conn.execute(query)).first()
+
+
+async def release_by_id(conn: AsyncConnection, release_id: int) -> Any:
+    query = sa.select(programme_release).where(programme_release.c.id == release_id)
+    return (await conn.execute(query)).first()
+
+
 async def releases(conn: AsyncConnection, gathering_id: int) -> Sequence[Any]:
     """Every release of a gathering, newest first, without snapshots."""
     query = (
