@@ -22,17 +22,27 @@ from gathering.db.schema import (
     venue,
 )
 
+# Built once: every public page, feed and export reads these, and building a select costs more
+# than SQLAlchemy's compiled cache saves when it is rebuilt on every request.
+_GATHERING_BY_SLUG = sa.select(gathering).where(gathering.c.slug == sa.bindparam("slug"))
+_GATHERING_BY_ID = sa.select(gathering).where(gathering.c.id == sa.bindparam("gathering_id"))
+_LATEST_RELEASE_HEAD = (
+    sa.select(programme_release.c.id, programme_release.c.number, programme_release.c.released_at)
+    .where(programme_release.c.gathering_id == sa.bindparam("gathering_id"))
+    .order_by(programme_release.c.number.desc())
+    .limit(1)
+)
+_PLACES_TAKEN = sa.select(programme_session.c.id, programme_session.c.places_taken).where(
+    programme_session.c.gathering_id == sa.bindparam("gathering_id")
+)
+
 
 async def gathering_row(
     conn: AsyncConnection, *, slug: str | None = None, gathering_id: int | None = None
 ) -> Any:
-    query = sa.select(gathering)
-    query = (
-        query.where(gathering.c.slug == slug)
-        if slug is not None
-        else query.where(gathering.c.id == gathering_id)
-    )
-    return (await conn.execute(query)).first()
+    if slug is not None:
+        return (await conn.execute(_GATHERING_BY_SLUG, {"slug": slug})).first()
+    return (await conn.execute(_GATHERING_BY_ID, {"gathering_id": gathering_id})).first()
 
 
 async def releasable_sessions(conn: AsyncConnection, gathering_id: int) -> Sequence[Any]:
@@ -117,15 +127,7 @@ async def latest_release(conn: AsyncConnection, gathering_id: int) -> Any:
 
 async def latest_release_head(conn: AsyncConnection, gathering_id: int) -> Any:
     """The newest release's id, number and time, without its (large) snapshot and changes."""
-    query = (
-        sa.select(
-            programme_release.c.id, programme_release.c.number, programme_release.c.released_at
-        )
-        .where(programme_release.c.gathering_id == gathering_id)
-        .order_by(programme_release.c.number.desc())
-        .limit(1)
-    )
-    return (await conn.execute(query)).first()
+    return (await conn.execute(_LATEST_RELEASE_HEAD, {"gathering_id": gathering_id})).first()
 
 
 async def release_by_id(conn: AsyncConnection, release_id: int) -> Any:
@@ -187,7 +189,5 @@ async def bump_session_version(conn: AsyncConnection, session_id: int, now: dt.d
 
 
 async def places_taken(conn: AsyncConnection, gathering_id: int) -> dict[int, int]:
-    query = sa.select(programme_session.c.id, programme_session.c.places_taken).where(
-        programme_session.c.gathering_id == gathering_id
-    )
-    return {row.id: row.places_taken for row in (await conn.execute(query)).all()}
+    rows = (await conn.execute(_PLACES_TAKEN, {"gathering_id": gathering_id})).all()
+    return {row.id: row.places_taken for row in rows}
