@@ -360,6 +360,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         "log_level": settings.log_level,
         "log_config": uvicorn_log_config(),  # secret links never reach the access log
         "server_header": False,
+        # Open live-count streams (Server-Sent Events) would otherwise hold a restart for minutes;
+        # the scan pages reconnect by themselves.
+        "timeout_graceful_shutdown": 5,
     }
     if args.reload:
         uvicorn.run("gathering.app:app_factory", factory=True, reload=True, **common)  # type: ignore[arg-type]

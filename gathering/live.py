@@ -64,7 +64,8 @@ class DoorSignals:
         url = make_url(database_url)
         self._dsn: str | None = None
         if url.get_backend_name() == "postgresql":
-            plain = url.set(drivername="postgresql")
+            # asyncpg directly: SQLAlchemy's own URL options mean nothing to it.
+            plain = url.set(drivername="postgresql", query={})
             self._dsn = plain.render_as_string(hide_password=False)
 
     @property
@@ -122,8 +123,10 @@ class DoorSignals:
                 connected.set()
                 await lost.wait()
                 log.warning("live door counts: the listening connection closed")
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                log.warning("live door counts: cannot listen (%s)", error)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # whatever went wrong, keep trying to listen
+                log.warning("live door counts: cannot listen (%s: %s)", type(error).__name__, error)
             finally:
                 if conn is not None and not conn.is_closed():
                     with contextlib.suppress(Exception):

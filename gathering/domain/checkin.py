@@ -64,6 +64,9 @@ THROTTLE_WINDOW = dt.timedelta(minutes=15)
 MAX_WRONG_PINS_PER_PASS = 5
 # Stewards at one venue often share one public address; a few typos each must not lock them out.
 MAX_WRONG_PINS_PER_ADDRESS = 20
+# Pass links that match no pass, per address: tokens are 192 random bits, so this only stops
+# noise, and it is kept apart from the wrong-PIN count above.
+MAX_UNKNOWN_LINKS_PER_ADDRESS = 100
 ADMISSION_OPENS_BEFORE = dt.timedelta(minutes=60)
 UNDO_WINDOW = dt.timedelta(minutes=5)
 MAX_CODE_LENGTH = 64
@@ -175,12 +178,13 @@ class ScanResult:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ScanResult:
+        # An erased person's stored answers keep only status, reason and time.
         first_at = data.get("first_at")
         return cls(
             status=data["status"],
             reason=data["reason"],
-            kind=data["kind"],
-            session_id=data["session_id"],
+            kind=data.get("kind", "entry"),
+            session_id=data.get("session_id"),
             at=dt.datetime.fromisoformat(data["at"]),
             name=data.get("name"),
             ticket_type=data.get("ticket_type"),
@@ -317,9 +321,21 @@ async def open_pass(
     if not token or len(token) > 200 or len(pin) > 100:
         raise _refused("unknown_pass")
     address_key = f"steward-pin-ip:{client_address}"
+    unknown_key = f"steward-link-ip:{client_address}"
 
     async def _count_attempt(conn: AsyncConnection) -> tuple[int, str] | None:
         row = await queries.pass_by_token_hash(conn, _hash(token))
+        if row is None:
+            # Links that are no pass are counted apart: junk from someone on the venue's shared
+            # network must not use up the wrong-PIN allowance of the stewards behind it.
+            await queries.ensure_throttle_row(conn, unknown_key, now)
+            hits, start = await auth_queries.hit_throttle(conn, unknown_key, now, THROTTLE_WINDOW)
+            if hits > MAX_UNKNOWN_LINKS_PER_ADDRESS:
+                raise Throttled(
+                    "Too many unknown steward pass links from this network. Please wait "
+                    f"{_minutes_left(start, now)} minutes and try again."
+                )
+            return None
         await queries.ensure_throttle_row(conn, address_key, now)
         hits, start = await auth_queries.hit_throttle(conn, address_key, now, THROTTLE_WINDOW)
         if hits > MAX_WRONG_PINS_PER_ADDRESS:
@@ -327,8 +343,6 @@ async def open_pass(
                 "Too many wrong steward PINs from this network. Please wait "
                 f"{_minutes_left(start, now)} minutes and try again."
             )
-        if row is None:
-            return None
         pass_key = f"steward-pin:{row.id}"
         await queries.ensure_throttle_row(conn, pass_key, now)
         hits, start = await auth_queries.hit_throttle(conn, pass_key, now, THROTTLE_WINDOW)
@@ -709,7 +723,7 @@ async def search(
     the surname, or the whole email address; only people with a live place at the session
     chosen (without one: at the pass's sessions, or anywhere in the gathering for an
     all-sessions pass); at most MAX_MATCHES, else none. Throttled per pass, and every search is
-    audited (what was asked and how many matched; never who).
+    audited (by name or by email, and how many matched; never what was typed or who).
     """
     email, name_terms = _search_terms(query)
 
@@ -737,8 +751,11 @@ async def search(
             action="door_search",
             subject_kind="gathering",
             subject_id=pass_row.gathering_id,
+            # What was asked stays out of the log: it names someone (maybe someone who later
+            # erases themselves); the kind of search and the number found are enough to spot
+            # a pass being used to trawl.
             detail={
-                "query": query[:MAX_QUERY_LENGTH],
+                "by": "email" if email is not None else "name",
                 "session_id": session_id,
                 "matches": len(candidates),
             },

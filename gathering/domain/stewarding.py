@@ -5,8 +5,10 @@ sessions or some. Who may make one:
 
 - a pass for **all sessions** (the whole gathering's door): the network admin, or an organiser of
   the organisation hosting the gathering (the same people who may release its programme);
-- a pass for **some sessions**: any organiser whose organisation hosts or co-hosts every one of
-  those sessions, so a group running one fringe meeting can staff its own door.
+- a pass for **some sessions**: any organiser whose organisation *hosts* every one of those
+  sessions, so a group running one fringe meeting can staff its own door. Co-hosting is not
+  enough: a pass's help desk finds anyone booked for its sessions, and a co-host may only see
+  the people who consented to that co-host (see ``gathering.domain.attendees``).
 
 Revoking follows the same rule. The pass link holds a random token that is stored only as a
 hash: it is shown once, when the pass is made (a lost link means a new pass). The PIN is stored
@@ -145,7 +147,10 @@ async def passes_page(db: Database, actor: Actor | None, slug: str, now: dt.date
             if may_cover_all or can_manage_session(actor, h)
         )
         if not choices and not may_cover_all:
-            raise Forbidden("Only organisers of this gathering's sessions may make steward passes.")
+            raise Forbidden(
+                "Only organisers of the organisations hosting this gathering's sessions may make "
+                "steward passes."
+            )
         covered = await queries.sessions_by_pass(conn, gathering.id)
         rows = []
         for row in await queries.passes_of_gathering(conn, gathering.id):
@@ -206,6 +211,8 @@ def _local_time(text: str, zone: zoneinfo.ZoneInfo) -> dt.datetime | None:
     try:
         value = dt.datetime.strptime(text.strip()[:16], LOCAL_FORMAT)
     except ValueError:
+        return None
+    if not 2000 <= value.year <= 2100:  # also keeps the zone conversion from overflowing
         return None
     return value.replace(tzinfo=zone).astimezone(dt.UTC)
 
@@ -291,7 +298,7 @@ async def create_pass(
                     "Only organisers of the gathering's host organisation may make a pass for "
                     "every session. Choose the sessions your organisation runs."
                 )
-            raise Forbidden("Choose only sessions your organisation hosts or co-hosts.")
+            raise Forbidden("Choose only sessions your organisation hosts (not co-hosts).")
         pass_id = await queries.insert_pass(
             conn,
             gathering_id=gathering.id,
@@ -340,6 +347,8 @@ async def revoke_pass(
 ) -> bool:
     """Revoke at once: every device's next request is refused. False if already revoked."""
     actor = require_actor(actor)
+    if not 0 < pass_id < 2**31:
+        raise NotFound("There is no such steward pass for this gathering.")
 
     async def _write(conn: AsyncConnection) -> bool:
         gathering = await _gathering(conn, slug)

@@ -180,8 +180,10 @@ def _session_id(value: object) -> int | None:
         raise _BadRequest("'session_id' must be a whole number or null.")
     if isinstance(value, int) and 0 < value < 2**31:
         return value
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 12:
-        return int(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 11:
+        number = int(value)
+        if 0 < number < 2**31:  # database ids are 32-bit integers
+            return number
     raise _BadRequest("'session_id' must be a whole number or null.")
 
 
@@ -377,7 +379,11 @@ async def search(request: Request, device: checkin.StewardDevice) -> Response:
     return _json({"matches": matches, "too_many": found.too_many, "message": message})
 
 
+@_answering_json
 async def close(request: Request) -> Response:
+    # Only the scan page may sign a phone out: a JSON body cannot come from a cross-site form,
+    # so another site cannot end a steward's session in the middle of a queue.
+    await _body(request)
     response = _json({"status": "closed"})
     response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict")
     return response

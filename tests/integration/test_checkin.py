@@ -192,18 +192,49 @@ async def test_wrong_pins_are_throttled_per_pass_but_right_pins_never_count(db: 
     await _open(db, now + checkin.THROTTLE_WINDOW)  # the window passes
 
 
-async def test_wrong_pins_are_throttled_per_address(db: Database) -> None:
+async def test_wrong_pins_are_throttled_per_address(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     door = await _door(db)
     now = door.at(0)
+    monkeypatch.setattr(checkin, "MAX_WRONG_PINS_PER_PASS", 1000)  # see the address limit alone
     for _ in range(checkin.MAX_WRONG_PINS_PER_ADDRESS):
         with pytest.raises(checkin.PassRefused):
             await checkin.open_pass(
-                db, "guessed-token", PIN, client_address=ADDRESS, now=now, secret_key=TEST_SECRET
+                db,
+                steward_token(TEST_SECRET),
+                "0000",
+                client_address=ADDRESS,
+                now=now,
+                secret_key=TEST_SECRET,
             )
     with pytest.raises(Throttled) as caught:
         await _open(db, now)
     assert "from this network" in caught.value.message
     await _open(db, now, address="192.0.2.11")
+
+
+async def test_junk_links_do_not_use_up_the_stewards_pin_allowance(db: Database) -> None:
+    door = await _door(db)
+    now = door.at(0)
+    for attempt in range(checkin.MAX_UNKNOWN_LINKS_PER_ADDRESS):
+        with pytest.raises(checkin.PassRefused) as refused:
+            await checkin.open_pass(
+                db,
+                f"guessed-{attempt}",
+                PIN,
+                client_address=ADDRESS,
+                now=now,
+                secret_key=TEST_SECRET,
+            )
+        assert refused.value.code == "unknown_pass"
+    with pytest.raises(Throttled) as caught:
+        await checkin.open_pass(
+            db, "guessed-again", PIN, client_address=ADDRESS, now=now, secret_key=TEST_SECRET
+        )
+    assert "unknown steward pass links" in caught.value.message
+    # Stewards on the same network still open the real pass.
+    assert (await _open(db, now)).device.pass_id == door.pass_id
 
 
 async def test_a_revoked_pass_stops_open_devices_at_their_next_scan(db: Database) -> None:
@@ -751,7 +782,7 @@ async def test_the_json_api_opens_a_pass_scans_undoes_and_counts(
         "/door/api/scan", json={**body, "nonce": "http-3", "code": "x" * 10_000}, headers=headers
     )
     assert (bad.status_code, bad.json()["status"], bad.json()["reason"]) == (200, "red", "bad_code")
-    closed = await client.post("/door/api/close", headers=headers)
+    closed = await client.post("/door/api/close", json={}, headers=headers)
     assert closed.status_code == 200
     assert steward.COOKIE not in client.cookies
     assert (await client.get("/door/api/counts")).status_code == 401
@@ -831,11 +862,18 @@ async def test_a_steward_cookie_opens_no_organiser_or_attendee_page(
         assert len(organiser) > 20
         assert len(attendee) > 5
         names = [p.name for p in door.people]
+        csrf = await csrf_from(client, "/signin")
         for route in organiser:
             path = _filled(route, door)
-            response = await client.get(path)
-            assert response.status_code == 303, (path, response.status_code)
-            assert response.headers["location"].startswith("/signin?next="), path
+            for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
+                data = {"csrftoken": csrf} if method == "POST" else None
+                response = await client.request(method, path, data=data)
+                if response.status_code == 403:  # a POST refused already by the CSRF check
+                    assert method == "POST", path
+                    assert not any(name in response.text for name in names), path
+                    continue
+                assert response.status_code == 303, (method, path, response.status_code)
+                assert response.headers["location"].startswith("/signin?next="), path
         for route in attendee:
             for token in (device_token, steward_token(TEST_SECRET), "1"):
                 path = _filled(route, door, capability=token)

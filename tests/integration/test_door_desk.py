@@ -243,3 +243,50 @@ async def test_the_api_searches_and_admits_by_ref(
         "/door/api/scan", json={"ref": 12, "nonce": "api-desk-2"}, headers=headers
     )
     assert bad_ref.status_code == 400
+
+
+async def test_a_retried_scan_after_the_person_erased_themselves_answers_without_them(
+    db: Database,
+) -> None:
+    from gathering.domain import registration
+    from gathering.domain.registration import manage_token
+
+    door = await _door(db)
+    now = door.at(0)
+    device = (await _open(db, now)).device
+    person = door.people[0]
+    first = await _scan(db, device, person.ticket_code, now, session_id=None, nonce="kept-1")
+    assert first.name == person.name
+    r = schema.registration
+    [row] = await _rows(db, sa.select(r.c.manage_key).where(r.c.id == person.id))
+    links = registration.Links(
+        secret_key=TEST_SECRET,
+        confirm="http://127.0.0.1/r/confirm/{token}",
+        manage="http://127.0.0.1/r/{token}",
+        offer="http://127.0.0.1/r/offer/{token}",
+    )
+    await registration.erase(
+        db, manage_token(TEST_SECRET, person.id, row.manage_key), links=links, offer_hours=48
+    )
+    again = await _scan(db, device, person.ticket_code, now, session_id=None, nonce="kept-1")
+    assert (again.status, again.reason, again.name) == ("green", "ok", None)
+    # The help desk no longer finds them, and their old ref admits nobody.
+    assert (await _search(db, device, "Sam Oka", now)).matches == ()
+
+
+async def test_session_ids_beyond_the_database_range_are_refused_in_words(
+    db: Database,
+    door_client: httpx.AsyncClient,  # noqa: F811 - the fixture
+) -> None:
+    await _live_door(db)
+    client = door_client
+    await _open_over_http(client)
+    for value in ("99999999999", "2147483648", "0", "-1", "1e3"):
+        response = await client.get(f"/door/api/counts?session_id={value}")
+        assert response.status_code == 400, (value, response.text)
+        assert "whole number" in response.json()["message"]
+    headers = {"x-csrftoken": await csrf_from(client, "/signin")}
+    # Signing out needs the page's JSON request: a bare cross-site style POST changes nothing.
+    bare = await client.post("/door/api/close", headers=headers)
+    assert bare.status_code == 415
+    assert (await client.get("/door/api/pass")).status_code == 200

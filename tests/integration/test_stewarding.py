@@ -165,6 +165,8 @@ async def test_a_co_host_covers_only_its_own_sessions(
         ({"valid_until": "2019-09-21T08:00"}, "valid_until", "after it starts"),
         ({"valid_until": "2019-11-22T08:00"}, "valid_until", "31 days"),
         ({"valid_from": "yesterday"}, "valid_from", "date and time"),
+        ({"valid_from": "0001-01-01T00:00"}, "valid_from", "date and time"),
+        ({"valid_until": "9999-12-31T23:59"}, "valid_until", "date and time"),
         ({"cover": "some"}, "session_ids", "at least one session"),
         ({"cover": "some", "session_ids": ["99999"]}, "session_ids", "from the list"),
         ({"cover": "some", "session_ids": ["1; DROP TABLE x"]}, "session_ids", "from the list"),
@@ -307,3 +309,32 @@ async def test_the_command_line_makes_lists_and_revokes_passes(
     )
     unknown = run_cli("steward-pass", "revoke", SLUG, "99999", env=env)
     assert unknown.returncode == 1 and "no such steward pass" in unknown.stderr
+
+
+async def test_co_hosting_is_not_enough_for_a_pass(db: Database, client: httpx.AsyncClient) -> None:
+    """A pass's help desk finds anyone booked; a co-host may only see people who consented to it."""
+    await load_demo(db, secret_key=TEST_SECRET)
+    hosts = await _sessions_by_host(db)
+    lla_only = next(s for s in hosts["lla"] if s not in hosts["jvl"])
+    [(jvl_id,)] = await _rows(
+        db, sa.select(schema.organisation.c.id).where(schema.organisation.c.slug == "jvl")
+    )
+
+    async def _co_host(conn: AsyncConnection) -> None:
+        await conn.execute(
+            sa.insert(schema.session_host).values(
+                session_id=lla_only, organisation_id=jvl_id, role="co_host"
+            )
+        )
+
+    await db.write(_co_host)
+    await sign_in(client, *JVL)
+    page = parse_html((await client.get(PAGE)).text)
+    offered = [int(v) for v in page.xpath("//input[@name='session_ids']/@value")]
+    assert lla_only not in offered
+    token = await csrf_from(client, PAGE)
+    refused = await client.post(PAGE, data=_form(token, cover="some", session_ids=[str(lla_only)]))
+    assert refused.status_code == 403
+    assert "hosts (not co-hosts)" in refused.text
+    huge = await client.post(f"{PAGE}/99999999999/revoke", data={"csrftoken": token})
+    assert huge.status_code == 404

@@ -313,7 +313,11 @@ async def registration_by_id(conn: AsyncConnection, gathering_id: int, registrat
             ticket_type.c.name.label("ticket_type"),
         )
         .select_from(registration.outerjoin(ticket_type))
-        .where(registration.c.id == registration_id, registration.c.gathering_id == gathering_id)
+        .where(
+            registration.c.id == registration_id,
+            registration.c.gathering_id == gathering_id,
+            registration.c.anonymised_at.is_(None),  # purged people keep a status, not a name
+        )
     )
     return (await conn.execute(query)).first()
 
@@ -354,6 +358,7 @@ async def door_candidates(
     where: list[Any] = [
         registration.c.gathering_id == pass_row.gathering_id,
         registration.c.status == "confirmed",
+        registration.c.anonymised_at.is_(None),
     ]
     if email is not None:
         where.append(sa.func.lower(registration.c.email) == email)

@@ -22,7 +22,7 @@ from gathering.db.schema import (
 async def sessions_with_hosts(
     conn: AsyncConnection, gathering_id: int
 ) -> list[tuple[Any, set[int]]]:
-    """The gathering's sessions in programme order, each with its host and co-host ids."""
+    """The gathering's sessions in programme order, each with its hosts' ids (not co-hosts)."""
     sessions = (
         await conn.execute(
             sa.select(
@@ -39,7 +39,7 @@ async def sessions_with_hosts(
     rows = await conn.execute(
         sa.select(session_host.c.session_id, session_host.c.organisation_id)
         .join(programme_session)
-        .where(programme_session.c.gathering_id == gathering_id)
+        .where(programme_session.c.gathering_id == gathering_id, session_host.c.role == "host")
     )
     for session_id, organisation_id in rows:
         hosts[session_id].add(organisation_id)
