@@ -22,6 +22,11 @@
   var field = document.getElementById("pin-field");
   var submit = document.getElementById("door-open-submit");
   var csrf = form.querySelector("input[name='csrftoken']").value;
+  var stale = document.getElementById("door-open-stale");
+  var reload = document.getElementById("door-open-reload");
+  reload.addEventListener("click", function () {
+    window.location.reload();
+  });
 
   function showError(message) {
     error.textContent = message;
@@ -41,6 +46,11 @@
     pin.setAttribute("aria-describedby", "pin-hint");
   }
 
+  function ready() {
+    submit.disabled = false;
+    submit.textContent = "Open for scanning";
+  }
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     if (!pin.value.trim()) {
@@ -48,6 +58,7 @@
       return;
     }
     clearError();
+    stale.hidden = true;
     submit.disabled = true;
     submit.textContent = "Opening…";
     fetch(form.dataset.openUrl, {
@@ -56,20 +67,32 @@
       headers: { "content-type": "application/json", "x-csrftoken": csrf },
       body: JSON.stringify({ token: form.dataset.token, pin: pin.value.trim() })
     }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (response.ok) {
+      // Only the door API's own JSON answers count: asgi-csrf refuses a stale token with an HTML
+      // page, and a wifi login page can answer 200 in its place.
+      var type = (response.headers.get("content-type") || "").toLowerCase();
+      var parsed = type.indexOf("application/json") === 0
+        ? response.json().catch(function () { return null; })
+        : Promise.resolve(null);
+      return parsed.then(function (data) {
+        var isJson = data !== null && typeof data === "object" && !Array.isArray(data);
+        if (response.ok && isJson && data.pass) {
           try { window.sessionStorage.setItem(LINK_KEY, window.location.pathname); } catch (e) { /* private mode */ }
           window.location.assign(form.dataset.scanUrl);
           return;
         }
-        showError(data.message || "The pass could not be opened (error " + response.status + "). Try again.");
-        submit.disabled = false;
-        submit.textContent = "Open for scanning";
+        ready();
+        if (response.status === 403 && !isJson) {
+          // The page's CSRF token is stale (the browser forgot its session cookies): not the PIN.
+          stale.hidden = false;
+          reload.focus();
+          return;
+        }
+        showError(isJson && data.message ? data.message
+          : "The pass could not be opened (error " + response.status + "). Try again.");
       });
     }).catch(function () {
+      ready();
       showError("No connection to the server. Check the signal and try again.");
-      submit.disabled = false;
-      submit.textContent = "Open for scanning";
     });
   });
 }());

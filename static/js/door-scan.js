@@ -28,6 +28,7 @@
   var el = {
     main: $("main"), bar: document.querySelector(".door-bar"),
     blocked: $("door-blocked"), blockedMessage: $("door-blocked-message"),
+    stale: $("door-stale"), staleReload: $("door-stale-reload"),
     session: $("door-session"), door: $("door-name"), sound: $("door-sound"),
     countIn: $("door-count-in"), countRegistered: $("door-count-registered"), countLeft: $("door-count-left"),
     live: $("door-live"),
@@ -40,7 +41,7 @@
     closeForm: $("door-close-form"),
     result: $("door-result"), resultTitle: $("door-result-title"), resultName: $("door-result-name"),
     resultDetail: $("door-result-detail"), resultNeeds: $("door-result-needs"),
-    resultRetry: $("door-result-retry"), resultNext: $("door-result-next"),
+    resultRetry: $("door-result-retry"), resultReload: $("door-result-reload"), resultNext: $("door-result-next"),
     announcer: $("door-announce")
   };
 
@@ -86,7 +87,10 @@
 
   function codeKey(text) { return String(text).trim().toUpperCase().replace(/[\s-]+/g, ""); }
 
-  // fetch with a time limit; resolves {status, ok, data} or rejects on no answer at all.
+  // fetch with a time limit; resolves {status, ok, json, data} or rejects on no answer at all.
+  // json says the answer was the door API's own (a JSON object): only such an answer may admit
+  // or stop scanning. Anything else (asgi-csrf's HTML refusal, a proxy's or a hotel wifi's page)
+  // has data {}.
   function call(method, url, body) {
     var controller = window.AbortController ? new AbortController() : null;
     var timer = setTimeout(function () { if (controller) controller.abort(); }, TIMEOUT_MS);
@@ -101,11 +105,48 @@
       options.body = JSON.stringify(body);
     }
     return fetch(url, options).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (json) {
-        return { status: response.status, ok: response.ok, data: json || {} };
+      var type = (response.headers.get("content-type") || "").toLowerCase();
+      var parsed = type.indexOf("application/json") === 0
+        ? response.json().catch(function () { return null; })
+        : Promise.resolve(null);
+      return parsed.then(function (json) {
+        var isJson = json !== null && typeof json === "object" && !Array.isArray(json);
+        return { status: response.status, ok: response.ok, json: isJson, data: isJson ? json : {} };
       });
     }).finally(function () { clearTimeout(timer); });
   }
+
+  // The door API's refusals that stop scanning (see gathering/web/steward.py): "signed_out" for
+  // a 401 naming the device, "pass" for a 403 naming the pass; "" for anything else, above all an
+  // HTML 403 from asgi-csrf, which says this page's token is stale, not the pass.
+  var SIGNED_OUT_REASONS = ["not_signed_in", "unknown_pass", "wrong_pin"];
+  var PASS_REASONS = ["pass_revoked", "pass_expired", "not_yet_valid"];
+  var SIGNED_OUT_TEXT = "This phone is no longer signed in for scanning. Open the steward pass link and enter the PIN again.";
+  var STALE_TEXT = "This page is out of date — reload it.";
+
+  function passRefusal(reply) {
+    if (!reply.json) return "";
+    var code = reply.data.error;
+    if (reply.status === 401 && SIGNED_OUT_REASONS.indexOf(code) !== -1) return "signed_out";
+    if (reply.status === 403 && PASS_REASONS.indexOf(code) !== -1) return "pass";
+    return "";
+  }
+
+  // Stops scanning if the reply is such a refusal; says which ("" if not).
+  function stopIfRefused(reply) {
+    var why = passRefusal(reply);
+    if (why === "signed_out") block(SIGNED_OUT_TEXT);
+    else if (why === "pass") block(reply.data.message || "This steward pass cannot be used any more.");
+    return why;
+  }
+
+  // A refusal that is not the door API's: most likely asgi-csrf's (the page's token is stale,
+  // e.g. the browser was restarted and forgot its session cookies). Reloading fixes it.
+  function isStale(reply) { return reply.status === 403 && !reply.json; }
+
+  function showStale() { el.stale.hidden = false; }
+  function reload() { window.location.reload(); }
+  el.staleReload.addEventListener("click", reload);
 
   var timeZone = data.timezone;
   function formatter(options) {
@@ -193,6 +234,7 @@
     clearTimeout(hideTimer);
     fillResult("pending", text, "", "Hold on: this ticket is not answered yet.", "");
     el.resultRetry.hidden = true;
+    el.resultReload.hidden = true;
     el.resultNext.hidden = true;
   }
 
@@ -215,6 +257,7 @@
   function showFinal(status, title, name, detail, needs, holdMs) {
     fillResult(status, title, name, detail, needs);
     el.resultRetry.hidden = status !== "neutral";
+    el.resultReload.hidden = true;
     el.resultNext.hidden = false;
     el.resultNext.focus({ preventScroll: true });
     announce([title, name, detail, needs ? "Access needs: " + needs : ""].filter(Boolean).join(". "));
@@ -224,9 +267,10 @@
   }
 
   el.result.addEventListener("click", function (event) {
-    if (event.target === el.resultRetry) return;
+    if (event.target === el.resultRetry || event.target === el.resultReload) return;
     hideResult();
   });
+  el.resultReload.addEventListener("click", reload);
   el.resultRetry.addEventListener("click", function () {
     var body = failedBody;
     if (!body) return;
@@ -238,7 +282,10 @@
     if (!el.result.hidden && event.key === "Escape") hideResult();
   });
 
-  var PASS_REASONS = ["pass_revoked", "pass_expired", "not_yet_valid"];
+  var ANSWERS = ["green", "amber", "red"];
+
+  // Only a JSON answer of the scan API with one of its statuses is an answer about the ticket.
+  function isAnswer(reply) { return reply.json && ANSWERS.indexOf(reply.data.status) !== -1; }
 
   function showAnswer(answer, body) {
     var status = answer.status;
@@ -268,26 +315,36 @@
   }
 
   function showRefusal(reply, body) {
-    var message = reply.data.message || "The server refused this scan (error " + reply.status + ").";
+    var why = passRefusal(reply);
+    var message = (reply.json && reply.data.message) || "The server refused this scan (error " + reply.status + ").";
     if (body.code) answered.set(codeKey(body.code), Date.now());
-    if (reply.status === 401) {
+    if (why === "signed_out") {
       showFinal("red", "Signed out", "", "This phone is no longer signed in. Open the steward pass link again.", "", 0);
-      block("This phone is no longer signed in for scanning. Open the steward pass link and enter the PIN again.");
-    } else if (reply.status === 403) {
+      block(SIGNED_OUT_TEXT);
+      return "red";
+    }
+    if (why === "pass") {
       showFinal("red", "Pass not usable", "", message, "", 0);
       block(message);
-    } else {
-      showFinal("neutral", "Not checked", "", message, "", 0);
+      return "red";
+    }
+    if (isStale(reply)) {
+      // Not the pass: nothing reached the door API. Scanning goes on once the page is reloaded.
+      showFinal("neutral", "Not checked", "", STALE_TEXT + " This ticket was NOT checked.", "", 0);
       el.resultRetry.hidden = true;
+      el.resultReload.hidden = false;
+      showStale();
       return "neutral";
     }
-    return "red";
+    showFinal("neutral", "Not checked", "", message, "", 0);
+    el.resultRetry.hidden = true;
+    return "neutral";
   }
 
-  function showNoAnswer(body) {
+  function showNoAnswer(body, why) {
     failedBody = body;
-    showFinal("neutral", "No answer", "",
-      "The server could not be reached, so this ticket is NOT checked. Try again when there is signal.",
+    showFinal("neutral", "No answer", "", (why ||
+      "The server could not be reached") + ", so this ticket is NOT checked. Try again when there is signal.",
       "", 0);
     return "neutral";
   }
@@ -303,7 +360,10 @@
         if (reply.status >= 500 && attempt < ATTEMPTS) return retry();
         clearTimeout(slow);
         if (reply.status >= 500) return showNoAnswer(body);
-        if (reply.ok) return showAnswer(reply.data, body);
+        if (isAnswer(reply)) return showAnswer(reply.data, body);
+        // A 2xx that is not the scan API's answer (a wifi login page, say): never green. The
+        // same nonce again is safe, so "Try again" is offered.
+        if (reply.ok) return showNoAnswer(body, "The answer could not be read");
         return showRefusal(reply, body);
       }, function () {
         if (attempt < ATTEMPTS) return retry();
@@ -350,6 +410,10 @@
   var stream = null;
   var detector = null;
   var decodeTimer = null;
+  // Every start and every stop moves this on: a start whose number is no longer current was
+  // cancelled (Stop, a refused pass, the page hidden) while the browser was still opening the
+  // camera, and must not switch it on when it opens.
+  var cameraGeneration = 0;
   var resumeWhenVisible = false;
   var canvas = document.createElement("canvas");
   var context2d = null;
@@ -399,32 +463,41 @@
     scan({ code: text.trim() });
   }
 
-  function decodeLoop() {
-    if (!stream || !detector) return;
+  function decodeLoop(generation) {
+    if (!stream || !detector || generation !== cameraGeneration) return;
     var ready = !busy && !blocked && !document.hidden && el.video.readyState >= 2;
     var step = ready ? detector.detect().catch(function () { return null; }) : Promise.resolve(null);
     step.then(function (text) {
+      if (generation !== cameraGeneration) return; // stopped meanwhile: this loop ends
       if (text && !busy && !blocked) onCode(text);
-      if (stream) decodeTimer = setTimeout(decodeLoop, detector.every);
+      if (stream) decodeTimer = setTimeout(function () { decodeLoop(generation); }, detector.every);
     });
   }
 
+  function stopTracks(media) {
+    media.getTracks().forEach(function (track) { track.stop(); });
+  }
+
   function startCamera() {
+    if (blocked) return;
     if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       cameraState("off", "The camera works only when this page is opened over https. Type codes below instead.");
       return;
     }
+    var generation = ++cameraGeneration;
+    function cancelled() { return generation !== cameraGeneration; }
     cameraState("starting", "Starting the camera…");
     navigator.mediaDevices.getUserMedia({
       audio: false,
       video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } }
     }).then(function (media) {
+      if (cancelled()) { stopTracks(media); return null; } // stopped while it was opening
       stream = media;
       el.video.srcObject = media;
       var playing = el.video.play();
       return Promise.all([playing && playing.catch ? playing.catch(function () {}) : null, detector || makeDetector()]);
     }).then(function (results) {
-      if (!stream) return;
+      if (!results || cancelled() || !stream) return;
       detector = results[1];
       if (!detector) {
         stopCamera();
@@ -434,8 +507,9 @@
       cameraState("on", "Point the camera at a ticket's QR code.");
       el.viewfinder.dataset.decoder = detector.name;
       clearTimeout(decodeTimer);
-      decodeLoop();
+      decodeLoop(generation);
     }).catch(function (error) {
+      if (cancelled()) return; // a stopped start has nothing to say
       stopCamera();
       var name = error && error.name;
       var text = name === "NotAllowedError" || name === "SecurityError"
@@ -448,8 +522,9 @@
   }
 
   function stopCamera() {
+    cameraGeneration += 1; // a start still waiting for the camera is cancelled
     clearTimeout(decodeTimer);
-    if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
+    if (stream) stopTracks(stream);
     stream = null;
     el.video.srcObject = null;
     cameraState("off", "The camera is off.");
@@ -461,7 +536,7 @@
   });
 
   document.addEventListener("visibilitychange", function () {
-    if (document.hidden && stream) {
+    if (document.hidden && (stream || el.viewfinder.dataset.state === "starting")) {
       resumeWhenVisible = true; // the camera and the battery rest while the page is hidden
       stopCamera();
     } else if (!document.hidden && resumeWhenVisible && !blocked) {
@@ -500,14 +575,15 @@
   function refreshCounts() {
     var asked = sessionId();
     return call("GET", urls.counts + countsQuery()).then(function (reply) {
-      if (reply.ok) {
+      if (reply.ok && reply.json) {
         if (asked === sessionId()) showCounts(reply.data);
         if (!events || events.readyState !== 1) liveState("polling", "Counts update every few seconds");
-      } else if (reply.status === 401) {
-        block("This phone is no longer signed in for scanning. Open the steward pass link and enter the PIN again.");
-      } else if (reply.status === 403) {
-        if (reply.data.error === "session_not_on_pass") liveState("offline", reply.data.message);
-        else block(reply.data.message);
+      } else if (stopIfRefused(reply)) {
+        return;
+      } else if (reply.json && reply.data.error === "session_not_on_pass") {
+        liveState("offline", reply.data.message);
+      } else {
+        liveState("offline", "The counts could not be read: they may be out of date");
       }
     }, function () {
       liveState("offline", "No connection: the counts may be out of date");
@@ -598,12 +674,18 @@
     // Never retried by itself: an undo is not idempotent on every server.
     call("POST", urls.undo, { nonce: undoing.nonce }).then(function (reply) {
       var answer = reply.data;
-      if (reply.ok && answer.status === "green") {
+      if (reply.ok && reply.json && answer.status === "green") {
         var what = undoing.kind === "exit" ? "check-out" : "check-in";
         el.undoStatus.textContent = "Undone: " + (answer.name || undoing.name) + "’s " + what + ".";
         setTimeout(function () { el.undoStatus.textContent = ""; }, 10000); // the name goes too
         lastCheckIn = null;
         if (!events) refreshCounts();
+      } else if (isStale(reply)) {
+        el.undoStatus.textContent = STALE_TEXT + " Nothing was undone.";
+        el.undo.disabled = false;
+        showStale();
+      } else if (stopIfRefused(reply)) {
+        el.undoStatus.textContent = "Nothing was undone.";
       } else {
         el.undoStatus.textContent = answer.message || "Could not undo (error " + reply.status + ").";
         if (answer.reason === "nothing_to_undo" || answer.reason === "undo_too_late") lastCheckIn = null;
@@ -639,7 +721,13 @@
         el.searchMessage.textContent = "The help desk search is not available on this server.";
         return;
       }
-      if (!reply.ok) {
+      if (isStale(reply)) {
+        el.searchMessage.textContent = STALE_TEXT;
+        showStale();
+        return;
+      }
+      if (stopIfRefused(reply)) return;
+      if (!reply.ok || !reply.json) {
         el.searchMessage.textContent = answer.message || "The search did not work (error " + reply.status + ").";
         if (reply.status === 400) el.search.setAttribute("aria-invalid", "true");
         return;
@@ -696,7 +784,7 @@
     el.blockedMessage.textContent = message;
     el.blocked.hidden = false;
     Array.prototype.forEach.call(root.querySelectorAll("button, input, select"), function (control) {
-      if (!el.closeForm.contains(control)) control.disabled = true;
+      if (!el.closeForm.contains(control) && control !== el.staleReload) control.disabled = true;
     });
   }
 
@@ -705,8 +793,15 @@
     if (!window.confirm("Sign out this phone? Scanning again needs the pass link and its PIN.")) return;
     stopCamera();
     disconnectCounts();
-    call("POST", urls.close, {}).then(function () {
-      window.location.assign(urls.signedOut);
+    call("POST", urls.close, {}).then(function (reply) {
+      if (reply.ok && reply.json) {
+        window.location.assign(urls.signedOut);
+        return;
+      }
+      // Not signed out: the device cookie is still there, so the page must not say otherwise.
+      if (isStale(reply)) showStale();
+      else window.alert("Signing out did not work (error " + reply.status + "): this phone is still signed in. Try again.");
+      connectCounts();
     }, function () {
       window.alert("No connection: this phone is still signed in. Try again when there is signal.");
       connectCounts();

@@ -1,12 +1,15 @@
 """Issue 6's acceptance in a real browser with a fake camera: Chromium "films" a video of a real
 ticket's QR code, the scan page reads it (with jsQR: Chromium on Linux has no BarcodeDetector)
-and says admitted; held in view after the cool-down, the same ticket is already checked in."""
+and says admitted; held in view after the cool-down, the same ticket is already checked in. Also:
+a camera stopped (or a pass refused) while it is still opening stays off, and a stale CSRF token
+asks for a reload instead of stopping scanning."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
 import contextlib
+import datetime as dt
 import os
 import re
 from collections.abc import Awaitable, Callable, Iterator
@@ -301,3 +304,273 @@ def test_a_scan_without_signal_is_retried_with_its_nonce_and_never_shown_green(
     assert {body["nonce"] for body in sent} == {sent[0]["nonce"]}  # one scan, one nonce
     assert {body["code"] for body in sent} == {door.code.lower()}  # the server normalises
     assert len(_moves(live_server.database_url, door.registration_id)) == 1
+
+
+# Holds getUserMedia's answer until the test lets it through (window.__camera.release()), as a
+# slow phone does while it opens the camera, and keeps every track it hands out.
+HOLD_CAMERA = """
+(() => {
+  const devices = navigator.mediaDevices;
+  if (!devices || !devices.getUserMedia) return;
+  const real = devices.getUserMedia.bind(devices);
+  const camera = window.__camera = { hold: true, waiting: [], tracks: [], opened: 0 };
+  camera.release = () => {
+    const waiting = camera.waiting.splice(0);
+    waiting.forEach((go) => go());
+    return waiting.length;
+  };
+  devices.getUserMedia = (constraints) => new Promise((resolve, reject) => {
+    const go = () => real(constraints).then((media) => {
+      camera.tracks.push(...media.getTracks());
+      camera.opened += 1;
+      resolve(media);
+    }, reject);
+    if (camera.hold) camera.waiting.push(go); else go();
+  });
+})();
+"""
+# The camera was opened n times and every track it gave is stopped.
+ALL_TRACKS_ENDED = (
+    "n => window.__camera.opened === n && window.__camera.tracks.length > 0"
+    " && window.__camera.tracks.every(t => t.readyState === 'ended')"
+)
+
+
+def _revoke(database_url: str, pass_id: int) -> None:
+    async def _write(db: Database) -> None:
+        async def _update(conn: AsyncConnection) -> None:
+            sp = schema.steward_pass
+            now = dt.datetime.now(dt.UTC)
+            await conn.execute(sp.update().where(sp.c.id == pass_id).values(revoked_at=now))
+
+        await db.write(_update)
+
+    _in_thread(database_url, _write)
+
+
+def _assert_camera_stays_off(p: Any) -> None:
+    from playwright.sync_api import expect
+
+    p.wait_for_timeout(600)  # time enough for a start that was not cancelled to switch it on
+    expect(p.locator("#door-viewfinder")).to_have_attribute("data-state", "off")
+    expect(p.locator("#door-camera-status")).to_have_text("The camera is off.")
+    assert p.evaluate("document.getElementById('door-video').srcObject") is None
+    assert p.evaluate("window.__camera.tracks.every(t => t.readyState === 'ended')")
+
+
+def test_stopping_the_camera_while_it_opens_leaves_it_off(
+    live_server: LiveServer, door: DoorData, camera_page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    p = camera_page
+    p.add_init_script(HOLD_CAMERA)
+    _open_scan_page(p, live_server, door)
+    viewfinder, button = p.locator("#door-viewfinder"), p.locator("#door-camera-button")
+
+    # Stop while the phone is still opening the camera; then the camera opens.
+    button.click()
+    expect(viewfinder).to_have_attribute("data-state", "starting")
+    expect(button).to_have_text("Stop camera")
+    button.click()
+    expect(viewfinder).to_have_attribute("data-state", "off")
+    expect(button).to_have_text("Start camera")
+    assert p.evaluate("window.__camera.release()") == 1
+    p.wait_for_function(ALL_TRACKS_ENDED, arg=1)  # opened, and stopped at once
+    _assert_camera_stays_off(p)
+    expect(button).to_have_text("Start camera")
+
+    # Start and Stop tapped at once, the camera opening as fast as it can.
+    p.evaluate("window.__camera.hold = false")
+    p.evaluate(
+        "document.getElementById('door-camera-button').click();"
+        "document.getElementById('door-camera-button').click()"
+    )
+    p.wait_for_function(ALL_TRACKS_ENDED, arg=2)
+    _assert_camera_stays_off(p)
+    assert _moves(live_server.database_url, door.registration_id) == []  # nothing was scanned
+
+
+def test_a_pass_refused_while_the_camera_opens_leaves_the_camera_off(
+    live_server: LiveServer, door: DoorData, camera_page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    p = camera_page
+    p.add_init_script(HOLD_CAMERA)
+    _open_scan_page(p, live_server, door)
+    button = p.locator("#door-camera-button")
+    button.click()
+    expect(p.locator("#door-viewfinder")).to_have_attribute("data-state", "starting")
+
+    _revoke(live_server.database_url, door.pass_id)
+    p.get_by_label("Or type the ticket code").fill(door.code)
+    p.get_by_role("button", name="Check", exact=True).click()
+    expect(p.locator("#door-result")).to_have_attribute("data-status", "red")
+    expect(p.locator("#door-result-detail")).to_have_text("This steward pass has been revoked.")
+    expect(p.locator("#door-blocked")).to_be_visible()
+    expect(button).to_be_disabled()  # so a camera that came on now could not be turned off
+
+    assert p.evaluate("window.__camera.release()") == 1
+    p.wait_for_function(ALL_TRACKS_ENDED, arg=1)
+    _assert_camera_stays_off(p)
+
+
+def test_a_stale_csrf_token_asks_for_a_reload_and_never_stops_scanning(
+    live_server: LiveServer, door: DoorData, camera_page: Any
+) -> None:
+    """asgi-csrf refuses a stale token with an HTML 403 (here: the browser restarted and forgot
+    its session-only csrftoken cookie, the door cookie stays): the page is out of date, the pass
+    is fine. Only the door API's own JSON refusals stop scanning; nothing else is ever green."""
+    from playwright.sync_api import expect
+
+    p = camera_page
+    _open_scan_page(p, live_server, door)
+    result, title = p.locator("#door-result"), p.locator("#door-result-title")
+    detail, stale = p.locator("#door-result-detail"), p.locator("#door-stale")
+    code = p.get_by_label("Or type the ticket code")
+    check = p.get_by_role("button", name="Check", exact=True)
+    expect(stale).to_be_hidden()
+
+    p.context.clear_cookies(name="csrftoken")
+    code.fill(door.code)
+    check.click()
+    expect(result).to_have_attribute("data-status", "neutral")
+    expect(title).to_have_text("Not checked")
+    expect(detail).to_have_text(
+        "This page is out of date — reload it. This ticket was NOT checked."
+    )
+    expect(p.locator("#door-result-reload")).to_be_visible()
+    expect(p.locator("#door-result-retry")).to_be_hidden()
+    assert _moves(live_server.database_url, door.registration_id) == []
+    p.get_by_role("button", name="Next").click()
+    expect(result).to_be_hidden()
+    expect(p.locator("#door-blocked")).to_be_hidden()  # not "Pass not usable"
+    expect(stale).to_be_visible()
+    expect(stale).to_contain_text("This page is out of date — reload it.")
+    expect(code).to_be_enabled()
+    expect(p.locator("#door-camera-button")).to_be_enabled()
+    assert serious_accessibility_violations(p) == []
+    screenshot(p, "door-stale", 360)
+
+    # The help desk says the same, and stops nothing either.
+    p.get_by_text("Help desk: no ticket with them?").click()
+    p.get_by_label("Their first name and surname, or their email").fill("rosa lux")
+    p.get_by_role("button", name="Find").click()
+    expect(p.locator("#door-search-message")).to_have_text("This page is out of date — reload it.")
+    expect(p.locator("#door-search-results li")).to_have_count(0)
+
+    # Signing out does not pretend: the phone is still signed in until the page is reloaded.
+    p.once("dialog", lambda dialog: dialog.accept())
+    with p.expect_response("**/door/api/close") as closing:
+        p.get_by_role("button", name="Sign out").click()
+    assert closing.value.status == 403
+    expect(p.locator("#door-live")).to_have_text("Live", timeout=10_000)  # counting again
+    assert p.url == f"{live_server.url}/door/scan"
+    expect(stale).to_be_visible()
+
+    # Reloading gives the page a new token; the same ticket is admitted.
+    with p.expect_navigation():
+        p.get_by_role("button", name="Reload").click()
+    expect(stale).to_be_hidden()
+    code.fill(door.code)
+    check.click()
+    expect(result).to_have_attribute("data-status", "green")
+    expect(title).to_have_text("Admitted")
+    p.keyboard.press("Escape")  # a green answer goes by itself soon anyway
+    expect(result).to_be_hidden()
+    assert len(_moves(live_server.database_url, door.registration_id)) == 1
+
+    # A page that is not the door API's answer (a wifi login, say) is never green: not checked,
+    # and "Try again" resends the same nonce.
+    p.route(
+        "**/door/api/scan",
+        lambda route: route.fulfill(
+            status=200, content_type="text/html", body="<h1>Sign in to the wifi</h1>"
+        ),
+    )
+    code.fill(door.code)
+    check.click()
+    expect(result).to_have_attribute("data-status", "neutral")
+    expect(title).to_have_text("No answer")
+    expect(detail).to_contain_text("this ticket is NOT checked")
+    expect(p.locator("#door-result-retry")).to_be_visible()
+    p.get_by_role("button", name="Next").click()
+    expect(p.locator("#door-blocked")).to_be_hidden()
+
+    # A JSON 403 that is not the pass's (a reason code of another kind) does not stop scanning.
+    p.unroute("**/door/api/scan")
+    p.route(
+        "**/door/api/scan",
+        lambda route: route.fulfill(
+            status=403, json={"error": "forbidden", "message": "Not allowed here."}
+        ),
+    )
+    code.fill("2345 6789 ABCD")
+    check.click()
+    expect(result).to_have_attribute("data-status", "neutral")
+    expect(detail).to_have_text("Not allowed here.")
+    p.get_by_role("button", name="Next").click()
+    expect(p.locator("#door-blocked")).to_be_hidden()
+
+    # The door API's own refusal of the pass does.
+    p.unroute("**/door/api/scan")
+    p.route(
+        "**/door/api/scan",
+        lambda route: route.fulfill(
+            status=403,
+            json={"error": "pass_expired", "message": "This steward pass has expired."},
+        ),
+    )
+    code.fill("3456 789A BCDE")
+    check.click()
+    expect(result).to_have_attribute("data-status", "red")
+    expect(title).to_have_text("Pass not usable")
+    p.get_by_role("button", name="Next").click()
+    expect(p.locator("#door-blocked")).to_be_visible()
+    expect(p.locator("#door-blocked-message")).to_have_text("This steward pass has expired.")
+    expect(code).to_be_disabled()
+    assert len(_moves(live_server.database_url, door.registration_id)) == 1
+
+
+def test_the_pin_page_with_a_stale_csrf_token_asks_for_a_reload_not_another_pin(
+    live_server: LiveServer, door: DoorData, camera_page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    p = camera_page
+    p.goto(f"{live_server.url}/door/{door.token}")
+    stale = p.locator("#door-open-stale")
+    expect(stale).to_be_hidden()
+    # A token the server no longer recognises (its signature does not check out).
+    p.context.add_cookies([{"name": "csrftoken", "value": "stale", "url": live_server.url}])
+    p.get_by_label("PIN").fill(door.pin)
+    p.get_by_role("button", name="Open for scanning").click()
+    expect(stale).to_be_visible()
+    expect(stale).to_contain_text("This page is out of date — reload it")
+    expect(p.locator("#pin-error")).to_be_hidden()
+    expect(p.get_by_label("PIN")).not_to_have_attribute("aria-invalid", "true")
+    expect(p.get_by_role("button", name="Open for scanning")).to_be_enabled()
+    assert p.url == f"{live_server.url}/door/{door.token}"
+    assert serious_accessibility_violations(p) == []
+    screenshot(p, "door-open-stale", 360)
+
+    with p.expect_navigation():
+        p.get_by_role("button", name="Reload").click()
+    expect(stale).to_be_hidden()
+    p.get_by_label("PIN").fill(door.pin)
+    p.get_by_role("button", name="Open for scanning").click()
+    p.wait_for_url(f"{live_server.url}/door/scan")
+
+    # A 200 that is not the door API's JSON does not count as opened.
+    p.goto(f"{live_server.url}/door/{door.token}")
+    p.route(
+        "**/door/api/open",
+        lambda route: route.fulfill(status=200, content_type="text/html", body="<h1>Wifi</h1>"),
+    )
+    p.get_by_label("PIN").fill(door.pin)
+    p.get_by_role("button", name="Open for scanning").click()
+    expect(p.locator("#pin-error")).to_have_text(
+        "The pass could not be opened (error 200). Try again."
+    )
+    assert p.url == f"{live_server.url}/door/{door.token}"

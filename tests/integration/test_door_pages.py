@@ -105,6 +105,12 @@ async def test_open_page_asks_for_the_pin_and_shows_no_people(
     assert form.xpath(".//input[@name='csrftoken']/@value") != [""]
     assert doc.xpath("//script/@src")[0].startswith("/static/js/door-open.js?v=")
     assert "already signed in" not in _text(doc)
+    # For a stale CSRF token (not the PIN's fault): hidden until door-open.js needs it.
+    [stale] = doc.xpath("//*[@id='door-open-stale']")
+    assert stale.get("hidden") is not None
+    assert stale.get("role") == "alert"
+    assert "This page is out of date — reload it" in _text(stale)
+    assert texts(stale, ".//button[@id='door-open-reload']") == ["Reload"]
     _assert_no_inline_code(doc)
 
 
@@ -219,6 +225,13 @@ async def test_scan_page_for_an_opened_pass_offers_its_sessions_and_never_people
     ):
         assert len(doc.xpath(f"//*[@id='{hook}']")) == 1, hook
     assert doc.xpath("//*[@id='door-announce']/@aria-live") == ["assertive"]
+    # For a stale CSRF token: a banner and a button on the answer, hidden until needed.
+    [stale] = doc.xpath("//*[@id='door-stale']")
+    assert (stale.get("hidden"), stale.get("role")) == ("", "alert")
+    assert _text(stale).startswith("This page is out of date — reload it.")
+    assert texts(stale, ".//button[@id='door-stale-reload']") == ["Reload"]
+    [reload] = doc.xpath("//div[@id='door-result']//button[@id='door-result-reload']")
+    assert (reload.get("hidden"), reload.text_content()) == ("", "Reload")
     assert doc.xpath("//*[@id='door-search-results']/*") == []  # filled only by a search
     assert texts(doc, "//label[@for='door-code']") == ["Or type the ticket code"]
     scripts = doc.xpath("//script/@src")
@@ -276,3 +289,44 @@ async def test_scan_page_of_a_pass_for_some_sessions_offers_no_whole_gathering(
     doc = parse_html((await client.get("/door/scan")).text)
     values: list[Any] = doc.xpath("//select[@id='door-session']/option/@value")
     assert values == [str(door.session_id)]
+
+
+async def test_a_stale_csrf_token_is_an_html_refusal_unlike_the_pass_s_own_json_ones(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    """What door-scan.js tells apart: asgi-csrf's refusal (the page is out of date: reload) is an
+    HTML 403 and records nothing; a refused pass is a JSON answer with the pass's reason code."""
+    door = await insert_open_door(db)
+    csrf = await _open_device(client, door)
+    body = {"code": door.code, "session_id": None, "door": "", "nonce": "stale-1", "kind": "entry"}
+    # The browser was restarted: its session-only csrftoken cookie is gone, the door cookie not.
+    client.cookies.delete("csrftoken")
+    assert steward.COOKIE in client.cookies
+    refused = await client.post("/door/api/scan", json=body, headers={"x-csrftoken": csrf})
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "This form has expired" in _text(parse_html(refused.text))
+
+    async def _scans(conn: AsyncConnection) -> list[Any]:
+        query = sa.select(schema.scan.c.id).where(schema.scan.c.pass_id == door.pass_id)
+        return list((await conn.execute(query)).all())
+
+    assert await db.read(_scans) == []
+
+    # Reloading the page gives a new token, and the same scan goes through.
+    page = parse_html((await client.get("/door/scan")).text)
+    fresh = page.xpath("//meta[@name='csrf-token']/@content")[0]
+    scanned = await client.post("/door/api/scan", json=body, headers={"x-csrftoken": fresh})
+    assert (scanned.status_code, scanned.json()["status"]) == (200, "green")
+
+    sp = schema.steward_pass
+    now = dt.datetime.now(dt.UTC)
+    await _execute(db, sa.update(sp).where(sp.c.id == door.pass_id).values(revoked_at=now))
+    counts = await client.get("/door/api/counts")
+    assert counts.status_code == 403
+    assert counts.headers["content-type"] == "application/json"
+    assert counts.json()["error"] == "pass_revoked"
+    again = {**body, "nonce": "stale-2"}
+    answer = await client.post("/door/api/scan", json=again, headers={"x-csrftoken": fresh})
+    assert answer.status_code == 200
+    assert (answer.json()["status"], answer.json()["reason"]) == ("red", "pass_revoked")
