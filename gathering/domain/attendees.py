@@ -3,13 +3,16 @@
 Who sees whom. Issue 7 says "attendee list for the sessions an organiser hosts" and "co-hosts see
 nothing without their own consent", so, checked here whatever a page shows:
 
-- The network admin, and organisers of an organisation that *hosts* the session, see everyone
-  with a place at it whose email is confirmed: name, email, ticket type, place status, whether
-  they came. Access needs appear only for people who ticked "let the stewards see my access
-  needs" (the hosts run the room and the door).
+- The network admin, and organisers of an organisation that *hosts* the session
+  (``session_host.role == "host"``), see everyone with a place at it whose email is confirmed:
+  name, email, ticket type, place status, whether and when they came. Access needs appear only
+  for people who ticked "let the stewards see my access needs" (the hosts run the room and the
+  door).
 - Organisers whose organisations only *co-host* the session see only the people who gave one of
   those organisations the contact consent ("<organisation> may contact me about its work") and
-  have not withdrawn it; never access needs. With no such consent they see nobody.
+  have not withdrawn it, and of them only what that consent covers: name, email and place
+  status. Never ticket type (it can reveal income), check-in times or access needs; these are
+  not even read from the database for them. With no such consent they see nobody.
 - Anyone else is refused (Forbidden), including organisers of the gathering's host organisation
   who neither host nor co-host the session.
 
@@ -17,20 +20,26 @@ The CSV export is one organisation's contact list, for hosts and co-hosts alike,
 consent to be contacted by that organisation: only people who gave *that* organisation the
 contact consent, and only the columns that contact and follow-up need — ``name``, ``email``,
 ``place_status``, ``checked_in`` (yes/no) and ``consented_at`` (when they agreed, so the
-organisation can show the consent). Never ticket type (it can reveal income), answers or access
-needs. An admin must name the organisation, as must an organiser who belongs to several of the
-session's hosting organisations.
+organisation can show the consent). A co-host organisation's list leaves out ``checked_in``
+(whether someone came is not covered by agreeing to be contacted), as its attendee list leaves
+out arrivals. Never ticket type, answers or access needs. An admin must name the organisation,
+as must an organiser who belongs to several of the session's hosting organisations.
 
 Registrations purged by the retention job keep their status for the dashboard's counts but are
 never listed, exported or written to.
 
 Every view of the list and every export is written to the audit log (``attendee_list_viewed``,
-``attendees_exported``) in the same unit that read the people.
+``attendees_exported``) in the same unit that read the people. The audit row of a view never
+holds what was searched for (a person's name or email): only whether a search was made, its kind
+(``name``, ``email`` or ``other``, see ``search_kind``), its length and how many rows were shown.
 
-Messages: organisers of the hosts and co-hosts (and admins) may write to the people holding a
-confirmed place, and if they choose those waiting or offered a place; they see only how many
-people it goes to. One outbox row per person and the audit row (``registrants_messaged``) are
-written in one unit; the form's nonce makes a second submit of the same form send nothing.
+Messages. A message about the session is service mail to the people who booked it, so the
+admin and organisers of the session's *hosts* may write to everyone holding a confirmed place,
+and if they choose those waiting or offered a place. Organisers of a *co-host* may write only to
+those of them who gave one of their co-hosting organisations the contact consent and have not
+withdrawn it, the same people their attendee list shows. Either way the sender sees only how
+many people it goes to. One outbox row per person and the audit row (``registrants_messaged``)
+are written in one unit; the form's nonce makes a second submit of the same form send nothing.
 """
 
 from __future__ import annotations
@@ -59,6 +68,7 @@ MAX_QUERY = 100
 MAX_SUBJECT = 150
 MAX_BODY = 10_000
 EXPORT_COLUMNS = ("name", "email", "place_status", "checked_in", "consented_at")
+CO_HOST_EXPORT_COLUMNS = ("name", "email", "place_status", "consented_at")
 VIEWED = "attendee_list_viewed"
 EXPORTED = "attendees_exported"
 MESSAGED = "registrants_messaged"
@@ -88,7 +98,7 @@ class SessionRef:
 class Scope:
     """What one actor may see of a session's people."""
 
-    sees_everyone: bool  # admin or an organiser of a host
+    sees_everyone: bool  # admin or an organiser of a host: everyone, and their details
     consent_organisations: tuple[Organisation, ...]  # co-hosts whose consents open a person
     export_organisations: tuple[Organisation, ...]  # whose contact list the actor may export
     export_needs_choice: bool  # the actor must name the organisation to export for
@@ -129,6 +139,11 @@ def scope_for(actor: Actor | None, hosts: tuple[Organisation, ...]) -> Scope:
     return Scope(sees_everyone, () if sees_everyone else mine, mine, len(mine) > 1)
 
 
+def _consented_to(scope: Scope) -> list[int] | None:
+    """The organisations whose contact consent lets the actor reach a person (None: everyone)."""
+    return None if scope.sees_everyone else [o.id for o in scope.consent_organisations]
+
+
 # --- the attendee list ----------------------------------------------------------------------------
 
 
@@ -136,8 +151,9 @@ def scope_for(actor: Actor | None, hosts: tuple[Organisation, ...]) -> Scope:
 class Attendee:
     name: str
     email: str
-    ticket_type: str
     place_status: str  # confirmed | offered | waitlisted | cancelled
+    # The rest only for a host's view (None / False for a co-host's, see the module docstring).
+    ticket_type: str | None  # "" when the person has none
     arrived_at: dt.datetime | None  # first entry not undone, in the gathering's zone
     is_inside: bool
     access_needs: str | None  # only when shared and the viewer may see it
@@ -150,13 +166,25 @@ class AttendeeList:
     query: str
     attendees: tuple[Attendee, ...]
     total: int  # before the search narrowed it
-    shows_access_needs: bool
+    shows_details: bool  # ticket type, arrivals and shared access needs: hosts and admins only
 
 
 def clean_query(text: str) -> str:
     """The search as typed, on one line, without control characters, at most MAX_QUERY long."""
     kept = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
     return " ".join(kept.split())[:MAX_QUERY]
+
+
+def search_kind(query: str) -> str:
+    """What a search looked like, for the audit log without its text: "email" (has an @),
+    "name" (letters, spaces, hyphens and apostrophes only), "other", or "" (no search)."""
+    if not query:
+        return ""
+    if "@" in query:
+        return "email"
+    if all(ch.isalpha() or ch in " -'’" for ch in query):
+        return "name"
+    return "other"
 
 
 def _matches(query: str, *values: str) -> bool:
@@ -192,14 +220,16 @@ async def attendee_list(
         session = await _session(conn, slug, session_id)
         scope = scope_for(actor, session.hosts)
         assert actor is not None  # scope_for let it through
-        consented_to = None if scope.sees_everyone else [o.id for o in scope.consent_organisations]
+        consented_to = _consented_to(scope)
+        details = scope.sees_everyone
         rows = await queries.session_people(
             conn,
             session_id,
             consented_to=consented_to,
-            with_access_needs=scope.sees_everyone,
+            with_access_needs=details,
+            with_ticket_type=details,
         )
-        door = await _door(conn, session_id)
+        door = await _door(conn, session_id) if details else {}
         zone = zoneinfo.ZoneInfo(session.timezone)
         attendees = []
         for row in sorted(rows, key=lambda r: (r.name.casefold(), r.id)):
@@ -210,11 +240,11 @@ async def attendee_list(
                 Attendee(
                     name=row.name,
                     email=row.email,
-                    ticket_type=row.ticket_type or "",
                     place_status=row.place_status,
+                    ticket_type=(row.ticket_type or "") if details else None,
                     arrived_at=arrived.astimezone(zone) if arrived else None,
                     is_inside=inside,
-                    access_needs=row.access_needs or None,
+                    access_needs=(row.access_needs or None) if details else None,
                 )
             )
         await insert_audit_event(
@@ -226,7 +256,10 @@ async def attendee_list(
             subject_kind="session",
             subject_id=session_id,
             detail={
-                "query": query,
+                # Never the search itself: it is a person's name or email.
+                "searched": bool(query),
+                "search_kind": search_kind(query),
+                "search_length": len(query),
                 "scope": "everyone" if scope.sees_everyone else "consented",
                 "as_admin": actor.is_admin,
                 "organisation_ids": []
@@ -242,7 +275,7 @@ async def attendee_list(
             query=query,
             attendees=tuple(attendees),
             total=len(rows),
-            shows_access_needs=scope.sees_everyone,
+            shows_details=details,
         )
 
     return await db.write(_write)
@@ -305,18 +338,20 @@ async def export_attendees(
         assert actor is not None
         chosen = _export_organisation(scope, organisation_id)
         rows = await queries.consented_people(conn, session_id, chosen.id)
-        door = await _door(conn, session_id)
+        with_door = chosen.role == "host"  # a co-host's contact list leaves out who came
+        door = await _door(conn, session_id) if with_door else {}
         zone = zoneinfo.ZoneInfo(session.timezone)
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(EXPORT_COLUMNS)
+        writer.writerow(EXPORT_COLUMNS if with_door else CO_HOST_EXPORT_COLUMNS)
         for row in sorted(rows, key=lambda r: (r.name.casefold(), r.id)):
+            came = ["yes" if row.id in door else "no"] if with_door else []
             writer.writerow(
                 [
                     csv_cell(row.name),
                     csv_cell(row.email),
                     row.place_status,
-                    "yes" if row.id in door else "no",
+                    *came,
                     row.given_at.astimezone(zone).isoformat(timespec="minutes"),
                 ]
             )
@@ -352,8 +387,15 @@ class MessageInput:
 @dataclass(frozen=True)
 class MessagePage:
     session: SessionRef
-    confirmed: int  # people with a confirmed place (email confirmed)
-    waiting: int  # people waitlisted or offered a place
+    confirmed: int  # people with a confirmed place (email confirmed) the actor may write to
+    waiting: int  # people waitlisted or offered a place the actor may write to
+    reaches_everyone: bool  # a host or admin; False: a co-host, only people who consented
+    consent_organisations: tuple[Organisation, ...]  # a co-host's: whose consent reaches people
+
+    @property
+    def consented_to(self) -> list[int] | None:
+        """The organisations a recipient must have consented to (None: everyone)."""
+        return None if self.reaches_everyone else [o.id for o in self.consent_organisations]
 
 
 @dataclass(frozen=True)
@@ -409,16 +451,22 @@ async def _message_page(
     conn: AsyncConnection, actor: Actor | None, slug: str, sid: int
 ) -> MessagePage:
     session = await _session(conn, slug, sid)
-    scope_for(actor, session.hosts)  # hosts and co-hosts alike: they see only a number
-    counts = await queries.recipient_counts(conn, sid)
+    scope = scope_for(actor, session.hosts)  # hosts and co-hosts see only a number
+    counts = await queries.recipient_counts(conn, sid, consented_to=_consented_to(scope))
     waiting = counts.get("waitlisted", 0) + counts.get("offered", 0)
-    return MessagePage(session, counts.get("confirmed", 0), waiting)
+    return MessagePage(
+        session,
+        counts.get("confirmed", 0),
+        waiting,
+        scope.sees_everyone,
+        scope.consent_organisations,
+    )
 
 
 async def message_page(
     db: Database, actor: Actor | None, slug: str, session_id: int
 ) -> MessagePage:
-    """The session and how many people a message could go to."""
+    """The session and how many people this actor's message could go to."""
 
     async def _read(conn: AsyncConnection) -> MessagePage:
         return await _message_page(conn, actor, slug, session_id)
@@ -468,7 +516,12 @@ async def send_message(
         earlier = await queries.audit_detail_with_nonce(conn, MESSAGED, session_id, form.nonce)
         if earlier is not None:
             return MessageSent(int(earlier.get("recipients", 0)), already=True)
-        people = await queries.recipients(conn, session_id, _statuses(cleaned.include_waiting))
+        people = await queries.recipients(
+            conn,
+            session_id,
+            _statuses(cleaned.include_waiting),
+            consented_to=page.consented_to,
+        )
         for person in people:
             await mail.queue(
                 conn,
@@ -498,6 +551,8 @@ async def send_message(
                 "nonce": form.nonce,
                 "recipients": len(people),
                 "include_waiting": cleaned.include_waiting,
+                "scope": "everyone" if page.reaches_everyone else "consented",
+                "consent_organisation_ids": page.consented_to or [],
                 "subject": cleaned.subject,
             },
         )

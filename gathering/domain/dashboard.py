@@ -17,6 +17,23 @@ Definitions used on the page (and in the tests):
   the gathering's time zone, leaving out unconfirmed ones that expired;
 - breakdowns count people with a live registration (confirmed, or awaiting email confirmation),
   and for a session a live place.
+
+Small counts. A breakdown of a small session can pick people out ("the one solidarity ticket",
+"the two from Hove"), and co-hosts are owed only what their contact consent covers. So a
+session's breakdowns are shown in full only to the admin, organisers of the session's *hosts*
+(``session_host.role == "host"``) and organisers of the gathering's host organisation. Anyone
+else who may open the session's dashboard (a co-host's organisers) sees them limited
+(``limit_small_counts``):
+
+- a breakdown of fewer than SMALL_COUNT (5) people is not shown at all;
+- any count under 5 (zero included) reads "Fewer than 5" instead of its number;
+- if that leaves exactly one count withheld, the smallest other count reads "5 or more", so the
+  withheld one cannot be worked out by taking the others from the session's registered total;
+- constituencies, whose names come from the answers themselves, are named only when 5 or more
+  people gave them; the rest are counted together as "Other constituencies" (no number of
+  constituencies given), so a name on the page never says that someone from there is coming.
+
+The place counts, charts over time and the gathering's own dashboard are unchanged by this.
 """
 
 from __future__ import annotations
@@ -38,6 +55,9 @@ from gathering.errors import Forbidden, NotFound
 
 MAX_BUCKETS = 48
 TOP_CONSTITUENCIES = 12
+SMALL_COUNT = 5  # counts under this are withheld from those who do not host the session
+FEWER = f"Fewer than {SMALL_COUNT}"
+OR_MORE = f"{SMALL_COUNT} or more"
 MINUTE = dt.timedelta(minutes=1)
 DAY = dt.timedelta(days=1)
 WEEK = dt.timedelta(days=7)
@@ -122,18 +142,20 @@ class TimeSeries:
 @dataclass(frozen=True)
 class Slice:
     label: str
-    count: int
+    count: int | None  # None: withheld, ``withheld`` says what may be said instead
     is_other: bool = False  # "not given", "no ticket type", "other constituencies"
+    withheld: str = ""  # FEWER or OR_MORE when the count is withheld
 
 
 @dataclass(frozen=True)
 class Breakdown:
     slices: tuple[Slice, ...]
-    total: int
+    total: int | None  # None: too few people to show at all (a limited view)
+    is_limited: bool = False  # small counts withheld (see the module docstring)
 
     @property
     def largest(self) -> int:
-        return max((s.count for s in self.slices), default=0)
+        return max((s.count for s in self.slices if s.count is not None), default=0)
 
 
 @dataclass(frozen=True)
@@ -186,6 +208,7 @@ class SessionDashboard:
     ticket_types: Breakdown | None
     constituencies: Breakdown | None
     may_see_gathering: bool  # the actor may open the whole gathering's dashboard
+    is_limited: bool  # not a host of the session: small counts in breakdowns withheld
 
 
 # --- time buckets -------------------------------------------------------------------------------
@@ -278,10 +301,13 @@ def _ticket_breakdown(types: Sequence[Any], counts: dict[int | None, int]) -> Br
     return Breakdown(tuple(slices), sum(counts.values()))
 
 
-def constituency_breakdown(answers: Iterable[str | None]) -> Breakdown:
+def constituency_breakdown(answers: Iterable[str | None], *, smallest_named: int = 1) -> Breakdown:
     """Count answers case- and spacing-blind ("Brighton  kemptown" = "Brighton Kemptown"),
     labelled with their most common spelling; the largest TOP_CONSTITUENCIES by name, the rest
-    as one "other" slice, and "not given" last."""
+    as one "other" slice, and "not given" last.
+
+    With ``smallest_named`` above 1 (a limited view), a constituency given by fewer people is
+    never named: it joins "Other constituencies", which then does not say how many it holds."""
     spellings: dict[str, Counter[str]] = {}
     not_given = 0
     for answer in answers:
@@ -294,24 +320,45 @@ def constituency_breakdown(answers: Iterable[str | None]) -> Breakdown:
         ((sum(c.values()), c.most_common(1)[0][0]) for c in spellings.values()),
         key=lambda group: (-group[0], group[1].casefold()),
     )
-    slices = [Slice(label, count) for count, label in groups[:TOP_CONSTITUENCIES]]
-    rest = groups[TOP_CONSTITUENCIES:]
+    named = [g for g in groups if g[0] >= smallest_named][:TOP_CONSTITUENCIES]
+    rest = groups[len(named) :]
+    slices = [Slice(label, count) for count, label in named]
     if rest:
-        slices.append(
-            Slice(
-                f"{len(rest)} other constituenc{'y' if len(rest) == 1 else 'ies'}",
-                sum(count for count, _ in rest),
-                is_other=True,
-            )
+        label = (
+            f"{len(rest)} other constituenc{'y' if len(rest) == 1 else 'ies'}"
+            if smallest_named <= 1
+            else "Other constituencies"
         )
+        slices.append(Slice(label, sum(count for count, _ in rest), is_other=True))
     if not_given:
         slices.append(Slice("Not given", not_given, is_other=True))
-    return Breakdown(tuple(slices), sum(s.count for s in slices))
+    return Breakdown(tuple(slices), sum(count for count, _ in groups) + not_given)
+
+
+def limit_small_counts(breakdown: Breakdown) -> Breakdown:
+    """The breakdown as someone who does not host the session may see it (module docstring)."""
+    if breakdown.total is None or breakdown.total < SMALL_COUNT:
+        return Breakdown((), None, is_limited=True)
+    withheld = {i for i, s in enumerate(breakdown.slices) if (s.count or 0) < SMALL_COUNT}
+    shown = [i for i in range(len(breakdown.slices)) if i not in withheld]
+    # One lone withheld count would be the registered total less the others: hide one more.
+    also = None
+    if len(withheld) == 1 and shown:
+        also = min(shown, key=lambda i: breakdown.slices[i].count or 0)
+    slices = []
+    for i, s in enumerate(breakdown.slices):
+        if i in withheld:
+            s = Slice(s.label, None, s.is_other, FEWER)
+        elif i == also:
+            s = Slice(s.label, None, s.is_other, OR_MORE)
+        slices.append(s)
+    return Breakdown(tuple(slices), breakdown.total, is_limited=True)
 
 
 async def _breakdowns(
-    conn: AsyncConnection, gathering_id: int, session_id: int | None
+    conn: AsyncConnection, gathering_id: int, session_id: int | None, *, limited: bool = False
 ) -> tuple[Breakdown | None, Breakdown | None]:
+    """Ticket types and constituencies; ``limited``: small counts withheld (module docstring)."""
     types = await queries.all_ticket_types(conn, gathering_id)
     tickets = _ticket_breakdown(
         types, await queries.ticket_type_counts(conn, gathering_id, session_id)
@@ -319,7 +366,12 @@ async def _breakdowns(
     constituencies = None
     if "constituency" in await queries.question_keys(conn, gathering_id):
         answers = await queries.constituency_answers(conn, gathering_id, session_id)
-        constituencies = constituency_breakdown(answers)
+        constituencies = constituency_breakdown(
+            answers, smallest_named=SMALL_COUNT if limited else 1
+        )
+    if limited:
+        tickets = limit_small_counts(tickets) if tickets else None
+        constituencies = limit_small_counts(constituencies) if constituencies else None
     return tickets, constituencies
 
 
@@ -433,7 +485,8 @@ async def session_dashboard(
     *,
     now: dt.datetime | None = None,
 ) -> SessionDashboard:
-    """Counts for one session, for its hosts and co-hosts, the gathering's host, and admins."""
+    """Counts for one session, for its hosts and co-hosts, the gathering's host, and admins;
+    co-hosts see its breakdowns with small counts withheld (see the module docstring)."""
     actor = require_actor(actor)
 
     async def _read(conn: AsyncConnection) -> SessionDashboard:
@@ -441,14 +494,18 @@ async def session_dashboard(
         session = await queries.session_row(conn, session_id) if 0 < session_id < 2**31 else None
         if session is None or session.gathering_id != row.id:
             raise NotFound("There is no such session in this gathering.")
-        hosts = [h.organisation_id for h in await queries.hosts_of_session(conn, session_id)]
+        hosts = await queries.hosts_of_session(conn, session_id)
         may_see_gathering = can_release(actor, row.host_organisation_id)
-        if not (can_manage_session(actor, hosts) or may_see_gathering):
+        if not (can_manage_session(actor, [h.organisation_id for h in hosts]) or may_see_gathering):
             raise Forbidden("Only organisers of this session's hosts and co-hosts see its numbers.")
+        hosts_it = any(
+            h.role == "host" and h.organisation_id in actor.organisation_ids for h in hosts
+        )
+        is_limited = not (actor.is_admin or may_see_gathering or hosts_it)
         [line] = await _session_lines(conn, actor, row, only=session_id)
         # Arrivals from an hour before the start to the end, so early birds and the rush show.
         window = (session.starts_at - dt.timedelta(hours=1), session.ends_at - MINUTE)
-        tickets, constituencies = await _breakdowns(conn, row.id, session_id)
+        tickets, constituencies = await _breakdowns(conn, row.id, session_id, limited=is_limited)
         return SessionDashboard(
             gathering_slug=row.slug,
             gathering_title=row.title,
@@ -467,6 +524,7 @@ async def session_dashboard(
             ticket_types=tickets,
             constituencies=constituencies,
             may_see_gathering=may_see_gathering,
+            is_limited=is_limited,
         )
 
     return await db.read(_read)

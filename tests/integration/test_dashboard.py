@@ -19,7 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.db import schema
 from gathering.db.database import Database
-from gathering.domain.attendees import EXPORT_COLUMNS, MessageInput, send_message
+from gathering.domain.attendees import (
+    CO_HOST_EXPORT_COLUMNS,
+    EXPORT_COLUMNS,
+    MessageInput,
+    send_message,
+)
 from gathering.domain.demo import load_demo
 from gathering.domain.permissions import Actor
 from gathering.domain.registration import Links
@@ -274,6 +279,17 @@ async def _world(db: Database) -> World:
     return world
 
 
+async def _add_co_host(db: Database, world: World, session: str, org: str) -> None:
+    """Make ``org`` a co-host of ``session`` (JVL: neither a host nor the gathering's host)."""
+    await db.write(
+        lambda conn: conn.execute(
+            sa.insert(schema.session_host).values(
+                session_id=world.sessions[session], organisation_id=world.orgs[org], role="co_host"
+            )
+        )
+    )
+
+
 async def _rows(db: Database, query: sa.Select[Any]) -> list[Any]:
     async def _read(conn: AsyncConnection) -> list[Any]:
         return list((await conn.execute(query)).all())
@@ -477,6 +493,86 @@ async def test_empty_gathering_dashboard_says_so(db: Database, client: httpx.Asy
     assert doc.xpath("//svg[@id='registrations-chart']//rect[@class='chart-bar']")
 
 
+def _withheld_breakdown(doc: Any, table_id: str) -> dict[str, str]:
+    """Label → what the count cell says (a number or the words standing in for one)."""
+    rows = doc.xpath(f"//table[@id='{table_id}']/tbody/tr")
+    return {
+        " ".join(r.xpath("./th")[0].text_content().split()): " ".join(
+            r.xpath("./td")[0].text_content().split()
+        )
+        for r in rows
+    }
+
+
+async def test_co_host_dashboard_withholds_counts_under_five(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    """JVL co-hosts Housing (6 live places) but neither hosts it nor the gathering."""
+    world = await _world(db)
+    await _add_co_host(db, world, "Housing", "jvl")
+    await sign_in(client, *JVL)
+    response = await client.get(f"{_base(world, 'Housing')}/dashboard")
+    assert response.status_code == 200
+    doc = parse_html(response.text)
+    # Every ticket type has fewer than 5 people: none is given as a number, and no bar is drawn.
+    assert _withheld_breakdown(doc, "tickets-table") == {
+        "Free": "Fewer than 5",
+        "Standard": "Fewer than 5",
+        "Solidarity": "Fewer than 5",
+        "No ticket type": "Fewer than 5",
+    }
+    assert not doc.xpath("//table[@id='tickets-table']//rect")
+    # Constituencies given by fewer than 5 are not named: Brighton Kemptown (2) and Hove (1)
+    # are counted together, and how many constituencies that is is not said.
+    assert _withheld_breakdown(doc, "constituencies-table") == {
+        "Other constituencies": "Fewer than 5",
+        "Not given": "Fewer than 5",
+    }
+    assert "Kemptown" not in response.text
+    assert "Hove" not in response.text
+    assert "Counts under 5 are not shown to co-hosts" in " ".join(
+        texts(doc, "//table[@id='tickets-table']/caption")
+    )
+    # The place counts are unchanged: they are what the co-host needs to plan the room.
+    assert _counts(doc.xpath("//dl[@id='totals']")[0])["registered"] == "6"
+
+
+async def test_co_host_dashboard_hides_breakdowns_of_fewer_than_five(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    world = await _world(db)
+    await _add_co_host(db, world, "Rail", "jvl")  # Rail: Ann, Ben, Hal, Ivy
+    await sign_in(client, *JVL)
+    doc = parse_html((await client.get(f"{_base(world, 'Rail')}/dashboard")).text)
+    assert not doc.xpath("//table[@id='tickets-table' or @id='constituencies-table']")
+    assert texts(doc, "//p[@id='tickets-withheld']") == [
+        "Fewer than 5 people to count, so this is not shown to co-hosts: "
+        "it could tell who they are."
+    ]
+    assert len(doc.xpath("//p[@id='constituencies-withheld']")) == 1
+    assert "Kemptown" not in doc.text_content()
+
+
+async def test_hosts_gathering_host_and_admin_see_exact_small_counts(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    world = await _world(db)
+    await _add_co_host(db, world, "Rail", "jvl")
+    await sign_in(client, *JVL)  # JVL hosts Peace, where Ann (Free, Brighton Kemptown) is booked
+    peace = parse_html((await client.get(f"{_base(world, 'Peace')}/dashboard")).text)
+    assert _breakdown(peace, "tickets-table") == {"Free": 1, "Standard": 0, "Solidarity": 0}
+    await client.post("/signout", data={"csrftoken": await csrf_from(client, "/organiser")})
+    # LLA only co-hosts Rail, but it hosts the gathering: it sees the whole gathering's counts.
+    await sign_in(client, *LLA)
+    rail = parse_html((await client.get(f"{_base(world, 'Rail')}/dashboard")).text)
+    assert _breakdown(rail, "tickets-table") == {"Free": 2, "Standard": 2, "Solidarity": 0}
+    assert _breakdown(rail, "constituencies-table") == {"Brighton Kemptown": 3, "Not given": 1}
+    await client.post("/signout", data={"csrftoken": await csrf_from(client, "/organiser")})
+    await sign_in(client, *ADMIN)
+    rail = parse_html((await client.get(f"{_base(world, 'Rail')}/dashboard")).text)
+    assert _breakdown(rail, "tickets-table") == {"Free": 2, "Standard": 2, "Solidarity": 0}
+
+
 # --- the attendee list ---------------------------------------------------------------------------
 
 
@@ -541,14 +637,49 @@ async def test_co_host_sees_only_people_who_consented_to_it(
     assert response.status_code == 200
     doc = parse_html(response.text)
     # Ben never consented, Hal withdrew, Ivy consented to LRC only.
-    assert list(_attendees(doc)) == ["Ann"]
-    assert "access_needs" not in _attendees(doc)["Ann"]
+    # Only what the contact consent covers: no ticket type, no arrival, never access needs.
+    assert _attendees(doc) == {"Ann": {"email": "ann@example.org", "place_status": "Confirmed"}}
+    assert texts(doc, "//table[@id='attendees']/thead//th") == ["Name", "Email", "Place"]
     assert "Labour Left Alliance may contact them" in " ".join(texts(doc, "//div[@id='scope']"))
     for name in ("Ben", "Hal", "Ivy"):
         assert _email(name) not in response.text
     climate = await client.get(f"{_base(world, 'Climate')}/attendees")
     assert _attendees(parse_html(climate.text)) == {}
     assert texts(parse_html(climate.text), "//p[@id='result-count']") == ["0 people."]
+
+
+async def test_co_host_list_says_nothing_of_arrivals_or_ticket_types(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    world = await _world(db)
+    # Ann (who agreed LLA may contact her) came to Rail at 17:40 BST and is inside.
+    await db.write(
+        lambda conn: conn.execute(
+            sa.insert(schema.check_in).values(
+                registration_id=world.people["Ann"],
+                session_id=world.sessions["Rail"],
+                kind="entry",
+                door="Front",
+                at=_at(28, 16, 40),
+            )
+        )
+    )
+    await sign_in(client, *ADMIN)
+    admin = await client.get(f"{_base(world, 'Rail')}/attendees")
+    assert _attendees(parse_html(admin.text))["Ann"]["came"] == "17:40, inside now"
+    await client.post("/signout", data={"csrftoken": await csrf_from(client, "/organiser")})
+    await sign_in(client, *LLA)  # LLA only co-hosts Rail
+    response = await client.get(f"{_base(world, 'Rail')}/attendees")
+    doc = parse_html(response.text)
+    assert _attendees(doc) == {"Ann": {"email": "ann@example.org", "place_status": "Confirmed"}}
+    table = " ".join(texts(doc, "//table[@id='attendees']"))
+    for hidden in ("17:40", "inside now", "Not yet", "Free", "Step-free seat"):
+        assert hidden not in table
+    audit = (await _audit(db, "attendee_list_viewed"))[-1]  # the co-host's view, after the admin's
+    assert audit.detail["scope"] == "consented"
+    assert audit.detail["consent_organisation_ids"] == [world.orgs["lla"]]
+    assert (audit.detail["searched"], audit.detail["search_kind"]) == (False, "")
+    assert (audit.detail["search_length"], audit.detail["shown"]) == (0, 1)
 
 
 async def test_admin_sees_everyone_and_another_organisation_is_refused(
@@ -583,16 +714,27 @@ async def test_search_by_name_or_email_is_audited(db: Database, client: httpx.As
     nobody = await client.get(base, params={"q": "x" * 500 + "\x00"})
     assert nobody.status_code == 200
     assert _attendees(parse_html(nobody.text)) == {}
+    await client.get(base, params={"q": "07700 900"})
 
     audits = await _audit(db, "attendee_list_viewed")
-    assert [a.detail["query"] for a in audits] == ["ZOË", "BEN@example", "x" * 100]
+    # What was searched for is a person's name or email: never stored, only its shape.
+    assert [
+        (a.detail["searched"], a.detail["search_kind"], a.detail["search_length"]) for a in audits
+    ] == [(True, "name", 3), (True, "email", 11), (True, "name", 100), (True, "other", 9)]
+    for audit in audits:
+        assert "query" not in audit.detail
+        stored = repr(audit.detail).casefold()
+        assert "zoë" not in stored
+        assert "ben@" not in stored
+        assert "xxx" not in stored
+        assert "07700" not in stored
     account = await _rows(
         db, sa.select(schema.account.c.id).where(schema.account.c.email == LLA[0])
     )
     assert {(a.actor_kind, a.actor_id, a.subject_kind, a.subject_id) for a in audits} == {
         ("account", account[0].id, "session", world.sessions["Housing"])
     }
-    assert [a.detail["shown"] for a in audits] == [1, 1, 0]
+    assert [a.detail["shown"] for a in audits] == [1, 1, 0, 0]
     assert audits[0].detail["organisation_ids"] == [world.orgs["lla"]]
     assert audits[0].detail["scope"] == "everyone"
 
@@ -608,13 +750,17 @@ async def test_co_host_without_consent_exports_nothing_about_a_person(
     await sign_in(client, *LLA)
     response = await client.get(f"{_base(world, 'Climate')}/attendees.csv")
     assert response.status_code == 200
-    assert _parse_csv(response.text) == [list(EXPORT_COLUMNS)]
+    # A co-host's contact list has no "checked_in": whether someone came is not theirs to know.
+    assert _parse_csv(response.text) == [list(CO_HOST_EXPORT_COLUMNS)]
     for name in ("Ben", "Ivy"):
         assert name not in response.text
         assert _email(name) not in response.text
     # On Rail, only Ann (LLA consent) is exported: not Ben (none), Hal (withdrawn), Ivy (LRC).
     rail = _parse_csv((await client.get(f"{_base(world, 'Rail')}/attendees.csv")).text)
-    assert [row[:2] for row in rail[1:]] == [["Ann", "ann@example.org"]]
+    assert rail == [
+        ["name", "email", "place_status", "consented_at"],
+        ["Ann", "ann@example.org", "confirmed", "2027-09-01T10:00+01:00"],
+    ]
     audits = await _audit(db, "attendees_exported")
     assert [(a.subject_id, a.detail) for a in audits] == [
         (world.sessions["Climate"], {"organisation_id": world.orgs["lla"], "rows": 0}),
@@ -671,7 +817,11 @@ async def test_admin_must_choose_the_organisation_to_export_for(
     choices = page.xpath("//select[@id='organisation']/option/@value")
     assert sorted(int(v) for v in choices) == sorted([world.orgs["lrc"], world.orgs["lla"]])
     lrc = _parse_csv((await client.get(url, params={"organisation": world.orgs["lrc"]})).text)
+    assert lrc[0] == list(EXPORT_COLUMNS)  # LRC hosts Rail: its list says who came
     assert [row[0] for row in lrc[1:]] == ["Ivy"]
+    lla = _parse_csv((await client.get(url, params={"organisation": world.orgs["lla"]})).text)
+    assert lla[0] == list(CO_HOST_EXPORT_COLUMNS)  # LLA only co-hosts it
+    assert [row[0] for row in lla[1:]] == ["Ann"]
     refused = await client.get(url, params={"organisation": world.orgs["jvl"]})
     assert refused.status_code == 403
     garbled = await client.get(url, params={"organisation": "1; DROP"})
@@ -778,6 +928,99 @@ async def test_message_can_include_the_waiting_list(
         "ann@example.org",
         "ben@example.org",
         "dan@example.org",
+        "zoe@example.org",
+    ]
+
+
+async def test_co_host_message_goes_only_to_people_who_consented_to_it(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    """LLA co-hosts Rail: Ann agreed LLA may contact her; Ben never did, Hal withdrew, Ivy agreed
+    to LRC only. Dan (waiting, agreed to LLA) and Zoë (offered, agreed to JVL) join Rail here."""
+    world = await _world(db)
+
+    async def _more(conn: AsyncConnection) -> None:
+        now = dt.datetime.now(UTC)
+        for name, status in (("Dan", "waitlisted"), ("Zoë", "offered")):
+            await _insert(
+                conn,
+                schema.session_place,
+                registration_id=world.people[name],
+                session_id=world.sessions["Rail"],
+                status=status,
+                created_at=now,
+                updated_at=now,
+            )
+        await _insert(
+            conn,
+            schema.consent,
+            registration_id=world.people["Dan"],
+            purpose="contact",
+            organisation_id=world.orgs["lla"],
+            text="may contact me",
+            given_at=now,
+        )
+
+    await db.write(_more)
+    await sign_in(client, *LLA)
+    url = f"{_base(world, 'Rail')}/message"
+    page = parse_html((await client.get(url)).text)
+    assert "Labour Left Alliance may contact them" in " ".join(texts(page, "//p[@id='scope']"))
+    assert texts(page, "//p[@id='audience']") == [
+        "1 person has a confirmed place and agreed to hear from you; "
+        "1 is on the waiting list or offered a place."
+    ]
+    token, nonce = await _message_form(client, url)
+    data = {"csrftoken": token, "nonce": nonce, "subject": "Rail", "body": "Room 3."}
+    preview = parse_html((await client.post(url, data={**data, "action": "preview"})).text)
+    assert texts(preview, "//p[@id='recipients']") == [
+        "It will go to 1 person who agreed that Labour Left Alliance may contact them, "
+        "each by their own email."
+    ]
+    waiting = {**data, "include_waiting": "yes"}
+    preview = parse_html((await client.post(url, data={**waiting, "action": "preview"})).text)
+    assert texts(preview, "//button[@value='send']") == ["Send to 2 people"]
+    sent = await client.post(url, data={**waiting, "action": "send"})
+    assert sent.headers["location"] == f"{url}?sent=2"
+    assert sorted(r.to_address for r in await _outbox(db)) == ["ann@example.org", "dan@example.org"]
+    [audit] = await _audit(db, "registrants_messaged")
+    assert audit.detail["scope"] == "consented"
+    assert audit.detail["consent_organisation_ids"] == [world.orgs["lla"]]
+    assert audit.detail["recipients"] == 2
+
+    # On Climate no one agreed to hear from LLA: nothing to send, and a forced send sends nothing.
+    climate = f"{_base(world, 'Climate')}/message"
+    token, nonce = await _message_form(client, climate)
+    data = {"csrftoken": token, "nonce": nonce, "subject": "Hi", "body": "Hello"}
+    preview = parse_html((await client.post(climate, data={**data, "action": "preview"})).text)
+    assert texts(preview, "//p[@id='recipients']") == [
+        "No one would get this message: no one with a confirmed place has agreed that "
+        "Labour Left Alliance may contact them."
+    ]
+    assert not preview.xpath("//button[@value='send']")
+    forced = await client.post(climate, data={**data, "action": "send"})
+    assert forced.headers["location"] == f"{climate}?sent=0"
+    assert len(await _outbox(db)) == 2
+
+    # The admin (as a host would) writes to everyone booked for Rail, consent or not.
+    await client.post("/signout", data={"csrftoken": await csrf_from(client, "/organiser")})
+    await sign_in(client, *ADMIN)
+    page = parse_html((await client.get(url)).text)
+    assert not page.xpath("//p[@id='scope']")
+    assert texts(page, "//p[@id='audience']") == [
+        "4 people have a confirmed place; 2 are on the waiting list or offered a place."
+    ]
+    token, nonce = await _message_form(client, url)
+    data = {"csrftoken": token, "nonce": nonce, "subject": "Rail", "body": "Room 4."}
+    sent = await client.post(url, data={**data, "include_waiting": "yes", "action": "send"})
+    assert sent.headers["location"] == f"{url}?sent=6"
+    rows = await _outbox(db)
+    assert sorted(r.to_address for r in rows[2:]) == [
+        "ann@example.org",
+        "ben@example.org",
+        "dan@example.org",
+        "hal@example.org",
+        "ivy@example.org",
         "zoe@example.org",
     ]
 

@@ -277,12 +277,14 @@ async def session_people(
     *,
     consented_to: Sequence[int] | None,
     with_access_needs: bool,
+    with_ticket_type: bool,
 ) -> Sequence[Any]:
     """People with a place at the session whose email is confirmed, by name.
 
     ``consented_to``: only people with a live contact consent for one of these organisations
-    (None: everyone). Access needs are read only when asked for, and only for people who agreed
-    to share them; the other answers are never read.
+    (None: everyone). The ticket type is read only when asked for (None otherwise). Access needs
+    are read only when asked for, and only for people who agreed to share them; the other
+    answers are never read.
     """
     shared = sa.case(
         (
@@ -292,12 +294,13 @@ async def session_people(
         else_=sa.null(),
     )
     access_needs = shared if with_access_needs else sa.null()
+    ticket = ticket_type.c.name if with_ticket_type else sa.null()
     query = (
         sa.select(
             registration.c.id,
             registration.c.name,
             registration.c.email,
-            ticket_type.c.name.label("ticket_type"),
+            ticket.label("ticket_type"),
             session_place.c.status.label("place_status"),
             access_needs.label("access_needs"),
         )
@@ -377,9 +380,16 @@ async def session_moves(conn: AsyncConnection, session_id: int) -> Sequence[Any]
 
 
 async def recipients(
-    conn: AsyncConnection, session_id: int, place_statuses: Sequence[str]
+    conn: AsyncConnection,
+    session_id: int,
+    place_statuses: Sequence[str],
+    *,
+    consented_to: Sequence[int] | None,
 ) -> Sequence[Any]:
-    """(id, name, email, manage key) of confirmed people whose place is in these statuses."""
+    """(id, name, email, manage key) of confirmed people whose place is in these statuses.
+
+    ``consented_to``: only people with a live contact consent for one of these organisations
+    (None: everyone)."""
     query = (
         sa.select(
             registration.c.id,
@@ -396,11 +406,16 @@ async def recipients(
         )
         .order_by(registration.c.id)
     )
+    if consented_to is not None:
+        query = query.where(_consented_to(consented_to))
     return (await conn.execute(query)).all()
 
 
-async def recipient_counts(conn: AsyncConnection, session_id: int) -> dict[str, int]:
-    """Place status → confirmed people holding such a place at the session."""
+async def recipient_counts(
+    conn: AsyncConnection, session_id: int, *, consented_to: Sequence[int] | None
+) -> dict[str, int]:
+    """Place status → confirmed people holding such a place at the session (only those with a
+    live contact consent for one of ``consented_to``, unless None)."""
     query = (
         sa.select(session_place.c.status, sa.func.count())
         .join(registration, registration.c.id == session_place.c.registration_id)
@@ -411,6 +426,8 @@ async def recipient_counts(conn: AsyncConnection, session_id: int) -> dict[str, 
         )
         .group_by(session_place.c.status)
     )
+    if consented_to is not None:
+        query = query.where(_consented_to(consented_to))
     return {row[0]: int(row[1]) for row in (await conn.execute(query)).all()}
 
 
