@@ -134,3 +134,104 @@ def test_dashboard_charts_render_from_the_demo(live_server: LiveServer, page: ob
     p.get_by_role("button", name="Send to 4 people").click()  # type: ignore[attr-defined]
     assert p.locator("#notice").inner_text() == "Your message is on its way to 4 people."  # type: ignore[attr-defined]
     assert csp_errors == []
+
+
+DLO = "dont-leave-organise-2021"
+PLENARY = "Closing plenary"  # hosted by Don't Leave, Organise; six people booked, in the demo
+
+
+def _make_jvl_a_co_host(database_url: str) -> int:
+    """JVL co-hosts the closing plenary; Dana agreed JVL may contact her and came in. Its id."""
+
+    async def _run() -> int:
+        db = Database(database_url)
+
+        async def _write(conn: AsyncConnection) -> int:
+            s, o, r = schema.programme_session, schema.organisation, schema.registration
+            session = (
+                await conn.execute(sa.select(s.c.id, s.c.starts_at).where(s.c.title == PLENARY))
+            ).one()
+            jvl = (await conn.execute(sa.select(o.c.id).where(o.c.slug == "jvl"))).scalar_one()
+            dana = (
+                await conn.execute(sa.select(r.c.id).where(r.c.name == "Dana Whitfield"))
+            ).scalar_one()
+            await conn.execute(
+                sa.insert(schema.session_host).values(
+                    session_id=session.id, organisation_id=jvl, role="co_host"
+                )
+            )
+            await conn.execute(
+                sa.insert(schema.consent).values(
+                    registration_id=dana,
+                    purpose="contact",
+                    organisation_id=jvl,
+                    text="Jewish Voice for Labour may contact me about its work",
+                    given_at=session.starts_at - dt.timedelta(days=20),
+                )
+            )
+            await conn.execute(
+                sa.insert(schema.check_in).values(
+                    registration_id=dana,
+                    session_id=session.id,
+                    kind="entry",
+                    door="Main door",
+                    at=session.starts_at - dt.timedelta(minutes=5),
+                )
+            )
+            return int(session.id)
+
+        try:
+            return await db.write(_write)
+        finally:
+            await db.dispose()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _run()).result()
+
+
+def test_co_host_sees_only_what_consent_covers(live_server: LiveServer, page: object) -> None:
+    p = page  # Playwright page
+    session_id = _make_jvl_a_co_host(live_server.database_url)
+    base = f"{live_server.url}/organiser/g/{DLO}/sessions/{session_id}"
+    p.goto(f"{live_server.url}/signin")  # type: ignore[attr-defined]
+    p.get_by_label("Email address").fill("jvl@example.org")  # type: ignore[attr-defined]
+    p.get_by_label("Password").fill("demo-organiser-password")  # type: ignore[attr-defined]
+    p.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+    p.wait_for_url(f"{live_server.url}/organiser")  # type: ignore[attr-defined]
+
+    # The dashboard: six people, but no ticket type has five, so no count is given.
+    p.goto(f"{base}/dashboard")  # type: ignore[attr-defined]
+    assert p.locator("[data-count='registered']").inner_text() == "6"  # type: ignore[attr-defined]
+    cells = p.locator("table#tickets-table tbody td.num")  # type: ignore[attr-defined]
+    assert cells.all_inner_texts() == ["Fewer than 5"] * cells.count()
+    assert cells.count() >= 4
+    assert p.locator("table#tickets-table rect").count() == 0  # type: ignore[attr-defined]
+    assert serious_accessibility_violations(p) == []
+    screenshot(p, "dashboard-session-co-host", 360)
+
+    # The attendee list: only Dana, who agreed JVL may contact her; name, email and place only.
+    p.get_by_role("link", name="Attendee list").click()  # type: ignore[attr-defined]
+    headings = p.locator("table#attendees thead th").all_inner_texts()  # type: ignore[attr-defined]
+    assert headings == ["Name", "Email", "Place"]
+    rows = p.locator("table#attendees tbody tr")  # type: ignore[attr-defined]
+    assert rows.count() == 1
+    assert rows.first.locator("th").inner_text() == "Dana Whitfield"
+    assert "Free" not in rows.first.inner_text()
+    assert serious_accessibility_violations(p) == []
+    screenshot(p, "attendees-co-host", 360)
+
+    # A message reaches Dana alone.
+    p.goto(f"{base}/message")  # type: ignore[attr-defined]
+    assert p.locator("#audience").inner_text() == (  # type: ignore[attr-defined]
+        "1 person has a confirmed place and agreed to hear from you."
+    )
+    p.get_by_label("Subject").fill("Thank you")  # type: ignore[attr-defined]
+    p.get_by_label("Message").fill("Thank you for coming to the plenary.")  # type: ignore[attr-defined]
+    p.get_by_role("button", name="Preview").click()  # type: ignore[attr-defined]
+    assert "who agreed that Jewish Voice for Labour may contact them" in (
+        p.locator("#recipients").inner_text()  # type: ignore[attr-defined]
+    )
+    assert serious_accessibility_violations(p) == []
+    screenshot(p, "message-preview-co-host", 360)
+    p.get_by_role("button", name="Send to 1 person").click()  # type: ignore[attr-defined]
+    assert p.locator("#notice").inner_text() == "Your message is on its way to 1 person."  # type: ignore[attr-defined]
