@@ -534,6 +534,12 @@ async def send_message(
                     "session_title": page.session.session_title,
                     "subject": cleaned.subject,
                     "body_text": cleaned.body,
+                    # A co-host reaches people only through their consent: the mail says so.
+                    "consented_to": (
+                        ""
+                        if page.reaches_everyone
+                        else " and ".join(o.name for o in page.consent_organisations)
+                    ),
                     "manage_url": (
                         links.manage_url(person.id, person.manage_key) if person.manage_key else ""
                     ),

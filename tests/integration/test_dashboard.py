@@ -983,6 +983,8 @@ async def test_co_host_message_goes_only_to_people_who_consented_to_it(
     sent = await client.post(url, data={**waiting, "action": "send"})
     assert sent.headers["location"] == f"{url}?sent=2"
     assert sorted(r.to_address for r in await _outbox(db)) == ["ann@example.org", "dan@example.org"]
+    # The mail says why this organisation may write: the person's consent to it.
+    assert {r.context["consented_to"] for r in await _outbox(db)} == {"Labour Left Alliance"}
     [audit] = await _audit(db, "registrants_messaged")
     assert audit.detail["scope"] == "consented"
     assert audit.detail["consent_organisation_ids"] == [world.orgs["lla"]]
