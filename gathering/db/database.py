@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,11 +42,18 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = asyncio.Lock()
+        self._busy_timeout_ms = int(busy_timeout_ms)
         if self.is_sqlite:
             self.engine = self._sqlite_engine(url, busy_timeout_ms)
         else:
+            # hide_parameters: a logged database error never carries the names, addresses and
+            # answers bound to the statement.
             self.engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                hide_parameters=True,
             )
             self._write_engine = self.engine.execution_options(isolation_level="SERIALIZABLE")
 
@@ -58,7 +66,7 @@ class Database:
                 raise DatabaseUnavailable(
                     f"cannot open the SQLite database {database}: folder {parent} does not exist"
                 )
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -70,6 +78,9 @@ class Database:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # Deleted and overwritten content is zeroed, so erased personal data leaves no copy in
+            # free space and no VACUUM is needed (https://sqlite.org/pragma.html#pragma_secure_delete).
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
@@ -127,6 +138,37 @@ class Database:
                 raise DatabaseUnavailable(f"the database is unreachable: {error}") from error
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def checkpoint(self) -> bool:
+        """On SQLite, copy the write-ahead log into the database file and empty it, if that can
+        be done without waiting; True when the log is empty afterwards (always on PostgreSQL).
+
+        Taken under the write lock, so no write of this process is held up behind it for longer
+        than the copy, and with no busy wait: a reader still using the log (or another process
+        writing) leaves it as a plain PASSIVE checkpoint, which copies what it can and never
+        blocks (https://sqlite.org/c3ref/wal_checkpoint_v2.html). Runs outside any transaction,
+        so it uses the driver's connection (the engine's ``begin`` hook would open one).
+        """
+        if not self.is_sqlite:
+            return True
+        async with self._write_lock:
+            try:
+                async with self.engine.connect() as conn:
+                    raw = await conn.get_raw_connection()
+                    driver: Any = raw.driver_connection
+                    await (await driver.execute("PRAGMA busy_timeout=0")).close()
+                    try:
+                        cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                        busy, _frames, _copied = await cursor.fetchone()
+                        await cursor.close()
+                    finally:
+                        restore = f"PRAGMA busy_timeout={self._busy_timeout_ms}"
+                        await (await driver.execute(restore)).close()
+                    return not busy
+            except exc.OperationalError as error:
+                raise _translated(error) from error
+            except sqlite3.Error as error:  # from the driver's connection, not through SQLAlchemy
+                raise _refused(str(error)) from error
+
     async def ping(self) -> None:
         """Raise DatabaseUnavailable unless a trivial query answers."""
         await self.read(_select_one)
@@ -150,7 +192,10 @@ def _sqlstate(error: exc.DBAPIError) -> str | None:
 
 
 def _translated(error: exc.OperationalError) -> Exception:
-    text = str(error.orig) if error.orig is not None else str(error)
+    return _refused(str(error.orig) if error.orig is not None else str(error))
+
+
+def _refused(text: str) -> Exception:
     if "database is locked" in text or "database is busy" in text:
         return Busy("the database is busy; please try again in a moment")
     return DatabaseUnavailable(f"the database cannot be used: {text}")
