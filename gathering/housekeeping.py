@@ -4,7 +4,8 @@ queue session reminders (every minute), and purge personal data past its retenti
 
 Every replica may run it: each pass is one write unit that only touches overdue rows, so two
 replicas running it at once do the work once (the second finds nothing overdue). The purge is
-idempotent too, one write unit per gathering.
+idempotent too, in short write units per gathering; one gathering it cannot purge is logged and
+tried again next time, and does not stop the others.
 """
 
 from __future__ import annotations
@@ -38,11 +39,19 @@ async def run_once(
 
 
 async def purge_once(db: Database) -> list[retention.Erasure]:
-    """Run the retention purge and log what it erased (numbers only)."""
-    erased = [e for e in await retention.purge(db) if e.total]
+    """Run the retention purge and log what it erased (numbers only), and which gatherings it
+    could not purge (tried again next time)."""
+    failure = None
+    try:
+        done = await retention.purge(db)
+    except retention.PurgeIncomplete as incomplete:
+        done, failure = incomplete.erasures, incomplete
+    erased = [e for e in done if e.total]
     for erasure in erased:
         counts = ", ".join(f"{k}={n}" for k, n in erasure.counts().items() if n)
         log.info("retention purge of %s: %s", erasure.slug, counts)
+    if failure is not None:
+        log.warning("%s; trying again at the next purge", failure.message)
     return erased
 
 

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 from collections import Counter
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.db import schema
@@ -145,12 +148,23 @@ async def spread_personal_data(db: Database) -> None:
         db, steward.device, "Rhiannon Pri", session_id=None, now=AT_THE_DOOR, secret_key=TEST_SECRET
     )
 
-    # A throttle keyed by an attendee's address, and audit details naming people.
+    # A throttle keyed by an attendee's address, and audit details naming people: among them a
+    # help-desk search and a list filter as the service used to log them, with what was typed.
     async def _traces(conn: AsyncConnection) -> None:
         await conn.execute(
             sa.insert(schema.throttle).values(
                 key="reset:tom.aldridge@example.net", window_start=AT_THE_DOOR, count=1
             )
+        )
+        await insert_audit_event(
+            conn,
+            now=AT_THE_DOOR,
+            actor_kind="steward_pass",
+            actor_id=steward.device.pass_id,
+            action="door_search",
+            subject_kind="gathering",
+            subject_id=conference,
+            detail={"query": "Rhiannon Pri", "session_id": None, "matches": 1},
         )
         await insert_audit_event(
             conn,
@@ -174,6 +188,31 @@ async def spread_personal_data(db: Database) -> None:
         )
 
     await db.write(_traces)
+
+
+# Read by another process: closing any file descriptor of the database in this process would
+# drop the POSIX locks the test's open SQLite connections hold on it (see SQLite's "How To
+# Corrupt", section 2.2), and the CLI would then take them for the last connection.
+_SCAN = """
+import json, sys
+from pathlib import Path
+path = Path(sys.argv[1])
+data = b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+print(json.dumps(sorted(v for v in json.load(sys.stdin) if v.encode() in data)))
+"""
+
+
+def in_files(db_url: str, values: set[str]) -> set[str]:
+    """Which of ``values`` occur, as UTF-8 bytes, in the database file or its write-ahead log."""
+    path = make_url(db_url).database or ""
+    found = subprocess.run(
+        [sys.executable, "-c", _SCAN, path],
+        input=json.dumps(sorted(values)),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(json.loads(found.stdout))
 
 
 async def personal_values(db: Database, slug: str) -> set[str]:
@@ -230,3 +269,85 @@ async def counts(db: Database) -> dict[str, Counter[Any]]:
             for row in await rows(db, sa.select(schema.scan.c.result, schema.scan.c.reason))
         ),
     }
+
+
+# --- a crowd, for timing the purge --------------------------------------------------------------
+
+
+def crowd_name(n: int) -> str:
+    return f"Crowd Member{n:05d}"
+
+
+async def add_crowd(db: Database, slug: str, people: int, events: int) -> None:
+    """``people`` confirmed registrations of the gathering and ``events`` audit events about it,
+    the way a large conference leaves them: help-desk searches (as once logged, with what was
+    typed), list filters, export notes naming someone, messages naming nobody."""
+    g, r, p, ps = (
+        schema.gathering,
+        schema.registration,
+        schema.steward_pass,
+        schema.programme_session,
+    )
+    [target] = await rows(db, sa.select(g.c.id).where(g.c.slug == slug))
+    [door] = await rows(db, sa.select(p.c.id).where(p.c.gathering_id == target.id).limit(1))
+    [session] = await rows(db, sa.select(ps.c.id).where(ps.c.gathering_id == target.id).limit(1))
+    registrations = [
+        {
+            "gathering_id": target.id,
+            "name": crowd_name(n),
+            "email": f"crowd.member{n:05d}@example.net",
+            "answers": {"constituency": "Brighton Pavilion"},
+            "status": "confirmed",
+            "ticket_code": f"CROWD{n:05d}TICKET",
+            "manage_key": f"crowd-manage-{n:05d}",
+            "feed_key": f"crowd-feed-{n:05d}",
+            "created_at": AT_THE_DOOR - dt.timedelta(days=10, minutes=n),
+        }
+        for n in range(people)
+    ]
+
+    def _event(n: int) -> dict[str, Any]:
+        person = n % people
+        shapes: list[tuple[str, str, str, int, dict[str, Any]]] = [
+            (
+                "steward_pass",
+                "door_search",
+                "gathering",
+                target.id,
+                {"query": crowd_name(person)[:9], "session_id": None, "matches": 1},
+            ),
+            (
+                "account",
+                "attendee_list_viewed",
+                "session",
+                session.id,
+                {"query": "member", "scope": "everyone", "shown": 3},
+            ),
+            (
+                "account",
+                "attendees_exported",
+                "gathering",
+                target.id,
+                {
+                    "rows": 1,
+                    "note": f"Sent to {crowd_name(person)} <crowd.member{person:05d}@example.net>",
+                },
+            ),
+            ("account", "attendees_messaged", "session", session.id, {"subject": "Room change"}),
+        ]
+        actor, action, subject_kind, subject_id, detail = shapes[n % len(shapes)]
+        return {
+            "at": AT_THE_DOOR + dt.timedelta(seconds=n),
+            "actor_kind": actor,
+            "actor_id": door.id if actor == "steward_pass" else None,
+            "action": action,
+            "subject_kind": subject_kind,
+            "subject_id": subject_id,
+            "detail": detail,
+        }
+
+    async def _write(conn: AsyncConnection) -> None:
+        await conn.execute(sa.insert(r), registrations)
+        await conn.execute(sa.insert(schema.audit_event), [_event(n) for n in range(events)])
+
+    await db.write(_write)

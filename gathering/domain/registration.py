@@ -865,12 +865,21 @@ async def erase(db: Database, token: str, *, links: Links, offer_hours: int) -> 
     Counts survive: the registration row stays, anonymised, so statistics still add up.
     """
 
+    async def _read(conn: AsyncConnection) -> Any:
+        return await _registration_for_token(conn, token, links.secret_key)
+
+    # The gathering's audit log is searched first, outside any write, and scrubbed in short units
+    # of its own: inside the erasure's unit the search would hold SQLite's one writer (and every
+    # door scan) meanwhile. Should the erasure then fail, what is gone is only what they asked
+    # to be gone, and searches which might have been for them.
+    traces = await retention.scrub_audit_of(db, await db.read(_read))
+
     async def _write(conn: AsyncConnection) -> None:
         now = dt.datetime.now(dt.UTC)
         row = await _registration_for_token(conn, token, links.secret_key)
         await _cancel_all(conn, row, links, offer_hours, now, status="anonymised")
         await queries.withdraw_consents(conn, row.id, now)
-        await retention.forget_person(conn, row)
+        await retention.forget_person(conn, row, traces)
         await queries.erase_personal_values(conn, row.id, now)
         await audit_queries.insert_audit_event(
             conn,

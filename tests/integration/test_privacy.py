@@ -11,6 +11,7 @@ import httpx
 import lxml.html
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.db import schema
@@ -33,7 +34,9 @@ from tests.privacy_data import (
     counts,
     execute,
     gathering_id,
+    in_files,
     rows,
+    spread_personal_data,
     token_of,
     values_left,
 )
@@ -393,15 +396,38 @@ async def test_download_then_erase_reaches_every_trace_and_offers_the_place_on(
         sa.insert(schema.throttle).values(key=f"reset:{email}", window_start=AT_THE_DOOR, count=2),
     )
 
+    conference, national = await gathering_id(db, CONFERENCE), await gathering_id(db, NATIONAL)
+
     async def _note(conn: AsyncConnection) -> None:
+        now = dt.datetime.now(dt.UTC)
         await insert_audit_event(
             conn,
-            now=dt.datetime.now(dt.UTC),
+            now=now,
             actor_kind="account",
             actor_id=None,
             action="attendees_exported",
+            subject_kind="session",
+            subject_id=public.id,
             detail={"rows": 1, "note": f"for {name}"},
         )
+        # Searches as the service once logged them, with what was typed: part of her name (or
+        # of anyone's), at the door and in a list filter; and a search at another gathering.
+        legacy = [
+            ("door_search", "gathering", conference, {"query": "Erin Era", "matches": 1}),
+            ("attendee_list_viewed", "session", public.id, {"query": "erasa", "shown": 1}),
+            ("door_search", "gathering", national, {"query": "Dana Whi", "matches": 1}),
+        ]
+        for action, subject_kind, subject_id, detail in legacy:
+            await insert_audit_event(
+                conn,
+                now=now,
+                actor_kind="account",
+                actor_id=None,
+                action=action,
+                subject_kind=subject_kind,
+                subject_id=subject_id,
+                detail=detail,
+            )
 
     await db.write(_note)
 
@@ -431,6 +457,13 @@ async def test_download_then_erase_reaches_every_trace_and_offers_the_place_on(
 
     secrets = {name, email, erin.ticket_code, erin.manage_key, erin.feed_key}
     assert await values_left(db, secrets) == {}
+    a = schema.audit_event
+    searches = await rows(
+        db, sa.select(a.c.subject_id, a.c.detail).where(a.c.detail["query"].as_string() != "")
+    )
+    assert sorted((e.subject_id, e.detail["query"]) for e in searches) == sorted(
+        [(conference, "[erased]"), (public.id, "[erased]"), (national, "Dana Whi")]
+    )
     after = await counts(db)
     assert after["check_ins"] == before["check_ins"]  # the door's record stays, nameless
     assert after["scans"] == before["scans"]
@@ -445,7 +478,6 @@ async def test_download_then_erase_reaches_every_trace_and_offers_the_place_on(
         (erin.id, "cancelled")
     }
     assert "offered" in {x.status for x in places}
-    a = schema.audit_event
     [event] = await rows(db, sa.select(a).where(a.c.action == "registration_erased"))
     assert (event.actor_kind, event.subject_kind, event.subject_id) == (
         "attendee",
@@ -453,3 +485,37 @@ async def test_download_then_erase_reaches_every_trace_and_offers_the_place_on(
         erin.id,
     )
     assert (await client.get(f"/r/{token}")).status_code == 404
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"])
+async def test_an_erased_person_leaves_no_byte_in_the_sqlite_files(
+    db: Database, db_url: str
+) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    await spread_personal_data(db)
+    r = schema.registration
+    [sam] = await rows(db, sa.select(r).where(r.c.email == "sam.okafor@example.org"))
+    his = {sam.name, sam.email, sam.ticket_code, sam.manage_key, sam.feed_key}
+    assert in_files(db_url, his) == his
+    others = {"Dana Whitfield", "Priya Natarajan"}
+    assert in_files(db_url, others) == others
+
+    await reg.erase(
+        db, reg.manage_token(TEST_SECRET, sam.id, sam.manage_key), links=LINKS, offer_hours=24
+    )
+    assert await values_left(db, his) == {}
+    assert in_files(db_url, his) == set()  # no VACUUM: zeroed as deleted, and the log emptied
+    assert in_files(db_url, others) == others
+
+
+async def test_database_errors_carry_no_personal_values(db: Database) -> None:
+    """A failed statement's error (which the service may log) shows no bound parameters."""
+    r = schema.registration
+    statement = sa.insert(r).values(
+        gathering_id=999_999, name="Quentin Leaky", email="leaky@example.com", answers={}
+    )
+    with pytest.raises(exc.IntegrityError) as raised:
+        await execute(db, statement)
+    assert "parameters hidden" in str(raised.value)
+    assert "Quentin Leaky" not in str(raised.value)
+    assert "leaky@example.com" not in str(raised.value)
