@@ -1,0 +1,429 @@
+"""The authorisation matrix: every route of the app × every kind of visitor, against one rule
+table. A route the table does not classify fails the test, so a new route must be given a rule.
+
+Visitors: nobody (a browser with only a CSRF cookie), an attendee holding their own secret links
+(manage link, personal calendar, confirmation and offer links), a steward's phone with an opened
+pass (the door's device cookie), the organiser of another organisation (JVL), the organiser of the
+organisation that hosts the conference (LLA) and the network admin. Each visitor gets a fresh demo
+database, so what one visitor changes or deletes cannot decide another's answers; within a visitor,
+reads come first and requests that end something (cancel, erase, revoke, delete, sign out) last.
+
+Path parameters come from the demo data: the LLA-hosted conference, a session only LLA hosts, the
+conference's steward pass, the attendee's own booking. Visitors other than the attendee try the
+attendee's links with a forged secret (the right registration id, a wrong signature): holding an
+organiser, admin or steward credential must not open anybody's booking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route
+
+from gathering.db import schema
+from gathering.db.database import Database
+from gathering.domain import demo
+from gathering.web import registration as registration_web
+from gathering.web import steward
+from tests.conftest import TEST_SECRET
+from tests.factories import add_room
+from tests.helpers import csrf_from, sign_in
+
+pytestmark = pytest.mark.anyio
+CONFERENCE = "labour-conference-2019"  # hosted by LLA; JVL hosts one of its sessions
+NATIONAL = "dont-leave-organise-2021"  # has tracks; the demo attendee is booked here
+ADMIN = ("admin@example.org", "demo-admin-password")
+LLA = ("organiser@example.org", "demo-organiser-password")
+JVL = ("jvl@example.org", "demo-organiser-password")
+
+VISITORS = ("nobody", "attendee", "steward", "other_organiser", "organiser", "admin")
+ORGANISERS = {"other_organiser", "organiser", "admin"}
+
+# --- the rules ---------------------------------------------------------------------------------
+# Each kind names who is let through; everybody else must be refused.
+KINDS: dict[str, set[str]] = {
+    "public": set(VISITORS),
+    "attendee_secret": {"attendee"},  # the booking's own secret link
+    "any_organiser": ORGANISERS,  # signed-in organisers of any organisation, and the admin
+    "host": {"organiser", "admin"},  # the organisation hosting the gathering or session
+    "admin": {"admin"},
+    "steward": {"steward"},  # a phone with an opened steward pass
+}
+# (route name, method or "*") -> kind. Every route of the app must be here.
+RULES: dict[tuple[str, str], str] = {
+    # Public pages, feeds, exports, the API and the sign-in pages.
+    **{
+        (name, "*"): "public"
+        for name in (
+            "public:home",
+            "healthz",
+            "public:search",
+            "public:gathering",
+            "public:session",
+            "public:changes",
+            "public:changes_atom",
+            "public:speaker",
+            "public:organisation",
+            "public:speaker_photo",
+            "exports:frab_xml",
+            "exports:schedule_json",
+            "api:openapi",
+            "api:gatherings",
+            "api:gathering",
+            "api:session",
+            "api:registration_form",
+            "api:register",
+            "api:speakers",
+            "api:speaker",
+            "api:organisations",
+            "api:organisation",
+            "calendars:gathering",
+            "calendars:session",
+            "calendars:track",
+            "calendars:organisation",
+            "calendars:speaker",
+            "privacy:notice",
+            "registration:form",
+            "auth:signin",
+            "auth:signout",
+            "auth:forgot",
+            "auth:reset",  # the emailed token decides, not who asks
+            "door:open_page",  # the pass link's page: the PIN decides
+            "steward:open",  # opening a pass: its link and PIN decide
+            "steward:close",  # forgetting the device cookie: harmless for anyone
+        )
+    },
+    # Confirmation and offer links: the page is harmless (mail scanners fetch links); only the
+    # POST with the real signed token does anything.
+    ("registration:confirm", "GET"): "public",
+    ("registration:confirm", "POST"): "attendee_secret",
+    ("registration:offer", "GET"): "public",
+    ("registration:offer", "POST"): "attendee_secret",
+    # The attendee's own booking and calendar, behind their secret links.
+    **{
+        (name, "*"): "attendee_secret"
+        for name in (
+            "registration:manage",
+            "registration:cancel_place",
+            "registration:cancel",
+            "registration:answers",
+            "registration:data",
+            "registration:erase",
+            "registration:ticket",
+            "registration:ticket_image",
+            "calendars:agenda",
+            "calendars:agenda_ics",
+            "calendars:rotate",
+        )
+    },
+    # Organisers: their home, new sessions and steward passes for their own sessions (JVL hosts a
+    # session of the conference); everything about the LLA-only session, the conference's
+    # release, dashboards and its pass belongs to LLA (and the admin).
+    ("organiser:home", "*"): "any_organiser",
+    ("organiser:session_new", "*"): "any_organiser",
+    ("organiser:steward_passes", "*"): "any_organiser",
+    ("organiser:session_edit", "*"): "host",
+    ("organiser:release", "*"): "host",
+    ("organiser:steward_pass_revoke", "*"): "host",
+    ("organiser:supporters", "*"): "host",
+    ("organiser:supporters_csv", "*"): "host",
+    ("dashboard:gathering", "*"): "host",
+    ("dashboard:session", "*"): "host",
+    ("dashboard:attendees", "*"): "host",
+    ("dashboard:attendees_csv", "*"): "host",
+    ("dashboard:message", "*"): "host",
+    # The network admin's pages and the outbox viewer.
+    ("admin:audit", "*"): "admin",
+    ("outbox:list", "*"): "admin",
+    ("outbox:message", "*"): "admin",
+    # The door's JSON API and scan page: a phone with an opened pass, nothing else.
+    ("steward:pass", "*"): "steward",
+    ("steward:scan", "*"): "steward",
+    ("steward:undo", "*"): "steward",
+    ("steward:counts", "*"): "steward",
+    ("steward:events", "*"): "steward",
+    ("steward:search", "*"): "steward",
+    ("door:scan_page", "*"): "steward",
+}
+ADMIN_PREFIX = "admin:"  # every other admin:* route is for the admin alone
+
+
+def rule_for(name: str, method: str) -> str | None:
+    for key in ((name, method), (name, "*")):
+        if key in RULES:
+            return RULES[key]
+    return "admin" if name.startswith(ADMIN_PREFIX) else None
+
+
+# Requests that end something, in the order they are made, after everything else.
+ENDING = (
+    "steward:open",  # before: it gives every visitor a device cookie for the rest
+    "calendars:rotate",
+    "registration:cancel_place",
+    "registration:cancel",
+    "registration:erase",
+    "organiser:steward_pass_revoke",
+    "admin:room_delete",
+    "admin:venue_delete",
+    "admin:track_delete",
+    "admin:ticket_type_delete",
+    "admin:speaker_delete",
+    "admin:organisation_delete",
+    "admin:gathering_delete",
+    "steward:close",
+    "auth:signout",
+)
+
+
+# --- the demo data behind the path parameters --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ids:
+    values: dict[str, Any]  # parameter name -> value, for most routes
+    attendee: dict[str, str]  # the attendee's own secrets, by parameter name
+    forged: dict[str, str]  # the same parameters with a forged secret
+    practice_token: str
+
+
+async def _one(conn: AsyncConnection, query: sa.Select[Any]) -> Any:
+    return (await conn.execute(query.limit(1))).scalar_one()
+
+
+async def _ids(db: Database, logins: demo.DemoLogins, app: Starlette) -> Ids:
+    g, s, h, o = schema.gathering, schema.programme_session, schema.session_host, schema.outbox
+    r, p = schema.registration, schema.session_place
+    manage_token = logins.attendee_manage_token
+    registration_id = int(manage_token.split("-", 1)[0])
+    links = registration_web.links_for(app, app.state.settings)
+
+    async def _read(conn: AsyncConnection) -> tuple[dict[str, Any], list[int], str]:
+        conference = await _one(conn, sa.select(g.c.id).where(g.c.slug == CONFERENCE))
+        hosts = sa.select(h.c.session_id).group_by(h.c.session_id).having(sa.func.count() == 1)
+        lla = await _one(
+            conn, sa.select(schema.organisation.c.id).where(schema.organisation.c.slug == "lla")
+        )
+        lla_only = await _one(
+            conn,
+            sa.select(s.c.id)
+            .join(h, h.c.session_id == s.c.id)
+            .where(s.c.gathering_id == conference, h.c.organisation_id == lla)
+            .where(s.c.id.in_(hosts))
+            .order_by(s.c.id),
+        )
+        values = {
+            "gathering_id": conference,
+            "session_id": lla_only,
+            "pass_id": await _one(
+                conn,
+                sa.select(schema.steward_pass.c.id).where(
+                    schema.steward_pass.c.label == demo.STEWARD_PASS_LABEL
+                ),
+            ),
+            "track_id": await _one(conn, sa.select(schema.track.c.id).order_by("id")),
+            "ticket_type_id": await _one(conn, sa.select(schema.ticket_type.c.id).order_by("id")),
+            "organisation_id": lla,
+            "speaker_id": await _one(conn, sa.select(schema.speaker.c.id).order_by("id")),
+            "message_id": await _one(conn, sa.select(o.c.id).order_by(o.c.id)),
+        }
+        places = list(
+            (
+                await conn.execute(
+                    sa.select(p.c.id).where(p.c.registration_id == registration_id).order_by("id")
+                )
+            ).scalars()
+        )
+        feed_key = await _one(conn, sa.select(r.c.feed_key).where(r.c.id == registration_id))
+        return values, places, feed_key
+
+    values, places, feed_key = await db.read(_read)
+    values["room_id"] = await add_room(db, values["gathering_id"])  # the demo's venues are tbc
+    values["venue_id"] = await db.read(
+        lambda conn: _one(
+            conn, sa.select(schema.room.c.venue_id).where(schema.room.c.id == values["room_id"])
+        )
+    )
+    offered, cancelled = places[0], places[-1]
+
+    async def _offer(conn: AsyncConnection) -> None:
+        # One of the attendee's places offered to them, so their offer link has something to take.
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+        await conn.execute(
+            sa.update(p).where(p.c.id == offered).values(status="offered", offered_until=until)
+        )
+
+    await db.write(_offer)
+    secret = {
+        "token": manage_token,
+        "feed_key": feed_key,
+        "place_id": str(cancelled),
+        "confirm": links.confirm_url(registration_id).rsplit("/", 1)[1],
+        "offer": links.offer_url(offered).rsplit("/", 1)[1],
+    }
+    forged = {
+        "token": f"{registration_id}-ForgedSignatureForgedSignature00",
+        "feed_key": "forged" + feed_key[6:],
+        "place_id": str(cancelled),
+        "confirm": "eyJmb3JnZWQiOjF9.forged.forged",
+        "offer": "eyJmb3JnZWQiOjF9.forged.forged",
+    }
+    return Ids(values, secret, forged, demo.practice_steward_token(TEST_SECRET))
+
+
+def _path(route: Route, ids: Ids, visitor: str) -> str:
+    secrets = ids.attendee if visitor == "attendee" else ids.forged
+    special = {
+        "calendars:track": {"slug": NATIONAL, "track": "plenary"},
+        "public:speaker": {"slug": "chris-williamson"},
+        "public:speaker_photo": {"slug": "chris-williamson"},
+        "api:speaker": {"slug": "chris-williamson"},
+        "calendars:speaker": {"slug": "chris-williamson"},
+        "public:organisation": {"slug": "lla"},
+        "api:organisation": {"slug": "lla"},
+        "calendars:organisation": {"slug": "lla"},
+        "registration:confirm": {"token": secrets["confirm"]},
+        "registration:offer": {"token": secrets["offer"]},
+        "auth:reset": {"token": "not-a-reset-token"},
+        "door:open_page": {"token": ids.practice_token},
+        "registration:ticket_image": {"kind": "svg"},
+    }.get(route.name, {})
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in special:
+            return str(special[name])
+        if name == "slug":
+            return CONFERENCE
+        if name in secrets:
+            return secrets[name]
+        return str(ids.values[name])
+
+    return re.sub(r"\{(\w+)(?::\w+)?\}", fill, route.path)
+
+
+# --- visitors ---------------------------------------------------------------------------------
+
+
+async def _visitor(client: httpx.AsyncClient, visitor: str, ids: Ids) -> str:
+    """Make ``client`` that visitor; return the CSRF token its forms and JSON posts carry."""
+    token = await csrf_from(client, "/signin")  # the cookie's token, kept after signing in
+    if visitor in ORGANISERS:
+        credentials = {"other_organiser": JVL, "organiser": LLA, "admin": ADMIN}[visitor]
+        signed_in = await sign_in(client, *credentials)
+        assert signed_in.status_code == 303  # type: ignore[attr-defined]
+    if visitor == "steward":
+        opened = await client.post(
+            "/door/api/open",
+            json={"token": ids.practice_token, "pin": demo.STEWARD_PIN},
+            headers={"x-csrftoken": token},
+        )
+        assert opened.status_code == 200, opened.text
+    return token
+
+
+def _requests(app: Starlette) -> Iterator[tuple[Route, str]]:
+    routes = [r for r in app.routes if isinstance(r, Route)]
+    pairs = [(r, m) for r in routes for m in sorted(r.methods or {"GET"}) if m != "HEAD"]
+    ending = {name: n for n, name in enumerate(ENDING)}
+
+    def order(pair: tuple[Route, str]) -> tuple[int, int]:
+        route, method = pair
+        if method != "GET" and route.name in ending:
+            return (2, ending[route.name])
+        return (0 if method == "GET" else 1, 0)
+
+    yield from sorted(pairs, key=order)
+
+
+JSON_ROUTES = ("/door/api/", "/api/")
+
+
+async def _ask(
+    client: httpx.AsyncClient, route: Route, method: str, path: str, token: str, ids: Ids
+) -> httpx.Response:
+    if method == "GET":
+        return await client.get(path)
+    if method == "OPTIONS":
+        return await client.options(path, headers={"origin": "https://other.example"})
+    if path.startswith(JSON_ROUTES):
+        body: dict[str, Any] = {}
+        if route.name == "steward:open":
+            body = {"token": ids.practice_token, "pin": demo.STEWARD_PIN}
+        return await client.post(path, json=body, headers={"x-csrftoken": token})
+    return await client.post(path, data={"csrftoken": token})
+
+
+def _refused(response: httpx.Response, kind: str) -> bool:
+    """Whether the answer turns the visitor away (as opposed to serving or validating)."""
+    if kind == "attendee_secret":
+        # A forged link is not found (or, for signed tokens, not valid): it opens nothing.
+        return response.status_code in (400, 404, 410)
+    location = response.headers.get("location", "")
+    to_sign_in = response.status_code in (302, 303) and location.startswith("/signin")
+    return response.status_code in (401, 403) or to_sign_in
+
+
+async def _register_someone(transport: httpx.ASGITransport) -> None:
+    """A registration through the form, so the outbox has a message for the admin to open."""
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as c:
+        token = await csrf_from(c, f"/g/{CONFERENCE}/register")
+        answer = await c.post(
+            f"/g/{CONFERENCE}/register",
+            data={"csrftoken": token, "name": "Matrix Person", "email": "matrix@example.org"},
+        )
+        assert answer.status_code == 200, answer.text[:300]
+
+
+@pytest.mark.parametrize("visitor", VISITORS)
+async def test_every_route_answers_each_visitor_as_the_rules_say(
+    visitor: str,
+    db: Database,
+    app: Starlette,
+    client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(steward, "STREAM_SECONDS", 0.0)  # the door's event stream ends at once
+    logins = await demo.load_demo(db, secret_key=TEST_SECRET)
+    await _register_someone(httpx.ASGITransport(app=app))
+    ids = await _ids(db, logins, app)
+
+    unclassified = sorted(
+        {
+            f"{m} {r.path} ({r.name})"
+            for r in app.routes
+            if isinstance(r, Route)
+            for m in (r.methods or {"GET"})
+            if m != "HEAD" and rule_for(r.name, m) is None
+        }
+    )
+    assert not unclassified, f"routes without a rule in RULES: {unclassified}"
+    assert [r.path for r in app.routes if isinstance(r, Mount)] == ["/static"]  # files only
+
+    token = await _visitor(client, visitor, ids)
+    wrong: list[str] = []
+    asked = 0
+    for route, method in _requests(app):
+        kind = rule_for(route.name, method)
+        assert kind is not None
+        path = _path(route, ids, visitor)
+        response = await _ask(client, route, method, path, token, ids)
+        asked += 1
+        assert response.status_code < 500, (method, path, response.text[:300])
+        allowed = visitor in KINDS[kind]
+        if _refused(response, kind) == allowed:
+            expected = "allowed" if allowed else "refused"
+            wrong.append(
+                f"{method} {path} ({route.name}, {kind}): {response.status_code}, "
+                f"expected {expected}"
+            )
+    assert asked > 100
+    assert not wrong, f"{visitor}:\n" + "\n".join(wrong)
