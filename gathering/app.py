@@ -92,6 +92,7 @@ def create_app(settings: Settings) -> Starlette:
     middleware = [
         Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
         Middleware(csrf.MultipartGate),
+        Middleware(csrf.FormBodyGate),
         Middleware(
             asgi_csrf,
             signing_secret=settings.secret_key,

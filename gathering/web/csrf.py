@@ -1,10 +1,14 @@
-"""CSRF for the few forms that upload files.
+"""CSRF for the few forms that upload files, and form bodies asgi-csrf can read.
 
 asgi-csrf checks every other form. Its multipart check breaks with python-multipart 0.0.26 and
 later (simonw/asgi-csrf#38: it passes ``FileClass=``, which the parser no longer takes), and the
 older parser has known vulnerabilities. So multipart requests skip asgi-csrf, ``MultipartGate``
 refuses them on every path not listed in ``UPLOAD_PATHS``, and the handlers of those paths read
 their form through ``checked_form``, which verifies asgi-csrf's own signed double-submit token.
+
+asgi-csrf also decodes a urlencoded form body as strict UTF-8 before any of our code runs, so a
+body that is not UTF-8 would end in a 500; ``FormBodyGate`` reads such bodies first and answers
+400 in words instead (and 413 for a body far beyond any form of ours), then hands the body on.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.datastructures import FormData, Headers
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gathering.errors import Forbidden
 
@@ -71,3 +75,61 @@ async def checked_form(
                 "Nothing was saved."
             )
     return form
+
+
+MAX_FORM_BODY = 16 * 1024 * 1024  # the largest form (a pasted supporters list) is far smaller
+
+
+def _is_urlencoded(scope: Scope) -> bool:
+    content_type = Headers(scope=scope).get("content-type", "")
+    return content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded"
+
+
+class FormBodyGate:
+    """400 for a urlencoded form body that is not UTF-8 text, 413 for a huge one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _is_urlencoded(scope):
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        messages: list[Message] = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break  # the client went away: let the app see it
+            body += message.get("body", b"")
+            if len(body) > MAX_FORM_BODY:
+                await PlainTextResponse("This form is too large to accept.", 413)(
+                    scope, receive, send
+                )
+                return
+            if not message.get("more_body", False):
+                break
+        try:
+            bytes(body).decode("utf-8")
+        except UnicodeDecodeError:
+            response = PlainTextResponse(
+                "The form arrived garbled (it was not sent as UTF-8 text). Go back, reload the "
+                "page and send it again. Nothing was saved.",
+                400,
+            )
+            await response(scope, receive, send)
+            return
+        replay = iter(
+            [{"type": "http.request", "body": bytes(body), "more_body": False}]
+            if messages and messages[-1]["type"] == "http.request"
+            else messages
+        )
+
+        async def replayed() -> Message:
+            try:
+                return next(replay)
+            except StopIteration:
+                return await receive()
+
+        await self.app(scope, replayed, send)
