@@ -111,6 +111,7 @@ class DemoGathering:
     ticket_types: tuple[tuple[str, str], ...] = ()
     questions: tuple[tuple[str, str, bool], ...] = ()
     attendees: tuple[tuple[str, str], ...] = field(default=())
+    is_listed: bool = True  # on the public list of gatherings
 
 
 _CONFERENCE = DemoGathering(
@@ -343,6 +344,7 @@ def practice_gathering(today: dt.date) -> DemoGathering:
         ),
         ticket_types=(("Standard", "Free"), ("Solidarity", "£5 or what you can")),
         attendees=_CONFERENCE.attendees,
+        is_listed=False,  # a rehearsal: reached by its steward pass, not the public list
     )
 
 
@@ -511,6 +513,7 @@ async def _load_gathering(
             "location": demo.location,
             "host_organisation_id": orgs[demo.host],
             "registration_open": True,
+            "is_listed": demo.is_listed,
             "data_controller": {s: n for s, n, _ in ORGANISATIONS}[demo.host],
             # Long enough that the retention purge leaves the (fictional) attendees of these
             # past gatherings in place for years; real gatherings default to 30 days.
