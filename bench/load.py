@@ -36,14 +36,16 @@ import aiohttp
 
 CSRF_FIELD = re.compile(r'name="csrftoken" value="([^"]+)"')
 TIMEOUT = aiohttp.ClientTimeout(total=120)
+KEEPALIVE = 2.0  # seconds; uvicorn closes idle connections after 5
 
 
 @dataclass
 class Phase:
     name: str
     deadline: float
-    latencies: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)  # of every unit that got its answers
     errors: list[str] = field(default_factory=list)
+    ok: int = 0  # units answered as expected
     started: float = 0.0
     finished: float = 0.0
     truncated: bool = False
@@ -65,6 +67,7 @@ class Phase:
         return {
             "name": self.name,
             "units": len(self.latencies),
+            "ok": self.ok,
             "errors": len(self.errors),
             "error_samples": self.errors[:5],
             "elapsed": self.finished - self.started,
@@ -76,9 +79,10 @@ class Phase:
 def _session(connections: int, *, cookies: bool = True) -> aiohttp.ClientSession:
     # unsafe=True: keep cookies set by an IP address (127.0.0.1), as a browser does.
     jar = aiohttp.CookieJar(unsafe=True) if cookies else aiohttp.DummyCookieJar()
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=connections), cookie_jar=jar, timeout=TIMEOUT
-    )
+    # Idle connections are dropped before uvicorn's own 5 s keep-alive timeout ends them, so a
+    # request never goes out on a connection the server is closing (a "connection reset").
+    connector = aiohttp.TCPConnector(limit=connections, keepalive_timeout=KEEPALIVE)
+    return aiohttp.ClientSession(connector=connector, cookie_jar=jar, timeout=TIMEOUT)
 
 
 async def _csrf(session: aiohttp.ClientSession, url: str) -> str:
@@ -137,6 +141,8 @@ async def run_scan(spec: dict[str, Any], phase: dict[str, Any], out: Phase) -> N
                 out.error(f"{status}: {text[:200]}")
             elif is_app and json.loads(text).get("reason") != phase["expect"]:
                 out.error(f"reason {json.loads(text).get('reason')} for {code}")
+            else:
+                out.ok += 1
 
     out.start()
     try:
@@ -183,6 +189,8 @@ async def run_register(spec: dict[str, Any], phase: dict[str, Any], out: Phase) 
             out.error(f"{status}: {text[:200]}")
         elif is_app and "Check your email" not in text:
             out.error("the answer is not the 'check your email' page")
+        else:
+            out.ok += 1
 
     async def worker() -> None:
         for number in people:
@@ -230,7 +238,9 @@ async def run_get(
             out.latencies.append(time.perf_counter() - began)
             if status != expect:
                 out.error(f"{path}: {status} (expected {expect})")
-            elif etag:
+                continue
+            out.ok += 1
+            if etag:
                 etags[path] = etag
 
     out.start()

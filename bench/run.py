@@ -67,6 +67,7 @@ def percentile(values: list[float], fraction: float) -> float:
 class Figures:
     name: str
     units: int
+    ok: int
     errors: int
     elapsed: float
     p50: float
@@ -85,6 +86,7 @@ class Figures:
         return cls(
             phase["name"],
             phase["units"],
+            phase["ok"],
             phase["errors"],
             phase["elapsed"],
             percentile(latencies, 0.50),
@@ -250,9 +252,18 @@ def base_env() -> dict[str, str]:
     return env
 
 
-def app_command(port: int, profile: Path | None) -> list[str]:
+def app_command(port: int, profile: Path | None, switch_interval: float | None) -> list[str]:
+    """``gathering serve`` (under pyinstrument with ``profile``); with ``switch_interval``, the
+    interpreter's thread switch interval is set first (an experiment, see bench/RESULTS.md)."""
+    serve = ["serve", "--port", str(port)]
+    if switch_interval is not None:
+        code = (
+            f"import sys; sys.setswitchinterval({switch_interval!r}); "
+            f"from gathering.cli import main; raise SystemExit(main({serve!r}))"
+        )
+        return [sys.executable, "-c", code]
     if profile is None:
-        return [sys.executable, "-m", "gathering", "serve", "--port", str(port)]
+        return [sys.executable, "-m", "gathering", *serve]
     return [
         sys.executable,
         "-m",
@@ -263,9 +274,7 @@ def app_command(port: int, profile: Path | None) -> list[str]:
         str(profile),
         "-m",
         "gathering",
-        "serve",
-        "--port",
-        str(port),
+        *serve,
     ]
 
 
@@ -421,7 +430,7 @@ async def _door_check(db: Database, seeded: seed.Seeded, ours: dict[str, Figures
         return int(entries), int(scans)
 
     entries, scans = await db.read(_read)
-    admitted = ours["first scans"].units - ours["first scans"].errors
+    admitted = ours["first scans"].ok
     answered = ours["first scans"].units + ours["re-scans"].units
     return [
         Target(
@@ -482,7 +491,7 @@ async def _registration_check(
         return int(taken), counts.get("confirmed", 0), counts.get("waitlisted", 0), int(people)
 
     taken, confirmed, waitlisted, people = await db.read(_read)
-    registered = ours["registrations"].units - ours["registrations"].errors
+    registered = ours["registrations"].ok
     capacity = seed.RUSH_PLACES
     return [
         Target(
@@ -491,8 +500,8 @@ async def _registration_check(
             f"{confirmed} confirmed, places_taken {taken}",
         ),
         Target(
-            "everyone else on the waiting list, one registration each",
-            waitlisted == registered - confirmed and people == registered,
+            "everyone past the places on the waiting list, every answered one stored",
+            waitlisted == people - confirmed and people >= registered,
             f"{waitlisted} waitlisted, {people} registrations for {registered} answered",
         ),
     ]
@@ -659,7 +668,12 @@ def run_scenario(
         GATHERING_LOG_LEVEL="warning",
     )
     profile = args.profile / f"{scenario.name}-{store.engine}.txt" if args.profile else None
-    with serve(app_command(port, profile), env, port, workdir / f"{scenario.name}.log") as server:
+    with serve(
+        app_command(port, profile, args.switch_interval),
+        env,
+        port,
+        workdir / f"{scenario.name}.log",
+    ) as server:
         results = run_load(
             {"base_url": server.url, "target": "app", "phases": phases}, workdir, scenario.name
         )
@@ -811,7 +825,16 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="run our server under pyinstrument and write one text profile per scenario here",
     )
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        metavar="SECONDS",
+        help="experiment: set sys.setswitchinterval in our server before it starts",
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the working folder (server logs, load results)"
+    )
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = [n for n in names if n not in SCENARIOS]
@@ -821,6 +844,7 @@ def main(argv: list[str] | None = None) -> int:
         args.profile = args.profile.resolve()
         args.profile.mkdir(parents=True, exist_ok=True)
     print(f"Machine: {machine()}", flush=True)
+    print(f"Load average at the start: {os.getloadavg()[0]:.2f} (other work on the machine)")
     outcomes = []
     workdir = Path(tempfile.mkdtemp(prefix="gathering-bench-"))
     store = Store(workdir, args.postgres or None)
@@ -831,13 +855,19 @@ def main(argv: list[str] | None = None) -> int:
             outcomes.append(run_scenario(SCENARIOS[name], store, args, workdir))
     finally:
         asyncio.run(store.drop_all())
-        shutil.rmtree(workdir, ignore_errors=True)
+        if args.keep:
+            print(f"Kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     print()
     print(table(outcomes))
     print()
     text, ok = verdicts(outcomes)
     print(text)
-    print(f"\n{len(outcomes)} scenario(s) in {time.monotonic() - began:.0f} s.")
+    print(
+        f"\n{len(outcomes)} scenario(s) in {time.monotonic() - began:.0f} s; "
+        f"load average at the end: {os.getloadavg()[0]:.2f}."
+    )
     if args.json:
         args.json.write_text(
             json.dumps(
