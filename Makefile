@@ -57,3 +57,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache static/vendor
+
+# Benchmarks of issue 8 against a real server (see bench/RESULTS.md); a few minutes.
+# GATHERING_BENCH_POSTGRES_URL=postgresql://USER@HOST:PORT/postgres runs them on PostgreSQL.
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
