@@ -3,8 +3,9 @@
 Starlette's ``url_path_for`` tries every route in order until one accepts the name and
 parameters (each refusal is a raised ``NoMatchFound``); with some hundred routes, a programme of
 300 sessions spent most of its page time there (bench/RESULTS.md). :func:`url_path` remembers,
-per router, which route answered each name and asks it first; anything else falls back to the
-same search in the same order, so the answers are Starlette's own.
+per router, the path of each name and parameters it was asked for, and which route answered each
+name (asked first next time); anything else falls back to the same search in the same order, so
+the answers are Starlette's own.
 """
 
 from __future__ import annotations
@@ -19,9 +20,32 @@ from starlette.routing import BaseRoute, NoMatchFound, Router
 _ANSWERED = "_gathering_routes_by_name"  # kept on the router itself (routers are unhashable)
 
 
+_PATHS = "_gathering_paths"  # (name, parameters) -> the path, kept on the router too
+_PATHS_KEPT = 20_000  # enough for every link of several programmes; then start again
+
+
 def url_path(app: Starlette | Router, name: str, /, **path_params: Any) -> URLPath:
-    """``app.url_path_for(name, **path_params)``, asking the route that answered last first."""
+    """``app.url_path_for(name, **path_params)``, remembered per router."""
     router = app.router if isinstance(app, Starlette) else app
+    paths: dict[tuple[str, tuple[tuple[str, Any], ...]], URLPath] | None
+    paths = getattr(router, _PATHS, None)
+    if paths is None:
+        paths = {}
+        setattr(router, _PATHS, paths)
+    try:
+        key = (name, tuple(sorted(path_params.items())))
+        found = paths.get(key)
+    except TypeError:  # an unhashable parameter: not remembered
+        return _url_path(router, name, path_params)
+    if found is None:
+        found = _url_path(router, name, path_params)
+        if len(paths) >= _PATHS_KEPT:
+            paths.clear()
+        paths[key] = found
+    return found
+
+
+def _url_path(router: Router, name: str, path_params: dict[str, Any]) -> URLPath:
     known: dict[str, BaseRoute] | None = getattr(router, _ANSWERED, None)
     if known is None:
         known = {}
