@@ -560,9 +560,9 @@ def _feeds_targets(outcome: Outcome) -> list[Target]:
     return [
         Target("feeds 304: ≥ 80 % of baseline GET", ratio >= 0.8, f"{ratio:.0%}"),
         Target(
-            "feeds cold build ≤ 50 ms (median of .ics, .xml, .json of 3 gatherings)",
-            cold.p50 <= 50,
-            f"{cold.p50:.1f} ms, slowest {cold.worst:.1f} ms",
+            "feeds cold build ≤ 50 ms (each of .ics, .xml, .json of 3 gatherings)",
+            cold.worst <= 50,
+            f"slowest {cold.worst:.1f} ms, median {cold.p50:.1f} ms",
         ),
     ]
 
@@ -726,6 +726,7 @@ HEADER = (
     "SQL/req",
     "base /s",
     "base p50",
+    "base p99",
     "ratio",
 )
 
@@ -748,6 +749,7 @@ def table(outcomes: list[Outcome]) -> str:
                     str(o.shapes.get(name, "")),
                     f"{b.rate:.0f}" if b else "",
                     f"{b.p50:.1f}" if b else "",
+                    f"{b.p99:.1f}" if b else "",
                     f"{o.ratio(name):.0%}" if b else "",
                 )
             )
@@ -876,6 +878,8 @@ def main(argv: list[str] | None = None) -> int:
                         "scenario": o.scenario,
                         "engine": o.engine,
                         "peak_mb": o.peak_mb,
+                        "baseline_peak_mb": o.baseline_peak_mb,
+                        "statements": o.shapes,
                         "phases": {
                             n: {
                                 "units": f.units,
@@ -883,7 +887,10 @@ def main(argv: list[str] | None = None) -> int:
                                 "p50_ms": f.p50,
                                 "p99_ms": f.p99,
                                 "errors": f.errors,
+                                "worst_ms": f.worst,
                                 "baseline_per_s": o.baseline[n].rate if n in o.baseline else None,
+                                "baseline_p50_ms": o.baseline[n].p50 if n in o.baseline else None,
+                                "baseline_p99_ms": o.baseline[n].p99 if n in o.baseline else None,
                                 "ratio": o.ratio(n),
                             }
                             for n, f in o.ours.items()
