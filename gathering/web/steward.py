@@ -98,7 +98,10 @@ def _json(data: dict[str, Any], status: int = 200) -> Response:
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> Response:
-    return _json({"error": code, "message": message, **extra}, status)
+    response = _json({"error": code, "message": message, **extra}, status)
+    if status == 503:  # busy: the scan page resends the same nonce after this
+        response.headers["retry-after"] = "2"
+    return response
 
 
 def _now() -> dt.datetime:

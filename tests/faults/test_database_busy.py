@@ -239,9 +239,6 @@ async def test_writes_past_the_busy_timeout_get_503_with_retry_after_and_write_n
     }
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the door API's JSON errors (gathering/web/steward.py) omit Retry-After"
-)
 async def test_door_scan_while_locked_says_when_to_try_again(
     client: httpx.AsyncClient, seeded: Any, write_lock: WriteLock
 ) -> None:
