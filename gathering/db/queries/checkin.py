@@ -167,6 +167,8 @@ async def lock_registration(conn: AsyncConnection, registration_id: int) -> None
     On PostgreSQL (READ COMMITTED for this unit) every later statement then sees what the
     previous holder committed; SQLite runs one writer at a time anyway.
     """
+    if conn.dialect.name == "sqlite":
+        return  # one writer at a time already (BEGIN IMMEDIATE): a statement saved per scan
     query = sa.select(registration.c.id).where(registration.c.id == registration_id)
     await conn.execute(query.with_for_update())
 
