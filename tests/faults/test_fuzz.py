@@ -225,8 +225,8 @@ def test_registration_form_answers_every_body_without_a_server_error(
         }
     )
     extra = st.lists(st.tuples(st.one_of(st.sampled_from(_REGISTRATION_KEYS), text), value))
-    # Raw bodies too (those that are not UTF-8 are refused before asgi-csrf: see below).
-    raw = st.text(max_size=300).map(lambda t: t.encode())
+    # Raw bodies too, any bytes (those that are not UTF-8 are refused before asgi-csrf: below).
+    raw = st.one_of(st.text(max_size=300).map(lambda t: t.encode()), st.binary(max_size=300))
 
     @settings(max_examples=FORM_EXAMPLES, **FUZZ)
     @given(fields=plausible, more=extra, body=st.one_of(st.none(), raw))
