@@ -179,19 +179,20 @@ async def track_ics(request: Request) -> Response:
     )
 
 
-async def organisation_ics(request: Request) -> Response:
-    slug = request.path_params["slug"]
-    profile = await organisation_profile(database(request), slug)
+def _appearances_feed(
+    request: Request, kind: str, title: str, slug: str, appearances: Any
+) -> Response:
+    """The feed of an organisation's or a speaker's sessions across gatherings."""
     info = FeedInfo(
-        f"Sessions hosted by {profile.name}",
-        _absolute(request, "public:organisation", slug=slug),
-        _absolute(request, "calendars:organisation", slug=slug),
+        title,
+        _absolute(request, f"public:{kind}", slug=slug),
+        _absolute(request, f"calendars:{kind}", slug=slug),
     )
     events = [
         FeedEvent(a.gathering, a.session, _session_url(request, a.gathering, a.session))
-        for a in profile.appearances
+        for a in appearances
     ]
-    body, etag = _feed(request, "organisation", info, events)
+    body, etag = _feed(request, kind, info, events)
     # No Last-Modified: these feeds span gatherings, and a withdrawn session could make the newest
     # date go backwards; the ETag is exact.
     return cached_response(
@@ -199,22 +200,18 @@ async def organisation_ics(request: Request) -> Response:
     )
 
 
+async def organisation_ics(request: Request) -> Response:
+    slug = request.path_params["slug"]
+    profile = await organisation_profile(database(request), slug)
+    title = f"Sessions hosted by {profile.name}"
+    return _appearances_feed(request, "organisation", title, slug, profile.appearances)
+
+
 async def speaker_ics(request: Request) -> Response:
     slug = request.path_params["slug"]
     profile = await speaker_profile(database(request), slug)
-    info = FeedInfo(
-        f"Sessions with {profile.name}",
-        _absolute(request, "public:speaker", slug=slug),
-        _absolute(request, "calendars:speaker", slug=slug),
-    )
-    events = [
-        FeedEvent(a.gathering, a.session, _session_url(request, a.gathering, a.session))
-        for a in profile.appearances
-    ]
-    body, etag = _feed(request, "speaker", info, events)
-    return cached_response(
-        request, body, MEDIA_TYPE, last_modified=None, max_age=MAX_AGE, etag=etag
-    )
+    title = f"Sessions with {profile.name}"
+    return _appearances_feed(request, "speaker", title, slug, profile.appearances)
 
 
 # --- the personal agenda -----------------------------------------------------------------------

@@ -144,19 +144,22 @@ async def insert_scan(
     )
 
 
+def _door_person() -> sa.Select[Any]:
+    """A registration as the door sees it: status, name, answers and ticket type name."""
+    return sa.select(
+        registration.c.id,
+        registration.c.name,
+        registration.c.status,
+        registration.c.answers,
+        registration.c.share_access_needs,
+        ticket_type.c.name.label("ticket_type"),
+    ).select_from(registration.outerjoin(ticket_type))
+
+
 async def registration_by_code(conn: AsyncConnection, gathering_id: int, code: str) -> Any:
     """The registration holding this ticket code in this gathering, with its ticket type name."""
-    query = (
-        sa.select(
-            registration.c.id,
-            registration.c.name,
-            registration.c.status,
-            registration.c.answers,
-            registration.c.share_access_needs,
-            ticket_type.c.name.label("ticket_type"),
-        )
-        .select_from(registration.outerjoin(ticket_type))
-        .where(registration.c.ticket_code == code, registration.c.gathering_id == gathering_id)
+    query = _door_person().where(
+        registration.c.ticket_code == code, registration.c.gathering_id == gathering_id
     )
     return (await conn.execute(query)).first()
 
@@ -305,21 +308,10 @@ async def registered_count(conn: AsyncConnection, gathering_id: int, session_id:
 
 async def registration_by_id(conn: AsyncConnection, gathering_id: int, registration_id: int) -> Any:
     """Like registration_by_code, for a help-desk match (by id, still only in this gathering)."""
-    query = (
-        sa.select(
-            registration.c.id,
-            registration.c.name,
-            registration.c.status,
-            registration.c.answers,
-            registration.c.share_access_needs,
-            ticket_type.c.name.label("ticket_type"),
-        )
-        .select_from(registration.outerjoin(ticket_type))
-        .where(
-            registration.c.id == registration_id,
-            registration.c.gathering_id == gathering_id,
-            registration.c.anonymised_at.is_(None),  # purged people keep a status, not a name
-        )
+    query = _door_person().where(
+        registration.c.id == registration_id,
+        registration.c.gathering_id == gathering_id,
+        registration.c.anonymised_at.is_(None),  # purged people keep a status, not a name
     )
     return (await conn.execute(query)).first()
 
