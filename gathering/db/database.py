@@ -2,10 +2,18 @@
 
 ``await db.write(fn)`` runs ``fn(conn)`` as one whole transaction that behaves as if it ran alone:
 on SQLite, writes are serialised by one in-process lock plus ``BEGIN IMMEDIATE`` (so another
-process, such as ``gathering demo`` beside a running server, waits on ``busy_timeout``); on
-PostgreSQL the unit runs SERIALIZABLE and is retried on a serialisation failure. ``fn`` must do no
-network or mail I/O: it may run more than once on PostgreSQL, and side effects belong in outbox rows
-written by the same transaction.
+process, such as ``gathering demo`` beside a running server, is waited for); on PostgreSQL the unit
+runs SERIALIZABLE and is retried on a serialisation failure. ``fn`` must do no network or mail
+I/O: it may run more than once (a serialisation failure on PostgreSQL, another process's lock on
+SQLite), and side effects belong in outbox rows written by the same transaction.
+
+On SQLite the statements run in the event loop's own thread (``gathering.db.sqlite_inline``):
+each takes microseconds, where handing it to aiosqlite's thread took four round trips of
+100-150 µs. So that nothing holds the loop for long, SQLite never waits inside a statement: its
+busy timeout is 0, and a unit that meets another process's lock is rolled back and run again
+after an ``asyncio.sleep``, until ``busy_timeout_ms`` has passed (then ``Busy``, a 503). The
+write-ahead log is copied into the database file by a worker thread, not by the commit that
+happens to fill it.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from gathering.db import sqlite_inline
 from gathering.errors import Busy, DatabaseUnavailable
 
 T = TypeVar("T")
@@ -33,6 +42,9 @@ log = logging.getLogger(__name__)
 # PostgreSQL SQLSTATEs that mean "run the whole transaction again".
 _RETRY_SQLSTATES = {"40001", "40P01"}
 _MAX_ATTEMPTS = 40
+# SQLite: how many write units between two PASSIVE checkpoints on a worker thread (SQLite's own
+# automatic checkpoint, off here, runs at 1 000 pages of log: a few dozen writes).
+_CHECKPOINT_EVERY_WRITES = 32
 
 
 class Database:
@@ -43,8 +55,11 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = asyncio.Lock()
         self._busy_timeout_ms = int(busy_timeout_ms)
+        self._sqlite_file: str | None = None
+        self._writes_since_checkpoint = 0
+        self._checkpointing: asyncio.Task[None] | None = None
         if self.is_sqlite:
-            self.engine = self._sqlite_engine(url, busy_timeout_ms)
+            self.engine = self._sqlite_engine(url)
         else:
             # hide_parameters: a logged database error never carries the names, addresses and
             # answers bound to the statement.
@@ -57,27 +72,36 @@ class Database:
             )
             self._write_engine = self.engine.execution_options(isolation_level="SERIALIZABLE")
 
-    @staticmethod
-    def _sqlite_engine(url: str, busy_timeout_ms: int) -> AsyncEngine:
-        database = make_url(url).database
-        if database:
+    @property
+    def busy_timeout_ms(self) -> int:
+        """How long a unit of work waits for another process's lock before ``Busy``."""
+        return self._busy_timeout_ms
+
+    def _sqlite_engine(self, url: str) -> AsyncEngine:
+        parsed = make_url(url)
+        database = parsed.database or ":memory:"
+        uri = parsed.query.get("uri") in ("true", "1")
+        if database != ":memory:" and not uri:
             parent = Path(database).parent
             if not parent.is_dir():
                 raise DatabaseUnavailable(
                     f"cannot open the SQLite database {database}: folder {parent} does not exist"
                 )
-        engine = create_async_engine(url, hide_parameters=True)
+            self._sqlite_file = database
+        engine = create_async_engine(
+            url, hide_parameters=True, async_creator=sqlite_inline.creator(database, uri=uri)
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin
-            # (SQLAlchemy's aiosqlite notes, "Serializable isolation / Savepoints").
-            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            # Never wait inside a statement (it would hold the event loop): units are retried.
+            cursor.execute("PRAGMA busy_timeout=0")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # Checkpoints run on a worker thread (``_after_write``), not inside a commit.
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
             # Deleted and overwritten content is zeroed, so erased personal data leaves no copy in
             # free space and no VACUUM is needed (https://sqlite.org/pragma.html#pragma_secure_delete).
             cursor.execute("PRAGMA secure_delete=ON")
@@ -92,13 +116,18 @@ class Database:
 
     async def read(self, fn: Unit[T]) -> T:
         """Run ``fn`` in a read transaction (concurrent with other reads and with writes)."""
+        if self.is_sqlite:
+            return await self._sqlite_unit(self._read_once, fn)
         try:
-            async with self.engine.connect() as conn, conn.begin():
-                return await fn(conn)
+            return await self._read_once(fn)
         except exc.OperationalError as error:
             raise _translated(error) from error
         except (OSError, exc.InterfaceError) as error:
             raise DatabaseUnavailable(f"the database is unreachable: {error}") from error
+
+    async def _read_once(self, fn: Unit[T]) -> T:
+        async with self.engine.connect() as conn, conn.begin():
+            return await fn(conn)
 
     async def write(self, fn: Unit[T], *, serializable: bool = True) -> T:
         """Run ``fn`` as one atomic unit of work that behaves as if no other write ran meanwhile.
@@ -109,18 +138,57 @@ class Database:
         lock, instead of failing and retrying whole. SQLite serialises every write regardless.
         """
         if self.is_sqlite:
-            return await self._write_sqlite(fn)
+            async with self._write_lock:
+                result = await self._sqlite_unit(self._write_sqlite_once, fn)
+            self._after_write()
+            return result
         return await self._write_postgres(fn, self._write_engine if serializable else self.engine)
 
-    async def _write_sqlite(self, fn: Unit[T]) -> T:
-        async with self._write_lock:
+    async def _write_sqlite_once(self, fn: Unit[T]) -> T:
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
+            async with conn.begin():
+                return await fn(conn)
+
+    async def _sqlite_unit(self, once: Callable[[Unit[T]], Awaitable[T]], fn: Unit[T]) -> T:
+        """Run one SQLite unit; while another process holds a lock it needs, roll back, sleep
+        and run it again, for up to the busy timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._busy_timeout_ms / 1000
+        pause = 0.001
+        while True:
             try:
-                async with self.engine.connect() as conn:
-                    conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
-                    async with conn.begin():
-                        return await fn(conn)
+                return await once(fn)
             except exc.OperationalError as error:
-                raise _translated(error) from error
+                remaining = deadline - loop.time()
+                if not _is_busy(error) or remaining <= 0:
+                    raise _translated(error) from error
+            await asyncio.sleep(min(pause, remaining))
+            pause = min(pause * 2, 0.05)
+
+    def _after_write(self) -> None:
+        """Every so many writes, copy the write-ahead log into the file on a worker thread.
+
+        A PASSIVE checkpoint never waits for a reader or a writer and copies what no reader
+        still needs; with ``wal_autocheckpoint`` off, the commit that filled the log no longer
+        does the copy (and its fsync) itself while the event loop waits."""
+        self._writes_since_checkpoint += 1
+        if (
+            self._writes_since_checkpoint < _CHECKPOINT_EVERY_WRITES
+            or self._sqlite_file is None
+            or (self._checkpointing is not None and not self._checkpointing.done())
+        ):
+            return
+        self._writes_since_checkpoint = 0
+        self._checkpointing = asyncio.get_running_loop().create_task(
+            self._checkpoint_in_thread("PASSIVE")
+        )
+
+    async def _checkpoint_in_thread(self, mode: str) -> None:
+        try:
+            await asyncio.to_thread(_checkpoint_file, self._sqlite_file or "", mode)
+        except sqlite3.Error as error:
+            log.warning("could not checkpoint the write-ahead log: %s", error)
 
     async def _write_postgres(self, fn: Unit[T], engine: AsyncEngine) -> T:
         for attempt in range(1, _MAX_ATTEMPTS + 1):
@@ -145,28 +213,15 @@ class Database:
         Taken under the write lock, so no write of this process is held up behind it for longer
         than the copy, and with no busy wait: a reader still using the log (or another process
         writing) leaves it as a plain PASSIVE checkpoint, which copies what it can and never
-        blocks (https://sqlite.org/c3ref/wal_checkpoint_v2.html). Runs outside any transaction,
-        so it uses the driver's connection (the engine's ``begin`` hook would open one).
+        blocks (https://sqlite.org/c3ref/wal_checkpoint_v2.html). The copy runs on a worker
+        thread with a connection of its own, so the event loop goes on serving reads.
         """
-        if not self.is_sqlite:
+        if not self.is_sqlite or self._sqlite_file is None:
             return True
         async with self._write_lock:
             try:
-                async with self.engine.connect() as conn:
-                    raw = await conn.get_raw_connection()
-                    driver: Any = raw.driver_connection
-                    await (await driver.execute("PRAGMA busy_timeout=0")).close()
-                    try:
-                        cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                        busy, _frames, _copied = await cursor.fetchone()
-                        await cursor.close()
-                    finally:
-                        restore = f"PRAGMA busy_timeout={self._busy_timeout_ms}"
-                        await (await driver.execute(restore)).close()
-                    return not busy
-            except exc.OperationalError as error:
-                raise _translated(error) from error
-            except sqlite3.Error as error:  # from the driver's connection, not through SQLAlchemy
+                return await asyncio.to_thread(_checkpoint_file, self._sqlite_file, "TRUNCATE")
+            except sqlite3.Error as error:
                 raise _refused(str(error)) from error
 
     async def ping(self) -> None:
@@ -174,6 +229,8 @@ class Database:
         await self.read(_select_one)
 
     async def dispose(self) -> None:
+        if self._checkpointing is not None:
+            await self._checkpointing
         await self.engine.dispose()
 
 
@@ -189,6 +246,25 @@ def _sqlstate(error: exc.DBAPIError) -> str | None:
             if isinstance(value, str):
                 return value
     return None
+
+
+def _checkpoint_file(path: str, mode: str) -> bool:
+    """Checkpoint the SQLite file at ``path`` on a connection of its own, never waiting; True
+    when the whole log was copied (and, for TRUNCATE, emptied)."""
+    connection = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
+    try:
+        busy, frames, copied = connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        return not busy and (mode == "TRUNCATE" or frames == copied)
+    finally:
+        connection.close()
+
+
+def _is_busy(error: exc.OperationalError) -> bool:
+    """SQLITE_BUSY (another connection holds a lock this statement needs), in any variant."""
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF == sqlite3.SQLITE_BUSY
+    return "database is locked" in str(error.orig)
 
 
 def _translated(error: exc.OperationalError) -> Exception:

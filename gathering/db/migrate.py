@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -63,12 +64,21 @@ async def _with_config(db: Database, action: Any) -> tuple[str | None, str | Non
 
     try:
         async with db.engine.connect() as conn:
-            if not db.is_sqlite:
+            if db.is_sqlite:
+                # Units of work never wait inside SQLite (``Database``); a migration, run before
+                # the service serves, waits for another process's lock like any SQLite client.
+                await conn.exec_driver_sql(f"PRAGMA busy_timeout={db.busy_timeout_ms}")
+            else:
                 await conn.execute(
                     sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY}
                 )
-            result = await conn.run_sync(_run)
-            await conn.commit()
+            try:
+                result = await conn.run_sync(_run)
+                await conn.commit()
+            finally:
+                if db.is_sqlite:
+                    with contextlib.suppress(exc.SQLAlchemyError):
+                        await conn.exec_driver_sql("PRAGMA busy_timeout=0")
             return result
     except (exc.DatabaseError, exc.InterfaceError, OSError) as error:
         reason = getattr(error, "orig", None) or error
