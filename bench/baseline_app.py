@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import gc
 import json
 import os
 import random
@@ -122,9 +123,12 @@ def main() -> None:
     args = parser.parse_args()
     spec = json.loads(os.environ["BENCH_BASELINE_SPEC"])
     app = create_app(os.environ["BENCH_BASELINE_DATABASE_URL"], spec)
-    # The options `gathering serve` gives uvicorn (gathering/cli.py), minus what needs settings.
+    # The options `gathering serve` gives uvicorn (gathering/cli.py), minus what needs settings;
+    # and, as there, the collector stops walking what start-up built.
+    gc.freeze()
     uvicorn.run(
         app,
+        timeout_keep_alive=75,
         host="127.0.0.1",
         port=args.port,
         proxy_headers=True,

@@ -69,7 +69,15 @@ class Settings:
     )
     sqlite_busy_timeout_ms: int = _setting(
         5000,
-        "How long a SQLite statement waits for another process's write lock before giving up.",
+        "How long a unit of work keeps retrying while another process holds SQLite's lock "
+        'before the request is answered 503 "busy, try again" (the service never waits '
+        "inside SQLite itself).",
+    )
+    keep_alive_seconds: int = _setting(
+        75,
+        "Seconds an idle HTTP connection is kept open. Keep it longer than the idle timeout "
+        "of any reverse proxy in front (nginx keeps upstream connections 60 s), or the proxy "
+        "may reuse a connection the service has just closed and answer 502.",
     )
     confirm_hours: int = _setting(
         24,
@@ -178,6 +186,8 @@ class Settings:
                 raise ConfigError(f"{env_name(name)} must be from 1 to 10000")
         if not 0 <= self.purge_interval_minutes <= 10_080:
             raise ConfigError("GATHERING_PURGE_INTERVAL_MINUTES must be from 0 to 10080 (a week)")
+        if not 1 <= self.keep_alive_seconds <= 3600:
+            raise ConfigError("GATHERING_KEEP_ALIVE_SECONDS must be from 1 to 3600")
         if self.sqlite_busy_timeout_ms < 0:
             raise ConfigError("GATHERING_SQLITE_BUSY_TIMEOUT_MS must not be negative")
         if len(self.secret_key) < 16:
