@@ -143,11 +143,13 @@ class RegistrationInput:
     share_access_needs: bool = False
 
 
-async def _page(conn: AsyncConnection, slug: str) -> tuple[Any, RegistrationPage]:
+async def _page(
+    conn: AsyncConnection, slug: str, *, live_places: bool = True
+) -> tuple[Any, RegistrationPage]:
     row = await programme_queries.gathering_row(conn, slug=slug)
     if row is None:
         raise NotFound("There is no gathering at this address.")
-    programme = await programme_for_row(conn, row)
+    programme = await programme_for_row(conn, row, live_places=live_places)
     page = RegistrationPage(
         programme=programme,
         is_open=bool(row.registration_open) and programme.release is not None,
@@ -184,6 +186,7 @@ async def registration_page(db: Database, slug: str) -> RegistrationPage:
 class Registered:
     registration_id: int | None  # None when the address was already registered (not revealed)
     places: dict[int, str]  # session id -> confirmed | waitlisted
+    gathering_title: str = ""  # for the "check your email" page; empty if not read
 
 
 def _clean_line(text: str) -> str:
@@ -261,7 +264,8 @@ async def register(
 
     async def _write(conn: AsyncConnection) -> Registered:
         moment = now or dt.datetime.now(dt.UTC)
-        row, page = await _page(conn, slug)
+        # Places left are not needed here: a place is taken by a conditional UPDATE.
+        row, page = await _page(conn, slug, live_places=False)
         if not page.is_open:
             raise Conflict("Registration for this gathering is not open.")
         name, email, ticket_type_id, answers, chosen, contact_ids = _validated(form, page)
@@ -285,7 +289,7 @@ async def register(
         existing = await queries.live_registration_by_email(conn, row.id, email)
         if existing is not None:
             await _remind_existing(conn, existing, row.title, links, moment)
-            return Registered(None, {})
+            return Registered(None, {}, row.title)
         nonce = secrets.token_urlsafe(16)
         registration_id = await queries.insert_registration(
             conn,
@@ -330,7 +334,7 @@ async def register(
                 ),
             },
         )
-        return Registered(registration_id, places)
+        return Registered(registration_id, places, row.title)
 
     try:
         return await db.write(_write, serializable=False)

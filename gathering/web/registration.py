@@ -44,7 +44,12 @@ def links_for(app: Starlette, config: Settings) -> reg.Links:
 
 
 def links(request: Request) -> reg.Links:
-    return links_for(request.app, settings(request))
+    """The app's link templates, made once (settings and routes never change while it runs)."""
+    state = request.app.state
+    made: reg.Links | None = getattr(state, "registration_links", None)
+    if made is None:
+        made = state.registration_links = links_for(request.app, settings(request))
+    return made
 
 
 def _text(form: FormData, name: str, limit: int = 20_000) -> str:
@@ -73,22 +78,27 @@ def _registration_input(form: FormData) -> reg.RegistrationInput:
 async def register(request: Request) -> Response:
     slug = request.path_params["slug"]
     db = database(request)
-    page = await reg.registration_page(db, slug)
     preselected = request.query_params.get("session", "")
     form = reg.RegistrationInput(session_ids=(preselected,) if preselected else ())
     errors: dict[str, str] = {}
     if request.method == "POST":
+        # One unit of work reads what the form offers, checks the answers against it and
+        # registers; the page is read apart only to show the form again with its errors.
         form = _registration_input(await request.form())
         try:
-            await reg.register(
+            done = await reg.register(
                 db, slug, form, links=links(request), confirm_hours=settings(request).confirm_hours
             )
         except InvalidInput as error:
             errors = error.errors
         else:
             wake_sender(request)
-            context = {"page": page, "email": form.email.strip()}
+            title = done.gathering_title
+            if not title:
+                title = (await reg.registration_page(db, slug)).programme.gathering.title
+            context = {"gathering_title": title, "email": form.email.strip()}
             return render(request, "registration/sent.html", context, headers=NO_STORE)
+    page = await reg.registration_page(db, slug)
     context = {"page": page, "form": form, "errors": errors}
     return render(request, "registration/form.html", context, status_code=422 if errors else 200)
 

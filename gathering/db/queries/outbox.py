@@ -27,23 +27,23 @@ async def queue_message(
     send_after: dt.datetime | None = None,
 ) -> int:
     """Insert one outbox row and return its id; ``context`` set means "render at send time"."""
-    result = await conn.execute(
-        sa.insert(outbox)
-        .values(
-            kind=kind,
-            to_address=to_address,
-            subject=subject,
-            body_text=body_text,
-            body_html=body_html,
-            attachments=attachments or [],
-            context=context,
-            registration_id=registration_id,
-            created_at=now,
-            send_after=send_after or now,
-        )
-        .returning(outbox.c.id)
-    )
-    return int(result.scalar_one())
+    values = {
+        "kind": kind,
+        "to_address": to_address,
+        "subject": subject,
+        "body_text": body_text,
+        "body_html": body_html,
+        "attachments": attachments or [],
+        "context": context,
+        "registration_id": registration_id,
+        "created_at": now,
+        "send_after": send_after or now,
+    }
+    return int((await conn.execute(_QUEUE, values)).scalar_one())
+
+
+# Built once (every registration queues mail inside its write).
+_QUEUE = sa.insert(outbox).returning(outbox.c.id)
 
 
 async def claim_due_messages(

@@ -23,53 +23,77 @@ from gathering.db.schema import (
     ticket_type,
 )
 
+# Built once: the registration form and every registration read or write these, and building
+# a statement costs more than SQLAlchemy's compiled cache then saves (bench/RESULTS.md).
+_TICKET_TYPES = (
+    sa.select(ticket_type)
+    .where(ticket_type.c.gathering_id == sa.bindparam("gathering_id"))
+    .order_by(ticket_type.c.position, ticket_type.c.id)
+)
+_QUESTIONS = (
+    sa.select(question)
+    .where(question.c.gathering_id == sa.bindparam("gathering_id"))
+    .order_by(question.c.position, question.c.id)
+)
+_HOSTING = (
+    sa.select(session_host.c.organisation_id)
+    .join(programme_session, programme_session.c.id == session_host.c.session_id)
+    .where(programme_session.c.gathering_id == sa.bindparam("gathering_id"))
+)
+_CONSENT_ORGANISATIONS = (
+    sa.select(organisation.c.id, organisation.c.name)
+    .where(
+        sa.or_(
+            organisation.c.id.in_(_HOSTING),
+            organisation.c.id == sa.bindparam("host_organisation_id"),
+        )
+    )
+    .order_by(organisation.c.name)
+)
+_LIVE_REGISTRATION_BY_EMAIL = sa.select(registration).where(
+    registration.c.gathering_id == sa.bindparam("gathering_id"),
+    registration.c.email == sa.bindparam("email"),
+    registration.c.status.in_(["pending", "confirmed"]),
+)
+_INSERT_REGISTRATION = sa.insert(registration).returning(registration.c.id)
+_TAKE_PLACE = (
+    sa.update(programme_session)
+    .where(
+        programme_session.c.id == sa.bindparam("session_id"),
+        sa.or_(
+            programme_session.c.capacity.is_(None),
+            programme_session.c.places_taken < programme_session.c.capacity,
+        ),
+    )
+    .values(places_taken=programme_session.c.places_taken + 1)
+    .returning(programme_session.c.id)
+)
+_INSERT_PLACE = sa.insert(session_place).returning(session_place.c.id)
+
 
 async def ticket_types(conn: AsyncConnection, gathering_id: int) -> Sequence[Any]:
-    query = (
-        sa.select(ticket_type)
-        .where(ticket_type.c.gathering_id == gathering_id)
-        .order_by(ticket_type.c.position, ticket_type.c.id)
-    )
-    return (await conn.execute(query)).all()
+    return (await conn.execute(_TICKET_TYPES, {"gathering_id": gathering_id})).all()
 
 
 async def questions(conn: AsyncConnection, gathering_id: int) -> Sequence[Any]:
-    query = (
-        sa.select(question)
-        .where(question.c.gathering_id == gathering_id)
-        .order_by(question.c.position, question.c.id)
-    )
-    return (await conn.execute(query)).all()
+    return (await conn.execute(_QUESTIONS, {"gathering_id": gathering_id})).all()
 
 
 async def consent_organisations(
     conn: AsyncConnection, gathering_id: int, host_organisation_id: int | None
 ) -> Sequence[Any]:
     """The gathering's host and every organisation hosting or co-hosting one of its sessions."""
-    hosting = (
-        sa.select(session_host.c.organisation_id)
-        .join(programme_session, programme_session.c.id == session_host.c.session_id)
-        .where(programme_session.c.gathering_id == gathering_id)
-    )
-    query = (
-        sa.select(organisation.c.id, organisation.c.name)
-        .where(sa.or_(organisation.c.id.in_(hosting), organisation.c.id == host_organisation_id))
-        .order_by(organisation.c.name)
-    )
-    return (await conn.execute(query)).all()
+    values = {"gathering_id": gathering_id, "host_organisation_id": host_organisation_id}
+    return (await conn.execute(_CONSENT_ORGANISATIONS, values)).all()
 
 
 async def live_registration_by_email(conn: AsyncConnection, gathering_id: int, email: str) -> Any:
-    query = sa.select(registration).where(
-        registration.c.gathering_id == gathering_id,
-        registration.c.email == email,
-        registration.c.status.in_(["pending", "confirmed"]),
-    )
-    return (await conn.execute(query)).first()
+    values = {"gathering_id": gathering_id, "email": email}
+    return (await conn.execute(_LIVE_REGISTRATION_BY_EMAIL, values)).first()
 
 
 async def insert_registration(conn: AsyncConnection, values: dict[str, Any]) -> int:
-    result = await conn.execute(sa.insert(registration).values(values).returning(registration.c.id))
+    result = await conn.execute(_INSERT_REGISTRATION, values)
     return int(result.scalar_one())
 
 
@@ -89,18 +113,7 @@ async def update_registration(
 async def take_place(conn: AsyncConnection, session_id: int) -> bool:
     """Claim one place if one is left, atomically: the condition and the increment are one
     UPDATE, so two claims for the last place cannot both succeed (on either engine)."""
-    result = await conn.execute(
-        sa.update(programme_session)
-        .where(
-            programme_session.c.id == session_id,
-            sa.or_(
-                programme_session.c.capacity.is_(None),
-                programme_session.c.places_taken < programme_session.c.capacity,
-            ),
-        )
-        .values(places_taken=programme_session.c.places_taken + 1)
-        .returning(programme_session.c.id)
-    )
+    result = await conn.execute(_TAKE_PLACE, {"session_id": session_id})
     return result.first() is not None
 
 
@@ -115,18 +128,14 @@ async def release_place(conn: AsyncConnection, session_id: int) -> None:
 async def insert_place(
     conn: AsyncConnection, registration_id: int, session_id: int, status: str, now: dt.datetime
 ) -> int:
-    result = await conn.execute(
-        sa.insert(session_place)
-        .values(
-            registration_id=registration_id,
-            session_id=session_id,
-            status=status,
-            created_at=now,
-            updated_at=now,
-        )
-        .returning(session_place.c.id)
-    )
-    return int(result.scalar_one())
+    values = {
+        "registration_id": registration_id,
+        "session_id": session_id,
+        "status": status,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return int((await conn.execute(_INSERT_PLACE, values)).scalar_one())
 
 
 async def places_of(conn: AsyncConnection, registration_id: int) -> Sequence[Any]:
