@@ -96,8 +96,8 @@ async def register(request: Request) -> Response:
             title = done.gathering_title
             if not title:
                 title = (await reg.registration_page(db, slug)).programme.gathering.title
-            context = {"gathering_title": title, "email": form.email.strip()}
-            return render(request, "registration/sent.html", context, headers=NO_STORE)
+            sent = {"gathering_title": title, "email": form.email.strip()}
+            return render(request, "registration/sent.html", sent, headers=NO_STORE)
     page = await reg.registration_page(db, slug)
     context = {"page": page, "form": form, "errors": errors}
     return render(request, "registration/form.html", context, status_code=422 if errors else 200)
