@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import sys
 import time
@@ -50,9 +51,19 @@ class Phase:
     finished: float = 0.0
     truncated: bool = False
     etags: dict[str, str] = field(default_factory=dict)
+    server_pid: int = 0
+    server_cpu: float = 0.0  # CPU seconds the server used during the phase
+    client_cpu: float = 0.0  # and this load generator
 
     def start(self) -> None:
+        self.server_cpu = -cpu_seconds(self.server_pid)
+        self.client_cpu = -time.process_time()
         self.started = time.perf_counter()
+
+    def finish(self) -> None:
+        self.finished = time.perf_counter()
+        self.server_cpu += cpu_seconds(self.server_pid)
+        self.client_cpu += time.process_time()
 
     def out_of_time(self) -> bool:
         if time.perf_counter() - self.started > self.deadline:
@@ -73,7 +84,20 @@ class Phase:
             "elapsed": self.finished - self.started,
             "latencies_ms": [round(x * 1000, 3) for x in self.latencies],
             "truncated": self.truncated,
+            "server_cpu": self.server_cpu,
+            "client_cpu": self.client_cpu,
         }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process ``pid`` so far (``/proc/PID/stat``), or 0."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    # After the command name: state is field 3, utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _session(connections: int, *, cookies: bool = True) -> aiohttp.ClientSession:
@@ -148,7 +172,7 @@ async def run_scan(spec: dict[str, Any], phase: dict[str, Any], out: Phase) -> N
     try:
         await asyncio.gather(*(steward(k, s) for k, s in enumerate(sessions)))
     finally:
-        out.finished = time.perf_counter()
+        out.finish()
         for session in sessions:
             await session.close()
 
@@ -205,7 +229,7 @@ async def run_register(spec: dict[str, Any], phase: dict[str, Any], out: Phase) 
     try:
         await asyncio.gather(*(worker() for _ in range(phase["concurrency"])))
     finally:
-        out.finished = time.perf_counter()
+        out.finish()
         await session.close()
 
 
@@ -247,7 +271,7 @@ async def run_get(
     try:
         await asyncio.gather(*(worker() for _ in range(phase["concurrency"])))
     finally:
-        out.finished = time.perf_counter()
+        out.finish()
         await session.close()
 
 
@@ -256,6 +280,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     etags: dict[str, str] = {}
     for phase in spec["phases"]:
         out = Phase(phase["name"], float(phase.get("deadline", 60)))
+        out.server_pid = int(spec.get("server_pid", 0))
         if phase["kind"] == "scan":
             await run_scan(spec, phase, out)
         elif phase["kind"] == "register":

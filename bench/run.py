@@ -4,7 +4,9 @@
 ``--postgres URL``, a scratch PostgreSQL database) is migrated and seeded; ``gathering serve``
 runs it as a subprocess (uvicorn, ``GATHERING_ENV=production``, a generated secret, log level
 warning) on a free port of 127.0.0.1; ``bench.load`` drives it from a second process; the server's
-peak memory is read from ``/proc/PID/status`` (VmHWM). Then the baseline (``bench.baseline_app``)
+peak memory is read from ``/proc/PID/status`` (VmHWM) and its CPU time per unit of work from
+``/proc/PID/stat`` (the steadiest figure on a shared machine: other work slows the clock, not the
+CPU a request costs). Then the baseline (``bench.baseline_app``)
 is served and loaded the same way, doing the same SQL statements per request as ours did
 (``bench.probe``), and each figure is printed as a ratio of the baseline's.
 
@@ -75,10 +77,17 @@ class Figures:
     worst: float
     truncated: bool
     error_samples: list[str]
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
 
     @property
     def rate(self) -> float:
         return self.units / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU per unit of work: what a request costs, whatever else the machine does."""
+        return 1000 * self.server_cpu / self.units if self.units else float("nan")
 
     @classmethod
     def of(cls, phase: dict[str, Any]) -> Figures:
@@ -94,6 +103,8 @@ class Figures:
             max(latencies, default=float("nan")),
             phase["truncated"],
             phase["error_samples"],
+            phase.get("server_cpu", 0.0),
+            phase.get("client_cpu", 0.0),
         )
 
 
@@ -677,7 +688,14 @@ def run_scenario(
         workdir / f"{scenario.name}.log",
     ) as server:
         results = run_load(
-            {"base_url": server.url, "target": "app", "phases": phases}, workdir, scenario.name
+            {
+                "base_url": server.url,
+                "target": "app",
+                "phases": phases,
+                "server_pid": server.process.pid,
+            },
+            workdir,
+            scenario.name,
         )
         peak = server.peak_mb
     ours = {r["name"]: Figures.of(r) for r in results}
@@ -691,7 +709,12 @@ def run_scenario(
     log = workdir / f"{scenario.name}-baseline.log"
     with serve(command, env, port, log) as server:
         results = run_load(
-            {"base_url": server.url, "target": "baseline", "phases": phases},
+            {
+                "base_url": server.url,
+                "target": "baseline",
+                "phases": phases,
+                "server_pid": server.process.pid,
+            },
             workdir,
             f"{scenario.name}-baseline",
         )
@@ -730,6 +753,8 @@ HEADER = (
     "base p50",
     "base p99",
     "ratio",
+    "CPU ms",
+    "base CPU ms",
 )
 
 
@@ -753,6 +778,8 @@ def table(outcomes: list[Outcome]) -> str:
                     f"{b.p50:.1f}" if b else "",
                     f"{b.p99:.1f}" if b else "",
                     f"{o.ratio(name):.0%}" if b else "",
+                    f"{f.cpu_ms:.2f}",
+                    f"{b.cpu_ms:.2f}" if b else "",
                 )
             )
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
@@ -893,6 +920,11 @@ def main(argv: list[str] | None = None) -> int:
                                 "baseline_per_s": o.baseline[n].rate if n in o.baseline else None,
                                 "baseline_p50_ms": o.baseline[n].p50 if n in o.baseline else None,
                                 "baseline_p99_ms": o.baseline[n].p99 if n in o.baseline else None,
+                                "server_cpu_ms": f.cpu_ms,
+                                "client_cpu_s": f.client_cpu,
+                                "baseline_server_cpu_ms": (
+                                    o.baseline[n].cpu_ms if n in o.baseline else None
+                                ),
                                 "ratio": o.ratio(n),
                             }
                             for n, f in o.ours.items()

@@ -39,6 +39,7 @@ from gathering.web import (
     steward,
     supporters,
 )
+from gathering.web.routing import IndexedRouter
 from gathering.web.security import SecurityHeadersMiddleware
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ def create_app(settings: Settings) -> Starlette:
             # Without this a cookieless POST skips the check; sign-in must never be forged.
             always_protect={"/signin", "/password/forgot"},
             send_csrf_failed=auth.csrf_failed,
-            skip_if_scope=csrf.is_multipart,  # see gathering/web/csrf.py
+            skip_if_scope=csrf.skips_csrf_middleware,  # see gathering/web/csrf.py
         ),
     ]
     app = Starlette(
@@ -114,6 +115,9 @@ def create_app(settings: Settings) -> Starlette:
             500: errors.server_error,
         },
     )
+    # Starlette makes its router in __init__ with no way to choose its class; the same routes
+    # and lifespan, looked up by first segment (gathering/web/routing.py).
+    app.router = IndexedRouter(routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.templates = make_templates()
     return app

@@ -117,7 +117,7 @@ class Database:
     async def read(self, fn: Unit[T]) -> T:
         """Run ``fn`` in a read transaction (concurrent with other reads and with writes)."""
         if self.is_sqlite:
-            return await self._sqlite_unit(self._read_once, fn)
+            return await self._sqlite_unit(self._read_sqlite_once, fn)
         try:
             return await self._read_once(fn)
         except exc.OperationalError as error:
@@ -128,6 +128,20 @@ class Database:
     async def _read_once(self, fn: Unit[T]) -> T:
         async with self.engine.connect() as conn, conn.begin():
             return await fn(conn)
+
+    # On SQLite the connection is closed by a plain await, not ``async with``: SQLAlchemy's
+    # context manager closes in a task of its own (so a cancelled caller cannot abandon a close
+    # halfway through I/O), which hands the loop round three times per unit. Meanwhile other
+    # units check out more connections than the pool keeps, and each extra one is opened and
+    # closed again. Here nothing suspends (``sqlite_inline``), so a close cannot be interrupted.
+
+    async def _read_sqlite_once(self, fn: Unit[T]) -> T:
+        conn = await self.engine.connect()
+        try:
+            async with conn.begin():
+                return await fn(conn)
+        finally:
+            await conn.close()
 
     async def write(self, fn: Unit[T], *, serializable: bool = True) -> T:
         """Run ``fn`` as one atomic unit of work that behaves as if no other write ran meanwhile.
@@ -145,10 +159,13 @@ class Database:
         return await self._write_postgres(fn, self._write_engine if serializable else self.engine)
 
     async def _write_sqlite_once(self, fn: Unit[T]) -> T:
-        async with self.engine.connect() as conn:
-            conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
-            async with conn.begin():
-                return await fn(conn)
+        conn = await self.engine.connect()
+        try:
+            immediate = await conn.execution_options(sqlite_begin="IMMEDIATE")
+            async with immediate.begin():
+                return await fn(immediate)
+        finally:
+            await conn.close()
 
     async def _sqlite_unit(self, once: Callable[[Unit[T]], Awaitable[T]], fn: Unit[T]) -> T:
         """Run one SQLite unit; while another process holds a lock it needs, roll back, sleep

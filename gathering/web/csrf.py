@@ -29,6 +29,32 @@ NAMESPACE = "csrftoken"  # asgi-csrf's signing namespace (the itsdangerous salt)
 UPLOAD_PATHS = (re.compile(r"^/admin/speakers/(new|\d+)$"),)
 
 
+# Methods whose requests carry no form (nothing for the gates to look at).
+BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+# Addresses that answer data, never a page with a form: calendar feeds, exports, the JSON API,
+# the door's API and static files.
+_DATA_SUFFIXES = (".ics", ".xml", ".json", ".atom", ".csv", ".png", ".svg")
+_DATA_PREFIXES = ("/static/", "/api/", "/door/api/")
+
+
+def skips_csrf_middleware(scope: Scope) -> bool:
+    """Whether asgi-csrf stays out of this request.
+
+    - Multipart forms: asgi-csrf cannot read them (see the module notes; ``checked_form``
+      checks their token instead).
+    - A GET, HEAD or OPTIONS for data: it changes nothing, renders no form and so never asks
+      for a token; asgi-csrf would still sign a fresh token for every such request without the
+      cookie (each calendar client's hourly poll). What it answers is the same either way: the
+      cookie and ``Vary: Cookie`` are only added when a page asks for the token.
+    """
+    if scope["method"] in BODILESS:
+        path: str = scope["path"]
+        return path.endswith(_DATA_SUFFIXES) or path.startswith(_DATA_PREFIXES)
+    return is_multipart(scope)
+
+
 def is_multipart(scope: Scope) -> bool:
     content_type = Headers(scope=scope).get("content-type", "")
     return content_type.lower().startswith("multipart/form-data")
@@ -43,6 +69,7 @@ class MultipartGate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] == "http"
+            and scope["method"] not in BODILESS
             and is_multipart(scope)
             and not any(p.match(scope["path"]) for p in UPLOAD_PATHS)
         ):
@@ -92,7 +119,7 @@ class FormBodyGate:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _is_urlencoded(scope):
+        if scope["type"] != "http" or scope["method"] in BODILESS or not _is_urlencoded(scope):
             await self.app(scope, receive, send)
             return
         body = bytearray()

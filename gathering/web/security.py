@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = "; ".join(
@@ -35,9 +34,12 @@ BASE_HEADERS = {
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
-        self.headers = dict(BASE_HEADERS)
+        headers = dict(BASE_HEADERS)
         if hsts:
-            self.headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
+            headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
+        self.raw = [
+            (name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -46,10 +48,11 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self.headers.items():
-                    if name not in headers:
-                        headers[name] = value
+                # A header the response set itself (a page's own CSP, say) is kept as it is.
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _value in headers}
+                headers += [pair for pair in self.raw if pair[0] not in present]
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
