@@ -425,10 +425,12 @@ def _checked_door(door: str) -> str:
     return door
 
 
-def _gathering_window(row: Any) -> tuple[dt.datetime, dt.datetime]:
-    zone = zoneinfo.ZoneInfo(row.timezone)
-    opens = dt.datetime.combine(row.starts_on, dt.time(0), zone)
-    closes = dt.datetime.combine(row.ends_on + dt.timedelta(days=1), dt.time(0), zone)
+def _gathering_window(
+    starts_on: dt.date, ends_on: dt.date, timezone: str
+) -> tuple[dt.datetime, dt.datetime]:
+    zone = zoneinfo.ZoneInfo(timezone)
+    opens = dt.datetime.combine(starts_on, dt.time(0), zone)
+    closes = dt.datetime.combine(ends_on + dt.timedelta(days=1), dt.time(0), zone)
     return opens.astimezone(dt.UTC), closes.astimezone(dt.UTC)
 
 
@@ -496,8 +498,11 @@ async def _decide(
         if session is not None:
             opens, closes = session.starts_at - ADMISSION_OPENS_BEFORE, session.ends_at
         else:
-            found = await queries.gathering_for_pass(conn, pass_row.gathering_id)
-            opens, closes = _gathering_window(found)
+            opens, closes = _gathering_window(
+                pass_row.gathering_starts_on,
+                pass_row.gathering_ends_on,
+                pass_row.gathering_timezone,
+            )
         if s.now < opens:
             return answer("red", "not_yet_open")
         if s.now >= closes:
@@ -569,7 +574,7 @@ async def scan(
     request = _Scan(code, registration_id, session_id, _checked_door(door), kind, now)
 
     async def _write(conn: AsyncConnection) -> ScanResult:
-        pass_row = await queries.pass_by_id(conn, device.pass_id)
+        pass_row = await queries.pass_for_scan(conn, device.pass_id)
         stored = await queries.scan_response(conn, device.pass_id, nonce)
         if stored is not None:
             # A retry gets the first answer, but only while the pass still works: a revoked

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import time
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -149,3 +152,147 @@ async def test_sqlite_uses_wal_and_reads_while_a_write_is_open(
     release.set()
     await task
     assert await db.read(count) == 1
+
+
+class _Ticker:
+    """A task that counts the event loop's turns: what other requests would get meanwhile."""
+
+    def __init__(self) -> None:
+        self.turns = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            self.turns += 1
+            await asyncio.sleep(0)
+
+    async def __aenter__(self) -> _Ticker:
+        self._task = asyncio.create_task(self._run())
+        await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+def _sqlite_file(db: Database) -> str:
+    database = sa.engine.make_url(db.url).database
+    assert database
+    return database
+
+
+async def test_sqlite_units_run_without_handing_the_loop_round(
+    db: Database, engine_name: str
+) -> None:
+    """On SQLite a unit's statements run in the loop's own thread: no thread hand-off, no task
+    switch from connecting to closing (SQLAlchemy's context manager would add three)."""
+    if engine_name != "sqlite":
+        pytest.skip("SQLite runs statements inline; PostgreSQL waits on the network")
+    gathering_id = await _insert_gathering(db)
+
+    async def read(conn: AsyncConnection) -> int:
+        return await _released_version_in(conn, gathering_id)
+
+    async def write(conn: AsyncConnection) -> None:
+        await conn.execute(
+            sa.update(gathering).where(gathering.c.id == gathering_id).values(released_version=3)
+        )
+
+    async with _Ticker() as ticker:
+        before = ticker.turns
+        assert await db.read(read) == 0
+        await db.write(write)
+        assert await db.read(read) == 3
+        assert ticker.turns == before
+    pool = db.engine.sync_engine.pool
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def _released_version_in(conn: AsyncConnection, gathering_id: int) -> int:
+    query = sa.select(gathering.c.released_version).where(gathering.c.id == gathering_id)
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def test_sqlite_waits_for_another_process_without_holding_the_loop(
+    db: Database, engine_name: str
+) -> None:
+    """Another process holds the write lock: the write is retried after sleeps (other tasks run
+    meanwhile), lands exactly once when the lock goes, and a write that outwaits the busy
+    timeout is refused as Busy with nothing written."""
+    if engine_name != "sqlite":
+        pytest.skip("SQLite's file lock")
+    import sqlite3
+
+    from gathering.errors import Busy
+
+    other = sqlite3.connect(_sqlite_file(db), isolation_level=None, timeout=0)
+    other.execute("BEGIN IMMEDIATE")
+    attempts = 0
+
+    async def write(conn: AsyncConnection) -> None:
+        nonlocal attempts
+        attempts += 1
+        await conn.execute(sa.insert(organisation).values(slug="w", name="W", created_at=NOW))
+
+    try:
+        async with _Ticker() as ticker:
+            task = asyncio.create_task(db.write(write))
+            await asyncio.sleep(0.2)
+            assert not task.done()
+            assert ticker.turns > 20  # the loop went on serving while the write waited
+            other.execute("ROLLBACK")
+            await asyncio.wait_for(task, timeout=5)
+        assert attempts == 1  # refused at BEGIN IMMEDIATE, so the unit itself ran once
+
+        quick = Database(db.url, busy_timeout_ms=150)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            with pytest.raises(Busy):
+                await quick.write(write)
+            other.execute("ROLLBACK")
+        finally:
+            await quick.dispose()
+    finally:
+        other.close()
+
+    async def count(conn: AsyncConnection) -> int:
+        query = (
+            sa.select(sa.func.count()).select_from(organisation).where(organisation.c.slug == "w")
+        )
+        return int((await conn.execute(query)).scalar_one())
+
+    assert await db.read(count) == 1
+
+
+async def test_sqlite_log_is_copied_into_the_file_by_a_worker_thread(
+    db: Database, engine_name: str
+) -> None:
+    """No commit checkpoints (``wal_autocheckpoint=0``); every few dozen writes a worker thread
+    copies the write-ahead log into the database file, while the service's connections stay
+    open (so it is not SQLite's checkpoint on closing the last one)."""
+    if engine_name != "sqlite":
+        pytest.skip("SQLite's write-ahead log")
+    path = _sqlite_file(db)
+    start = await asyncio.to_thread(os.path.getsize, path)
+
+    async def write(conn: AsyncConnection) -> None:
+        slug = f"o{uuid.uuid4().hex}"
+        await conn.execute(
+            sa.insert(organisation).values(slug=slug, name="x" * 3000, created_at=NOW)
+        )
+
+    for _ in range(40):
+        await db.write(write)
+    assert await asyncio.to_thread(_grows_to, path, start + 40 * 3000)
+    # The service's own connection is still open: the pages got there by the worker's copy.
+    assert db.engine.sync_engine.pool.checkedin() >= 1  # type: ignore[attr-defined]
+
+
+def _grows_to(path: str, size: int, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while os.path.getsize(path) < size:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

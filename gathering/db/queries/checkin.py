@@ -37,25 +37,49 @@ async def notify_door(conn: AsyncConnection, gathering_id: int) -> None:
         await conn.execute(sa.select(sa.func.pg_notify(DOOR_CHANNEL, str(gathering_id))))
 
 
+# Built once: a scan runs these, 16 stewards at a time, and building a statement costs more
+# than SQLAlchemy's compiled cache then saves (bench/RESULTS.md).
+_PASS_BY_TOKEN_HASH = sa.select(steward_pass).where(
+    steward_pass.c.token_hash == sa.bindparam("token_hash")
+)
+_PASS_BY_ID = sa.select(steward_pass).where(steward_pass.c.id == sa.bindparam("pass_id"))
+_GATHERING_FOR_PASS = sa.select(
+    gathering.c.id,
+    gathering.c.slug,
+    gathering.c.title,
+    gathering.c.starts_on,
+    gathering.c.ends_on,
+    gathering.c.timezone,
+).where(gathering.c.id == sa.bindparam("gathering_id"))
+
+
+_PASS_FOR_SCAN = (
+    sa.select(
+        steward_pass,
+        gathering.c.starts_on.label("gathering_starts_on"),
+        gathering.c.ends_on.label("gathering_ends_on"),
+        gathering.c.timezone.label("gathering_timezone"),
+    )
+    .join(gathering, gathering.c.id == steward_pass.c.gathering_id)
+    .where(steward_pass.c.id == sa.bindparam("pass_id"))
+)
+
+
+async def pass_for_scan(conn: AsyncConnection, pass_id: int) -> Any:
+    """The pass with its gathering's dates and zone (the door's opening hours), or None."""
+    return (await conn.execute(_PASS_FOR_SCAN, {"pass_id": pass_id})).first()
+
+
 async def pass_by_token_hash(conn: AsyncConnection, token_hash: str) -> Any:
-    query = sa.select(steward_pass).where(steward_pass.c.token_hash == token_hash)
-    return (await conn.execute(query)).first()
+    return (await conn.execute(_PASS_BY_TOKEN_HASH, {"token_hash": token_hash})).first()
 
 
 async def pass_by_id(conn: AsyncConnection, pass_id: int) -> Any:
-    return (await conn.execute(sa.select(steward_pass).where(steward_pass.c.id == pass_id))).first()
+    return (await conn.execute(_PASS_BY_ID, {"pass_id": pass_id})).first()
 
 
 async def gathering_for_pass(conn: AsyncConnection, gathering_id: int) -> Any:
-    query = sa.select(
-        gathering.c.id,
-        gathering.c.slug,
-        gathering.c.title,
-        gathering.c.starts_on,
-        gathering.c.ends_on,
-        gathering.c.timezone,
-    ).where(gathering.c.id == gathering_id)
-    return (await conn.execute(query)).first()
+    return (await conn.execute(_GATHERING_FOR_PASS, {"gathering_id": gathering_id})).first()
 
 
 def _sessions_of_pass(pass_row: Any) -> sa.Select[Any]:
@@ -106,12 +130,16 @@ async def refund_throttle(conn: AsyncConnection, key: str) -> None:
     )
 
 
+_SCAN_RESPONSE = sa.select(scan.c.response).where(
+    scan.c.pass_id == sa.bindparam("pass_id"), scan.c.client_nonce == sa.bindparam("client_nonce")
+)
+_INSERT_SCAN = sa.insert(scan)
+
+
 async def scan_response(conn: AsyncConnection, pass_id: int, client_nonce: str) -> Any:
     """The stored response of an earlier scan with this nonce by this pass, or None."""
-    query = sa.select(scan.c.response).where(
-        scan.c.pass_id == pass_id, scan.c.client_nonce == client_nonce
-    )
-    return (await conn.execute(query)).scalar()
+    values = {"pass_id": pass_id, "client_nonce": client_nonce}
+    return (await conn.execute(_SCAN_RESPONSE, values)).scalar()
 
 
 async def insert_scan(
@@ -128,20 +156,19 @@ async def insert_scan(
     check_in_id: int | None,
     response: dict[str, Any],
 ) -> None:
-    await conn.execute(
-        sa.insert(scan).values(
-            pass_id=pass_id,
-            client_nonce=client_nonce,
-            at=at,
-            session_id=session_id,
-            door=door,
-            kind=kind,
-            result=result,
-            reason=reason,
-            check_in_id=check_in_id,
-            response=response,
-        )
-    )
+    values = {
+        "pass_id": pass_id,
+        "client_nonce": client_nonce,
+        "at": at,
+        "session_id": session_id,
+        "door": door,
+        "kind": kind,
+        "result": result,
+        "reason": reason,
+        "check_in_id": check_in_id,
+        "response": response,
+    }
+    await conn.execute(_INSERT_SCAN, values)
 
 
 def _door_person() -> sa.Select[Any]:
@@ -156,12 +183,16 @@ def _door_person() -> sa.Select[Any]:
     ).select_from(registration.outerjoin(ticket_type))
 
 
+_REGISTRATION_BY_CODE = _door_person().where(
+    registration.c.ticket_code == sa.bindparam("code"),
+    registration.c.gathering_id == sa.bindparam("gathering_id"),
+)
+
+
 async def registration_by_code(conn: AsyncConnection, gathering_id: int, code: str) -> Any:
     """The registration holding this ticket code in this gathering, with its ticket type name."""
-    query = _door_person().where(
-        registration.c.ticket_code == code, registration.c.gathering_id == gathering_id
-    )
-    return (await conn.execute(query)).first()
+    values = {"code": code, "gathering_id": gathering_id}
+    return (await conn.execute(_REGISTRATION_BY_CODE, values)).first()
 
 
 async def lock_registration(conn: AsyncConnection, registration_id: int) -> None:
@@ -189,21 +220,38 @@ def _same_session(column: sa.ColumnElement[Any], session_id: int | None) -> Any:
     return column.is_(None) if session_id is None else column == session_id
 
 
-async def moves_of(
-    conn: AsyncConnection, registration_id: int, session_id: int | None
-) -> list[Any]:
-    """Entries and exits (not undone) of one person for one session, oldest first."""
-    query = (
+def _moves(whole_gathering: bool) -> sa.Select[Any]:
+    session = (
+        check_in.c.session_id.is_(None)
+        if whole_gathering
+        else check_in.c.session_id == sa.bindparam("session_id")
+    )
+    return (
         sa.select(check_in.c.id, check_in.c.kind, check_in.c.at, check_in.c.door)
         .where(
-            check_in.c.registration_id == registration_id,
-            _same_session(check_in.c.session_id, session_id),
+            check_in.c.registration_id == sa.bindparam("registration_id"),
+            session,
             check_in.c.kind.in_(_MOVES),
             check_in.c.undone_at.is_(None),
         )
         .order_by(check_in.c.id)
     )
-    return list((await conn.execute(query)).all())
+
+
+_MOVES_OF_GATHERING = _moves(whole_gathering=True)
+_MOVES_OF_SESSION = _moves(whole_gathering=False)
+
+
+async def moves_of(
+    conn: AsyncConnection, registration_id: int, session_id: int | None
+) -> list[Any]:
+    """Entries and exits (not undone) of one person for one session, oldest first."""
+    if session_id is None:
+        result = await conn.execute(_MOVES_OF_GATHERING, {"registration_id": registration_id})
+    else:
+        values = {"registration_id": registration_id, "session_id": session_id}
+        result = await conn.execute(_MOVES_OF_SESSION, values)
+    return list(result.all())
 
 
 async def insert_check_in(
@@ -216,19 +264,18 @@ async def insert_check_in(
     door: str,
     at: dt.datetime,
 ) -> int:
-    result = await conn.execute(
-        sa.insert(check_in)
-        .values(
-            registration_id=registration_id,
-            session_id=session_id,
-            pass_id=pass_id,
-            kind=kind,
-            door=door,
-            at=at,
-        )
-        .returning(check_in.c.id)
-    )
-    return int(result.scalar_one())
+    values = {
+        "registration_id": registration_id,
+        "session_id": session_id,
+        "pass_id": pass_id,
+        "kind": kind,
+        "door": door,
+        "at": at,
+    }
+    return int((await conn.execute(_INSERT_CHECK_IN, values)).scalar_one())
+
+
+_INSERT_CHECK_IN = sa.insert(check_in).returning(check_in.c.id)
 
 
 async def last_move_by_pass(conn: AsyncConnection, pass_id: int) -> Any:
