@@ -44,7 +44,7 @@ from gathering.domain.programme import (
 from gathering.errors import NotFound
 
 if TYPE_CHECKING:
-    from icalendar import Event, Timezone
+    from icalendar import Calendar, Event, Timezone
     from icalendar.parser import Contentline
 
 PRODID = "-//Gathering//Gathering calendar feeds//EN"
@@ -291,6 +291,11 @@ def event_order(item: FeedEvent) -> tuple[dt.datetime, int]:
 
 def build_calendar(info: FeedInfo, events: Iterable[FeedEvent], base_url: str) -> bytes:
     """An RFC 5545 calendar of ``events`` (deduplicated, in time order); deterministic bytes."""
+    return serialise(make_calendar(info, events, base_url))
+
+
+def make_calendar(info: FeedInfo, events: Iterable[FeedEvent], base_url: str) -> Calendar:
+    """The calendar ``build_calendar`` serialises, as an icalendar component."""
     from icalendar import Calendar, vUri
 
     unique = {(item.gathering.slug, item.session.id): item for item in events}
@@ -325,10 +330,33 @@ def build_calendar(info: FeedInfo, events: Iterable[FeedEvent], base_url: str) -
         calendar.add_component(_timezone_component(name, min(years), max(years)))
     for event in built:
         calendar.add_component(event)
-    # icalendar makes every content line (names, parameters, escaping); only the folding of
-    # plain ASCII lines is done here (see ``fold``).
-    lines = calendar.content_lines()
-    return b"\r\n".join(fold(line) for line in lines if line) + b"\r\n"
+    return calendar
+
+
+def serialise(calendar: Calendar) -> bytes:
+    """``calendar.to_ical()``, the same bytes in about half the time.
+
+    icalendar orders the properties and makes every value (its escaping, its date forms); a
+    line is put together here only when it has no parameters (``NAME:VALUE``, which is all
+    ``Contentline.from_parts`` does for it), and plain ASCII lines are folded here (``fold``).
+    Every other line is icalendar's own. ``tests/unit/test_fold.py`` checks the bytes against
+    ``to_ical()`` for calendars with every kind of event.
+    """
+    from icalendar.parser import Contentline as _Contentline
+
+    line: Any = _Contentline  # icalendar's classes have no annotations
+    untyped: Any = calendar
+    lines = []
+    for name, value in untyped.property_items():
+        if isinstance(value, bytes):  # BEGIN and END, made by icalendar
+            lines.append(fold(line(f"{name}:{value.decode()}")))
+        elif getattr(value, "params", None) or not hasattr(value, "to_ical"):
+            lines.append(fold(untyped.content_line(name, value)))
+        else:
+            text = value.to_ical()
+            text = text.decode() if isinstance(text, bytes) else text
+            lines.append(fold(line(f"{name}:{text}")))
+    return b"\r\n".join(lines) + b"\r\n"
 
 
 _FOLD_AT = 74  # octets per folded piece, as icalendar folds (its limit 75 is exclusive)
