@@ -454,6 +454,9 @@ check_in = sa.Table(
     sa.Column("at", UTCDateTime(), nullable=False),
     sa.Column("undone_at", UTCDateTime(), nullable=True),
     _choice("kind", CHECKIN_KINDS),
+    # A person's moves for one session (or the whole gathering: NULL), found without walking
+    # everyone else's: "inside now" asks it for every entry (migration 0009).
+    sa.Index("ix_check_in_registration_session", "registration_id", "session_id"),
 )
 
 # Every scan, admitted or refused; the nonce makes a retried scan harmless.
