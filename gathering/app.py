@@ -6,7 +6,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from asgi_csrf import asgi_csrf
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -95,14 +94,13 @@ def create_app(settings: Settings) -> Starlette:
         Middleware(csrf.MultipartGate),
         Middleware(csrf.FormBodyGate),
         Middleware(
-            asgi_csrf,
+            csrf.CsrfMiddleware,  # asgi-csrf, but not for reads of data (gathering/web/csrf.py)
             signing_secret=settings.secret_key,
             cookie_secure=settings.secure_cookies,
             cookie_samesite="Lax",
             # Without this a cookieless POST skips the check; sign-in must never be forged.
             always_protect={"/signin", "/password/forgot"},
             send_csrf_failed=auth.csrf_failed,
-            skip_if_scope=csrf.skips_csrf_middleware,  # see gathering/web/csrf.py
         ),
     ]
     app = Starlette(

@@ -76,8 +76,9 @@ class Settings:
     keep_alive_seconds: int = _setting(
         75,
         "Seconds an idle HTTP connection is kept open. Keep it longer than the idle timeout "
-        "of any reverse proxy in front (nginx keeps upstream connections 60 s), or the proxy "
-        "may reuse a connection the service has just closed and answer 502.",
+        "of any reverse proxy in front (deploy/Caddyfile drops them after 60 s; Caddy's own "
+        "default is 2 minutes), or the proxy may reuse a connection the service has just closed "
+        "and answer 502.",
     )
     confirm_hours: int = _setting(
         24,

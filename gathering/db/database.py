@@ -58,8 +58,9 @@ class Database:
         self._sqlite_file: str | None = None
         self._writes_since_checkpoint = 0
         self._checkpointing: asyncio.Task[None] | None = None
+        self._threaded: AsyncEngine | None = None
         if self.is_sqlite:
-            self.engine = self._sqlite_engine(url)
+            self.engine = self._sqlite_engine(url, inline=True)
         else:
             # hide_parameters: a logged database error never carries the names, addresses and
             # answers bound to the statement.
@@ -77,23 +78,32 @@ class Database:
         """How long a unit of work waits for another process's lock before ``Busy``."""
         return self._busy_timeout_ms
 
-    def _sqlite_engine(self, url: str) -> AsyncEngine:
+    def _sqlite_engine(self, url: str, *, inline: bool) -> AsyncEngine:
         parsed = make_url(url)
         database = parsed.database or ":memory:"
-        uri = parsed.query.get("uri") in ("true", "1")
-        if database != ":memory:" and not uri:
+        if parsed.query:
+            raise DatabaseUnavailable(
+                "a SQLite database URL takes no options: sqlite+aiosqlite:///FILE "
+                f"(not {parsed.render_as_string(hide_password=True)})"
+            )
+        if database != ":memory:":
             parent = Path(database).parent
             if not parent.is_dir():
                 raise DatabaseUnavailable(
                     f"cannot open the SQLite database {database}: folder {parent} does not exist"
                 )
             self._sqlite_file = database
-        engine = create_async_engine(
-            url, hide_parameters=True, async_creator=sqlite_inline.creator(database, uri=uri)
-        )
+        if inline:
+            creator = sqlite_inline.creator(database)
+            engine = create_async_engine(url, hide_parameters=True, async_creator=creator)
+        else:
+            engine = create_async_engine(url, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin
+            # (SQLAlchemy's aiosqlite notes, "Serializable isolation / Savepoints").
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
@@ -114,10 +124,15 @@ class Database:
 
         return engine
 
-    async def read(self, fn: Unit[T]) -> T:
-        """Run ``fn`` in a read transaction (concurrent with other reads and with writes)."""
+    async def read(self, fn: Unit[T], *, offload: bool = False) -> T:
+        """Run ``fn`` in a read transaction (concurrent with other reads and with writes).
+
+        ``offload=True`` is for units whose statements grow with a gathering (dashboards, whole
+        lists, exports, the retention purge): on SQLite they run on aiosqlite's thread, so
+        their statements do not hold the event loop (each costs a thread hand-off instead).
+        """
         if self.is_sqlite:
-            return await self._sqlite_unit(self._read_sqlite_once, fn)
+            return await self._sqlite_unit(self._read_sqlite_once, fn, offload)
         try:
             return await self._read_once(fn)
         except exc.OperationalError as error:
@@ -135,7 +150,10 @@ class Database:
     # units check out more connections than the pool keeps, and each extra one is opened and
     # closed again. Here nothing suspends (``sqlite_inline``), so a close cannot be interrupted.
 
-    async def _read_sqlite_once(self, fn: Unit[T]) -> T:
+    async def _read_sqlite_once(self, fn: Unit[T], offload: bool) -> T:
+        if offload:  # real I/O on a thread: SQLAlchemy's own (shielded) close
+            async with self._threaded_engine().connect() as conn, conn.begin():
+                return await fn(conn)
         conn = await self.engine.connect()
         try:
             async with conn.begin():
@@ -143,22 +161,34 @@ class Database:
         finally:
             await conn.close()
 
-    async def write(self, fn: Unit[T], *, serializable: bool = True) -> T:
+    def _threaded_engine(self) -> AsyncEngine:
+        """The engine on aiosqlite's own threads, made on first use (see ``offload``)."""
+        if self._threaded is None:
+            self._threaded = self._sqlite_engine(self.url, inline=False)
+        return self._threaded
+
+    async def write(self, fn: Unit[T], *, serializable: bool = True, offload: bool = False) -> T:
         """Run ``fn`` as one atomic unit of work that behaves as if no other write ran meanwhile.
 
         ``serializable=False`` is for hot paths that close their races with atomic conditional
         updates (taking a place, checking in): on PostgreSQL they then run READ COMMITTED, where
         a conditional UPDATE re-checks its condition on the newest row after waiting for the
         lock, instead of failing and retrying whole. SQLite serialises every write regardless.
+        ``offload`` as for ``read`` (the unit still holds the write lock while it runs).
         """
         if self.is_sqlite:
             async with self._write_lock:
-                result = await self._sqlite_unit(self._write_sqlite_once, fn)
+                result = await self._sqlite_unit(self._write_sqlite_once, fn, offload)
             self._after_write()
             return result
         return await self._write_postgres(fn, self._write_engine if serializable else self.engine)
 
-    async def _write_sqlite_once(self, fn: Unit[T]) -> T:
+    async def _write_sqlite_once(self, fn: Unit[T], offload: bool) -> T:
+        if offload:
+            async with self._threaded_engine().connect() as conn:
+                immediate = await conn.execution_options(sqlite_begin="IMMEDIATE")
+                async with immediate.begin():
+                    return await fn(immediate)
         conn = await self.engine.connect()
         try:
             immediate = await conn.execution_options(sqlite_begin="IMMEDIATE")
@@ -167,7 +197,9 @@ class Database:
         finally:
             await conn.close()
 
-    async def _sqlite_unit(self, once: Callable[[Unit[T]], Awaitable[T]], fn: Unit[T]) -> T:
+    async def _sqlite_unit(
+        self, once: Callable[[Unit[T], bool], Awaitable[T]], fn: Unit[T], offload: bool
+    ) -> T:
         """Run one SQLite unit; while another process holds a lock it needs, roll back, sleep
         and run it again, for up to the busy timeout."""
         loop = asyncio.get_running_loop()
@@ -175,11 +207,13 @@ class Database:
         pause = 0.001
         while True:
             try:
-                return await once(fn)
+                return await once(fn, offload)
             except exc.OperationalError as error:
                 remaining = deadline - loop.time()
                 if not _is_busy(error) or remaining <= 0:
                     raise _translated(error) from error
+            except (OSError, exc.InterfaceError) as error:
+                raise DatabaseUnavailable(f"the database cannot be used: {error}") from error
             await asyncio.sleep(min(pause, remaining))
             pause = min(pause * 2, 0.05)
 
@@ -247,7 +281,12 @@ class Database:
 
     async def dispose(self) -> None:
         if self._checkpointing is not None:
-            await self._checkpointing
+            try:
+                await self._checkpointing
+            except Exception as error:  # the engines must be closed whatever happened to it
+                log.warning("the last checkpoint did not finish: %s", error)
+        if self._threaded is not None:
+            await self._threaded.dispose()
         await self.engine.dispose()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +76,11 @@ async def _with_config(db: Database, action: Any) -> tuple[str | None, str | Non
                 await conn.commit()
             finally:
                 if db.is_sqlite:
-                    with contextlib.suppress(exc.SQLAlchemyError):
+                    try:
                         await conn.exec_driver_sql("PRAGMA busy_timeout=0")
+                    except exc.SQLAlchemyError:
+                        # Never back into the pool waiting inside SQLite: close it for good.
+                        await conn.invalidate()
             return result
     except (exc.DatabaseError, exc.InterfaceError, OSError) as error:
         reason = getattr(error, "orig", None) or error

@@ -160,7 +160,7 @@ class InlineConnection:
             self._conn = None
 
 
-def creator(path: str, *, uri: bool = False) -> Callable[[], Any]:
+def creator(path: str) -> Callable[[], Any]:
     """An ``async_creator`` for ``create_async_engine`` opening ``path`` with ``sqlite3``.
 
     ``check_same_thread=False``: a connection is only ever used by one unit of work at a time (the
@@ -170,9 +170,7 @@ def creator(path: str, *, uri: bool = False) -> Callable[[], Any]:
     """
 
     async def _connect() -> InlineConnection:
-        connection = sqlite3.connect(
-            path, uri=uri, timeout=0, isolation_level=None, check_same_thread=False
-        )
+        connection = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
         return InlineConnection(connection)
 
     return _connect

@@ -278,7 +278,7 @@ async def attendee_list(
             shows_details=details,
         )
 
-    return await db.write(_write)
+    return await db.write(_write, offload=True)
 
 
 # --- the contact export -------------------------------------------------------------------------
@@ -368,7 +368,7 @@ async def export_attendees(
         filename = f"contacts-{session.gathering_slug}-session-{session_id}-{chosen.slug}.csv"
         return AttendeeExport(filename, out.getvalue(), len(rows), chosen.name)
 
-    return await db.write(_write)
+    return await db.write(_write, offload=True)
 
 
 # --- messages to registrants ----------------------------------------------------------------------
@@ -471,7 +471,7 @@ async def message_page(
     async def _read(conn: AsyncConnection) -> MessagePage:
         return await _message_page(conn, actor, slug, session_id)
 
-    return await db.read(_read)
+    return await db.read(_read, offload=True)
 
 
 def _email_subject(subject: str, session_title: str) -> str:
@@ -564,4 +564,4 @@ async def send_message(
         )
         return MessageSent(len(people), already=False)
 
-    return await db.write(_write)
+    return await db.write(_write, offload=True)

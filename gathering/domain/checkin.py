@@ -782,7 +782,7 @@ async def search(
             )
         return SearchResult(tuple(matches), False)
 
-    return await db.write(_write)
+    return await db.write(_write, offload=True)
 
 
 async def counts(

@@ -474,7 +474,7 @@ async def gathering_dashboard(
             constituencies=constituencies,
         )
 
-    return await db.read(_read)
+    return await db.read(_read, offload=True)
 
 
 async def session_dashboard(
@@ -527,4 +527,4 @@ async def session_dashboard(
             is_limited=is_limited,
         )
 
-    return await db.read(_read)
+    return await db.read(_read, offload=True)

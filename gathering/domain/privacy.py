@@ -331,7 +331,7 @@ async def audit_log(
             actors=_actor_choices(actors, names),
         )
 
-    return await db.write(_write)
+    return await db.write(_write, offload=True)
 
 
 def _entry(row: Any, names: Mapping[tuple[str, int], str]) -> AuditEntry:

@@ -407,7 +407,7 @@ async def _plan(db: Database, gathering_id: int, now: dt.datetime) -> _Plan | No
     async def _read(conn: AsyncConnection) -> _Read | None:
         return await _read_gathering(conn, gathering_id, now)
 
-    read = await db.read(_read)
+    read = await db.read(_read, offload=True)
     return None if read is None else await asyncio.to_thread(_search, read)
 
 
@@ -465,7 +465,7 @@ async def _purge_gathering(db: Database, gathering_id: int, now: dt.datetime) ->
             )
         return erasure
 
-    return await db.write(_finish)
+    return await db.write(_finish, offload=True)
 
 
 def _where(error: BaseException) -> str:
@@ -559,7 +559,7 @@ async def scrub_audit_of(db: Database, person: Any) -> Traces:
     async def _read(conn: AsyncConnection) -> Sequence[Any]:
         return await queries.audit_of_gathering(conn, person.gathering_id, since=since)
 
-    events = await db.read(_read)
+    events = await db.read(_read, offload=True)
     rule = _AuditRule(Needles.of([person]))
     ids = await asyncio.to_thread(_audit_to_scrub, events, rule)
     await _rewrite_audit(db, ids, rule)

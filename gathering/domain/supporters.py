@@ -140,7 +140,7 @@ async def supporters_page(
             include_registrants=bool(row.supporters_include_registrants),
         )
 
-    return await db.read(_read)
+    return await db.read(_read, offload=True)
 
 
 async def save_supporters(
@@ -197,7 +197,7 @@ async def save_supporters(
         )
         return SupportersSaved(added, removed, count, form.include_registrants)
 
-    return await db.write(_write)
+    return await db.write(_write, offload=True)
 
 
 def _csv_cell(value: str) -> str:
@@ -236,4 +236,4 @@ async def export_supporters(
         filename = f"supporters-{gathering.slug}-session-{row.id}.csv"
         return SupportersExport(filename, out.getvalue(), len(emails))
 
-    return await db.write(_write)
+    return await db.write(_write, offload=True)

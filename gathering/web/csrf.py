@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Any
 
+from asgi_csrf import asgi_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.datastructures import FormData, Headers
 from starlette.requests import Request
@@ -39,20 +41,51 @@ _DATA_SUFFIXES = (".ics", ".xml", ".json", ".atom", ".csv", ".png", ".svg")
 _DATA_PREFIXES = ("/static/", "/api/", "/door/api/")
 
 
-def skips_csrf_middleware(scope: Scope) -> bool:
-    """Whether asgi-csrf stays out of this request.
+def is_data_read(scope: Scope) -> bool:
+    """A GET, HEAD or OPTIONS for data: it changes nothing and renders no form."""
+    if scope["method"] not in BODILESS:
+        return False
+    path: str = scope["path"]
+    return path.endswith(_DATA_SUFFIXES) or path.startswith(_DATA_PREFIXES)
 
-    - Multipart forms: asgi-csrf cannot read them (see the module notes; ``checked_form``
-      checks their token instead).
-    - A GET, HEAD or OPTIONS for data: it changes nothing, renders no form and so never asks
-      for a token; asgi-csrf would still sign a fresh token for every such request without the
-      cookie (each calendar client's hourly poll). What it answers is the same either way: the
-      cookie and ``Vary: Cookie`` are only added when a page asks for the token.
+
+class CsrfMiddleware:
+    """asgi-csrf around the app, except for reads of data.
+
+    asgi-csrf signs a fresh token for every request that comes without its cookie, before it
+    knows whether a page will ask for one; every calendar client's hourly poll paid for one.
+    A read of data never asks (no form), and asgi-csrf only adds its cookie and ``Vary:
+    Cookie`` when a page asks, so the answer is the same without it. (Its own ``skip_if_scope``
+    is only consulted for unsafe methods, so the choice is made here.) Everything else,
+    multipart aside (see the module notes), goes through asgi-csrf.
     """
-    if scope["method"] in BODILESS:
-        path: str = scope["path"]
-        return path.endswith(_DATA_SUFFIXES) or path.startswith(_DATA_PREFIXES)
-    return is_multipart(scope)
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        signing_secret: str,
+        cookie_secure: bool,
+        cookie_samesite: str,
+        always_protect: set[str],
+        send_csrf_failed: Any,
+    ) -> None:
+        self.app = app
+        self.protected = asgi_csrf(
+            app,
+            signing_secret=signing_secret,
+            cookie_secure=cookie_secure,
+            cookie_samesite=cookie_samesite,
+            always_protect=always_protect,
+            send_csrf_failed=send_csrf_failed,
+            skip_if_scope=is_multipart,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and is_data_read(scope):
+            await self.app(scope, receive, send)
+        else:
+            await self.protected(scope, receive, send)
 
 
 def is_multipart(scope: Scope) -> bool:

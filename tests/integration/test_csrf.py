@@ -75,3 +75,27 @@ async def test_upload_form_needs_the_csrf_token(db: Database, client: httpx.Asyn
     ok = await client.post("/admin/speakers/new", data={"csrftoken": token, **fields}, files=png)
     assert ok.status_code == 303
     assert await _speakers(db) == before + 1
+
+
+async def test_reads_of_data_carry_no_csrf_cookie_and_pages_with_forms_do(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    """asgi-csrf stays out of reads of data (it would sign a token per calendar poll that
+    nothing uses); pages with forms still get the token and its cookie, and a POST to the data
+    addresses is still checked."""
+    await load_demo(db, secret_key=TEST_SECRET)
+    for path in (
+        "/g/labour-conference-2019/calendar.ics",
+        "/g/labour-conference-2019/schedule.json",
+        "/api/gatherings",
+    ):
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        assert "csrftoken" not in response.headers.get("set-cookie", ""), path
+        assert "Cookie" not in response.headers.get("vary", ""), path
+    page = await client.get("/signin")
+    assert "csrftoken=" in page.headers["set-cookie"]
+    assert "Cookie" in page.headers["vary"]
+    # A POST to a data address is still checked: the cookie alone, without the token, is refused.
+    forged = await client.post("/door/api/scan", json={"code": "X"})
+    assert forged.status_code == 403

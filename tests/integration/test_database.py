@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import time
 import uuid
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -296,3 +297,37 @@ def _grows_to(path: str, size: int, timeout: float = 5.0) -> bool:
             return False
         time.sleep(0.02)
     return True
+
+
+async def test_offloaded_sqlite_units_leave_the_loop_free_and_see_the_same_data(
+    db: Database, engine_name: str
+) -> None:
+    """Units that grow with a gathering pass ``offload=True``: on SQLite they run on aiosqlite's
+    thread (the loop serves others meanwhile), with the same transactions and the same data."""
+    if engine_name != "sqlite":
+        pytest.skip("PostgreSQL ignores offload: it always waits on the network")
+    gathering_id = await _insert_gathering(db)
+
+    async def write(conn: AsyncConnection) -> None:
+        await conn.execute(
+            sa.update(gathering).where(gathering.c.id == gathering_id).values(released_version=7)
+        )
+
+    async def read(conn: AsyncConnection) -> int:
+        return await _released_version_in(conn, gathering_id)
+
+    async with _Ticker() as ticker:
+        before = ticker.turns
+        await db.write(write, offload=True)
+        assert await db.read(read) == 7  # inline sees the offloaded write
+        assert await db.read(read, offload=True) == 7
+        assert ticker.turns > before  # the loop went round while the thread worked
+
+
+def test_a_sqlite_url_with_options_is_refused_in_words(tmp_path: Any) -> None:
+    """The service opens the file itself (``sqlite_inline``): options such as ``mode=ro`` would be
+    silently dropped, so they are refused instead."""
+    from gathering.errors import DatabaseUnavailable
+
+    with pytest.raises(DatabaseUnavailable, match="takes no options"):
+        Database(f"sqlite+aiosqlite:///{tmp_path}/x.db?mode=ro&uri=true")
