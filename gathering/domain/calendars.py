@@ -251,22 +251,29 @@ def _value(name: str, value: Any, parameters: Mapping[str, str] | None = None) -
     return made
 
 
+@cache
+def _constant(name: str, value: str) -> Any:
+    """One value object for each of the few fixed values (STATUS, TRANSP), shared by every event:
+    a feed is serialised and dropped, nothing changes a value once made."""
+    return _value(name, value)
+
+
 def _event(item: FeedEvent, host: str) -> Event:
     from icalendar import Event
 
     session = item.session
     zone = zoneinfo.ZoneInfo(item.gathering.timezone)
-    changed = session.changed_at.astimezone(dt.UTC).replace(microsecond=0)
+    changed = _value("dtstamp", session.changed_at.astimezone(dt.UTC).replace(microsecond=0))
     event = Event()
     properties: list[tuple[str, Any]] = [
         ("UID", _value("uid", session_uid(session.id, host))),
-        ("DTSTAMP", _value("dtstamp", changed)),
-        ("LAST-MODIFIED", _value("last-modified", changed)),
+        ("DTSTAMP", changed),
+        ("LAST-MODIFIED", changed),  # the same UTC date-time value as DTSTAMP
         ("SEQUENCE", _value("sequence", session.version)),
         ("DTSTART", _value("dtstart", _local(session.starts_at, zone))),
         ("DTEND", _value("dtend", _local(session.ends_at, zone))),
         ("SUMMARY", _value("summary", summary(session))),
-        ("STATUS", _value("status", "CANCELLED" if session.is_cancelled else "CONFIRMED")),
+        ("STATUS", _constant("status", "CANCELLED" if session.is_cancelled else "CONFIRMED")),
         ("LOCATION", _value("location", location(session))),
         ("DESCRIPTION", _value("description", description(session, item.url, item.joining_link))),
         ("URL", _value("url", item.url, {"VALUE": "URI"})),
@@ -278,7 +285,7 @@ def _event(item: FeedEvent, host: str) -> Event:
         parameters = {"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": "Join online"}
         properties.append(("CONFERENCE", _value("conference", item.joining_link, parameters)))
     properties.append(
-        ("TRANSP", _value("transp", "TRANSPARENT" if session.is_cancelled else "OPAQUE"))
+        ("TRANSP", _constant("transp", "TRANSPARENT" if session.is_cancelled else "OPAQUE"))
     )
     for name, value in properties:
         event[name] = value
