@@ -13,7 +13,9 @@ each takes microseconds, where handing it to aiosqlite's thread took four round 
 busy timeout is 0, and a unit that meets another process's lock is rolled back and run again
 after an ``asyncio.sleep``, until ``busy_timeout_ms`` has passed (then ``Busy``, a 503). The
 write-ahead log is copied into the database file by a worker thread, not by the commit that
-happens to fill it.
+happens to fill it. Units whose statements grow with a gathering (a dashboard, a whole list, the
+retention purge) pass ``offload=True`` and run on aiosqlite's thread instead, as every unit did
+before: a thread hand-off per call, but the loop serves others meanwhile.
 """
 
 from __future__ import annotations
