@@ -113,6 +113,7 @@ class Target:
     text: str
     passed: bool
     figure: str
+    judged: bool = True  # False: printed for comparison (INFO), not a target on this engine
 
 
 @dataclass
@@ -522,8 +523,11 @@ async def _registration_check(
 
 def _registration_targets(outcome: Outcome) -> list[Target]:
     rate = outcome.ours["registrations"].rate
-    text = "registrations/s ≥ 300" + ("" if outcome.engine == "sqlite" else " (set for SQLite)")
-    return [Target(text, rate >= 300, f"{rate:.0f}/s")]
+    if outcome.engine == "sqlite":
+        return [Target("registrations/s ≥ 300", rate >= 300, f"{rate:.0f}/s")]
+    # Issue 8 sets this target for SQLite on this machine; PostgreSQL's figure is for comparison.
+    text = "registrations/s (the ≥ 300 target is set for SQLite)"
+    return [Target(text, rate >= 300, f"{rate:.0f}/s", judged=False)]
 
 
 FEEDS = ("calendar.ics", "schedule.xml", "schedule.json")
@@ -799,6 +803,9 @@ def verdicts(outcomes: list[Outcome]) -> tuple[str, bool]:
     lines, ok = [], True
     for o in outcomes:
         for t in o.checks + o.targets:
+            if not t.judged:
+                lines.append(f"INFO  [{o.engine}] {t.text}: {t.figure}")
+                continue
             ok = ok and t.passed
             lines.append(f"{'PASS' if t.passed else 'MISS'}  [{o.engine}] {t.text}: {t.figure}")
         for name, f in o.ours.items():
