@@ -308,6 +308,17 @@ def _minutes_left(start: dt.datetime, now: dt.datetime) -> int:
     return max(1, math.ceil((start + THROTTLE_WINDOW - now).total_seconds() / 60))
 
 
+async def _count(
+    conn: AsyncConnection, key: str, now: dt.datetime, limit: int, refusal: str
+) -> None:
+    """Count one more hit on ``key``; past ``limit`` in the window, Throttled with ``refusal``
+    (``{minutes}`` says how long to wait)."""
+    await queries.ensure_throttle_row(conn, key, now)
+    hits, start = await auth_queries.hit_throttle(conn, key, now, THROTTLE_WINDOW)
+    if hits > limit:
+        raise Throttled(refusal.format(minutes=_minutes_left(start, now)))
+
+
 async def open_pass(
     db: Database, token: str, pin: str, *, client_address: str, now: dt.datetime, secret_key: str
 ) -> StewardSession:
@@ -328,29 +339,31 @@ async def open_pass(
         if row is None:
             # Links that are no pass are counted apart: junk from someone on the venue's shared
             # network must not use up the wrong-PIN allowance of the stewards behind it.
-            await queries.ensure_throttle_row(conn, unknown_key, now)
-            hits, start = await auth_queries.hit_throttle(conn, unknown_key, now, THROTTLE_WINDOW)
-            if hits > MAX_UNKNOWN_LINKS_PER_ADDRESS:
-                raise Throttled(
-                    "Too many unknown steward pass links from this network. Please wait "
-                    f"{_minutes_left(start, now)} minutes and try again."
-                )
+            await _count(
+                conn,
+                unknown_key,
+                now,
+                MAX_UNKNOWN_LINKS_PER_ADDRESS,
+                "Too many unknown steward pass links from this network. Please wait "
+                "{minutes} minutes and try again.",
+            )
             return None
-        await queries.ensure_throttle_row(conn, address_key, now)
-        hits, start = await auth_queries.hit_throttle(conn, address_key, now, THROTTLE_WINDOW)
-        if hits > MAX_WRONG_PINS_PER_ADDRESS:
-            raise Throttled(
-                "Too many wrong steward PINs from this network. Please wait "
-                f"{_minutes_left(start, now)} minutes and try again."
-            )
-        pass_key = f"steward-pin:{row.id}"
-        await queries.ensure_throttle_row(conn, pass_key, now)
-        hits, start = await auth_queries.hit_throttle(conn, pass_key, now, THROTTLE_WINDOW)
-        if hits > MAX_WRONG_PINS_PER_PASS:
-            raise Throttled(
-                "Too many wrong PINs for this steward pass. Please wait "
-                f"{_minutes_left(start, now)} minutes, or ask the organiser for the PIN."
-            )
+        await _count(
+            conn,
+            address_key,
+            now,
+            MAX_WRONG_PINS_PER_ADDRESS,
+            "Too many wrong steward PINs from this network. Please wait {minutes} minutes and "
+            "try again.",
+        )
+        await _count(
+            conn,
+            f"steward-pin:{row.id}",
+            now,
+            MAX_WRONG_PINS_PER_PASS,
+            "Too many wrong PINs for this steward pass. Please wait {minutes} minutes, or ask "
+            "the organiser for the PIN.",
+        )
         return int(row.id), str(row.pin_hash)
 
     # Counted in its own unit so the count survives the failed attempt.
@@ -736,14 +749,14 @@ async def search(
         pass_row = await _usable_pass(conn, device, now)
         if session_id is not None and not await queries.session_on_pass(conn, pass_row, session_id):
             raise _refused("session_not_on_pass")
-        key = f"door-search:{pass_row.id}"
-        await queries.ensure_throttle_row(conn, key, now)
-        hits, start = await auth_queries.hit_throttle(conn, key, now, THROTTLE_WINDOW)
-        if hits > MAX_SEARCHES_PER_PASS:
-            raise Throttled(
-                "Too many searches from this steward pass. Please wait "
-                f"{_minutes_left(start, now)} minutes, or ask an organiser."
-            )
+        await _count(
+            conn,
+            f"door-search:{pass_row.id}",
+            now,
+            MAX_SEARCHES_PER_PASS,
+            "Too many searches from this steward pass. Please wait {minutes} minutes, or ask an "
+            "organiser.",
+        )
         candidates = await queries.door_candidates(conn, pass_row, session_id, email=email)
         if name_terms:
             candidates = [c for c in candidates if _name_matches(c.name, *name_terms)]
