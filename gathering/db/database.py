@@ -21,10 +21,11 @@ before: a thread hand-off per call, but the loop serves others meanwhile.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -152,16 +153,21 @@ class Database:
     # units check out more connections than the pool keeps, and each extra one is opened and
     # closed again. Here nothing suspends (``sqlite_inline``), so a close cannot be interrupted.
 
-    async def _read_sqlite_once(self, fn: Unit[T], offload: bool) -> T:
+    @contextlib.asynccontextmanager
+    async def _sqlite_connection(self, offload: bool) -> AsyncIterator[AsyncConnection]:
         if offload:  # real I/O on a thread: SQLAlchemy's own (shielded) close
-            async with self._threaded_engine().connect() as conn, conn.begin():
-                return await fn(conn)
+            async with self._threaded_engine().connect() as conn:
+                yield conn
+            return
         conn = await self.engine.connect()
         try:
-            async with conn.begin():
-                return await fn(conn)
+            yield conn
         finally:
             await conn.close()
+
+    async def _read_sqlite_once(self, fn: Unit[T], offload: bool) -> T:
+        async with self._sqlite_connection(offload) as conn, conn.begin():
+            return await fn(conn)
 
     def _threaded_engine(self) -> AsyncEngine:
         """The engine on aiosqlite's own threads, made on first use (see ``offload``)."""
@@ -186,18 +192,10 @@ class Database:
         return await self._write_postgres(fn, self._write_engine if serializable else self.engine)
 
     async def _write_sqlite_once(self, fn: Unit[T], offload: bool) -> T:
-        if offload:
-            async with self._threaded_engine().connect() as conn:
-                immediate = await conn.execution_options(sqlite_begin="IMMEDIATE")
-                async with immediate.begin():
-                    return await fn(immediate)
-        conn = await self.engine.connect()
-        try:
+        async with self._sqlite_connection(offload) as conn:
             immediate = await conn.execution_options(sqlite_begin="IMMEDIATE")
             async with immediate.begin():
                 return await fn(immediate)
-        finally:
-            await conn.close()
 
     async def _sqlite_unit(
         self, once: Callable[[Unit[T], bool], Awaitable[T]], fn: Unit[T], offload: bool

@@ -149,12 +149,10 @@ class InlineConnection:
         self._open().create_function(*args, **kwargs)
 
     async def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self.stop()
 
     def stop(self) -> None:
-        """Close at once (the pool's terminate)."""
+        """Close at once (also the pool's terminate)."""
         if self._conn is not None:
             self._conn.close()
             self._conn = None
