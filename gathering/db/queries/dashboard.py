@@ -262,6 +262,16 @@ async def constituency_answers(
 # --- the people of one session -----------------------------------------------------------------
 
 
+def _confirmed_person_at(session_id: int) -> tuple[sa.ColumnElement[bool], ...]:
+    """A place at the session held by a confirmed registration that still has its person
+    (a purged one keeps its status, not its person). Joins session_place and registration."""
+    return (
+        session_place.c.session_id == session_id,
+        registration.c.status == "confirmed",
+        registration.c.anonymised_at.is_(None),
+    )
+
+
 def _consented_to(organisation_ids: Sequence[int]) -> sa.Exists:
     return sa.exists().where(
         consent.c.registration_id == registration.c.id,
@@ -310,9 +320,7 @@ async def session_people(
             ).outerjoin(ticket_type, ticket_type.c.id == registration.c.ticket_type_id)
         )
         .where(
-            session_place.c.session_id == session_id,
-            registration.c.status == "confirmed",
-            registration.c.anonymised_at.is_(None),  # purged: keeps its status, not its person
+            *_confirmed_person_at(session_id),
         )
         .order_by(registration.c.name, registration.c.id)
     )
@@ -353,9 +361,7 @@ async def consented_people(
             ).join(given, given.c.registration_id == registration.c.id)
         )
         .where(
-            session_place.c.session_id == session_id,
-            registration.c.status == "confirmed",
-            registration.c.anonymised_at.is_(None),  # purged: keeps its status, not its person
+            *_confirmed_person_at(session_id),
         )
         .order_by(registration.c.name, registration.c.id)
     )
@@ -399,10 +405,8 @@ async def recipients(
         )
         .join(session_place, session_place.c.registration_id == registration.c.id)
         .where(
-            session_place.c.session_id == session_id,
+            *_confirmed_person_at(session_id),
             session_place.c.status.in_(list(place_statuses)),
-            registration.c.status == "confirmed",
-            registration.c.anonymised_at.is_(None),
         )
         .order_by(registration.c.id)
     )
@@ -420,9 +424,7 @@ async def recipient_counts(
         sa.select(session_place.c.status, sa.func.count())
         .join(registration, registration.c.id == session_place.c.registration_id)
         .where(
-            session_place.c.session_id == session_id,
-            registration.c.status == "confirmed",
-            registration.c.anonymised_at.is_(None),
+            *_confirmed_person_at(session_id),
         )
         .group_by(session_place.c.status)
     )
