@@ -3,7 +3,7 @@
 Each benchmark scenario measures how many statements, in how many transactions, one of our
 requests runs (``bench.probe``); the baseline route runs exactly that shape: for each unit of
 work a read transaction (or a write transaction, serialised the same way, through the same
-``gathering.db.database.Database``), with the same number of SELECTs (a row by primary key) and
+``gathering.core.database.Database``), with the same number of SELECTs (a row by primary key) and
 INSERTs. It is served by the same uvicorn with the same options and loaded by the same generator,
 so our figure divided by the baseline's says what the framework, the domain rules and the
 templates cost on top of the database work, whatever the machine's speed today.
@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gathering.db.database import Database
+from gathering.core.database import Database
 
 ROWS = 2000
 metadata = sa.MetaData()

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db.database import Database
+from gathering.core.database import Database
 
 Unit = list[Any]  # [is_write, selects, writes]
 _RECORDING: contextvars.ContextVar[bool] = contextvars.ContextVar("bench_recording", default=False)

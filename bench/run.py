@@ -45,8 +45,8 @@ import sqlalchemy as sa
 
 from bench import seed
 from bench.probe import Recorder, statements
-from gathering.db import schema
-from gathering.db.database import Database
+from gathering.core import schema
+from gathering.core.database import Database
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = secrets.token_urlsafe(32)
@@ -313,7 +313,7 @@ ProbeActions = Callable[[httpx.AsyncClient, Recorder, seed.Seeded], Awaitable[di
 async def probe(url: str, seeded: seed.Seeded, actions: ProbeActions) -> dict[str, Any]:
     """Drive our app in this process on ``url`` and record each request's statements."""
     from gathering.app import create_app
-    from gathering.settings import Settings
+    from gathering.core.settings import Settings
 
     settings = Settings(
         env="production",

@@ -1,7 +1,7 @@
 """Seed a fresh, migrated database for one benchmark scenario, through the schema and the domain.
 
 Programmes are written as rows (organisations, venues, rooms, tracks, speakers, sessions with
-hosts and speakers) and then released with ``gathering.domain.programme.release_programme``, so
+hosts and speakers) and then released with ``gathering.programme.release.release_programme``, so
 the public pages, feeds and exports read a real release snapshot. Tickets are confirmed
 registrations with real ticket codes; the steward pass has a real argon2 PIN hash.
 """
@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db import migrate, schema
-from gathering.db.database import Database
-from gathering.domain.accounts import hash_password
-from gathering.domain.programme import release_programme
-from gathering.domain.tickets import new_ticket_code
+from gathering.auth.accounts import hash_password
+from gathering.core import migrate, schema
+from gathering.core.database import Database
+from gathering.programme.release import release_programme
+from gathering.registration.tickets import new_ticket_code
 
 ZONE = zoneinfo.ZoneInfo("Europe/London")
 STEWARD_TOKEN = secrets.token_urlsafe(24)  # made up per run; handed to the load generator

@@ -12,34 +12,31 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from gathering.db import migrate
-from gathering.db.database import Database
-from gathering.errors import GatheringError
+from gathering.admin import pages as admin
+from gathering.auth import pages as auth
+from gathering.calendars import feeds
+from gathering.core import csrf, migrate
+from gathering.core import error_pages as errors
+from gathering.core.database import Database
+from gathering.core.errors import GatheringError
+from gathering.core.routing import IndexedRouter
+from gathering.core.security import SecurityHeadersMiddleware
+from gathering.core.settings import Settings
+from gathering.core.templating import STATIC, make_templates
+from gathering.door import api as steward
+from gathering.door import pages as door_pages
+from gathering.door.live import DoorSignals
 from gathering.housekeeping import housekeeping
-from gathering.live import DoorSignals
-from gathering.mailer import mail_sender
-from gathering.settings import Settings
-from gathering.templating import STATIC, make_templates
-from gathering.web import (
-    admin,
-    api,
-    auth,
-    csrf,
-    dashboard,
-    door_pages,
-    errors,
-    exports,
-    feeds,
-    organiser,
-    outbox,
-    privacy,
-    public,
-    registration,
-    steward,
-    supporters,
-)
-from gathering.web.routing import IndexedRouter
-from gathering.web.security import SecurityHeadersMiddleware
+from gathering.mail import pages as outbox
+from gathering.mail.sender import mail_sender
+from gathering.organiser import dashboard_pages as dashboard
+from gathering.organiser import pages as organiser
+from gathering.organiser import supporter_pages as supporters
+from gathering.privacy import pages as privacy
+from gathering.programme import api
+from gathering.programme import export_pages as exports
+from gathering.programme import pages as public
+from gathering.registration import pages as registration
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +91,7 @@ def create_app(settings: Settings) -> Starlette:
         Middleware(csrf.MultipartGate),
         Middleware(csrf.FormBodyGate),
         Middleware(
-            csrf.CsrfMiddleware,  # asgi-csrf, but not for reads of data (gathering/web/csrf.py)
+            csrf.CsrfMiddleware,  # asgi-csrf, but not for reads of data (gathering/core/csrf.py)
             signing_secret=settings.secret_key,
             cookie_secure=settings.secure_cookies,
             cookie_samesite="Lax",
@@ -114,10 +111,12 @@ def create_app(settings: Settings) -> Starlette:
         },
     )
     # Starlette makes its router in __init__ with no way to choose its class; the same routes
-    # and lifespan, looked up by first segment (gathering/web/routing.py).
+    # and lifespan, looked up by first segment (gathering/core/routing.py).
     app.router = IndexedRouter(routes, lifespan=lifespan)
     app.state.settings = settings
-    app.state.templates = make_templates()
+    app.state.templates = make_templates(
+        public.TEMPLATE_FILTERS, {**public.TEMPLATE_GLOBALS, **feeds.TEMPLATE_GLOBALS}
+    )
     return app
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from gathering import __version__
-from gathering.db import migrate
-from gathering.db.database import Database
-from gathering.errors import ConfigError, GatheringError, InvalidInput
-from gathering.settings import Settings
+from gathering.core import migrate
+from gathering.core.database import Database
+from gathering.core.errors import ConfigError, GatheringError, InvalidInput
+from gathering.core.settings import Settings
 
 T = TypeVar("T")
 EXIT_CONFIG = 2
@@ -239,7 +239,7 @@ async def _migrate(db: Database) -> int:
 
 
 async def _demo(db: Database, settings: Settings) -> int:
-    from gathering.domain.demo import load_demo
+    from gathering.demo import load_demo
 
     await migrate.upgrade(db)
     logins = await load_demo(db, secret_key=settings.secret_key)
@@ -264,7 +264,7 @@ async def _demo(db: Database, settings: Settings) -> int:
 
 
 async def _create_organiser(db: Database, args: argparse.Namespace, password: str) -> int:
-    from gathering.domain.accounts import create_or_update_account
+    from gathering.auth.accounts import create_or_update_account
 
     await migrate.upgrade(db)
     result = await create_or_update_account(
@@ -281,7 +281,7 @@ async def _create_organiser(db: Database, args: argparse.Namespace, password: st
 
 
 async def _purge(db: Database, args: argparse.Namespace) -> int:
-    from gathering.domain import retention
+    from gathering.privacy import retention
 
     await migrate.upgrade(db)
     if args.dry_run:
@@ -314,7 +314,7 @@ PURGE_WORDS = {
 
 
 def _backup(settings: Settings, args: argparse.Namespace) -> int:
-    from gathering.db.backup import backup_sqlite, sqlite_path
+    from gathering.core.backup import backup_sqlite, sqlite_path
 
     done = backup_sqlite(
         sqlite_path(settings.database_url),
@@ -347,7 +347,7 @@ def _password(password_file: Path | None) -> str:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from gathering.redact import uvicorn_log_config
+    from gathering.core.redact import uvicorn_log_config
 
     host = args.host or settings.host
     port = args.port or settings.port
@@ -390,7 +390,7 @@ def _secret_line(path: Path) -> str:
 async def _steward_pass(
     db: Database, settings: Settings, args: argparse.Namespace, pin: str
 ) -> int:
-    from gathering.domain import stewarding
+    from gathering.door import passes as stewarding
 
     now = dt.datetime.now(dt.UTC)
     actor = stewarding.COMMAND_LINE

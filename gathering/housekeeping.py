@@ -16,9 +16,10 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
-from gathering.db.database import Database
-from gathering.domain import registration, retention
-from gathering.errors import GatheringError
+from gathering.core.database import Database
+from gathering.core.errors import GatheringError
+from gathering.privacy import retention
+from gathering.registration import rules as registration
 
 log = logging.getLogger(__name__)
 

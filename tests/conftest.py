@@ -22,9 +22,9 @@ import pytest
 from starlette.applications import Starlette
 
 from gathering.app import create_app
-from gathering.db import migrate
-from gathering.db.database import Database
-from gathering.settings import Settings
+from gathering.core import migrate
+from gathering.core.database import Database
+from gathering.core.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ENV = "GATHERING_TEST_POSTGRES_URL"

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.domain.accounts import hash_password
-from gathering.domain.tickets import new_ticket_code
+from gathering.auth.accounts import hash_password
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.registration.tickets import new_ticket_code
 
 ZONE = "Europe/London"
 PIN = "8642"

@@ -16,13 +16,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.db.queries.auth import insert_audit_event
-from gathering.domain import checkin
-from gathering.domain import registration as reg
-from gathering.domain.demo import PRACTICE_SLUG, STEWARD_PIN, steward_token
-from gathering.domain.programme import load_programme
+from gathering.auth.queries import insert_audit_event
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.demo import PRACTICE_SLUG, STEWARD_PIN, steward_token
+from gathering.door import rules as checkin
+from gathering.programme.release import load_programme
+from gathering.registration import rules as reg
 from tests.conftest import TEST_SECRET
 
 CONFERENCE = "labour-conference-2019"

@@ -1,6 +1,6 @@
 // The scan page: camera (BarcodeDetector, else jsQR on canvas frames), typed codes, the help
 // desk, a full-screen answer for every scan, undo, and live counters (Server-Sent Events, else
-// polling). It talks only to the door's JSON API; see gathering/web/steward.py.
+// polling). It talks only to the door's JSON API; see gathering/door/api.py.
 (function () {
   "use strict";
 
@@ -116,7 +116,7 @@
     }).finally(function () { clearTimeout(timer); });
   }
 
-  // The door API's refusals that stop scanning (see gathering/web/steward.py): "signed_out" for
+  // The door API's refusals that stop scanning (see gathering/door/api.py): "signed_out" for
   // a 401 naming the device, "pass" for a 403 naming the pass; "" for anything else, above all an
   // HTML 403 from asgi-csrf, which says this page's token is stale, not the pass.
   var SIGNED_OUT_REASONS = ["not_signed_in", "unknown_pass", "wrong_pin"];

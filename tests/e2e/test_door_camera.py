@@ -20,11 +20,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.domain import tickets
-from gathering.templating import STATIC
-from gathering.web.door_pages import DECODER
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.core.templating import STATIC
+from gathering.door.pages import DECODER
+from gathering.registration import tickets
 from tests.door_data import ACCESS_NEEDS, TICKET_TYPE, DoorData, insert_open_door
 from tests.e2e.conftest import (
     CHROMIUM,

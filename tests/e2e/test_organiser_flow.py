@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db import schema
-from gathering.db.database import Database
+from gathering.core import schema
+from gathering.core.database import Database
 from tests.e2e.conftest import LiveServer, screenshot, serious_accessibility_violations
 
 pytestmark = pytest.mark.browser

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from gathering.domain.registration import manage_token
+from gathering.registration.rules import manage_token
 from tests.conftest import TEST_SECRET
 from tests.e2e.conftest import LiveServer, screenshot, serious_accessibility_violations
 from tests.helpers import run_cli

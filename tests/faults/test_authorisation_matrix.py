@@ -29,11 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.domain import demo
-from gathering.web import registration as registration_web
-from gathering.web import steward
+from gathering import demo
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.door import api as steward
+from gathering.registration import pages as registration_web
 from tests.conftest import TEST_SECRET
 from tests.factories import add_room
 from tests.helpers import csrf_from, sign_in

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bench import seed
-from gathering.db import schema
-from gathering.db.database import Database
+from gathering.core import schema
+from gathering.core.database import Database
 from tests.faults.conftest import LiveServer, serve
 
 pytestmark = pytest.mark.anyio

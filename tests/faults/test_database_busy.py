@@ -22,9 +22,9 @@ from starlette.applications import Starlette
 
 from bench import seed
 from gathering.app import create_app
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.settings import Settings
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.core.settings import Settings
 from tests.conftest import TEST_SECRET
 from tests.helpers import parse_html, texts
 

@@ -26,10 +26,10 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.domain.accounts import check_email
-from gathering.web.openapi import openapi_document
+from gathering.auth.accounts import check_email
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.programme.openapi import openapi_document
 from tests.conftest import RUN_ID, _pg_execute, _sa_url
 from tests.faults.conftest import LiveServer
 from tests.helpers import parse_html

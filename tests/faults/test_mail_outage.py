@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bench import seed
-from gathering import mailer
 from gathering.app import create_app
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.settings import Settings
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.core.settings import Settings
+from gathering.mail import sender as mailer
 from tests.conftest import TEST_SECRET
 from tests.faults.conftest import SMTPServer
 

@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.domain import manage
-from gathering.domain.demo import load_demo
-from gathering.domain.permissions import Actor
-from gathering.errors import InvalidInput
+from gathering.admin import rules as manage
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.core.errors import InvalidInput
+from gathering.core.permissions import Actor
+from gathering.demo import load_demo
 from tests.conftest import TEST_SECRET
 from tests.helpers import csrf_from, parse_html, sign_in, texts
 
@@ -511,7 +511,7 @@ async def test_delete_is_refused_while_sessions_depend_on_the_row(
 
 def _admin_paths() -> list[tuple[str, str]]:
     """Every admin route with ids filled in (1 everywhere: refusals come before any lookup)."""
-    from gathering.web.admin import routes
+    from gathering.admin.pages import routes
 
     paths = []
     for route in routes:

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.domain.demo import ORGANISATIONS, load_demo
-from gathering.domain.programme import load_programme
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.demo import ORGANISATIONS, load_demo
+from gathering.programme.release import load_programme
 from tests.conftest import TEST_SECRET
 
 pytestmark = pytest.mark.anyio

@@ -14,12 +14,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
 
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.domain import registration as reg
-from gathering.domain.demo import load_demo
-from gathering.domain.programme import load_programme
-from gathering.domain.registration_api import THROTTLE_LIMIT
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.demo import load_demo
+from gathering.programme.release import load_programme
+from gathering.registration import rules as reg
+from gathering.registration.api_rules import THROTTLE_LIMIT
 from tests.conftest import TEST_SECRET
 
 pytestmark = pytest.mark.anyio
@@ -280,7 +280,7 @@ async def test_invite_code_is_checked(db: Database, client: httpx.AsyncClient) -
         db,
         sa.update(ps).where(ps.c.id == organising).values(access="invite", invite_code="Zqx-7731"),
     )
-    from gathering.domain.programme import release_programme
+    from gathering.programme.release import release_programme
 
     programme = await load_programme(db, SLUG)
     await release_programme(db, programme.gathering.id, released_by=None)

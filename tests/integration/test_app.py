@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from gathering.app import create_app
-from gathering.db.database import Database
-from gathering.domain.demo import load_demo
-from gathering.settings import Settings
+from gathering.core.database import Database
+from gathering.core.settings import Settings
+from gathering.demo import load_demo
 from tests.conftest import TEST_SECRET
 from tests.helpers import REPO, parse_html, texts
 
@@ -44,7 +44,7 @@ async def test_home_with_no_gatherings_says_so(client: httpx.AsyncClient) -> Non
 
 
 async def test_healthz_reports_the_schema_revision(client: httpx.AsyncClient) -> None:
-    from gathering.db.migrate import head_revision
+    from gathering.core.migrate import head_revision
 
     response = await client.get("/healthz")
     assert response.status_code == 200

@@ -9,9 +9,9 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from gathering.db.database import Database
-from gathering.domain.demo import load_demo
-from gathering.domain.programme import load_programme
+from gathering.core.database import Database
+from gathering.demo import load_demo
+from gathering.programme.release import load_programme
 from tests.conftest import TEST_SECRET
 from tests.helpers import csrf_from, sign_in
 

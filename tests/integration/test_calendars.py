@@ -18,13 +18,13 @@ from icalendar import Calendar
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
 
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.domain.calendars import FeedEvent, FeedInfo, build_calendar, ensure_feed_key
-from gathering.domain.catalogue import list_organisations, list_speakers
-from gathering.domain.demo import load_demo
-from gathering.domain.programme import Programme, PublicSession, load_programme, release_programme
-from gathering.errors import NotFound
+from gathering.calendars.rules import FeedEvent, FeedInfo, build_calendar, ensure_feed_key
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.core.errors import NotFound
+from gathering.demo import load_demo
+from gathering.programme.catalogue import list_organisations, list_speakers
+from gathering.programme.release import Programme, PublicSession, load_programme, release_programme
 from tests.conftest import TEST_SECRET
 from tests.factories import add_room, add_unreleased_gathering
 from tests.helpers import parse_html

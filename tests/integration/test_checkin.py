@@ -19,15 +19,15 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from gathering.app import create_app
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.domain import checkin
-from gathering.domain.accounts import hash_password
-from gathering.domain.auth import Throttled
-from gathering.domain.demo import load_demo, steward_token
-from gathering.errors import InvalidInput
-from gathering.settings import Settings
-from gathering.web import steward
+from gathering.auth.accounts import hash_password
+from gathering.auth.rules import Throttled
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.core.errors import InvalidInput
+from gathering.core.settings import Settings
+from gathering.demo import load_demo, steward_token
+from gathering.door import api as steward
+from gathering.door import rules as checkin
 from tests.conftest import TEST_SECRET
 from tests.helpers import csrf_from
 

@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db.database import Database
-from gathering.db.migrate import head_revision
-from gathering.db.schema import account, membership, organisation
+from gathering.core.database import Database
+from gathering.core.migrate import head_revision
+from gathering.core.schema import account, membership, organisation
 from tests.conftest import TEST_SECRET
 from tests.helpers import run_cli
 

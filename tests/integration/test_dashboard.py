@@ -17,17 +17,17 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.domain.attendees import (
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.core.permissions import Actor
+from gathering.demo import load_demo
+from gathering.organiser.attendees import (
     CO_HOST_EXPORT_COLUMNS,
     EXPORT_COLUMNS,
     MessageInput,
     send_message,
 )
-from gathering.domain.demo import load_demo
-from gathering.domain.permissions import Actor
-from gathering.domain.registration import Links
+from gathering.registration.rules import Links
 from tests.conftest import TEST_SECRET
 from tests.helpers import csrf_from, parse_html, sign_in, texts
 
@@ -1138,7 +1138,7 @@ async def test_inside_now_finds_later_moves_by_person_not_by_walking_a_session(
     2.6 s for 10 000 people. The person-and-session index (migration 0009) makes it a lookup."""
     if engine_name != "sqlite":
         pytest.skip("SQLite's query plan")
-    from gathering.db.queries import dashboard as dashboard_queries
+    from gathering.organiser import queries as dashboard_queries
 
     async def plan(conn: AsyncConnection) -> list[str]:
         captured: list[Any] = []

@@ -1,4 +1,4 @@
-"""The unit-of-work contract of gathering.db.database, on both engines."""
+"""The unit-of-work contract of gathering.core.database, on both engines."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db.database import Database
-from gathering.db.schema import gathering, organisation
+from gathering.core.database import Database
+from gathering.core.schema import gathering, organisation
 
 pytestmark = pytest.mark.anyio
 
@@ -104,7 +104,7 @@ async def test_instants_round_trip_as_aware_utc(db: Database) -> None:
 
 
 async def test_foreign_keys_are_enforced(db: Database) -> None:
-    from gathering.db.schema import venue
+    from gathering.core.schema import venue
 
     async def orphan(conn: AsyncConnection) -> None:
         await conn.execute(
@@ -225,7 +225,7 @@ async def test_sqlite_waits_for_another_process_without_holding_the_loop(
         pytest.skip("SQLite's file lock")
     import sqlite3
 
-    from gathering.errors import Busy
+    from gathering.core.errors import Busy
 
     other = sqlite3.connect(_sqlite_file(db), isolation_level=None, timeout=0)
     other.execute("BEGIN IMMEDIATE")
@@ -327,7 +327,7 @@ async def test_offloaded_sqlite_units_leave_the_loop_free_and_see_the_same_data(
 def test_a_sqlite_url_with_options_is_refused_in_words(tmp_path: Any) -> None:
     """The service opens the file itself (``sqlite_inline``): options such as ``mode=ro`` would be
     silently dropped, so they are refused instead."""
-    from gathering.errors import DatabaseUnavailable
+    from gathering.core.errors import DatabaseUnavailable
 
     with pytest.raises(DatabaseUnavailable, match="takes no options"):
         Database(f"sqlite+aiosqlite:///{tmp_path}/x.db?mode=ro&uri=true")

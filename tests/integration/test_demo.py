@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.domain.demo import load_demo
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.demo import load_demo
 from tests.conftest import TEST_SECRET
 
 pytestmark = pytest.mark.anyio

@@ -8,11 +8,11 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.domain import checkin
-from gathering.domain.auth import Throttled
-from gathering.errors import InvalidInput
+from gathering.auth.rules import Throttled
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.core.errors import InvalidInput
+from gathering.door import rules as checkin
 from tests.conftest import TEST_SECRET
 from tests.helpers import csrf_from
 from tests.integration.test_checkin import (
@@ -248,8 +248,8 @@ async def test_the_api_searches_and_admits_by_ref(
 async def test_a_retried_scan_after_the_person_erased_themselves_answers_without_them(
     db: Database,
 ) -> None:
-    from gathering.domain import registration
-    from gathering.domain.registration import manage_token
+    from gathering.registration import rules as registration
+    from gathering.registration.rules import manage_token
 
     door = await _door(db)
     now = door.at(0)

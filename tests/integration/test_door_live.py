@@ -20,10 +20,10 @@ import sqlalchemy as sa
 import uvicorn
 
 from gathering.app import create_app
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.settings import Settings
-from gathering.web import steward
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.core.settings import Settings
+from gathering.door import api as steward
 from tests.helpers import csrf_from
 from tests.integration.test_checkin import _execute, _live_door, _open_over_http
 

@@ -13,10 +13,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.templating import STATIC
-from gathering.web import door_pages, steward
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.core.templating import STATIC
+from gathering.door import api as steward
+from gathering.door import pages as door_pages
 from tests.door_data import ACCESS_NEEDS, SESSION_TITLE, DoorData, insert_open_door
 from tests.helpers import parse_html, texts
 

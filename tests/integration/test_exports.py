@@ -16,10 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
 
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.domain.demo import load_demo
-from gathering.domain.programme import load_programme, release_programme
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.demo import load_demo
+from gathering.programme.release import load_programme, release_programme
 from tests.conftest import TEST_SECRET
 from tests.factories import add_room, add_unreleased_gathering
 

@@ -21,14 +21,14 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering import mailer
 from gathering.app import create_app
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.db.queries.outbox import queue_message
-from gathering.domain import mail
-from gathering.domain.demo import load_demo
-from gathering.settings import Settings
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.core.settings import Settings
+from gathering.demo import load_demo
+from gathering.mail import messages as mail
+from gathering.mail import sender as mailer
+from gathering.mail.queries import queue_message
 from tests.conftest import TEST_SECRET
 from tests.helpers import decode_qr, parse_html, sign_in, texts
 

@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db import migrate
-from gathering.db.database import Database
-from gathering.db.schema import metadata
+from gathering.core import migrate
+from gathering.core.database import Database
+from gathering.core.schema import metadata
 
 pytestmark = pytest.mark.anyio
 

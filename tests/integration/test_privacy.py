@@ -14,15 +14,16 @@ import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.db.queries.auth import insert_audit_event
-from gathering.domain import checkin, retention
-from gathering.domain import registration as reg
-from gathering.domain.accounts import create_or_update_account
-from gathering.domain.demo import STEWARD_PIN, load_demo, steward_token
-from gathering.domain.programme import load_programme
-from gathering.web.public import long_date
+from gathering.auth.accounts import create_or_update_account
+from gathering.auth.queries import insert_audit_event
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.demo import STEWARD_PIN, load_demo, steward_token
+from gathering.door import rules as checkin
+from gathering.privacy import retention
+from gathering.programme.pages import long_date
+from gathering.programme.release import load_programme
+from gathering.registration import rules as reg
 from tests.conftest import TEST_SECRET
 from tests.helpers import csrf_from, parse_html, sign_in, texts
 from tests.privacy_data import (

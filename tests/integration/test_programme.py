@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.domain.demo import load_demo
-from gathering.domain.programme import load_programme, pending_changes, release_programme
-from gathering.errors import Conflict, NotFound
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.core.errors import Conflict, NotFound
+from gathering.demo import load_demo
+from gathering.programme.release import load_programme, pending_changes, release_programme
 from tests.conftest import TEST_SECRET
 from tests.factories import add_room
 

@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.domain.demo import load_demo
-from gathering.domain.programme import PublicSession, load_programme, release_programme
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.demo import load_demo
+from gathering.programme.release import PublicSession, load_programme, release_programme
 from tests.conftest import TEST_SECRET
 from tests.factories import add_room
 from tests.helpers import parse_html, texts

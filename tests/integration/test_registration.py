@@ -14,12 +14,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.domain import registration as reg
-from gathering.domain.demo import load_demo
-from gathering.domain.programme import load_programme
-from gathering.errors import InvalidInput, NotFound
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.core.errors import InvalidInput, NotFound
+from gathering.demo import load_demo
+from gathering.programme.release import load_programme
+from gathering.registration import rules as reg
 from tests.conftest import TEST_SECRET
 from tests.helpers import csrf_from, parse_html, texts
 
@@ -393,7 +393,7 @@ async def test_required_answers_supporters_and_invite_codes(db: Database) -> Non
         .where(ps.c.id == organising)
         .values(access="invite", invite_code="Solidarity"),
     )
-    from gathering.domain.programme import release_programme
+    from gathering.programme.release import release_programme
 
     programme = await load_programme(db, SLUG)
     await release_programme(db, programme.gathering.id, released_by=None)
@@ -561,7 +561,7 @@ async def test_ticket_needs_a_confirmed_registration(db: Database) -> None:
 
 
 async def test_a_released_change_is_mailed_to_people_with_a_place(db: Database) -> None:
-    from gathering.domain.programme import release_programme
+    from gathering.programme.release import release_programme
     from tests.factories import add_room
 
     await load_demo(db, secret_key=TEST_SECRET)

@@ -15,12 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.domain import retention
-from gathering.domain.demo import load_demo
-from gathering.domain.programme import load_programme
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.demo import load_demo
 from gathering.housekeeping import housekeeping, purge_once
+from gathering.privacy import retention
+from gathering.programme.release import load_programme
 from tests.conftest import TEST_SECRET
 from tests.helpers import run_cli
 from tests.privacy_data import (

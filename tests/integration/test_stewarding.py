@@ -13,13 +13,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.domain import checkin, stewarding, tickets
-from gathering.domain.demo import load_demo
-from gathering.domain.permissions import Actor
-from gathering.domain.programme import load_programme
-from gathering.errors import Forbidden, InvalidInput
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.core.errors import Forbidden, InvalidInput
+from gathering.core.permissions import Actor
+from gathering.demo import load_demo
+from gathering.door import passes as stewarding
+from gathering.door import rules as checkin
+from gathering.programme.release import load_programme
+from gathering.registration import tickets
 from tests.conftest import TEST_SECRET
 from tests.helpers import csrf_from, decode_qr, parse_html, run_cli, sign_in, texts
 

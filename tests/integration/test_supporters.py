@@ -15,15 +15,15 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from gathering.app import create_app
-from gathering.db import schema
-from gathering.db.database import Database
-from gathering.db.queries.supporters import is_eligible_supporter
-from gathering.domain import supporters as domain
-from gathering.domain.demo import load_demo
-from gathering.domain.permissions import Actor
-from gathering.errors import InvalidInput
-from gathering.settings import Settings
-from gathering.web import supporters as web
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.core.errors import InvalidInput
+from gathering.core.permissions import Actor
+from gathering.core.settings import Settings
+from gathering.demo import load_demo
+from gathering.organiser import supporter_pages as web
+from gathering.organiser import supporters as domain
+from gathering.organiser.supporter_queries import is_eligible_supporter
 from tests.conftest import TEST_SECRET
 from tests.helpers import csrf_from, parse_html, sign_in, texts
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gathering.domain.dashboard import (
+from gathering.organiser.charts import column_chart, describe, nice_step
+from gathering.organiser.dashboard import (
     ARRIVAL_STEPS,
     REGISTRATION_STEPS,
     bucket_times,
     constituency_breakdown,
 )
-from gathering.web.charts import column_chart, describe, nice_step
 
 UTC = dt.UTC
 LONDON = "Europe/London"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gathering.domain.dashboard import (
+from gathering.organiser.dashboard import (
     FEWER,
     OR_MORE,
     Breakdown,

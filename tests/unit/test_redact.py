@@ -7,7 +7,7 @@ import logging.config
 
 import pytest
 
-from gathering.redact import SecretPathFilter, redact_path, uvicorn_log_config
+from gathering.core.redact import SecretPathFilter, redact_path, uvicorn_log_config
 
 
 @pytest.mark.parametrize(

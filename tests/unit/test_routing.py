@@ -10,8 +10,8 @@ import pytest
 from starlette.routing import BaseRoute, Match, Mount, Route, Router
 
 from gathering.app import create_app
-from gathering.settings import Settings
-from gathering.web.routing import IndexedRouter
+from gathering.core.routing import IndexedRouter
+from gathering.core.settings import Settings
 from tests.conftest import TEST_SECRET
 
 SAMPLES = {"int": "7", "str": "some-slug", "path": "css/main.css"}

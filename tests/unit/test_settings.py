@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from gathering.errors import ConfigError
-from gathering.settings import Settings, documented_settings
+from gathering.core.errors import ConfigError
+from gathering.core.settings import Settings, documented_settings
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "a-secret-key-long-enough-for-tests"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import math
 import re
 
-from gathering.domain.tickets import ALPHABET, LENGTH, new_ticket_code
+from gathering.registration.tickets import ALPHABET, LENGTH, new_ticket_code
 
 QR_ALPHANUMERIC = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 

@@ -1,4 +1,4 @@
-"""gathering.web.urls gives exactly Starlette's URLs, for every named route of the app."""
+"""gathering.core.urls gives exactly Starlette's URLs, for every named route of the app."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.routing import Mount, NoMatchFound, Route
 
 from gathering.app import create_app
-from gathering.settings import Settings
-from gathering.web.urls import absolute_url, url_path
+from gathering.core.settings import Settings
+from gathering.core.urls import absolute_url, url_path
 from tests.conftest import TEST_SECRET
 
 SAMPLES = {"integer": 7, "string": "some-slug", "path": "css/main.css"}

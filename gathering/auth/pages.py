@@ -1,0 +1,168 @@
+"""Sign-in pages, the session cookie, and ``current_actor`` for the organiser pages."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import cast
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import Scope, Send
+
+from gathering.auth import rules as auth
+from gathering.core.errors import InvalidInput
+from gathering.core.permissions import Actor
+from gathering.core.render import database, render, settings
+
+COOKIE = "gathering_session"
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+async def current_actor(request: Request) -> Actor | None:
+    """The signed-in organiser, looked up once per request."""
+    if "actor" not in request.state._state:
+        token = request.cookies.get(COOKIE, "")
+        request.state.actor = (
+            await auth.actor_for_token(database(request), token) if token else None
+        )
+    return cast(Actor | None, request.state.actor)
+
+
+def signed_in(handler: Handler) -> Handler:
+    """Send anonymous visitors to the sign-in page, coming back here afterwards."""
+
+    @wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        if await current_actor(request) is None:
+            query = urlencode({"next": request.url.path})
+            return RedirectResponse(f"{request.url_for('auth:signin').path}?{query}", 303)
+        return await handler(request)
+
+    return wrapper
+
+
+def _safe_next(value: str) -> str:
+    # Only paths on this site: no "//evil.example" or "https://..." open redirects.
+    if value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/organiser"
+
+
+async def signin(request: Request) -> Response:
+    next_path = _safe_next(request.query_params.get("next", "/organiser"))
+    context = {"errors": {}, "email": "", "next": next_path, "message": ""}
+    if request.method == "GET":
+        if await current_actor(request) is not None:
+            return RedirectResponse(next_path, 303)
+        return render(request, "auth/signin.html", context)
+    form = await request.form()
+    email = str(form.get("email", ""))[:320]
+    next_path = _safe_next(str(form.get("next", next_path)))
+    context.update(email=email, next=next_path)
+    client = request.client.host if request.client else "unknown"
+    try:
+        result = await auth.sign_in(
+            database(request), email, str(form.get("password", "")), client_address=client
+        )
+    except InvalidInput as error:
+        context["errors"] = error.errors
+        return render(request, "auth/signin.html", context, status_code=422)
+    except auth.Throttled as error:
+        context["errors"] = {"email": error.message}
+        return render(request, "auth/signin.html", context, status_code=429)
+    response = RedirectResponse(next_path, 303)
+    response.set_cookie(
+        COOKIE,
+        result.token,
+        max_age=int(auth.SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        secure=settings(request).secure_cookies,
+        samesite="lax",
+    )
+    return response
+
+
+async def signout(request: Request) -> Response:
+    token = request.cookies.get(COOKIE, "")
+    if token:
+        await auth.sign_out(database(request), token)
+    response = RedirectResponse(request.url_for("public:home").path, 303)
+    response.delete_cookie(COOKIE, httponly=True, samesite="lax")
+    return response
+
+
+async def forgot(request: Request) -> Response:
+    context = {"errors": {}, "email": "", "sent": False}
+    if request.method == "POST":
+        form = await request.form()
+        email = str(form.get("email", ""))[:320]
+        context["email"] = email
+        config = settings(request)
+        placeholder = "PLACEHOLDER"
+        reset_path = request.url_for("auth:reset", token=placeholder).path
+        reset_path = reset_path.replace(placeholder, "{token}")
+        try:
+            await auth.request_password_reset(
+                database(request),
+                email,
+                secret_key=config.secret_key,
+                reset_url=config.base_url.rstrip("/") + reset_path,
+                log_link=not config.is_production,
+            )
+        except InvalidInput as error:
+            context["errors"] = error.errors
+            return render(request, "auth/forgot.html", context, status_code=422)
+        context["sent"] = True
+    return render(request, "auth/forgot.html", context)
+
+
+async def reset(request: Request) -> Response:
+    token = request.path_params["token"]
+    context = {"errors": {}, "token": token}
+    if request.method == "POST":
+        form = await request.form()
+        try:
+            await auth.reset_password(
+                database(request),
+                token,
+                str(form.get("password", "")),
+                secret_key=settings(request).secret_key,
+            )
+        except InvalidInput as error:
+            context["errors"] = error.errors
+            return render(request, "auth/reset.html", context, status_code=422)
+        context = {"errors": {}, "email": "", "next": "/organiser"}
+        context["message"] = "Your password has been changed. Sign in with the new one."
+        return render(request, "auth/signin.html", context)
+    return render(request, "auth/reset.html", context)
+
+
+async def csrf_failed(scope: Scope, send: Send, message_id: object) -> None:
+    """asgi-csrf's refusal, worded for a person: the form is stale, not the person wrong."""
+    body = (
+        "<!doctype html><html lang='en-GB'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<title>Form expired · Gathering</title></head><body><main><h1>This form has expired</h1>"
+        "<p>For your security, forms work only from a page this site has just shown you. "
+        "Go back, reload the page, and send the form again. Nothing was saved.</p>"
+        "</main></body></html>"
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 403,
+            "headers": [(b"content-type", b"text/html; charset=utf-8")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+routes = [
+    Route("/signin", signin, methods=["GET", "POST"], name="auth:signin"),
+    Route("/signout", signout, methods=["POST"], name="auth:signout"),
+    Route("/password/forgot", forgot, methods=["GET", "POST"], name="auth:forgot"),
+    Route("/password/reset/{token}", reset, methods=["GET", "POST"], name="auth:reset"),
+]

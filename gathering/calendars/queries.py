@@ -1,0 +1,74 @@
+"""Queries for calendar feeds: personal feed keys, a person's places and private joining links."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gathering.core.schema import gathering, programme_session, registration, session_place
+
+
+async def feed_key_of_registration(conn: AsyncConnection, registration_id: int) -> Any:
+    """The registration's (id, feed_key) row, or None if there is no such registration."""
+    query = sa.select(registration.c.id, registration.c.feed_key).where(
+        registration.c.id == registration_id
+    )
+    return (await conn.execute(query)).first()
+
+
+async def set_feed_key(conn: AsyncConnection, registration_id: int, feed_key: str) -> None:
+    await conn.execute(
+        sa.update(registration)
+        .where(registration.c.id == registration_id)
+        .values(feed_key=feed_key)
+    )
+
+
+async def replace_feed_key(conn: AsyncConnection, old_key: str, new_key: str) -> int:
+    """Swap a feed key for a new one; the number of registrations changed (0 or 1)."""
+    result = await conn.execute(
+        sa.update(registration).where(registration.c.feed_key == old_key).values(feed_key=new_key)
+    )
+    return int(result.rowcount)
+
+
+async def registration_by_feed_key(conn: AsyncConnection, feed_key: str) -> Any:
+    """(id, status, gathering_slug) of the registration holding ``feed_key``, or None."""
+    query = (
+        sa.select(
+            registration.c.id,
+            registration.c.status,
+            gathering.c.slug.label("gathering_slug"),
+        )
+        .select_from(registration.join(gathering, gathering.c.id == registration.c.gathering_id))
+        .where(registration.c.feed_key == feed_key)
+    )
+    return (await conn.execute(query)).first()
+
+
+async def confirmed_place_session_ids(conn: AsyncConnection, registration_id: int) -> list[int]:
+    """Sessions where the registration holds a confirmed place (not waitlisted or offered)."""
+    query = (
+        sa.select(session_place.c.session_id)
+        .where(session_place.c.registration_id == registration_id)
+        .where(session_place.c.status == "confirmed")
+        .order_by(session_place.c.session_id)
+    )
+    return [int(row.session_id) for row in (await conn.execute(query)).all()]
+
+
+async def joining_links(conn: AsyncConnection, session_ids: Sequence[int]) -> dict[int, str]:
+    """Private joining links of the given sessions (only those that have one)."""
+    if not session_ids:
+        return {}
+    query = sa.select(programme_session.c.id, programme_session.c.joining_link).where(
+        programme_session.c.id.in_(list(session_ids))
+    )
+    return {
+        int(row.id): str(row.joining_link)
+        for row in (await conn.execute(query)).all()
+        if row.joining_link
+    }

@@ -1,0 +1,486 @@
+"""Calendar feeds (RFC 5545) of released programmes, and personal agenda feeds.
+
+Builders are pure functions of the read model: the same released sessions give byte-identical
+output (no "now" anywhere), so ETags only change when a session does and a cache keyed by release
+is safe. Rules, and why (issue 4):
+
+- UID ``session-<id>@<host>`` never changes for a session, so a moved or cancelled session updates
+  the same calendar entry. SEQUENCE is the session's public ``version``; DTSTAMP and LAST-MODIFIED
+  are its last public change (RFC 5545 §3.8.7.2 allows DTSTAMP to be the last revision of the
+  information when no METHOD-based scheduling is involved; clients compare it for freshness).
+- Cancelled sessions stay, with STATUS:CANCELLED and a "Cancelled:" summary, so subscribers see the
+  cancellation instead of the entry silently vanishing.
+- Times carry the gathering's IANA zone (``TZID=Europe/London``) with a VTIMEZONE built from
+  zoneinfo; never floating times and never "GMT". RFC 5545 §3.3.5: a local time that occurs twice
+  (clocks going back) means its *first* occurrence. So an instant in the repeated hour's first
+  pass (fold=0, e.g. 01:30 BST on 2019-10-27 = 00:30 UTC) is written as local time; an instant in
+  the second pass (fold=1, 01:30 GMT) cannot be written as that local time and is written in UTC.
+- No ORGANIZER or ATTENDEE: they turn a feed into an invitation and leak addresses.
+- Public feeds take only released (public) data. Joining links are private and appear only in a
+  person's own agenda feed, passed in explicitly as ``FeedEvent.joining_link``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import zoneinfo
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gathering.calendars import queries
+from gathering.core.database import Database
+from gathering.core.errors import NotFound
+from gathering.programme.release import Programme, PublicGathering, PublicSession, load_programme
+
+if TYPE_CHECKING:
+    from icalendar import Calendar, Event, Timezone
+    from icalendar.parser import Contentline
+
+PRODID = "-//Gathering//Gathering calendar feeds//EN"
+REFRESH_INTERVAL = dt.timedelta(hours=1)
+PUBLISHED_TTL = "PT1H"
+TBC = "Venue tbc"
+ONLINE = "Online"
+FEED_KEY_BYTES = 32
+ONLINE_FORMATS = ("online", "hybrid")
+_FORMAT_WORDS = {"in_person": "In person", "online": "Online", "hybrid": "In person and online"}
+_ACCESS_WORDS = {"supporters": "Supporters only.", "invite": "By invitation (invite code needed)."}
+_ROLE_WORDS = {"chair": "chair", "co_host": "co-host"}
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    """One session in a feed. ``joining_link`` is private: set it only for a personal feed."""
+
+    gathering: PublicGathering
+    session: PublicSession
+    url: str  # the session's public page
+    joining_link: str = ""
+
+
+@dataclass(frozen=True)
+class FeedInfo:
+    """What a calendar says about itself."""
+
+    name: str
+    page_url: str  # the HTML page the feed belongs to
+    feed_url: str  # the feed itself (SOURCE); empty for a secret address
+    description: str = ""
+
+
+# --- words shared by feeds and add-to-calendar links -------------------------------------------
+
+
+def calendar_host(base_url: str) -> str:
+    """The host part of UIDs: ``session-12@gathering.example.org``."""
+    return urlsplit(base_url).hostname or "localhost"
+
+
+def session_uid(session_id: int, host: str) -> str:
+    return f"session-{session_id}@{host}"
+
+
+def summary(session: PublicSession) -> str:
+    # Many clients ignore STATUS in subscribed feeds; the prefix makes a cancellation visible.
+    return f"Cancelled: {session.title}" if session.is_cancelled else session.title
+
+
+def location(session: PublicSession) -> str:
+    """Room, venue and address; "Online" for online sessions; "Venue tbc" otherwise."""
+    if session.format == "online":
+        return ONLINE
+    if session.room is None:
+        return TBC
+    venue = session.room.venue
+    return ", ".join(part for part in (session.room.name, venue.name, venue.address) if part)
+
+
+def _people(session: PublicSession) -> list[str]:
+    lines = []
+    if session.speakers:
+        names = [
+            f"{s.name} ({_ROLE_WORDS[s.role]})" if s.role in _ROLE_WORDS else s.name
+            for s in session.speakers
+        ]
+        lines.append("Speakers: " + ", ".join(names))
+    if session.hosts:
+        names = [
+            f"{h.name} ({_ROLE_WORDS[h.role]})" if h.role in _ROLE_WORDS else h.name
+            for h in session.hosts
+        ]
+        lines.append("Hosted by: " + ", ".join(names))
+    return lines
+
+
+def description(session: PublicSession, url: str, joining_link: str = "") -> str:
+    """Plain text: cancellation, the description, speakers and hosts, format and access, links."""
+    parts = []
+    if session.is_cancelled:
+        parts.append("This session has been cancelled.")
+    if session.description.strip():
+        parts.append(session.description.strip())
+    people = _people(session)
+    if people:
+        parts.append("\n".join(people))
+    facts = [_FORMAT_WORDS.get(session.format, session.format) + "."]
+    if session.access in _ACCESS_WORDS:
+        facts.append(_ACCESS_WORDS[session.access])
+    if session.access_note:
+        facts.append(session.access_note)
+    parts.append(" ".join(facts))
+    if joining_link:
+        parts.append(f"Join online: {joining_link}")
+    parts.append(f"Details and changes: {url}")
+    return "\n\n".join(parts)
+
+
+def categories(session: PublicSession) -> list[str]:
+    """The track, then the hosting organisations."""
+    names = [session.track.name] if session.track else []
+    names += [h.name for h in session.hosts if h.name not in names]
+    return names
+
+
+def _utc_stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def google_calendar_url(session: PublicSession, url: str) -> str:
+    """ "Add to Google Calendar" for one session, in UTC (the user's calendar converts)."""
+    query = {
+        "action": "TEMPLATE",
+        "text": session.title,
+        "dates": f"{_utc_stamp(session.starts_at)}/{_utc_stamp(session.ends_at)}",
+        "details": description(session, url),
+        "location": location(session),
+    }
+    return "https://calendar.google.com/calendar/render?" + urlencode(query)
+
+
+def outlook_calendar_url(session: PublicSession, url: str) -> str:
+    """ "Add to Outlook" (outlook.live.com deep link) for one session, in UTC."""
+
+    def iso(moment: dt.datetime) -> str:
+        return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    query = {
+        "path": "/calendar/action/compose",
+        "rru": "addevent",
+        "subject": session.title,
+        "startdt": iso(session.starts_at),
+        "enddt": iso(session.ends_at),
+        "body": description(session, url),
+        "location": location(session),
+    }
+    return "https://outlook.live.com/calendar/0/deeplink/compose?" + urlencode(query)
+
+
+def webcal_url(feed_url: str) -> str:
+    """The feed's address with the ``webcal://`` scheme, which opens the subscribe dialogue."""
+    parts = urlsplit(feed_url)
+    return "webcal://" + feed_url[len(parts.scheme) + 3 :]
+
+
+# --- building ----------------------------------------------------------------------------------
+
+
+def _is_second_pass(local: dt.datetime) -> bool:
+    return local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset()
+
+
+def _local(moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
+    """``moment`` in ``zone``, or in UTC when the local time would name another instant."""
+    local = moment.astimezone(zone)
+    return moment.astimezone(dt.UTC) if _is_second_pass(local) else local
+
+
+@cache
+def _vtimezone(name: str, first_year: int, last_year: int) -> bytes:
+    # Building a VTIMEZONE walks the zone's transitions; keep the result per year range.
+    from icalendar import Timezone
+
+    component = Timezone.from_tzinfo(
+        zoneinfo.ZoneInfo(name),
+        tzid=name,
+        first_date=dt.date(first_year, 1, 1),
+        last_date=dt.date(last_year + 1, 1, 1),
+    )
+    return bytes(component.to_ical())
+
+
+def _in_utc(item: FeedEvent) -> bool:
+    """True when both times of the event are written in UTC (so it needs no VTIMEZONE)."""
+    zone = zoneinfo.ZoneInfo(item.gathering.timezone)
+    session = item.session
+    return all(_local(m, zone).tzinfo is dt.UTC for m in (session.starts_at, session.ends_at))
+
+
+def _timezone_component(name: str, first_year: int, last_year: int) -> Timezone:
+    from icalendar import Timezone
+
+    component = Timezone.from_ical(_vtimezone(name, first_year, last_year))
+    assert isinstance(component, Timezone)
+    return component
+
+
+@cache
+def _property_type(name: str) -> Any:
+    """icalendar's value type for property ``name`` (``vText``, ``vDDDTypes``, ``vUri``...)."""
+    from icalendar import Event
+
+    return Event.types_factory.for_property(name)
+
+
+def _value(name: str, value: Any, parameters: Mapping[str, str] | None = None) -> Any:
+    """What ``Component.add(name, value, parameters)`` stores, made directly: ``add`` works the
+    type out again for every value (a third of building a 300-session feed)."""
+    made = _property_type(name)(value)
+    if parameters:
+        made.params.update(parameters)
+    return made
+
+
+@cache
+def _constant(name: str, value: str) -> Any:
+    """One value object for each of the few fixed values (STATUS, TRANSP), shared by every event:
+    a feed is serialised and dropped, nothing changes a value once made."""
+    return _value(name, value)
+
+
+def _event(item: FeedEvent, host: str) -> Event:
+    from icalendar import Event
+
+    session = item.session
+    zone = zoneinfo.ZoneInfo(item.gathering.timezone)
+    changed = _value("dtstamp", session.changed_at.astimezone(dt.UTC).replace(microsecond=0))
+    event = Event()
+    properties: list[tuple[str, Any]] = [
+        ("UID", _value("uid", session_uid(session.id, host))),
+        ("DTSTAMP", changed),
+        ("LAST-MODIFIED", changed),  # the same UTC date-time value as DTSTAMP
+        ("SEQUENCE", _value("sequence", session.version)),
+        ("DTSTART", _value("dtstart", _local(session.starts_at, zone))),
+        ("DTEND", _value("dtend", _local(session.ends_at, zone))),
+        ("SUMMARY", _value("summary", summary(session))),
+        ("STATUS", _constant("status", "CANCELLED" if session.is_cancelled else "CONFIRMED")),
+        ("LOCATION", _value("location", location(session))),
+        ("DESCRIPTION", _value("description", description(session, item.url, item.joining_link))),
+        ("URL", _value("url", item.url, {"VALUE": "URI"})),
+    ]
+    names = categories(session)
+    if names:
+        properties.append(("CATEGORIES", _value("categories", names)))
+    if item.joining_link:
+        parameters = {"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": "Join online"}
+        properties.append(("CONFERENCE", _value("conference", item.joining_link, parameters)))
+    properties.append(
+        ("TRANSP", _constant("transp", "TRANSPARENT" if session.is_cancelled else "OPAQUE"))
+    )
+    for name, value in properties:
+        event[name] = value
+    return event
+
+
+def event_order(item: FeedEvent) -> tuple[dt.datetime, int]:
+    return (item.session.starts_at, item.session.id)
+
+
+def build_calendar(info: FeedInfo, events: Iterable[FeedEvent], base_url: str) -> bytes:
+    """An RFC 5545 calendar of ``events`` (deduplicated, in time order); deterministic bytes."""
+    return serialise(make_calendar(info, events, base_url))
+
+
+def make_calendar(info: FeedInfo, events: Iterable[FeedEvent], base_url: str) -> Calendar:
+    """The calendar ``build_calendar`` serialises, as an icalendar component."""
+    from icalendar import Calendar, vUri
+
+    unique = {(item.gathering.slug, item.session.id): item for item in events}
+    items = sorted(unique.values(), key=event_order)
+    host = calendar_host(base_url)
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("name", info.name)
+    calendar.add("x-wr-calname", info.name)
+    if info.description:
+        calendar.add("description", info.description)
+        calendar.add("x-wr-caldesc", info.description)
+    calendar.add("url", vUri(info.page_url), parameters={"VALUE": "URI"})
+    if info.feed_url:
+        calendar.add("source", vUri(info.feed_url), parameters={"VALUE": "URI"})
+    calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", PUBLISHED_TTL)
+    zones = sorted({item.gathering.timezone for item in items})
+    if len(zones) == 1:
+        calendar.add("x-wr-timezone", zones[0])
+    built = [_event(item, host) for item in items]
+    # VTIMEZONEs first (clients read them before the events), in name order, covering whole
+    # years so that moving a session within its year leaves them unchanged.
+    for name in zones:
+        mine = [item for item in items if item.gathering.timezone == name]
+        if all(_in_utc(item) for item in mine):
+            continue
+        years = [m.year for item in mine for m in (item.session.starts_at, item.session.ends_at)]
+        calendar.add_component(_timezone_component(name, min(years), max(years)))
+    for event in built:
+        calendar.add_component(event)
+    return calendar
+
+
+def serialise(calendar: Calendar) -> bytes:
+    """``calendar.to_ical()``, the same bytes in about half the time.
+
+    icalendar orders the properties and makes every value (its escaping, its date forms); a
+    line is put together here only when it has no parameters (``NAME:VALUE``, which is all
+    ``Contentline.from_parts`` does for it), and plain ASCII lines are folded here (``fold``).
+    Every other line is icalendar's own. ``tests/unit/test_fold.py`` checks the bytes against
+    ``to_ical()`` for calendars with every kind of event.
+    """
+    from icalendar.parser import Contentline as _Contentline
+
+    line: Any = _Contentline  # icalendar's classes have no annotations
+    untyped: Any = calendar
+    lines = []
+    for name, value in untyped.property_items():
+        if isinstance(value, bytes):  # BEGIN and END, made by icalendar
+            lines.append(fold(line(f"{name}:{value.decode()}")))
+        elif getattr(value, "params", None) or not hasattr(value, "to_ical"):
+            lines.append(fold(untyped.content_line(name, value)))
+        else:
+            text = value.to_ical()
+            text = text.decode() if isinstance(text, bytes) else text
+            lines.append(fold(line(f"{name}:{text}")))
+    return b"\r\n".join(lines) + b"\r\n"
+
+
+_FOLD_AT = 74  # octets per folded piece, as icalendar folds (its limit 75 is exclusive)
+_KEEP_WITH_NEXT = ("\\", "^")  # escapes icalendar does not split across a fold (its #1501)
+
+
+def fold(line: Contentline) -> bytes:
+    """``line.to_ical()``, the same bytes, for a fraction of the time on plain ASCII lines.
+
+    icalendar's folding encodes every character of every line on its own to count octets,
+    which was 45 % of building a 300-session feed. An ASCII line has one octet per character,
+    so its pieces are slices; any other line goes to icalendar. ``tests/unit/test_fold.py``
+    checks the two agree, escapes at the fold included.
+    """
+    if not line.isascii():
+        untyped: Any = line  # icalendar's to_ical has no annotations
+        return bytes(untyped.to_ical())
+    if len(line) <= _FOLD_AT:
+        return line.encode("ascii")
+    pieces = []
+    start = 0
+    while len(line) - start > _FOLD_AT:
+        end = start + _FOLD_AT
+        if line[end - 1] in _KEEP_WITH_NEXT:
+            end -= 1
+        pieces.append(line[start:end])
+        start = end
+    pieces.append(line[start:])
+    return "\r\n ".join(pieces).encode("ascii")
+
+
+# --- feeds from the read model -----------------------------------------------------------------
+
+
+def track_sessions(programme: Programme, track_slug: str) -> tuple[str, list[PublicSession]]:
+    """The track's name and its released sessions; NotFound if no released session has it."""
+    sessions = [s for s in programme.sessions if s.track and s.track.slug == track_slug]
+    if not sessions:
+        raise NotFound("There is no such track in this gathering's programme.")
+    assert sessions[0].track is not None
+    return sessions[0].track.name, sessions
+
+
+def feed_cache_key(kind: str, name: str, events: Sequence[FeedEvent], base_url: str) -> Any:
+    """What a built feed depends on: each session's public version, the gatherings, the name.
+
+    A session's version rises with every public change (programme.release_programme), and the
+    snapshot it comes from is fixed per release, so (gathering, id, version) pins an event.
+    """
+    return (
+        kind,
+        name,
+        base_url,
+        tuple(
+            (item.gathering, item.session.id, item.session.version, item.joining_link)
+            for item in events
+        ),
+    )
+
+
+# --- personal agenda feeds ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Agenda:
+    """A registered person's confirmed sessions in the released programme, with joining links."""
+
+    registration_id: int
+    programme: Programme
+    sessions: tuple[PublicSession, ...]
+    joining_links: Mapping[int, str]  # private; only sessions held online or hybrid
+
+    def joining_link(self, session: PublicSession) -> str:
+        return self.joining_links.get(session.id, "")
+
+
+def new_feed_key() -> str:
+    return secrets.token_urlsafe(FEED_KEY_BYTES)
+
+
+async def ensure_feed_key(conn: AsyncConnection, registration_id: int) -> str:
+    """The registration's personal feed key, created if it has none (call inside a write unit)."""
+    row = await queries.feed_key_of_registration(conn, registration_id)
+    if row is None:
+        raise NotFound("There is no such registration.")
+    if row.feed_key:
+        return str(row.feed_key)
+    key = new_feed_key()
+    await queries.set_feed_key(conn, registration_id, key)
+    return key
+
+
+async def rotate_feed_key(db: Database, feed_key: str) -> str:
+    """Give the feed a new secret address; the old one stops at once. NotFound if unknown."""
+    new_key = new_feed_key()
+
+    async def _write(conn: AsyncConnection) -> str:
+        if await queries.replace_feed_key(conn, feed_key, new_key) != 1:
+            raise NotFound("There is no calendar at this address.")
+        return new_key
+
+    return await db.write(_write)
+
+
+async def load_agenda(db: Database, feed_key: str) -> Agenda:
+    """The agenda behind a personal feed key; NotFound unless the registration is confirmed."""
+
+    async def _person(conn: AsyncConnection) -> tuple[int, str, list[int], dict[int, str]]:
+        row = await queries.registration_by_feed_key(conn, feed_key)
+        if row is None or row.status != "confirmed":
+            raise NotFound("There is no calendar at this address.")
+        session_ids = await queries.confirmed_place_session_ids(conn, row.id)
+        links = await queries.joining_links(conn, session_ids)
+        return int(row.id), str(row.gathering_slug), session_ids, links
+
+    registration_id, slug, session_ids, links = await db.read(_person)
+    programme = await load_programme(db, slug)
+    wanted = set(session_ids)
+    sessions = tuple(s for s in programme.sessions if s.id in wanted)
+    private = {
+        s.id: links[s.id]
+        for s in sessions
+        if s.id in links and s.format in ONLINE_FORMATS and not s.is_cancelled
+    }
+    return Agenda(registration_id, programme, sessions, private)

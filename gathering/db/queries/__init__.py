@@ -1,1 +1,0 @@
-"""SQL, always with bound parameters; functions are named for what they return."""

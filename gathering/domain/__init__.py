@@ -1,1 +1,0 @@
-"""The rules. Plain values in, dataclasses out; never imports Starlette or Jinja."""

@@ -1,0 +1,387 @@
+"""Organisers make steward passes for the door, share them, and revoke them.
+
+A pass is a label ("Door 2, Sunday"), a validity window, a PIN, and either all the gathering's
+sessions or some. Who may make one:
+
+- a pass for **all sessions** (the whole gathering's door): the network admin, or an organiser of
+  the organisation hosting the gathering (the same people who may release its programme);
+- a pass for **some sessions**: any organiser whose organisation *hosts* every one of those
+  sessions, so a group running one fringe meeting can staff its own door. Co-hosting is not
+  enough: a pass's help desk finds anyone booked for its sessions, and a co-host may only see
+  the people who consented to that co-host (see ``gathering.organiser.attendees``).
+
+Revoking follows the same rule. The pass link holds a random token that is stored only as a
+hash: it is shown once, when the pass is made (a lost link means a new pass). The PIN is stored
+as an argon2 hash; left blank, a random six-digit PIN is made and shown once with the link.
+Making and revoking passes are audited. A pass never shows anyone a list of people.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import unicodedata
+import zoneinfo
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gathering.auth import queries as auth_queries
+from gathering.auth.accounts import hash_password
+from gathering.core.database import Database
+from gathering.core.errors import Forbidden, InvalidInput, NotFound
+from gathering.core.permissions import Actor, can_manage_session, can_release, require_actor
+from gathering.door import pass_queries as queries
+from gathering.door import queries as checkin_queries
+from gathering.programme import queries as programme_queries
+
+MAX_LABEL = 120
+PIN_DIGITS = (4, 12)
+MAX_VALIDITY = dt.timedelta(days=31)
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
+
+
+@dataclass(frozen=True)
+class PassInput:
+    """The form as typed (kept to show again when something needs changing)."""
+
+    label: str = ""
+    valid_from: str = ""  # local time in the gathering's zone, YYYY-MM-DDTHH:MM
+    valid_until: str = ""
+    pin: str = ""
+    all_sessions: bool = True
+    session_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SessionChoice:
+    id: int
+    title: str
+    starts_local: dt.datetime
+    is_cancelled: bool
+
+
+@dataclass(frozen=True)
+class PassRow:
+    id: int
+    label: str
+    state: str  # active | not_yet_valid | expired | revoked
+    all_sessions: bool
+    session_titles: tuple[str, ...]
+    valid_from_local: dt.datetime
+    valid_until_local: dt.datetime
+    revoked_local: dt.datetime | None
+    scans: int
+    admitted: int
+    may_revoke: bool
+
+
+@dataclass(frozen=True)
+class PassesPage:
+    gathering_slug: str
+    gathering_title: str
+    timezone: str
+    may_cover_all: bool  # may make a pass for every session
+    sessions: tuple[SessionChoice, ...]  # the sessions this organiser may put on a pass
+    passes: tuple[PassRow, ...]  # the passes this organiser may see
+    default_input: PassInput
+
+
+@dataclass(frozen=True)
+class CreatedPass:
+    id: int
+    label: str
+    token: str  # shown once: only its hash is kept
+    pin: str  # shown once if it was made here, else ""
+    valid_from_local: dt.datetime
+    valid_until_local: dt.datetime
+
+
+def _audit_actor(actor: Actor) -> tuple[str, int | None]:
+    return ("account", actor.account_id) if actor.account_id > 0 else ("command_line", None)
+
+
+async def _gathering(conn: AsyncConnection, slug: str) -> Any:
+    row = await programme_queries.gathering_row(conn, slug=slug)
+    if row is None:
+        raise NotFound("There is no such gathering.")
+    return row
+
+
+def _state(row: Any, now: dt.datetime) -> str:
+    if row.revoked_at is not None:
+        return "revoked"
+    if now < row.valid_from:
+        return "not_yet_valid"
+    if now >= row.valid_until:
+        return "expired"
+    return "active"
+
+
+def _may_handle(
+    actor: Actor, gathering: Any, all_sessions: bool, session_ids: list[int], hosts: dict[int, Any]
+) -> bool:
+    if can_release(actor, gathering.host_organisation_id):
+        return True
+    if all_sessions or not session_ids:
+        return False
+    return all(can_manage_session(actor, hosts.get(s, ())) for s in session_ids)
+
+
+async def passes_page(db: Database, actor: Actor | None, slug: str, now: dt.datetime) -> PassesPage:
+    """The passes this organiser may see (those they may revoke) and what they may cover."""
+    actor = require_actor(actor)
+
+    async def _read(conn: AsyncConnection) -> PassesPage:
+        gathering = await _gathering(conn, slug)
+        zone = zoneinfo.ZoneInfo(gathering.timezone)
+        sessions = await queries.sessions_with_hosts(conn, gathering.id)
+        hosts = {s.id: h for s, h in sessions}
+        titles = {s.id: s.title for s, _ in sessions}
+        may_cover_all = can_release(actor, gathering.host_organisation_id)
+        choices = tuple(
+            SessionChoice(s.id, s.title, s.starts_at.astimezone(zone), s.status == "cancelled")
+            for s, h in sessions
+            if may_cover_all or can_manage_session(actor, h)
+        )
+        if not choices and not may_cover_all:
+            raise Forbidden(
+                "Only organisers of the organisations hosting this gathering's sessions may make "
+                "steward passes."
+            )
+        covered = await queries.sessions_by_pass(conn, gathering.id)
+        rows = []
+        for row in await queries.passes_of_gathering(conn, gathering.id):
+            ids = covered.get(row.id, [])
+            if not _may_handle(actor, gathering, row.all_sessions, ids, hosts):
+                continue
+            rows.append(
+                PassRow(
+                    id=row.id,
+                    label=row.label,
+                    state=_state(row, now),
+                    all_sessions=row.all_sessions,
+                    session_titles=tuple(titles[s] for s in ids if s in titles),
+                    valid_from_local=row.valid_from.astimezone(zone),
+                    valid_until_local=row.valid_until.astimezone(zone),
+                    revoked_local=row.revoked_at.astimezone(zone) if row.revoked_at else None,
+                    scans=row.scans,
+                    admitted=row.admitted,
+                    may_revoke=row.revoked_at is None,
+                )
+            )
+        return PassesPage(
+            gathering_slug=gathering.slug,
+            gathering_title=gathering.title,
+            timezone=gathering.timezone,
+            may_cover_all=may_cover_all,
+            sessions=choices,
+            passes=tuple(rows),
+            default_input=_default_input(gathering, now, may_cover_all),
+        )
+
+    return await db.read(_read)
+
+
+def _default_input(gathering: Any, now: dt.datetime, may_cover_all: bool) -> PassInput:
+    """From now (or 07:00 on the gathering's first day, if that is later) to the end of its
+    last day."""
+    zone = zoneinfo.ZoneInfo(gathering.timezone)
+    local_now = now.astimezone(zone).replace(second=0, microsecond=0)
+    first_morning = dt.datetime.combine(gathering.starts_on, dt.time(7), zone)
+    start = local_now if local_now.date() >= gathering.starts_on else first_morning
+    end = dt.datetime.combine(gathering.ends_on, dt.time(23, 59), zone)
+    if end <= start:
+        end = start + dt.timedelta(hours=12)
+    return PassInput(
+        valid_from=start.strftime(LOCAL_FORMAT),
+        valid_until=end.strftime(LOCAL_FORMAT),
+        all_sessions=may_cover_all,
+    )
+
+
+def _clean_label(text: str) -> str:
+    kept = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    return " ".join(kept.split())
+
+
+def _local_time(text: str, zone: zoneinfo.ZoneInfo) -> dt.datetime | None:
+    try:
+        value = dt.datetime.strptime(text.strip()[:16], LOCAL_FORMAT)
+    except ValueError:
+        return None
+    if not 2000 <= value.year <= 2100:  # also keeps the zone conversion from overflowing
+        return None
+    return value.replace(tzinfo=zone).astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class _Valid:
+    label: str
+    valid_from: dt.datetime
+    valid_until: dt.datetime
+    pin: str
+    pin_made: bool
+    all_sessions: bool
+    session_ids: list[int]
+
+
+def _validated(form: PassInput, zone: zoneinfo.ZoneInfo, known: set[int]) -> _Valid:
+    errors: dict[str, str] = {}
+    label = _clean_label(form.label)
+    if not label:
+        errors["label"] = "Give the pass a name stewards will recognise, such as “Door 2, Sunday”."
+    elif len(label) > MAX_LABEL:
+        errors["label"] = f"Keep the name to {MAX_LABEL} characters."
+    valid_from = _local_time(form.valid_from, zone)
+    valid_until = _local_time(form.valid_until, zone)
+    if valid_from is None:
+        errors["valid_from"] = "Give the date and time the pass starts working."
+    if valid_until is None:
+        errors["valid_until"] = "Give the date and time the pass stops working."
+    if valid_from and valid_until:
+        if valid_until <= valid_from:
+            errors["valid_until"] = "The pass must stop working after it starts."
+        elif valid_until - valid_from > MAX_VALIDITY:
+            errors["valid_until"] = "A pass works for at most 31 days; make another for later."
+    pin = form.pin.strip()
+    pin_made = not pin
+    if pin_made:
+        pin = f"{secrets.randbelow(10**6):06d}"
+    elif not (pin.isascii() and pin.isdigit() and PIN_DIGITS[0] <= len(pin) <= PIN_DIGITS[1]):
+        errors["pin"] = "Use 4 to 12 digits for the PIN, or leave it empty to get a random one."
+    session_ids: list[int] = []
+    if not form.all_sessions:
+        for value in form.session_ids:
+            if not (value.isascii() and value.isdigit() and len(value) < 12):
+                errors["session_ids"] = "Choose sessions from the list."
+                break
+            if int(value) not in known:
+                errors["session_ids"] = "Choose sessions from the list."
+                break
+            session_ids.append(int(value))
+        if not session_ids and "session_ids" not in errors:
+            errors["session_ids"] = "Choose at least one session, or all sessions."
+    if errors:
+        raise InvalidInput(errors)
+    assert valid_from is not None and valid_until is not None
+    return _Valid(
+        label,
+        valid_from,
+        valid_until,
+        pin,
+        pin_made,
+        form.all_sessions,
+        sorted(set(session_ids)),
+    )
+
+
+async def create_pass(
+    db: Database, actor: Actor | None, slug: str, form: PassInput, *, now: dt.datetime
+) -> CreatedPass:
+    """Make a pass; InvalidInput (by field) if the form needs changing, Forbidden if the
+    organiser may not cover what was asked."""
+    actor = require_actor(actor)
+    token = secrets.token_urlsafe(24)
+
+    async def _write(conn: AsyncConnection) -> CreatedPass:
+        gathering = await _gathering(conn, slug)
+        zone = zoneinfo.ZoneInfo(gathering.timezone)
+        sessions = await queries.sessions_with_hosts(conn, gathering.id)
+        hosts = {s.id: h for s, h in sessions}
+        valid = _validated(form, zone, set(hosts))
+        if not _may_handle(actor, gathering, valid.all_sessions, valid.session_ids, hosts):
+            if valid.all_sessions:
+                raise Forbidden(
+                    "Only organisers of the gathering's host organisation may make a pass for "
+                    "every session. Choose the sessions your organisation runs."
+                )
+            raise Forbidden("Choose only sessions your organisation hosts (not co-hosts).")
+        pass_id = await queries.insert_pass(
+            conn,
+            gathering_id=gathering.id,
+            label=valid.label,
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            pin_hash=hash_password(valid.pin),
+            all_sessions=valid.all_sessions,
+            session_ids=valid.session_ids,
+            valid_from=valid.valid_from,
+            valid_until=valid.valid_until,
+            created_by=actor.account_id if actor.account_id > 0 else None,
+            now=now,
+        )
+        kind, actor_id = _audit_actor(actor)
+        await auth_queries.insert_audit_event(
+            conn,
+            now=now,
+            actor_kind=kind,
+            actor_id=actor_id,
+            action="steward_pass_created",
+            subject_kind="steward_pass",
+            subject_id=pass_id,
+            detail={
+                "gathering": gathering.slug,
+                "label": valid.label,
+                "all_sessions": valid.all_sessions,
+                "session_ids": valid.session_ids,
+                "valid_from": valid.valid_from.isoformat(),
+                "valid_until": valid.valid_until.isoformat(),
+            },
+        )
+        return CreatedPass(
+            pass_id,
+            valid.label,
+            token,
+            valid.pin if valid.pin_made else "",
+            valid.valid_from.astimezone(zone),
+            valid.valid_until.astimezone(zone),
+        )
+
+    return await db.write(_write)
+
+
+async def revoke_pass(
+    db: Database, actor: Actor | None, slug: str, pass_id: int, *, now: dt.datetime
+) -> bool:
+    """Revoke at once: every device's next request is refused. False if already revoked."""
+    actor = require_actor(actor)
+    if not 0 < pass_id < 2**31:
+        raise NotFound("There is no such steward pass for this gathering.")
+
+    async def _write(conn: AsyncConnection) -> bool:
+        gathering = await _gathering(conn, slug)
+        row = await checkin_queries.pass_by_id(conn, pass_id)
+        if row is None or row.gathering_id != gathering.id:
+            raise NotFound("There is no such steward pass for this gathering.")
+        sessions = await queries.sessions_with_hosts(conn, gathering.id)
+        hosts = {s.id: h for s, h in sessions}
+        covered = (await queries.sessions_by_pass(conn, gathering.id)).get(pass_id, [])
+        if not _may_handle(actor, gathering, row.all_sessions, covered, hosts):
+            raise Forbidden("Only organisers of the sessions on this pass may revoke it.")
+        if not await queries.revoke_pass(conn, pass_id, now):
+            return False
+        kind, actor_id = _audit_actor(actor)
+        await auth_queries.insert_audit_event(
+            conn,
+            now=now,
+            actor_kind=kind,
+            actor_id=actor_id,
+            action="steward_pass_revoked",
+            subject_kind="steward_pass",
+            subject_id=pass_id,
+            detail={"gathering": gathering.slug, "label": row.label},
+        )
+        return True
+
+    return await db.write(_write)
+
+
+COMMAND_LINE = Actor(
+    account_id=0,
+    email="",
+    display_name="the command line",
+    is_admin=True,
+    organisation_ids=frozenset(),
+)

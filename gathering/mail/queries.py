@@ -1,0 +1,160 @@
+"""Queries for the outbox: mail written in the same transaction as the change that causes it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gathering.core.schema import outbox
+
+
+async def queue_message(
+    conn: AsyncConnection,
+    *,
+    kind: str,
+    to_address: str,
+    subject: str,
+    body_text: str,
+    now: dt.datetime,
+    body_html: str = "",
+    attachments: list[dict[str, Any]] | None = None,
+    registration_id: int | None = None,
+    context: dict[str, Any] | None = None,
+    send_after: dt.datetime | None = None,
+) -> int:
+    """Insert one outbox row and return its id; ``context`` set means "render at send time"."""
+    values = {
+        "kind": kind,
+        "to_address": to_address,
+        "subject": subject,
+        "body_text": body_text,
+        "body_html": body_html,
+        "attachments": attachments or [],
+        "context": context,
+        "registration_id": registration_id,
+        "created_at": now,
+        "send_after": send_after or now,
+    }
+    return int((await conn.execute(_QUEUE, values)).scalar_one())
+
+
+# Built once (every registration queues mail inside its write).
+_QUEUE = sa.insert(outbox).returning(outbox.c.id)
+
+
+async def claim_due_messages(
+    conn: AsyncConnection,
+    *,
+    now: dt.datetime,
+    lease_until: dt.datetime,
+    limit: int,
+    max_attempts: int,
+) -> Sequence[sa.Row[Any]]:
+    """Lease up to ``limit`` due, unsent messages to the caller and count the attempt.
+
+    On PostgreSQL the candidate rows are locked with ``FOR UPDATE SKIP LOCKED`` so replicas claiming
+    at the same moment take disjoint batches; on SQLite the write unit (``BEGIN IMMEDIATE``) already
+    runs alone. Either way the rows are returned with ``locked_until = lease_until``.
+    """
+    candidates = (
+        sa.select(outbox.c.id)
+        .where(
+            outbox.c.sent_at.is_(None),
+            outbox.c.send_after <= now,
+            outbox.c.attempts < max_attempts,
+            sa.or_(outbox.c.locked_until.is_(None), outbox.c.locked_until < now),
+        )
+        .order_by(outbox.c.send_after, outbox.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    ids = list((await conn.execute(candidates)).scalars())
+    if not ids:
+        return []
+    await conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.id.in_(ids))
+        .values(locked_until=lease_until, attempts=outbox.c.attempts + 1)
+    )
+    rows = await conn.execute(sa.select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id))
+    return rows.all()
+
+
+async def mark_message_sent(conn: AsyncConnection, message_id: int, *, now: dt.datetime) -> None:
+    await conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.id == message_id, outbox.c.sent_at.is_(None))
+        .values(sent_at=now, locked_until=None, last_error="")
+    )
+
+
+async def mark_message_failed(
+    conn: AsyncConnection,
+    message_id: int,
+    *,
+    error: str,
+    retry_at: dt.datetime,
+    attempts: int | None = None,
+) -> None:
+    """Record a failed attempt; ``attempts`` (the maximum) given means "do not retry"."""
+    values: dict[str, Any] = {"last_error": error, "send_after": retry_at, "locked_until": None}
+    if attempts is not None:
+        values["attempts"] = attempts
+    await conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.id == message_id, outbox.c.sent_at.is_(None))
+        .values(**values)
+    )
+
+
+def _status_filter(status: str, max_attempts: int) -> list[sa.ColumnElement[bool]]:
+    if status == "sent":
+        return [outbox.c.sent_at.is_not(None)]
+    if status == "failed":
+        return [outbox.c.sent_at.is_(None), outbox.c.attempts >= max_attempts]
+    if status == "queued":
+        return [outbox.c.sent_at.is_(None), outbox.c.attempts < max_attempts]
+    return []
+
+
+async def outbox_messages(
+    conn: AsyncConnection, *, status: str, max_attempts: int, offset: int, limit: int
+) -> Sequence[sa.Row[Any]]:
+    """A page of messages, newest first, without their bodies."""
+    columns = [
+        outbox.c.id,
+        outbox.c.kind,
+        outbox.c.to_address,
+        outbox.c.subject,
+        outbox.c.context,
+        outbox.c.created_at,
+        outbox.c.send_after,
+        outbox.c.attempts,
+        outbox.c.last_error,
+        outbox.c.locked_until,
+        outbox.c.sent_at,
+    ]
+    query = (
+        sa.select(*columns)
+        .where(*_status_filter(status, max_attempts))
+        .order_by(outbox.c.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return (await conn.execute(query)).all()
+
+
+async def outbox_count(conn: AsyncConnection, *, status: str, max_attempts: int) -> int:
+    query = (
+        sa.select(sa.func.count()).select_from(outbox).where(*_status_filter(status, max_attempts))
+    )
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def outbox_message(conn: AsyncConnection, message_id: int) -> sa.Row[Any] | None:
+    return (await conn.execute(sa.select(outbox).where(outbox.c.id == message_id))).first()

@@ -1,0 +1,265 @@
+"""Pages anyone may see without signing in: gatherings, their programmes, sessions, speakers,
+organisations, search, and each programme's changes (page and Atom feed).
+
+The presentation helpers at the end (times in a gathering's zone, changes in words) are registered
+as Jinja filters by ``create_app``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gathering.core.caching import cached_response
+from gathering.core.errors import GatheringError, InvalidInput
+from gathering.core.health import database_revision
+from gathering.core.markdown import render_markdown
+from gathering.core.render import database, render
+from gathering.programme.catalogue import (
+    Appearance,
+    load_session,
+    organisation_profile,
+    speaker_profile,
+)
+from gathering.programme.directory import (
+    MAX_QUERY_LENGTH,
+    ProgrammeFilters,
+    browse_programme,
+    release_history,
+    search_sessions,
+)
+from gathering.programme.gatherings import list_gatherings
+from gathering.programme.release import PublicGathering, Release, list_releases
+from gathering.programme.wording import change_lines, clock, in_zone, short_moment
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+ATOM_TYPE = "application/atom+xml"
+_FILTER_FIELDS = ("organisation", "track", "format", "access")
+
+
+async def home(request: Request) -> Response:
+    gatherings = await list_gatherings(database(request))
+    return render(request, "public/home.html", {"gatherings": gatherings})
+
+
+async def programme_page(request: Request) -> Response:
+    # Values are checked against the offered choices in the domain; cap the length first.
+    filters = ProgrammeFilters(
+        **{name: request.query_params.get(name, "")[:100] for name in _FILTER_FIELDS}
+    )
+    view = await browse_programme(database(request), request.path_params["slug"], filters)
+    return render(
+        request, "public/programme.html", {"view": view, "gathering": view.programme.gathering}
+    )
+
+
+async def session_page(request: Request) -> Response:
+    programme, session = await load_session(
+        database(request), request.path_params["slug"], request.path_params["session_id"]
+    )
+    return render(
+        request, "public/session.html", {"gathering": programme.gathering, "session": session}
+    )
+
+
+async def speaker_page(request: Request) -> Response:
+    profile = await speaker_profile(database(request), request.path_params["slug"])
+    return render(request, "public/speaker.html", {"profile": profile})
+
+
+async def organisation_page(request: Request) -> Response:
+    profile = await organisation_profile(database(request), request.path_params["slug"])
+    return render(request, "public/organisation.html", {"profile": profile})
+
+
+async def search_page(request: Request) -> Response:
+    query = request.query_params.get("q", "")
+    try:
+        result = await search_sessions(database(request), query)
+    except InvalidInput as error:
+        context: dict[str, Any] = {"query": query, "result": None, "error": error.errors["q"]}
+        return render(request, "public/search.html", context, status_code=400)
+    context = {"query": result.query, "result": result, "error": None}
+    return render(request, "public/search.html", context)
+
+
+async def changes_page(request: Request) -> Response:
+    history = await release_history(database(request), request.path_params["slug"])
+    return render(
+        request, "public/changes.html", {"history": history, "gathering": history.gathering}
+    )
+
+
+async def changes_atom(request: Request) -> Response:
+    slug = request.path_params["slug"]
+    gathering, releases = await list_releases(database(request), slug)
+    body = build_changes_feed(
+        gathering,
+        releases,
+        page_url=str(request.url_for("public:changes", slug=slug)),
+        feed_url=str(request.url_for("public:changes_atom", slug=slug)),
+    )
+    last_modified = releases[0].released_at if releases else None
+    return cached_response(request, body, ATOM_TYPE, last_modified=last_modified)
+
+
+async def healthz(request: Request) -> Response:
+    """200 when the database answers, 503 otherwise; for load balancers and compose."""
+    db = database(request)
+    try:
+        revision = await database_revision(db)
+    except GatheringError as error:
+        return JSONResponse({"status": "unavailable", "database": error.message}, 503)
+    except Exception:  # any driver fault means "not healthy", never a 500
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+    return JSONResponse(
+        {"status": "ok", "database": "ok", "schema": revision},
+        headers={"cache-control": "no-store"},
+    )
+
+
+routes = [
+    Route("/", home, name="public:home"),
+    Route("/healthz", healthz, name="healthz"),
+    Route("/search", search_page, name="public:search"),
+    Route("/g/{slug}", programme_page, name="public:gathering"),
+    Route("/g/{slug}/s/{session_id:int}", session_page, name="public:session"),
+    Route("/g/{slug}/changes", changes_page, name="public:changes"),
+    Route("/g/{slug}/changes.atom", changes_atom, name="public:changes_atom"),
+    Route("/speakers/{slug}", speaker_page, name="public:speaker"),
+    Route("/organisations/{slug}", organisation_page, name="public:organisation"),
+]
+
+
+# --- the Atom feed (RFC 4287) ----------------------------------------------------------------
+
+
+def _atom(parent: ET.Element | None, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    # Unprefixed names under one xmlns on <feed>: ElementTree's default_namespace option refuses
+    # the unqualified attributes Atom uses (rel, href, type).
+    if parent is None:
+        element = ET.Element(tag, {"xmlns": ATOM_NS, **attrs})
+    else:
+        element = ET.SubElement(parent, tag, attrs)
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _release_title(release: Release) -> str:
+    count = len(release.changes)
+    what = f"{count} change{'' if count == 1 else 's'}" if count else "no session changes"
+    return f"Release {release.number}: {what}"
+
+
+def _release_html(release: Release, timezone: str) -> str:
+    """The entry's content: the note and each change in words, as escaped HTML."""
+    parts = [f"<p>{html.escape(release.note)}</p>"] if release.note else []
+    items = [
+        f"<li>{html.escape(change.title)}: {html.escape('; '.join(change_lines(change, timezone)))}"
+        "</li>"
+        for change in release.changes
+    ]
+    if items:
+        parts.append("<ul>" + "".join(items) + "</ul>")
+    return "".join(parts) or "<p>No session changed.</p>"
+
+
+def build_changes_feed(
+    gathering: PublicGathering, releases: list[Release], *, page_url: str, feed_url: str
+) -> bytes:
+    """An Atom feed of releases, newest first; entry ids are the changes page's release anchors.
+
+    The output depends only on the releases (no "now"), so its ETag changes only with a release.
+    """
+    feed = _atom(None, "feed")
+    _atom(feed, "id", page_url)
+    _atom(feed, "title", f"Programme changes: {gathering.title}")
+    _atom(feed, "link", rel="self", type=ATOM_TYPE, href=feed_url)
+    _atom(feed, "link", rel="alternate", type="text/html", href=page_url)
+    # RFC 4287 §4.1.1 needs <updated> even with no entries: fall back to the first day.
+    first_day = dt.datetime.combine(gathering.starts_on, dt.time(), dt.UTC)
+    updated = releases[0].released_at if releases else first_day
+    _atom(feed, "updated", updated.astimezone(dt.UTC).isoformat())
+    author = _atom(feed, "author")
+    _atom(author, "name", f"Organisers of {gathering.title}")
+    for release in releases:
+        entry = _atom(feed, "entry")
+        anchor = f"{page_url}#release-{release.number}"
+        _atom(entry, "id", anchor)
+        _atom(entry, "title", _release_title(release))
+        _atom(entry, "link", rel="alternate", type="text/html", href=anchor)
+        _atom(entry, "updated", release.released_at.astimezone(dt.UTC).isoformat())
+        _atom(entry, "content", _release_html(release, gathering.timezone), type="html")
+    return bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=True))
+
+
+# --- presentation helpers (Jinja filters and globals) ----------------------------------------
+
+ACCESS_LABELS = {
+    "public": "Open to all",
+    "supporters": "Supporters only",
+    "invite": "By invitation",
+}
+ROLE_LABELS = {"chair": "Chair", "speaker": "Speaker", "host": "Host", "co_host": "Co-host"}
+LANGUAGE_NAMES = {
+    "en": "English",
+    "cy": "Welsh",
+    "gd": "Scottish Gaelic",
+    "ga": "Irish",
+    "bfi": "British Sign Language",
+    "fr": "French",
+    "de": "German",
+    "es": "Spanish",
+}
+
+
+def day_heading(day: dt.date) -> str:
+    """'Sunday 22 September'."""
+    return f"{day:%A} {day.day} {day:%B}"
+
+
+def long_date(day: dt.date) -> str:
+    """'Sunday 22 September 2019'."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def zone_abbreviation(moment: dt.datetime, timezone: str) -> str:
+    """'BST' or 'GMT' for Europe/London, depending on the date."""
+    return in_zone(moment, timezone).tzname() or timezone
+
+
+def by_gathering(
+    listings: Iterable[Appearance],
+) -> list[tuple[PublicGathering, list[Appearance]]]:
+    """Appearances grouped by gathering, newest gathering first, sessions in their order."""
+    groups: dict[str, tuple[PublicGathering, list[Appearance]]] = {}
+    for listing in listings:
+        groups.setdefault(listing.gathering.slug, (listing.gathering, []))[1].append(listing)
+    return sorted(groups.values(), key=lambda group: group[0].starts_on, reverse=True)
+
+
+TEMPLATE_FILTERS: dict[str, Callable[..., Any]] = {
+    "by_gathering": by_gathering,
+    "markdown": render_markdown,
+    "in_zone": in_zone,
+    "clock": clock,
+    "day_heading": day_heading,
+    "long_date": long_date,
+    "short_moment": short_moment,
+    "zone_abbreviation": zone_abbreviation,
+    "change_lines": change_lines,
+}
+TEMPLATE_GLOBALS: dict[str, Any] = {
+    "ACCESS_LABELS": ACCESS_LABELS,
+    "ROLE_LABELS": ROLE_LABELS,
+    "LANGUAGE_NAMES": LANGUAGE_NAMES,
+    "MAX_QUERY_LENGTH": MAX_QUERY_LENGTH,
+}

@@ -1,0 +1,291 @@
+"""Attendee pages: register, confirm the email, manage the booking, the ticket."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.applications import Starlette
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from gathering.core.errors import InvalidInput, NotFound
+from gathering.core.render import database, render, settings
+from gathering.core.settings import Settings
+from gathering.mail.pages import wake_sender
+from gathering.registration import rules as reg
+from gathering.registration import tickets
+
+NO_STORE = {"cache-control": "no-store", "x-robots-tag": "noindex"}
+
+
+def links_for(app: Starlette, config: Settings) -> reg.Links:
+    """Absolute link templates for mail and background work, from the public address."""
+    base = config.base_url.rstrip("/")
+    marker = "TOKENMARKER"
+
+    def template(name: str, **params: str) -> str:
+        path = str(app.url_path_for(name, **params))
+        return base + path.replace(marker, "{token}")
+
+    session_path = str(app.url_path_for("public:session", slug=marker, session_id="0"))
+    session_page = session_path.rsplit("/", 1)[0].replace(marker, "{slug}") + "/{session_id}"
+    return reg.Links(
+        secret_key=config.secret_key,
+        confirm=template("registration:confirm", token=marker),
+        manage=template("registration:manage", token=marker),
+        ticket=template("registration:ticket", token=marker),
+        offer=template("registration:offer", token=marker),
+        agenda=template("calendars:agenda", feed_key=marker),
+        session_page=base + session_page,
+        base_url=base,
+    )
+
+
+def links(request: Request) -> reg.Links:
+    """The app's link templates, made once (settings and routes never change while it runs)."""
+    state = request.app.state
+    made: reg.Links | None = getattr(state, "registration_links", None)
+    if made is None:
+        made = state.registration_links = links_for(request.app, settings(request))
+    return made
+
+
+def _text(form: FormData, name: str, limit: int = 20_000) -> str:
+    value = form.get(name, "")
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _registration_input(form: FormData) -> reg.RegistrationInput:
+    answers = {k.removeprefix("answer_"): _text(form, k) for k in form if k.startswith("answer_")}
+    invites = {
+        k.removeprefix("invite_"): _text(form, k, 200) for k in form if k.startswith("invite_")
+    }
+    return reg.RegistrationInput(
+        name=_text(form, "name", 1000),
+        email=_text(form, "email", 1000),
+        ticket_type_id=_text(form, "ticket_type_id", 20),
+        answers=answers,
+        session_ids=tuple(v for v in form.getlist("session_ids") if isinstance(v, str)),
+        invite_codes=invites,
+        contact_organisation_ids=tuple(v for v in form.getlist("contact") if isinstance(v, str)),
+        constituency_match=form.get("constituency_match") == "yes",
+        share_access_needs=form.get("share_access_needs") == "yes",
+    )
+
+
+async def register(request: Request) -> Response:
+    slug = request.path_params["slug"]
+    db = database(request)
+    preselected = request.query_params.get("session", "")
+    form = reg.RegistrationInput(session_ids=(preselected,) if preselected else ())
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        # One unit of work reads what the form offers, checks the answers against it and
+        # registers; the page is read apart only to show the form again with its errors.
+        form = _registration_input(await request.form())
+        try:
+            done = await reg.register(
+                db, slug, form, links=links(request), confirm_hours=settings(request).confirm_hours
+            )
+        except InvalidInput as error:
+            errors = error.errors
+        else:
+            wake_sender(request)
+            title = done.gathering_title
+            if not title:
+                title = (await reg.registration_page(db, slug)).programme.gathering.title
+            sent = {"gathering_title": title, "email": form.email.strip()}
+            return render(request, "registration/sent.html", sent, headers=NO_STORE)
+    page = await reg.registration_page(db, slug)
+    context = {"page": page, "form": form, "errors": errors}
+    return render(request, "registration/form.html", context, status_code=422 if errors else 200)
+
+
+async def confirm(request: Request) -> Response:
+    token = request.path_params["token"]
+    if request.method == "GET":
+        # Mail scanners fetch links; only a person pressing the button confirms.
+        return render(
+            request, "registration/confirm.html", {"token": token, "errors": {}}, headers=NO_STORE
+        )
+    try:
+        result = await reg.confirm_registration(
+            database(request),
+            token,
+            links=links(request),
+            confirm_hours=settings(request).confirm_hours,
+        )
+    except InvalidInput as error:
+        context = {"token": token, "errors": error.errors}
+        return render(
+            request, "registration/confirm.html", context, status_code=400, headers=NO_STORE
+        )
+    wake_sender(request)
+    return RedirectResponse(result.manage_url + ("?confirmed=1" if not result.already else ""), 303)
+
+
+async def manage(request: Request) -> Response:
+    booking = await reg.booking(
+        database(request), request.path_params["token"], secret_key=settings(request).secret_key
+    )
+    context = {
+        "booking": booking,
+        "errors": {},
+        "notice": _notice(request.query_params.get("done", "")),
+        "confirmed": request.query_params.get("confirmed") == "1",
+    }
+    return render(request, "registration/manage.html", context, headers=NO_STORE)
+
+
+def _notice(done: str) -> str:
+    return {
+        "place": "That place is cancelled; if anyone was waiting, it has been offered to them.",
+        "answers": "Your answers are saved.",
+        "accepted": "The place is yours. See you there!",
+    }.get(done, "")
+
+
+def _manage_path(request: Request, done: str) -> str:
+    path = request.url_for("registration:manage", token=request.path_params["token"]).path
+    return f"{path}?done={done}"
+
+
+async def cancel_place(request: Request) -> Response:
+    await reg.cancel_place(
+        database(request),
+        request.path_params["token"],
+        request.path_params["place_id"],
+        links=links(request),
+        offer_hours=settings(request).offer_hours,
+    )
+    wake_sender(request)
+    return RedirectResponse(_manage_path(request, "place"), 303)
+
+
+async def cancel(request: Request) -> Response:
+    await reg.cancel_registration(
+        database(request),
+        request.path_params["token"],
+        links=links(request),
+        offer_hours=settings(request).offer_hours,
+    )
+    wake_sender(request)
+    return render(request, "registration/cancelled.html", {}, headers=NO_STORE)
+
+
+async def answers(request: Request) -> Response:
+    token = request.path_params["token"]
+    form = await request.form()
+    given = {k.removeprefix("answer_"): _text(form, k) for k in form if k.startswith("answer_")}
+    db, secret = database(request), settings(request).secret_key
+    try:
+        await reg.update_answers(
+            db, token, given, form.get("share_access_needs") == "yes", secret_key=secret
+        )
+    except InvalidInput as error:
+        booking = await reg.booking(db, token, secret_key=secret)
+        booking_view = {
+            "booking": booking,
+            "errors": error.errors,
+            "notice": "",
+            "confirmed": False,
+        }
+        booking_view["typed"] = given
+        return render(
+            request, "registration/manage.html", booking_view, status_code=422, headers=NO_STORE
+        )
+    return RedirectResponse(_manage_path(request, "answers"), 303)
+
+
+async def data(request: Request) -> Response:
+    held = await reg.personal_data(
+        database(request), request.path_params["token"], secret_key=settings(request).secret_key
+    )
+    body = json.dumps(held, indent=2, ensure_ascii=False).encode()
+    headers = {**NO_STORE, "content-disposition": 'attachment; filename="my-gathering-data.json"'}
+    return Response(body, media_type="application/json", headers=headers)
+
+
+async def erase(request: Request) -> Response:
+    token = request.path_params["token"]
+    if request.method == "GET":
+        booking = await reg.booking(
+            database(request), token, secret_key=settings(request).secret_key
+        )
+        return render(request, "registration/erase.html", {"booking": booking}, headers=NO_STORE)
+    await reg.erase(
+        database(request), token, links=links(request), offer_hours=settings(request).offer_hours
+    )
+    wake_sender(request)
+    return render(request, "registration/erased.html", {}, headers=NO_STORE)
+
+
+async def ticket(request: Request) -> Response:
+    config = settings(request)
+    view = await reg.ticket(
+        database(request),
+        request.path_params["token"],
+        secret_key=config.secret_key,
+        joining_link_minutes=config.joining_link_minutes,
+    )
+    return render(request, "registration/ticket.html", {"ticket": view}, headers=NO_STORE)
+
+
+async def ticket_image(request: Request) -> Response:
+    if request.path_params["kind"] not in ("svg", "png"):
+        raise NotFound("There is nothing at this address.")
+    view = await reg.ticket(
+        database(request),
+        request.path_params["token"],
+        secret_key=settings(request).secret_key,
+        joining_link_minutes=settings(request).joining_link_minutes,
+    )
+    code = view.booking.ticket_code or ""
+    if request.path_params["kind"] == "svg":
+        return Response(tickets.qr_svg(code), media_type="image/svg+xml", headers=NO_STORE)
+    headers = {**NO_STORE, "content-disposition": 'inline; filename="ticket.png"'}
+    return Response(tickets.qr_png(code), media_type="image/png", headers=headers)
+
+
+async def offer(request: Request) -> Response:
+    token = request.path_params["token"]
+    if request.method == "GET":
+        return render(
+            request, "registration/offer.html", {"token": token, "errors": {}}, headers=NO_STORE
+        )
+    try:
+        manage_url = await reg.accept_offer(
+            database(request),
+            token,
+            links=links(request),
+            offer_hours=settings(request).offer_hours,
+        )
+    except InvalidInput as error:
+        context = {"token": token, "errors": error.errors}
+        return render(
+            request, "registration/offer.html", context, status_code=410, headers=NO_STORE
+        )
+    return RedirectResponse(manage_url + "?done=accepted", 303)
+
+
+GET_POST = ["GET", "POST"]
+routes = [
+    Route("/g/{slug}/register", register, methods=GET_POST, name="registration:form"),
+    Route("/r/confirm/{token}", confirm, methods=GET_POST, name="registration:confirm"),
+    Route("/r/offer/{token}", offer, methods=GET_POST, name="registration:offer"),
+    Route("/r/{token}", manage, name="registration:manage"),
+    Route(
+        "/r/{token}/places/{place_id:int}/cancel",
+        cancel_place,
+        methods=["POST"],
+        name="registration:cancel_place",
+    ),
+    Route("/r/{token}/cancel", cancel, methods=["POST"], name="registration:cancel"),
+    Route("/r/{token}/answers", answers, methods=["POST"], name="registration:answers"),
+    Route("/r/{token}/data.json", data, name="registration:data"),
+    Route("/r/{token}/erase", erase, methods=GET_POST, name="registration:erase"),
+    Route("/r/{token}/ticket", ticket, name="registration:ticket"),
+    Route("/r/{token}/ticket.{kind:str}", ticket_image, name="registration:ticket_image"),
+]

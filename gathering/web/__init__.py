@@ -1,1 +1,0 @@
-"""HTTP: one module per audience. Handlers parse, make one domain call, and render."""
