@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.admin import queries
 from gathering.auth.accounts import check_email
 from gathering.auth.queries import insert_audit_event
+from gathering.core.clock import utc_now
 from gathering.core.database import Database
 from gathering.core.errors import Conflict, InvalidInput, NotFound
 from gathering.core.permissions import Actor, require_admin
@@ -95,10 +96,6 @@ STANDARD_QUESTIONS = (
     StandardQuestion("free_text", "Free text", "Anything else you would like us to know"),
 )
 QUESTION_KEYS = tuple(q.key for q in STANDARD_QUESTIONS)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @cache
@@ -507,7 +504,7 @@ async def _save(
     generated = "slug" in values and not form.get("slug", "").strip()
 
     async def _write(conn: AsyncConnection) -> int:
-        now = _now()
+        now = utc_now()
         gathering_id: int | None = None
         if row_id is None and kind in PARENTS:
             parent_kind, column = PARENTS[kind]
@@ -704,7 +701,7 @@ async def save_questions(db: Database, actor: Actor | None, gathering_id: int, f
                 await queries.delete_question(conn, gathering_id, q.key)
         await insert_audit_event(
             conn,
-            now=_now(),
+            now=utc_now(),
             actor_kind="account",
             actor_id=admin.account_id,
             action="admin.questions_updated",
@@ -743,7 +740,7 @@ async def delete(db: Database, actor: Actor | None, kind: str, row_id: int) -> i
         await queries.delete_row(conn, kind, row_id)
         await insert_audit_event(
             conn,
-            now=_now(),
+            now=utc_now(),
             actor_kind="account",
             actor_id=admin.account_id,
             action=f"admin.{kind}_deleted",

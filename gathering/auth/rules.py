@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.auth import queries
 from gathering.auth.accounts import MIN_PASSWORD_LENGTH, check_email, hash_password
+from gathering.core.clock import utc_now
 from gathering.core.database import Database
 from gathering.core.errors import GatheringError, InvalidInput
 from gathering.core.permissions import Actor
@@ -49,10 +50,6 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 async def verify_password(password_hash: str, password: str) -> bool:
     """True if ``password`` matches the argon2 hash; checked in a worker thread."""
 
@@ -73,7 +70,7 @@ async def sign_in(db: Database, email: str, password: str, *, client_address: st
         raise InvalidInput({"email": "Enter your email address and password."})
 
     async def _count_attempt(conn: AsyncConnection) -> None:
-        now = _now()
+        now = utc_now()
         by_email, start = await queries.hit_throttle(conn, f"signin:{email}", now, THROTTLE_WINDOW)
         by_address, _ = await queries.hit_throttle(
             conn, f"signin-ip:{client_address}", now, THROTTLE_WINDOW
@@ -103,7 +100,7 @@ async def sign_in(db: Database, email: str, password: str, *, client_address: st
     token = secrets.token_urlsafe(32)
 
     async def _open(conn: AsyncConnection) -> SignedIn:
-        now = _now()
+        now = utc_now()
         expires = now + SESSION_LIFETIME
         await queries.insert_login_session(conn, _token_hash(token), account_id, now, expires)
         await queries.clear_throttle(conn, f"signin:{email}")
@@ -136,7 +133,7 @@ async def actor_for_token(db: Database, token: str) -> Actor | None:
         return None
 
     async def _read(conn: AsyncConnection) -> Actor | None:
-        row = await queries.live_session_account(conn, _token_hash(token), _now())
+        row = await queries.live_session_account(conn, _token_hash(token), utc_now())
         return None if row is None else await _actor(conn, row.id)
 
     return await db.read(_read)
@@ -173,7 +170,7 @@ async def request_password_reset(
     email = check_email(email)
 
     async def _write(conn: AsyncConnection) -> str | None:
-        now = _now()
+        now = utc_now()
         count, _ = await queries.hit_throttle(conn, f"reset:{email}", now, THROTTLE_WINDOW)
         row = await queries.account_by_email(conn, email)
         if row is None or not row.is_active or count > 3:
@@ -228,7 +225,7 @@ async def reset_password(db: Database, token: str, password: str, *, secret_key:
         await queries.set_password_hash(conn, row.id, new_hash)
         await queries.delete_sessions_of(conn, row.id)
         await queries.insert_audit_event(
-            conn, now=_now(), actor_kind="account", actor_id=row.id, action="password_reset"
+            conn, now=utc_now(), actor_kind="account", actor_id=row.id, action="password_reset"
         )
 
     await db.write(_write)

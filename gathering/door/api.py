@@ -32,7 +32,6 @@ attendee pages their own secret links.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -44,8 +43,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from gathering.auth.rules import Throttled
+from gathering.core.clock import utc_now
 from gathering.core.error_pages import STATUS_BY_CODE
 from gathering.core.errors import GatheringError, InvalidInput
+from gathering.core.http import NO_STORE
 from gathering.core.render import database, settings
 from gathering.door import rules as checkin
 from gathering.door.live import DoorSignals
@@ -53,7 +54,6 @@ from gathering.door.live import DoorSignals
 COOKIE = "gathering_door"
 COOKIE_PATH = "/door"
 MAX_BODY = 32 * 1024  # room for a pasted 10 kB "code", which is answered red, not refused
-NO_STORE = {"cache-control": "no-store", "x-robots-tag": "noindex"}
 PING_SECONDS = 15.0  # a comment this often keeps proxies from closing a quiet stream
 COALESCE_SECONDS = 0.25  # after a wake, wait this long so a burst of scans costs one read
 STREAM_SECONDS = 600.0  # then end; EventSource reconnects (and the pass is checked again)
@@ -102,10 +102,6 @@ def _error(status: int, code: str, message: str, **extra: Any) -> Response:
     if status == 503:  # busy: the scan page resends the same nonce after this
         response.headers["retry-after"] = "2"
     return response
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _answering_json(handler: Handler) -> Handler:
@@ -216,7 +212,7 @@ def _pass_json(info: checkin.PassInfo) -> dict[str, Any]:
 async def open_pass(request: Request) -> Response:
     data = await _body(request)
     token, pin = _text(data, "token"), _text(data, "pin")
-    config, now = settings(request), _now()
+    config, now = settings(request), utc_now()
     client = request.client.host if request.client else "unknown"
     opened = await checkin.open_pass(
         database(request),
@@ -241,7 +237,7 @@ async def open_pass(request: Request) -> Response:
 
 @_with_device
 async def pass_info(request: Request, device: checkin.StewardDevice) -> Response:
-    info = await checkin.pass_info(database(request), device, now=_now())
+    info = await checkin.pass_info(database(request), device, now=utc_now())
     return _json(_pass_json(info))
 
 
@@ -266,7 +262,7 @@ async def scan(request: Request, device: checkin.StewardDevice) -> Response:
         door=_text(data, "door", ""),
         client_nonce=_text(data, "nonce"),
         kind="entry" if kind == "entry" else "exit",
-        now=_now(),
+        now=utc_now(),
         ref=ref,
         secret_key=settings(request).secret_key,
     )
@@ -281,7 +277,7 @@ async def undo(request: Request, device: checkin.StewardDevice) -> Response:
         data = await _body(request)
         if data.get("nonce") is not None:
             nonce = _text(data, "nonce")
-    result = await checkin.undo(database(request), device, nonce=nonce, now=_now())
+    result = await checkin.undo(database(request), device, nonce=nonce, now=utc_now())
     _signals(request).changed(result.changed_gathering_id)
     return _json(
         {
@@ -308,7 +304,7 @@ def _counts_json(found: checkin.Counts) -> dict[str, Any]:
 @_with_device
 async def counts(request: Request, device: checkin.StewardDevice) -> Response:
     session_id = _session_id(request.query_params.get("session_id"))
-    found = await checkin.counts(database(request), device, session_id, now=_now())
+    found = await checkin.counts(database(request), device, session_id, now=utc_now())
     return _json(_counts_json(found))
 
 
@@ -321,8 +317,8 @@ async def events(request: Request, device: checkin.StewardDevice) -> Response:
     session_id = _session_id(request.query_params.get("session_id"))
     db = database(request)
     # Refusals (revoked pass, session not on it) are answered as JSON before any streaming.
-    info = await checkin.pass_info(db, device, now=_now())
-    first = await checkin.counts(db, device, session_id, now=_now())
+    info = await checkin.pass_info(db, device, now=utc_now())
+    first = await checkin.counts(db, device, session_id, now=utc_now())
     signals = _signals(request)
 
     async def stream() -> AsyncIterator[str]:
@@ -335,7 +331,9 @@ async def events(request: Request, device: checkin.StewardDevice) -> Response:
                 if woke:
                     await asyncio.sleep(COALESCE_SECONDS)  # one read for a burst of scans
                 try:
-                    found = _counts_json(await checkin.counts(db, device, session_id, now=_now()))
+                    found = _counts_json(
+                        await checkin.counts(db, device, session_id, now=utc_now())
+                    )
                 except checkin.PassRefused as error:
                     yield _event("refused", {"error": error.code, "message": error.message})
                     return
@@ -360,7 +358,7 @@ async def search(request: Request, device: checkin.StewardDevice) -> Response:
         device,
         _text(data, "query"),
         session_id=_session_id(data.get("session_id")),
-        now=_now(),
+        now=utc_now(),
         secret_key=settings(request).secret_key,
     )
     if found.too_many:

@@ -7,26 +7,21 @@ in the answer to a scan, drawn by the script.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from gathering.core.clock import utc_now
+from gathering.core.http import NO_STORE
 from gathering.core.render import database, render, settings
 from gathering.core.templating import STATIC
 from gathering.door import pass_words as steward_passes
 from gathering.door import rules as checkin
 from gathering.door.api import COOKIE
 
-NO_STORE = {"cache-control": "no-store", "x-robots-tag": "noindex"}
 # The QR decoder from the npm registry (jsQR), copied here by `make` (see the Makefile); without
 # it the scan page still works where the browser has BarcodeDetector, and by typed codes.
 DECODER = "vendor/jsQR.js"
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _device(request: Request) -> checkin.StewardDevice | None:
@@ -36,7 +31,7 @@ def _device(request: Request) -> checkin.StewardDevice | None:
 
 async def open_page(request: Request) -> Response:
     link = await steward_passes.pass_link(
-        database(request), request.path_params["token"], device=_device(request), now=_now()
+        database(request), request.path_params["token"], device=_device(request), now=utc_now()
     )
     status = 410 if link.problem in ("pass_revoked", "pass_expired") else 200
     context = {"link": link, "token": request.path_params["token"]}
@@ -49,7 +44,7 @@ async def scan_page(request: Request) -> Response:
         context = {"reason": "not_signed_in", "message": ""}
         return render(request, "door/signed_out.html", context, status_code=401, headers=NO_STORE)
     try:
-        page = await steward_passes.door_page(database(request), device, now=_now())
+        page = await steward_passes.door_page(database(request), device, now=utc_now())
     except checkin.PassRefused as refused:
         context = {"reason": refused.code, "message": refused.message}
         return render(request, "door/signed_out.html", context, status_code=403, headers=NO_STORE)

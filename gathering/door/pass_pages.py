@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from gathering.auth.pages import current_actor, signed_in
+from gathering.core.clock import utc_now
 from gathering.core.errors import InvalidInput
+from gathering.core.http import NO_STORE
 from gathering.core.render import database, render, settings
 from gathering.door import passes as stewarding
 from gathering.registration import tickets
 
-NO_STORE = {"cache-control": "no-store"}
 GET_POST = ["GET", "POST"]
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def pass_link(request: Request, token: str) -> str:
@@ -33,7 +29,7 @@ async def passes(request: Request) -> Response:
     slug = request.path_params["slug"]
     actor = await current_actor(request)
     db = database(request)
-    page = await stewarding.passes_page(db, actor, slug, _now())
+    page = await stewarding.passes_page(db, actor, slug, utc_now())
     form, errors = page.default_input, {}
     if request.method == "POST":
         sent = await request.form()
@@ -51,7 +47,7 @@ async def passes(request: Request) -> Response:
             session_ids=tuple(v for v in sent.getlist("session_ids") if isinstance(v, str)),
         )
         try:
-            created = await stewarding.create_pass(db, actor, slug, form, now=_now())
+            created = await stewarding.create_pass(db, actor, slug, form, now=utc_now())
         except InvalidInput as error:
             errors = error.errors
         else:
@@ -71,7 +67,7 @@ async def passes(request: Request) -> Response:
 async def revoke(request: Request) -> Response:
     slug, pass_id = request.path_params["slug"], request.path_params["pass_id"]
     actor = await current_actor(request)
-    await stewarding.revoke_pass(database(request), actor, slug, pass_id, now=_now())
+    await stewarding.revoke_pass(database(request), actor, slug, pass_id, now=utc_now())
     url = request.url_for("organiser:steward_passes", slug=slug).path
     return RedirectResponse(f"{url}?revoked={pass_id}", 303)
 

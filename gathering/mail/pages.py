@@ -14,11 +14,10 @@ from starlette.routing import BaseRoute, Route
 
 from gathering.admin.pages import admin_only
 from gathering.auth.pages import current_actor
+from gathering.core.http import NO_STORE
 from gathering.core.render import database, render, settings
 from gathering.mail import messages as mail
 from gathering.mail import sender as mailer
-
-NO_STORE = {"cache-control": "no-store"}
 
 
 def wake_sender(request: Request) -> None:

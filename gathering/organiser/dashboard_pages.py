@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from gathering.auth.pages import current_actor, signed_in
 from gathering.core.errors import InvalidInput
+from gathering.core.http import NO_STORE
 from gathering.core.render import database, render
 from gathering.mail.pages import wake_sender
 from gathering.organiser import attendees, dashboard
@@ -25,7 +26,6 @@ from gathering.organiser.charts import ColumnChart, column_chart, describe
 from gathering.organiser.dashboard import TimeSeries
 from gathering.registration.pages import links
 
-NO_STORE = {"cache-control": "no-store"}
 KEPT_AS_TYPED = 200_000  # characters of an over-long message shown back in the form
 
 

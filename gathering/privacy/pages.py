@@ -8,10 +8,9 @@ from starlette.routing import BaseRoute, Route
 
 from gathering.admin.pages import admin_only
 from gathering.auth.pages import current_actor
+from gathering.core.http import NO_STORE
 from gathering.core.render import database, render
 from gathering.privacy import notice as privacy
-
-NO_STORE = {"cache-control": "no-store"}
 
 
 async def notice(request: Request) -> Response:

@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute, NoMatchFound, Route
 from gathering.core.caching import cached_response
 from gathering.core.error_pages import STATUS_BY_CODE
 from gathering.core.errors import GatheringError, InvalidInput
+from gathering.core.http import NO_STORE, OPEN_CORS
 from gathering.core.render import database, settings
 from gathering.mail.pages import wake_sender
 from gathering.programme import catalogue
@@ -236,18 +237,17 @@ def _registration_form(request: Request, page: reg.RegistrationPage) -> dict[str
 
 MAX_BODY = 64 * 1024
 SHARE_ACCESS_NEEDS_LABEL = "Let the stewards at the door see my access needs, so they can help"
-OPEN_CORS = {"access-control-allow-origin": "*"}
 PREFLIGHT = {
     **OPEN_CORS,
     "access-control-allow-methods": "POST",
     "access-control-allow-headers": "Content-Type",
     "access-control-max-age": "86400",
 }
-NO_STORE = {"cache-control": "no-store", **OPEN_CORS}
+API_NO_STORE = {**NO_STORE, **OPEN_CORS}
 
 
 def _api_json(data: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
-    return JSONResponse(data, status, headers={**NO_STORE, **(headers or {})})
+    return JSONResponse(data, status, headers={**API_NO_STORE, **(headers or {})})
 
 
 def _api_error(status: int, code: str, message: str, **extra: Any) -> Response:

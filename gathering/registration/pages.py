@@ -11,13 +11,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from gathering.core.errors import InvalidInput, NotFound
+from gathering.core.http import NO_STORE
 from gathering.core.render import database, render, settings
 from gathering.core.settings import Settings
 from gathering.mail.pages import wake_sender
 from gathering.registration import rules as reg
 from gathering.registration import tickets
-
-NO_STORE = {"cache-control": "no-store", "x-robots-tag": "noindex"}
 
 
 def links_for(app: Starlette, config: Settings) -> reg.Links:
