@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 
 from gathering.admin import pages as admin
 from gathering.auth import pages as auth
+from gathering.auth.rules import actor_for_token
 from gathering.calendars import feeds
 from gathering.core import csrf, migrate
 from gathering.core import error_pages as errors
@@ -25,6 +26,7 @@ from gathering.core.settings import Settings
 from gathering.core.templating import STATIC, make_templates
 from gathering.door import api as steward
 from gathering.door import pages as door_pages
+from gathering.door import pass_pages as steward_passes
 from gathering.door.live import DoorSignals
 from gathering.housekeeping import housekeeping
 from gathering.mail import pages as outbox
@@ -37,6 +39,7 @@ from gathering.programme import api
 from gathering.programme import export_pages as exports
 from gathering.programme import pages as public
 from gathering.registration import pages as registration
+from gathering.registration.links import links_for
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,7 @@ def create_app(settings: Settings) -> Starlette:
                 log.info("database migrated from %s to %s", before or "empty", after)
         app.state.db = db
         try:
-            links = registration.links_for(app, settings)
+            links = links_for(app, settings)
             async with (
                 mail_sender(db, settings) as app.state.mailer,  # wake(): state.mailer.wake()
                 DoorSignals(settings.database_url).running() as app.state.door_signals,
@@ -75,6 +78,7 @@ def create_app(settings: Settings) -> Starlette:
         *api.routes,
         *auth.routes,
         *organiser.routes,
+        *steward_passes.routes,
         *supporters.routes,
         *steward.routes,
         *door_pages.routes,
@@ -114,6 +118,7 @@ def create_app(settings: Settings) -> Starlette:
     # and lifespan, looked up by first segment (gathering/core/routing.py).
     app.router = IndexedRouter(routes, lifespan=lifespan)
     app.state.settings = settings
+    app.state.actor_for_token = actor_for_token
     app.state.templates = make_templates(
         public.TEMPLATE_FILTERS, {**public.TEMPLATE_GLOBALS, **feeds.TEMPLATE_GLOBALS}
     )

@@ -4,7 +4,6 @@ gathering's registration set-up (open or closed, ticket types, questions)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import wraps
 from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
@@ -14,11 +13,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gathering.admin import rules as manage
-from gathering.auth.pages import Handler, current_actor, signed_in
 from gathering.core.caching import cached_response
 from gathering.core.csrf import checked_form
 from gathering.core.errors import InvalidInput
-from gathering.core.permissions import Actor, require_admin
+from gathering.core.guards import Handler, admin_only, current_actor
+from gathering.core.permissions import Actor
 from gathering.core.render import database, render, settings
 from gathering.programme.catalogue import speaker_profile
 
@@ -44,18 +43,6 @@ LIST_ROUTE["gathering"] = "admin:gatherings"
 NEW_GATHERING = {"timezone": "Europe/London", "mode": "in_person", "retention_days": "30"}
 NEW_GATHERING["is_listed"] = "on"
 MODE_CHOICES = [("in_person", "In person"), ("online", "Online"), ("hybrid", "Hybrid")]
-
-
-def admin_only(handler: Handler) -> Handler:
-    """Anonymous visitors go to sign-in; signed-in organisers who are not admins get 403."""
-
-    @signed_in
-    @wraps(handler)
-    async def wrapper(request: Request) -> Response:
-        require_admin(await current_actor(request))
-        return await handler(request)
-
-    return wrapper
 
 
 async def _actor(request: Request) -> Actor | None:

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from functools import wraps
-from typing import cast
-from urllib.parse import urlencode
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -14,34 +9,9 @@ from starlette.types import Scope, Send
 
 from gathering.auth import rules as auth
 from gathering.core.errors import InvalidInput
-from gathering.core.permissions import Actor
+from gathering.core.guards import SESSION_COOKIE as COOKIE
+from gathering.core.guards import current_actor
 from gathering.core.render import database, render, settings
-
-COOKIE = "gathering_session"
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-async def current_actor(request: Request) -> Actor | None:
-    """The signed-in organiser, looked up once per request."""
-    if "actor" not in request.state._state:
-        token = request.cookies.get(COOKIE, "")
-        request.state.actor = (
-            await auth.actor_for_token(database(request), token) if token else None
-        )
-    return cast(Actor | None, request.state.actor)
-
-
-def signed_in(handler: Handler) -> Handler:
-    """Send anonymous visitors to the sign-in page, coming back here afterwards."""
-
-    @wraps(handler)
-    async def wrapper(request: Request) -> Response:
-        if await current_actor(request) is None:
-            query = urlencode({"next": request.url.path})
-            return RedirectResponse(f"{request.url_for('auth:signin').path}?{query}", 303)
-        return await handler(request)
-
-    return wrapper
 
 
 def _safe_next(value: str) -> str:

@@ -24,11 +24,10 @@ from starlette.routing import BaseRoute, Route
 
 from gathering.calendars import rules as calendars
 from gathering.calendars.rules import FeedEvent, FeedInfo
-from gathering.core.caching import cached_response
+from gathering.core.caching import ExportCache, cached_response
 from gathering.core.render import database, render, settings
 from gathering.core.urls import url_path
 from gathering.programme.catalogue import load_session, organisation_profile, speaker_profile
-from gathering.programme.export_pages import ExportCache
 from gathering.programme.release import Programme, PublicGathering, PublicSession, load_programme
 
 MEDIA_TYPE = "text/calendar; charset=utf-8"

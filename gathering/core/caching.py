@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
 from email.utils import format_datetime, parsedate_to_datetime
 
 from starlette.requests import Request
@@ -61,3 +62,37 @@ def cached_response(
     if _not_modified(request, etag, last_modified):
         return Response(status_code=304, headers=out)
     return Response(body, media_type=media_type, headers=out)
+
+
+CACHE_SIZE = 64
+
+
+class ExportCache:
+    """A bounded, least-recently-used map from export keys to built bodies and their ETags."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, tuple[bytes, str]] = OrderedDict()
+
+    def entry(self, key: Hashable, build: Callable[[], bytes]) -> tuple[bytes, str]:
+        """The body for ``key`` (built on a miss) and its ETag, hashed once per build."""
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        body = build()
+        self._items[key] = (body, etag_for(body))
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return self._items[key]
+
+    def get_or_build(self, key: Hashable, build: Callable[[], bytes]) -> bytes:
+        return self.entry(key, build)[0]
+
+
+def export_cache(request: Request) -> ExportCache:
+    """The app's export cache (one per app, so test apps never share entries)."""
+    cache = getattr(request.app.state, "export_cache", None)
+    if not isinstance(cache, ExportCache):
+        cache = ExportCache()
+        request.app.state.export_cache = cache
+    return cache

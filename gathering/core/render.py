@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,3 +33,14 @@ def render(
     return templates.TemplateResponse(
         request, name, dict(context or {}), status_code=status_code, headers=headers
     )
+
+
+class _Waker(Protocol):
+    def wake(self) -> None: ...
+
+
+def wake_sender(request: Request) -> None:
+    """Ask this process's mail sender to send now; call after a write that queued mail commits."""
+    sender = getattr(request.app.state, "mailer", None)
+    if sender is not None:
+        cast(_Waker, sender).wake()

@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from gathering.auth.pages import current_actor, signed_in
 from gathering.core.clock import utc_now
 from gathering.core.errors import InvalidInput
+from gathering.core.guards import current_actor, signed_in
 from gathering.core.http import NO_STORE
 from gathering.core.render import database, render, settings
 from gathering.door import passes as stewarding

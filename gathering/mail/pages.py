@@ -6,25 +6,15 @@ shows delivery state and failures. Opening a message is audit-logged: it holds p
 
 from __future__ import annotations
 
-from typing import cast
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from gathering.admin.pages import admin_only
-from gathering.auth.pages import current_actor
+from gathering.core.guards import admin_only, current_actor
 from gathering.core.http import NO_STORE
 from gathering.core.render import database, render, settings
 from gathering.mail import messages as mail
 from gathering.mail import sender as mailer
-
-
-def wake_sender(request: Request) -> None:
-    """Ask this process's mail sender to send now; call after a write that queued mail commits."""
-    sender = getattr(request.app.state, "mailer", None)
-    if sender is not None:
-        cast(mailer.MailSender, sender).wake()
 
 
 def _page_number(request: Request) -> int:

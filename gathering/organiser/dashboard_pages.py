@@ -15,16 +15,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gathering.auth.pages import current_actor, signed_in
 from gathering.core.errors import InvalidInput
+from gathering.core.guards import current_actor, signed_in
 from gathering.core.http import NO_STORE
-from gathering.core.render import database, render
-from gathering.mail.pages import wake_sender
+from gathering.core.render import database, render, wake_sender
 from gathering.organiser import attendees, dashboard
 from gathering.organiser.attendees import MessageInput
 from gathering.organiser.charts import ColumnChart, column_chart, describe
 from gathering.organiser.dashboard import TimeSeries
-from gathering.registration.pages import links
+from gathering.registration.links import links
 
 KEPT_AS_TYPED = 200_000  # characters of an over-long message shown back in the form
 

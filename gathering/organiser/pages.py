@@ -7,17 +7,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from gathering.auth.pages import current_actor, signed_in
 from gathering.core.errors import Conflict, InvalidInput
-from gathering.core.render import database, render
-from gathering.door.pass_pages import routes as steward_pass_routes
-from gathering.mail.pages import wake_sender
+from gathering.core.guards import current_actor, signed_in
+from gathering.core.render import database, render, wake_sender
 from gathering.organiser import session_editor
 from gathering.organiser.rules import dashboard
 from gathering.organiser.session_editor import SessionInput
 from gathering.programme import release as programme
 from gathering.registration import rules as registration
-from gathering.registration.pages import links
+from gathering.registration.links import links
 
 
 @signed_in
@@ -146,5 +144,4 @@ routes = [
         methods=["GET", "POST"],
         name="organiser:release",
     ),
-    *steward_pass_routes,
 ]

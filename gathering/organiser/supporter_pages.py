@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from gathering.auth.pages import current_actor, signed_in
 from gathering.core.errors import InvalidInput
+from gathering.core.guards import current_actor, signed_in
 from gathering.core.render import database, render
 from gathering.organiser import supporters
 from gathering.organiser.supporters import SupportersInput

@@ -6,8 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from gathering.admin.pages import admin_only
-from gathering.auth.pages import current_actor
+from gathering.core.guards import admin_only, current_actor
 from gathering.core.http import NO_STORE
 from gathering.core.render import database, render
 from gathering.privacy import notice as privacy

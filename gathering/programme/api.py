@@ -27,8 +27,7 @@ from gathering.core.caching import cached_response
 from gathering.core.error_pages import STATUS_BY_CODE
 from gathering.core.errors import GatheringError, InvalidInput
 from gathering.core.http import NO_STORE, OPEN_CORS
-from gathering.core.render import database, settings
-from gathering.mail.pages import wake_sender
+from gathering.core.render import database, settings, wake_sender
 from gathering.programme import catalogue
 from gathering.programme.catalogue import Appearance, OrganisationProfile, SpeakerProfile
 from gathering.programme.export_pages import session_path
@@ -36,7 +35,7 @@ from gathering.programme.openapi import openapi_document
 from gathering.programme.release import Programme, PublicGathering, PublicSession, load_programme
 from gathering.registration import api_rules as registration_api
 from gathering.registration import rules as reg
-from gathering.registration.pages import links
+from gathering.registration.links import links
 
 JSON = "application/json"
 

@@ -7,54 +7,21 @@ A new release (or an edit to the gathering itself) changes the key, so nothing i
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, NoMatchFound, Route
 
-from gathering.core.caching import cached_response, etag_for
+from gathering.core.caching import cached_response, export_cache
 from gathering.core.render import database, settings
 from gathering.core.urls import url_path
 from gathering.programme.exports import SessionPath, frab_xml, schedule_json
 from gathering.programme.release import Programme, load_programme
 
-CACHE_SIZE = 64
 # application/vnd.c3voc.schedule+xml is registered, but browsers and some apps expect plain XML.
 FRAB_MEDIA_TYPE = "application/xml"
 JSON_MEDIA_TYPE = "application/json"
-
-
-class ExportCache:
-    """A bounded, least-recently-used map from export keys to built bodies and their ETags."""
-
-    def __init__(self, size: int = CACHE_SIZE) -> None:
-        self.size = size
-        self._items: OrderedDict[Hashable, tuple[bytes, str]] = OrderedDict()
-
-    def entry(self, key: Hashable, build: Callable[[], bytes]) -> tuple[bytes, str]:
-        """The body for ``key`` (built on a miss) and its ETag, hashed once per build."""
-        if key in self._items:
-            self._items.move_to_end(key)
-            return self._items[key]
-        body = build()
-        self._items[key] = (body, etag_for(body))
-        if len(self._items) > self.size:
-            self._items.popitem(last=False)
-        return self._items[key]
-
-    def get_or_build(self, key: Hashable, build: Callable[[], bytes]) -> bytes:
-        return self.entry(key, build)[0]
-
-
-def export_cache(request: Request) -> ExportCache:
-    """The app's export cache (one per app, so test apps never share entries)."""
-    cache = getattr(request.app.state, "export_cache", None)
-    if not isinstance(cache, ExportCache):
-        cache = ExportCache()
-        request.app.state.export_cache = cache
-    return cache
 
 
 def session_path(request: Request, gathering_slug: str, session_id: int) -> str:

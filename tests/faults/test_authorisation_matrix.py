@@ -33,7 +33,7 @@ from gathering import demo
 from gathering.core import schema
 from gathering.core.database import Database
 from gathering.door import api as steward
-from gathering.registration import pages as registration_web
+from gathering.registration.links import links_for
 from tests.conftest import TEST_SECRET
 from tests.factories import add_room
 from tests.helpers import csrf_from, sign_in
@@ -204,7 +204,7 @@ async def _ids(db: Database, logins: demo.DemoLogins, app: Starlette) -> Ids:
     r, p = schema.registration, schema.session_place
     manage_token = logins.attendee_manage_token
     registration_id = int(manage_token.split("-", 1)[0])
-    links = registration_web.links_for(app, app.state.settings)
+    links = links_for(app, app.state.settings)
 
     async def _read(conn: AsyncConnection) -> tuple[dict[str, Any], list[int], str]:
         conference = await _one(conn, sa.select(g.c.id).where(g.c.slug == CONFERENCE))
