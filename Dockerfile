@@ -14,10 +14,14 @@ RUN groupadd --system --gid 10001 gathering \
 
 WORKDIR /app
 
-# Editable install of the copied tree: the package finds the top-level templates/ and static/
-# folders relative to itself. The tree stays owned by root, so the service cannot modify it.
+# The locked dependencies first (checked by hash, the exact versions the tests ran with; a layer
+# that changes only when the lock does), then an editable install of the copied tree, which finds
+# the top-level templates/ and static/ folders. The tree stays owned by root, so the service
+# cannot modify it.
+COPY requirements/main.txt /app/requirements/main.txt
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/main.txt
 COPY . /app
-RUN pip install --no-cache-dir -e .
+RUN pip install --no-cache-dir --no-deps -e .
 
 # The scan page's QR decoder (jsQR) from the npm registry, pinned by package-lock.json, copied to
 # static/vendor as `make` does. Node is only mounted from its official image for this one step,

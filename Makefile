@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements/dev.txt
+UV_VERSION := 0.13.9
 DECODER := static/vendor/jsQR.js
 
 .PHONY: run test lint fmt setup clean browser
@@ -50,10 +52,23 @@ $(BIN)/python:
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv \
 		&& $(PYTHON) -m venv $(VENV); }
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# Exactly the locked versions, checked by hash (requirements/*.txt, made by `make lock`); the
+# package itself on top, editable, with no dependency of its own choosing.
+$(STAMP): $(LOCK) pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+# Pin every dependency (with hashes, for Linux, macOS and Windows on Python 3.11+) from
+# pyproject.toml: main.txt for the image, dev.txt for `make run` and `make test`.
+.PHONY: lock
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+		--no-header --quiet -o requirements/main.txt
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--generate-hashes --no-header --quiet -o requirements/dev.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache static/vendor

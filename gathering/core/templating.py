@@ -16,7 +16,10 @@ from starlette.templating import Jinja2Templates
 
 from gathering.core.urls import absolute_url
 
-ROOT = Path(__file__).resolve().parents[2]
+# An installed wheel carries templates/ and static/ inside the package; a checkout (and an editable
+# install) keeps them at the top of the repository.
+_PACKAGE = Path(__file__).resolve().parents[1]
+ROOT = _PACKAGE if (_PACKAGE / "templates").is_dir() else _PACKAGE.parent
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
 

@@ -933,10 +933,11 @@ def test_dockerfile_base_image_and_user(dockerfile: list[Instruction]) -> None:
         assert any(f"--uid={user}" in " ".join(c).replace("--uid ", "--uid=") for c in created)
 
 
-def test_dockerfile_installs_the_copied_tree_editable(dockerfile: list[Instruction]) -> None:
+def test_dockerfile_installs_the_lock_then_the_copied_tree_editable(dockerfile: list[Instruction]) -> None:
     workdir = "/"
     copied_to: str | None = None
     installed_in: str | None = None
+    locked_in: str | None = None
     for instruction in dockerfile:
         if instruction.keyword == "WORKDIR":
             workdir = str(Path(workdir, instruction.args))
@@ -954,6 +955,14 @@ def test_dockerfile_installs_the_copied_tree_editable(dockerfile: list[Instructi
                     "install",
                 ]:
                     assert "--no-cache-dir" in command
+                    if "-r" in command:
+                        # The locked dependencies: exactly what was tested, checked by hash.
+                        assert command[command.index("-r") + 1] == "requirements/main.txt"
+                        assert {"--require-hashes", "--no-deps"} <= set(command)
+                        locked_in = workdir
+                        continue
+                    assert locked_in is not None, "install requirements/main.txt first"
+                    assert "--no-deps" in command, "dependencies come from the lock file only"
                     editable = command.index("-e") if "-e" in command else None
                     assert editable is not None, "install the package editable (-e)"
                     assert command[editable + 1] == "."
