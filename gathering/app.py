@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 
 from gathering.admin import pages as admin
 from gathering.auth import pages as auth
+from gathering.auth.passwords import use_hash_cost
 from gathering.auth.rules import actor_for_token
 from gathering.calendars import feeds
 from gathering.core import csrf, migrate
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings) -> Starlette:
     """Build the application; the lifespan opens the database (and migrates it) and closes it."""
+    use_hash_cost(settings.password_hash_cost)  # one argon2 cost per process
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -22,6 +22,7 @@ import pytest
 from starlette.applications import Starlette
 
 from gathering.app import create_app
+from gathering.auth.passwords import use_hash_cost
 from gathering.core import migrate
 from gathering.core.database import Database
 from gathering.core.settings import Settings
@@ -35,6 +36,13 @@ RUN_ID = uuid.uuid4().hex[:8]
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes() -> None:
+    """argon2 at the test cost (thousands of times cheaper), also for tests that never build an
+    app; a test that builds one with its own Settings gets that setting's cost."""
+    use_hash_cost("test")
 
 
 def _pg_admin_dsn() -> str | None:
@@ -136,7 +144,7 @@ async def db(db_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=db_url, secret_key=TEST_SECRET)
+    return Settings(database_url=db_url, secret_key=TEST_SECRET, password_hash_cost="test")
 
 
 @pytest.fixture

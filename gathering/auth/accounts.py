@@ -7,10 +7,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.auth import account_queries as queries
+from gathering.auth.passwords import hash_password as hash_password
 from gathering.auth.queries import insert_audit_event
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
@@ -18,11 +18,6 @@ from gathering.programme.organisation_queries import organisation_id_by_slug
 
 MIN_PASSWORD_LENGTH = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_hasher = PasswordHasher()
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
 
 
 def normalise_email(email: str) -> str:

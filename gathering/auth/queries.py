@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gathering.core import throttles
 from gathering.core.schema import account, audit_event, login_session, membership, throttle
 
 
@@ -73,20 +74,12 @@ async def set_password_hash(conn: AsyncConnection, account_id: int, password_has
 async def hit_throttle(
     conn: AsyncConnection, key: str, now: dt.datetime, window: dt.timedelta
 ) -> tuple[int, dt.datetime]:
-    """Count one more hit on ``key`` in its window; return (hits, window start)."""
-    row = (await conn.execute(sa.select(throttle).where(throttle.c.key == key))).first()
-    if row is None:
-        await conn.execute(sa.insert(throttle).values(key=key, window_start=now, count=1))
-        return 1, now
-    if row.window_start + window <= now:
-        await conn.execute(
-            sa.update(throttle).where(throttle.c.key == key).values(window_start=now, count=1)
-        )
-        return 1, now
-    await conn.execute(
-        sa.update(throttle).where(throttle.c.key == key).values(count=throttle.c.count + 1)
-    )
-    return int(row._mapping["count"]) + 1, row.window_start
+    """Count one more hit on ``key`` in its window; return (hits, window start).
+
+    Kept for the door and the registration API until they move onto ``core.throttles``; now one
+    atomic upsert (it was read-then-write, which lost counts under concurrency)."""
+    row = await throttles.hit(conn, key, now, window)
+    return row.hits, row.window_start
 
 
 async def clear_throttle(conn: AsyncConnection, key: str) -> None:

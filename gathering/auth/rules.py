@@ -8,18 +8,18 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-import anyio.to_thread
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.auth import queries
 from gathering.auth.accounts import MIN_PASSWORD_LENGTH, check_email, hash_password
+from gathering.auth.passwords import DUMMY_HASH as DUMMY_HASH
+from gathering.auth.passwords import verify_password as verify_password
 from gathering.core.clock import utc_now
 from gathering.core.database import Database
-from gathering.core.errors import GatheringError, InvalidInput
+from gathering.core.errors import InvalidInput
 from gathering.core.permissions import Actor
+from gathering.core.throttles import Throttled as Throttled
 from gathering.mail.queries import queue_message
 
 log = logging.getLogger(__name__)
@@ -29,14 +29,6 @@ THROTTLE_WINDOW = dt.timedelta(minutes=15)
 MAX_ATTEMPTS_PER_EMAIL = 5
 MAX_ATTEMPTS_PER_ADDRESS = 30
 RESET_LIFETIME = dt.timedelta(hours=1)
-
-_hasher = PasswordHasher()
-# Verified against when the email is unknown, so a miss takes as long as a wrong password.
-DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
-
-
-class Throttled(GatheringError):
-    code = "throttled"
 
 
 @dataclass(frozen=True)
@@ -48,19 +40,6 @@ class SignedIn:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-async def verify_password(password_hash: str, password: str) -> bool:
-    """True if ``password`` matches the argon2 hash; checked in a worker thread."""
-
-    def _check() -> bool:
-        try:
-            return _hasher.verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
-
-    # argon2 is deliberately slow: keep it off the event loop.
-    return await anyio.to_thread.run_sync(_check)
 
 
 async def sign_in(db: Database, email: str, password: str, *, client_address: str) -> SignedIn:

@@ -117,6 +117,18 @@ class Settings:
         "Gathering <gathering@localhost>", "Sender address of every message the service sends."
     )
     log_level: str = _setting("info", "Logging level: debug, info, warning or error.")
+    password_hash_cost: str = _setting(
+        "production",
+        "Cost of the argon2 hashes of passwords and steward PINs: `production` (3 passes over "
+        "64 MiB) or `test` (1 pass over 8 KiB, for the test suite only; refused when "
+        "`GATHERING_ENV=production`).",
+    )
+    log_reset_links: bool = _setting(
+        False,
+        "Development only: also write each password-reset link, with its email address, to the "
+        "app log (handy without SMTP). Off by default: the log then names nobody; ignored in "
+        "production.",
+    )
 
     @property
     def is_production(self) -> bool:
@@ -191,6 +203,16 @@ class Settings:
             raise ConfigError("GATHERING_KEEP_ALIVE_SECONDS must be from 1 to 3600")
         if self.sqlite_busy_timeout_ms < 0:
             raise ConfigError("GATHERING_SQLITE_BUSY_TIMEOUT_MS must not be negative")
+        if self.password_hash_cost not in ("production", "test"):
+            raise ConfigError(
+                "GATHERING_PASSWORD_HASH_COST must be production or test, "
+                f"not {self.password_hash_cost!r}"
+            )
+        if self.is_production and self.password_hash_cost != "production":
+            raise ConfigError(
+                "GATHERING_PASSWORD_HASH_COST=test is for the test suite; "
+                "GATHERING_ENV=production needs production"
+            )
         if len(self.secret_key) < 16:
             raise ConfigError("the secret key must be at least 16 characters long")
 
