@@ -21,8 +21,9 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.admin import queries
+from gathering.admin.dates import FIRST_YEAR, LAST_YEAR, is_within_bounds
 from gathering.auth.accounts import check_email
-from gathering.auth.queries import insert_audit_event
+from gathering.core.audit import insert_audit_event
 from gathering.core.clock import utc_now
 from gathering.core.database import Database
 from gathering.core.errors import Conflict, InvalidInput, NotFound
@@ -175,10 +176,17 @@ def _int(
 def _date(form: Form, name: str, errors: dict[str, str], label: str) -> dt.date | None:
     raw = form.get(name, "").strip()
     try:
-        return dt.date.fromisoformat(raw)
+        day = dt.date.fromisoformat(raw)
     except ValueError:
         errors[name] = f"Enter {label.lower()} as a date, like 2026-09-27."
         return None
+    if not is_within_bounds(day):
+        errors[name] = (
+            f"Enter {label.lower()} between the years {FIRST_YEAR} and {LAST_YEAR} "
+            f"(you entered {raw})."
+        )
+        return None
+    return day
 
 
 def clean_gathering(form: Form) -> tuple[dict[str, Any], dict[str, str]]:

@@ -44,6 +44,15 @@ def require_session_manager(actor: Actor | None, host_organisation_ids: Iterable
     return actor
 
 
+def is_session_host(actor: Actor, hosting_organisation_ids: Iterable[int]) -> bool:
+    """Admins, and organisers of the organisation that hosts (not co-hosts) the session.
+
+    Pass only the ids of organisations with the ``host`` role: what belongs to the host (its
+    supporters list, the choice of hosts) is not shared with co-hosts.
+    """
+    return actor.is_admin or bool(actor.organisation_ids & set(hosting_organisation_ids))
+
+
 def can_release(actor: Actor, gathering_host_id: int | None) -> bool:
     """The network admin, or an organiser of the organisation that hosts the gathering."""
     return actor.is_admin or (

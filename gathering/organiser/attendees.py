@@ -55,14 +55,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.auth.queries import insert_audit_event
+from gathering.core.audit import insert_audit_event
 from gathering.core.database import Database
 from gathering.core.errors import Forbidden, InvalidInput, NotFound
 from gathering.core.permissions import Actor, require_actor
 from gathering.mail import messages as mail
 from gathering.organiser import queries
 from gathering.programme import queries as programme_queries
-from gathering.registration.rules import Links
+from gathering.registration.tokens import Links
 
 MAX_QUERY = 100
 MAX_SUBJECT = 150

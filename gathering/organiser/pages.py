@@ -11,7 +11,7 @@ from gathering.core.errors import Conflict, InvalidInput
 from gathering.core.guards import current_actor, signed_in
 from gathering.core.render import database, render, wake_sender
 from gathering.organiser import session_editor
-from gathering.organiser.rules import dashboard
+from gathering.organiser.rules import dashboard, home_notices
 from gathering.organiser.session_editor import SessionInput
 from gathering.programme import release as programme
 from gathering.registration import rules as registration
@@ -22,7 +22,9 @@ from gathering.registration.links import links
 async def home(request: Request) -> Response:
     actor = await current_actor(request)
     gatherings = await dashboard(database(request), actor)
-    return render(request, "organiser/home.html", {"actor": actor, "gatherings": gatherings})
+    notices = await home_notices(database(request), actor)
+    page = {"actor": actor, "gatherings": gatherings, "host_changes": notices}
+    return render(request, "organiser/home.html", page)
 
 
 # Starlette refuses a field over 1 MB with a bare 400. Only signed-in organisers reach these

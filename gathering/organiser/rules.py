@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.admin import queries as manage_queries
+from gathering.core.clock import utc_now
 from gathering.core.database import Database
 from gathering.core.permissions import Actor, can_manage_session, can_release, require_actor
-from gathering.programme import session_queries as queries
+from gathering.organiser.host_changes import HostChangeNotice, host_change_notices
+from gathering.programme import queries
 
 
 @dataclass(frozen=True)
@@ -71,5 +73,15 @@ async def dashboard(db: Database, actor: Actor | None) -> list[ManagedGathering]
                     )
                 )
         return result
+
+    return await db.read(_read)
+
+
+async def home_notices(db: Database, actor: Actor | None) -> list[HostChangeNotice]:
+    """What the organiser home tells this organiser: recent changes of hosts involving them."""
+    actor = require_actor(actor)
+
+    async def _read(conn: AsyncConnection) -> list[HostChangeNotice]:
+        return await host_change_notices(conn, actor, now=utc_now())
 
     return await db.read(_read)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.admin import queries as manage_queries
+from gathering.admin.dates import FIRST_YEAR, LAST_YEAR, is_within_bounds
 from gathering.core.database import Database
 from gathering.core.errors import Forbidden, InvalidInput, NotFound
 from gathering.core.permissions import (
@@ -26,7 +27,9 @@ from gathering.core.permissions import (
     require_session_manager,
 )
 from gathering.core.schema import ACCESS_KINDS, MODES, SESSION_STATUSES
+from gathering.organiser import host_changes, words
 from gathering.organiser import session_queries as queries
+from gathering.organiser.session_queries import EditedSession, SessionHost
 from gathering.programme import queries as programme_queries
 
 MAX_TITLE = 200
@@ -82,6 +85,10 @@ class EditorContext:
     organisations: tuple[Choice, ...]
     speakers: tuple[Choice, ...]
     clashes: tuple[str, ...] = field(default=())
+    # False for a co-host: the form shows the hosts read-only and saving keeps them.
+    may_change_hosts: bool = True
+    hosted_by: str = ""  # the stored host and co-hosts, shown to those who may not change them
+    co_hosted_by: tuple[str, ...] = ()
 
 
 async def _context(conn: AsyncConnection, actor: Actor, gathering: Any) -> EditorContext:
@@ -114,7 +121,7 @@ async def _context(conn: AsyncConnection, actor: Actor, gathering: Any) -> Edito
 async def _gathering(conn: AsyncConnection, slug: str) -> Any:
     row = await programme_queries.gathering_row(conn, slug=slug)
     if row is None:
-        raise NotFound("There is no such gathering.")
+        raise NotFound(words.NO_GATHERING)
     return row
 
 
@@ -124,7 +131,7 @@ async def new_session_form(
     """An empty form for a new session; any organiser may propose sessions their group hosts."""
     actor = require_actor(actor)
     if not actor.is_admin and not actor.organisation_ids:
-        raise Forbidden("Only organisers of an organisation may add sessions.")
+        raise Forbidden(words.ONLY_ORGANISERS_ADD)
 
     async def _read(conn: AsyncConnection) -> tuple[EditorContext, SessionInput]:
         context = await _context(conn, actor, await _gathering(conn, gathering_slug))
@@ -143,14 +150,21 @@ async def edit_session_form(
         gathering = await _gathering(conn, gathering_slug)
         row = await queries.session_row(conn, session_id)
         if row is None or row.gathering_id != gathering.id:
-            raise NotFound("There is no such session in this gathering.")
+            raise NotFound(words.NO_SESSION)
         hosts = await queries.session_hosts(conn, session_id)
         checked = require_session_manager(actor, [h.organisation_id for h in hosts])
         speakers = await queries.session_speakers(conn, session_id)
         zone = zoneinfo.ZoneInfo(gathering.timezone)
         start, end = row.starts_at.astimezone(zone), row.ends_at.astimezone(zone)
         context = await _context(conn, checked, gathering)
-        context = replace(context, clashes=tuple(await _clashes(conn, gathering.id, row)))
+        names = {int(c.value): c.label for c in context.organisations}
+        context = replace(
+            context,
+            clashes=tuple(await _clashes(conn, gathering.id, row)),
+            may_change_hosts=host_changes.may_change_hosts(checked, hosts),
+            hosted_by=", ".join(names[h.organisation_id] for h in hosts if h.role == "host"),
+            co_hosted_by=tuple(names[h.organisation_id] for h in hosts if h.role == "co_host"),
+        )
         form = SessionInput(
             title=row.title,
             description=row.description,
@@ -191,16 +205,18 @@ async def save_session(
     async def _write(conn: AsyncConnection) -> int:
         now = dt.datetime.now(dt.UTC)
         gathering = await _gathering(conn, gathering_slug)
+        before: list[SessionHost] = []
+        kept_hosts: list[tuple[int, str]] | None = None
         if session_id is not None:
             row = await queries.session_row(conn, session_id)
             if row is None or row.gathering_id != gathering.id:
-                raise NotFound("There is no such session in this gathering.")
-            current_hosts = [
-                h.organisation_id for h in await queries.session_hosts(conn, session_id)
-            ]
-            require_session_manager(actor, current_hosts)
+                raise NotFound(words.NO_SESSION)
+            before = await queries.session_hosts(conn, session_id)
+            require_session_manager(actor, [h.organisation_id for h in before])
+            if not host_changes.may_change_hosts(actor, before):
+                kept_hosts = _hosts_kept_by_co_host(form, before)
         context = await _context(conn, actor, gathering)
-        values, hosts, speakers = _validated(form, context, actor)
+        values, hosts, speakers = _validated(form, context, kept_hosts)
         if form.new_speaker_name.strip():
             speakers.append(
                 (
@@ -217,6 +233,9 @@ async def save_session(
         else:
             saved_id = session_id
             await queries.update_session(conn, saved_id, values)
+        after = [SessionHost(o, r) for o, r in hosts]
+        if session_id is not None and not host_changes.same_hosts(before, after):
+            await host_changes.record_host_change(conn, actor, saved_id, before, after, now=now)
         await queries.replace_hosts(conn, saved_id, hosts)
         await queries.replace_speakers(conn, saved_id, speakers)
         return saved_id
@@ -224,54 +243,66 @@ async def save_session(
     return await db.write(_write)
 
 
+def _hosts_kept_by_co_host(form: SessionInput, current: list[SessionHost]) -> list[tuple[int, str]]:
+    """The stored hosts, for an editor who may not change them (a co-host).
+
+    The form shows hosts read-only and sends none; a form that sends exactly the stored hosts
+    (an older page) is accepted too. Anything else is an attempt to change them: Forbidden.
+    """
+    kept = [(h.organisation_id, h.role) for h in current]
+    sent_host, sent_co_hosts = form.host_id.strip(), set(form.co_host_ids) - {form.host_id}
+    if not sent_host and not sent_co_hosts:
+        return kept
+    stored_host = {str(o) for o, r in kept if r == "host"}
+    stored_co_hosts = {str(o) for o, r in kept if r == "co_host"}
+    if {sent_host} != stored_host or sent_co_hosts != stored_co_hosts:
+        raise Forbidden(words.ONLY_HOSTS_CHANGE_HOSTS)
+    return kept
+
+
 def _validated(
-    form: SessionInput, context: EditorContext, actor: Actor
+    form: SessionInput,
+    context: EditorContext,
+    kept_hosts: list[tuple[int, str]] | None = None,
 ) -> tuple[dict[str, Any], list[tuple[int, str]], list[tuple[int, str]]]:
     errors: dict[str, str] = {}
     title = _clean_line(form.title)
     if not title:
-        errors["title"] = "Enter a title."
+        errors["title"] = words.TITLE_MISSING
     elif len(title) > MAX_TITLE:
-        errors["title"] = f"Keep the title to {MAX_TITLE} characters or fewer."
+        errors["title"] = words.TITLE_TOO_LONG.format(max=MAX_TITLE)
     if len(form.description) > MAX_DESCRIPTION:
-        errors["description"] = f"Keep the description to {MAX_DESCRIPTION:,} characters or fewer."
+        errors["description"] = words.DESCRIPTION_TOO_LONG.format(max=MAX_DESCRIPTION)
     zone = zoneinfo.ZoneInfo(context.timezone)
     starts = ends = None
     try:
         day = dt.date.fromisoformat(form.day)
     except ValueError:
-        errors["day"] = "Enter the date as a day, month and year."
+        errors["day"] = words.DAY_GARBLED
     else:
-        if not context.starts_on <= day <= context.ends_on:
-            errors["day"] = (
-                f"Choose a day within the gathering ({context.starts_on:%d %B} to "
-                f"{context.ends_on:%d %B %Y})."
-            )
+        if not is_within_bounds(day):
+            errors["day"] = words.DAY_OUT_OF_RANGE.format(first=FIRST_YEAR, last=LAST_YEAR)
+        elif not context.starts_on <= day <= context.ends_on:
+            errors["day"] = words.DAY_OUTSIDE.format(first=context.starts_on, last=context.ends_on)
         starts = _local(day, form.start, zone)
         ends = _local(day, form.end, zone)
         if starts is None:
-            errors["start"] = "Enter the start time as hours and minutes, like 17:30."
+            errors["start"] = words.START_GARBLED
         if ends is None:
-            errors["end"] = "Enter the end time as hours and minutes, like 19:00."
+            errors["end"] = words.END_GARBLED
         if starts and ends and ends <= starts:
-            errors["end"] = "The end must be after the start."
-    room_id = _choice_id(
-        form.room_id, context.rooms, "room_id", "Choose a room or “Venue tbc”.", errors
-    )
-    track_id = _choice_id(
-        form.track_id, context.tracks, "track_id", "Choose a track from the list.", errors
-    )
+            errors["end"] = words.END_BEFORE_START
+    room_id = _choice_id(form.room_id, context.rooms, "room_id", words.ROOM_UNKNOWN, errors)
+    track_id = _choice_id(form.track_id, context.tracks, "track_id", words.TRACK_UNKNOWN, errors)
     if form.format not in MODES:
-        errors["format"] = "Choose in person, online or hybrid."
+        errors["format"] = words.FORMAT_UNKNOWN
     link = form.joining_link.strip()
     if link:
         parts = urlsplit(link)
         if parts.scheme != "https" or not parts.netloc or len(link) > 500:
-            errors["joining_link"] = "Enter the joining link as a full https:// address."
+            errors["joining_link"] = words.LINK_GARBLED
     if form.format in ("online", "hybrid") and form.status == "published" and not link:
-        errors["joining_link"] = (
-            "An online or hybrid session needs a joining link before it is published."
-        )
+        errors["joining_link"] = words.LINK_MISSING
     capacity = None
     if form.capacity.strip():
         try:
@@ -279,51 +310,37 @@ def _validated(
             if not 0 <= capacity <= 100_000:
                 raise ValueError
         except ValueError:
-            errors["capacity"] = "Enter the number of places as a whole number, or leave it empty."
+            errors["capacity"] = words.CAPACITY_GARBLED
     if form.access not in ACCESS_KINDS:
-        errors["access"] = "Choose who may come."
+        errors["access"] = words.ACCESS_UNKNOWN
     invite_code = form.invite_code.strip()
     if form.access == "invite" and not invite_code:
-        errors["invite_code"] = "An invite-only session needs an invite code."
+        errors["invite_code"] = words.INVITE_CODE_MISSING
     if len(invite_code) > 64:
-        errors["invite_code"] = "Keep the invite code to 64 characters or fewer."
+        errors["invite_code"] = words.INVITE_CODE_TOO_LONG
     if len(form.access_note) > 2000:
-        errors["access_note"] = "Keep the note on access to 2,000 characters or fewer."
+        errors["access_note"] = words.ACCESS_NOTE_TOO_LONG
     language = form.language.strip() or "en"
     if not _LANGUAGE.match(language):
-        errors["language"] = "Enter a language code such as en or cy."
+        errors["language"] = words.LANGUAGE_GARBLED
     if form.status not in SESSION_STATUSES:
-        errors["status"] = "Choose draft, published or cancelled."
-    hosts: list[tuple[int, str]] = []
-    host_values = {c.value for c in context.hosts}
-    if form.host_id not in host_values:
-        errors["host_id"] = "Choose the organisation that hosts this session (one of yours)."
-    else:
-        hosts.append((int(form.host_id), "host"))
-    org_values = {c.value for c in context.organisations}
-    for value in dict.fromkeys(form.co_host_ids):
-        if value not in org_values:
-            errors["co_host_ids"] = "Choose co-hosts from the list."
-        elif value != form.host_id:
-            hosts.append((int(value), "co_host"))
+        errors["status"] = words.STATUS_UNKNOWN
+    hosts = _validated_hosts(form, context, errors) if kept_hosts is None else kept_hosts
     speaker_values = {c.value for c in context.speakers}
     speakers: list[tuple[int, str]] = []
     for value in dict.fromkeys(form.speaker_ids):
         if value not in speaker_values:
-            errors["speaker_ids"] = "Choose speakers from the list."
+            errors["speaker_ids"] = words.SPEAKER_UNKNOWN
         else:
             speakers.append((int(value), "chair" if value == form.chair_id else "speaker"))
     if form.chair_id and form.chair_id not in form.speaker_ids:
-        errors["chair_id"] = "The chair must be one of the session's speakers."
+        errors["chair_id"] = words.CHAIR_NOT_SPEAKER
     new_name = _clean_line(form.new_speaker_name)
     if len(new_name) > 200 or len(form.new_speaker_affiliation) > 200:
-        errors["new_speaker_name"] = (
-            "Keep the new speaker's name and affiliation to 200 characters."
-        )
+        errors["new_speaker_name"] = words.NEW_SPEAKER_TOO_LONG
     if errors:
         raise InvalidInput(errors)
     assert starts is not None and ends is not None
-    del actor  # hosts were limited to the actor's organisations by the context
     values = {
         "title": title,
         "description": form.description.replace("\r\n", "\n"),
@@ -342,6 +359,24 @@ def _validated(
         "status": form.status,
     }
     return values, hosts, speakers
+
+
+def _validated_hosts(
+    form: SessionInput, context: EditorContext, errors: dict[str, str]
+) -> list[tuple[int, str]]:
+    """Host (one of the actor's organisations, see ``_context``) and co-hosts from the form."""
+    hosts: list[tuple[int, str]] = []
+    if form.host_id not in {c.value for c in context.hosts}:
+        errors["host_id"] = words.HOST_NOT_YOURS
+    else:
+        hosts.append((int(form.host_id), "host"))
+    org_values = {c.value for c in context.organisations}
+    for value in dict.fromkeys(form.co_host_ids):
+        if value not in org_values:
+            errors["co_host_ids"] = words.CO_HOST_UNKNOWN
+        elif value != form.host_id:
+            hosts.append((int(value), "co_host"))
+    return hosts
 
 
 def _clean_line(text: str) -> str:
@@ -388,7 +423,7 @@ async def _new_speaker(conn: AsyncConnection, name: str, affiliation: str, now: 
     )
 
 
-async def _clashes(conn: AsyncConnection, gathering_id: int, row: Any) -> list[str]:
+async def _clashes(conn: AsyncConnection, gathering_id: int, row: EditedSession) -> list[str]:
     """Warnings: another session in the same room at the same time; a speaker in two places."""
     if row.status == "cancelled":
         return []
@@ -396,7 +431,7 @@ async def _clashes(conn: AsyncConnection, gathering_id: int, row: Any) -> list[s
         conn, gathering_id, row.id, row.starts_at, row.ends_at
     )
     warnings = [
-        f"Same room at the same time as “{o.title}”."
+        words.CLASH_ROOM.format(title=o.title)
         for o in others
         if row.room_id is not None and o.room_id == row.room_id
     ]
@@ -404,7 +439,7 @@ async def _clashes(conn: AsyncConnection, gathering_id: int, row: Any) -> list[s
     mine = speakers.get(row.id, set())
     for other in others:
         if mine & speakers.get(other.id, set()):
-            warnings.append(f"A speaker is also in “{other.title}” at the same time.")
+            warnings.append(words.CLASH_SPEAKER.format(title=other.title))
     return warnings
 
 

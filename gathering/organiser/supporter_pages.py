@@ -9,7 +9,7 @@ from starlette.routing import Route
 from gathering.core.errors import InvalidInput
 from gathering.core.guards import current_actor, signed_in
 from gathering.core.render import database, render
-from gathering.organiser import supporters
+from gathering.organiser import supporters, words
 from gathering.organiser.supporters import SupportersInput
 
 # A pasted list of 20,000 long addresses is a few hundred kilobytes; Starlette refuses a field
@@ -18,10 +18,10 @@ FIELD_LIMIT = 8 * 1024 * 1024
 
 
 def _notice(saved: supporters.SupportersSaved) -> str:
-    parts = [f"Saved. {saved.added:,} added"]
+    parts = [words.SUPPORTERS_SAVED.format(added=saved.added)]
     if saved.removed:
-        parts.append(f"{saved.removed:,} removed")
-    return ", ".join(parts) + f"; {saved.count:,} on the list."
+        parts.append(words.SUPPORTERS_REMOVED.format(removed=saved.removed))
+    return ", ".join(parts) + words.SUPPORTERS_ON_LIST.format(count=saved.count)
 
 
 @signed_in

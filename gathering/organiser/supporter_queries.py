@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -73,7 +73,22 @@ async def set_include_registrants(conn: AsyncConnection, session_id: int, value:
     )
 
 
-async def session_for_supporters(conn: AsyncConnection, session_id: int) -> Any:
+class SupportersSession(NamedTuple):
+    id: int
+    gathering_id: int
+    title: str
+    access: str
+    supporters_include_registrants: bool
+
+
+class HostRole(NamedTuple):
+    organisation_id: int
+    role: str  # host | co_host
+
+
+async def session_for_supporters(
+    conn: AsyncConnection, session_id: int
+) -> SupportersSession | None:
     query = sa.select(
         programme_session.c.id,
         programme_session.c.gathering_id,
@@ -81,9 +96,17 @@ async def session_for_supporters(conn: AsyncConnection, session_id: int) -> Any:
         programme_session.c.access,
         programme_session.c.supporters_include_registrants,
     ).where(programme_session.c.id == session_id)
-    return (await conn.execute(query)).first()
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    return SupportersSession(
+        row.id, row.gathering_id, row.title, row.access, bool(row.supporters_include_registrants)
+    )
 
 
-async def host_ids(conn: AsyncConnection, session_id: int) -> Sequence[int]:
-    query = sa.select(session_host.c.organisation_id).where(session_host.c.session_id == session_id)
-    return list((await conn.execute(query)).scalars())
+async def host_roles(conn: AsyncConnection, session_id: int) -> list[HostRole]:
+    """The session's hosting organisations with their role."""
+    query = sa.select(session_host.c.organisation_id, session_host.c.role).where(
+        session_host.c.session_id == session_id
+    )
+    return [HostRole(r.organisation_id, r.role) for r in await conn.execute(query)]

@@ -3,6 +3,10 @@
 Organisers paste addresses (from a spreadsheet or typed); every one is checked before anything
 is saved, and a bad one is reported by its line. The list is never shown back in full on the
 page; it can be downloaded as CSV, and each download is audit-logged.
+
+The list is the host organisation's membership list, so it belongs to the host alone (issue 14):
+the network admin and organisers of the session's *host* read, download and change it.
+Organisers of a co-host see how many addresses it holds and nothing else; anyone else is refused.
 """
 
 from __future__ import annotations
@@ -12,16 +16,17 @@ import datetime as dt
 import io
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.auth.accounts import check_email
-from gathering.auth.queries import insert_audit_event
+from gathering.core.audit import insert_audit_event
 from gathering.core.database import Database
-from gathering.core.errors import InvalidInput, NotFound
-from gathering.core.permissions import Actor, require_session_manager
+from gathering.core.errors import Forbidden, InvalidInput, NotFound
+from gathering.core.permissions import Actor, is_session_host, require_session_manager
 from gathering.organiser import supporter_queries as queries
+from gathering.organiser import words
+from gathering.organiser.supporter_queries import SupportersSession
 from gathering.programme import queries as programme_queries
 
 MAX_SUPPORTERS = 20_000
@@ -50,6 +55,7 @@ class SupportersPage:
     access: str  # public | supporters | invite
     count: int
     include_registrants: bool
+    may_manage: bool  # False for a co-host: the count only, no form and no download
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,7 @@ def parse_emails(text: str, field: str = "emails") -> list[str]:
     lines that hold something that is not an address, and nothing is kept.
     """
     if len(text) > MAX_TEXT:
-        raise InvalidInput({field: "That is too much text at once; paste fewer addresses."})
+        raise InvalidInput({field: words.SUPPORTERS_TOO_MUCH_TEXT})
     seen: dict[str, None] = {}
     problems: list[str] = []
     bad_lines = 0
@@ -95,49 +101,78 @@ def parse_emails(text: str, field: str = "emails") -> list[str]:
             bad_lines += 1
             if len(problems) < MAX_REPORTED:
                 quoted = ", ".join(f"'{b}'" for b in bad)
-                verb = "is not an email address" if len(bad) == 1 else "are not email addresses"
-                problems.append(f"Line {number}: {quoted} {verb}.")
+                verb = (
+                    words.SUPPORTERS_NOT_AN_ADDRESS
+                    if len(bad) == 1
+                    else words.SUPPORTERS_NOT_ADDRESSES
+                )
+                problems.append(
+                    words.SUPPORTERS_BAD_LINE.format(number=number, quoted=quoted, verb=verb)
+                )
     if problems:
         message = " ".join(problems)
         more = bad_lines - len(problems)
         if more > 0:
-            message += f" And {more:,} more line{'s' if more != 1 else ''} like these."
-        raise InvalidInput({field: message + " Nothing was saved."})
+            plural = "s" if more != 1 else ""
+            message += words.SUPPORTERS_MORE_LINES.format(more=more, plural=plural)
+        raise InvalidInput({field: message + words.NOTHING_SAVED})
     if len(seen) > MAX_SUPPORTERS:
         raise InvalidInput(
-            {
-                field: f"That is {len(seen):,} addresses; a list holds at most "
-                f"{MAX_SUPPORTERS:,}. Nothing was saved."
-            }
+            {field: words.SUPPORTERS_TOO_MANY.format(count=len(seen), max=MAX_SUPPORTERS)}
         )
     return list(seen)
 
 
-async def _session(conn: AsyncConnection, actor: Actor | None, slug: str, session_id: int) -> Any:
-    """The session and its gathering, if ``actor`` manages the session; else NotFound/Forbidden."""
+@dataclass(frozen=True)
+class _Target:
+    gathering_slug: str
+    gathering_title: str
+    session: SupportersSession
+    actor: Actor
+    is_owner: bool  # the admin or an organiser of the session's host (not a co-host)
+
+
+async def _session(
+    conn: AsyncConnection, actor: Actor | None, slug: str, session_id: int
+) -> _Target:
+    """The session, if ``actor`` (co-)hosts it; else NotFound/Forbidden. See the docstring."""
     gathering = await programme_queries.gathering_row(conn, slug=slug)
     if gathering is None:
-        raise NotFound("There is no such gathering.")
+        raise NotFound(words.NO_GATHERING)
     row = await queries.session_for_supporters(conn, session_id)
     if row is None or row.gathering_id != gathering.id:
-        raise NotFound("There is no such session in this gathering.")
-    require_session_manager(actor, await queries.host_ids(conn, session_id))
-    return gathering, row
+        raise NotFound(words.NO_SESSION)
+    hosts = await queries.host_roles(conn, session_id)
+    checked = require_session_manager(actor, [h.organisation_id for h in hosts])
+    is_owner = is_session_host(checked, [h.organisation_id for h in hosts if h.role == "host"])
+    return _Target(gathering.slug, gathering.title, row, checked, is_owner)
+
+
+async def _owned_list(
+    conn: AsyncConnection, actor: Actor | None, slug: str, session_id: int
+) -> _Target:
+    """The session, if ``actor`` may read and change its list (the host or the admin)."""
+    target = await _session(conn, actor, slug, session_id)
+    if not target.is_owner:
+        raise Forbidden(words.ONLY_OWNER_SUPPORTERS)
+    return target
 
 
 async def supporters_page(
     db: Database, actor: Actor | None, slug: str, session_id: int
 ) -> SupportersPage:
     async def _read(conn: AsyncConnection) -> SupportersPage:
-        gathering, row = await _session(conn, actor, slug, session_id)
+        target = await _session(conn, actor, slug, session_id)
+        row = target.session
         return SupportersPage(
-            gathering_slug=gathering.slug,
-            gathering_title=gathering.title,
+            gathering_slug=target.gathering_slug,
+            gathering_title=target.gathering_title,
             session_id=row.id,
             session_title=row.title,
             access=row.access,
             count=await queries.supporter_count(conn, row.id),
-            include_registrants=bool(row.supporters_include_registrants),
+            include_registrants=row.supporters_include_registrants,
+            may_manage=target.is_owner,
         )
 
     return await db.read(_read, offload=True)
@@ -154,11 +189,11 @@ async def save_supporters(
 ) -> SupportersSaved:
     """Add to or replace the list and set the registrants flag, in one unit with its audit row."""
     if form.mode not in MODES:
-        raise InvalidInput({"mode": "Choose whether to add to the list or replace it."})
+        raise InvalidInput({"mode": words.SUPPORTERS_MODE_UNKNOWN})
 
     async def _write(conn: AsyncConnection) -> SupportersSaved:
-        _gathering, row = await _session(conn, actor, slug, session_id)
-        assert actor is not None  # require_session_manager let it through
+        target = await _owned_list(conn, actor, slug, session_id)
+        row, owner = target.session, target.actor
         emails = parse_emails(form.emails)
         previous = set(await queries.supporter_emails(conn, row.id))
         new = [e for e in emails if e not in previous]
@@ -167,8 +202,9 @@ async def save_supporters(
         if total > MAX_SUPPORTERS:
             raise InvalidInput(
                 {
-                    "emails": f"With these the list would hold {total:,} addresses; it holds "
-                    f"at most {MAX_SUPPORTERS:,}. Nothing was saved."
+                    "emails": words.SUPPORTERS_WOULD_BE_TOO_MANY.format(
+                        count=total, max=MAX_SUPPORTERS
+                    )
                 }
             )
         if form.mode == "replace":
@@ -183,7 +219,7 @@ async def save_supporters(
             conn,
             now=now or dt.datetime.now(dt.UTC),
             actor_kind="account",
-            actor_id=actor.account_id,
+            actor_id=owner.account_id,
             action=f"supporters.{'replaced' if form.mode == 'replace' else 'added'}",
             subject_kind="session",
             subject_id=row.id,
@@ -216,14 +252,14 @@ async def export_supporters(
     """The list as CSV (one ``email`` column); the download itself is audit-logged."""
 
     async def _write(conn: AsyncConnection) -> SupportersExport:
-        gathering, row = await _session(conn, actor, slug, session_id)
-        assert actor is not None
+        target = await _owned_list(conn, actor, slug, session_id)
+        row = target.session
         emails = await queries.supporter_emails(conn, row.id)
         await insert_audit_event(
             conn,
             now=now or dt.datetime.now(dt.UTC),
             actor_kind="account",
-            actor_id=actor.account_id,
+            actor_id=target.actor.account_id,
             action="supporters.exported",
             subject_kind="session",
             subject_id=row.id,
@@ -233,7 +269,7 @@ async def export_supporters(
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(["email"])
         writer.writerows([_csv_cell(e)] for e in emails)
-        filename = f"supporters-{gathering.slug}-session-{row.id}.csv"
+        filename = f"supporters-{target.gathering_slug}-session-{row.id}.csv"
         return SupportersExport(filename, out.getvalue(), len(emails))
 
     return await db.write(_write, offload=True)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import lxml.html
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -427,3 +428,103 @@ async def test_every_route_answers_each_visitor_as_the_rules_say(
             )
     assert asked > 100
     assert not wrong, f"{visitor}:\n" + "\n".join(wrong)
+
+
+# --- co-hosts (issue 14) ------------------------------------------------------------------------
+# LLA only co-hosts the demo's LRC fringe meeting. A co-host may open and save the session as it
+# stands and sees its own scoped list of people; what belongs to the host (the choice of hosts,
+# the supporters list) it may not read or change. (route name, method, what is sent) -> allowed.
+LRC_MEETING = "What kind of Labour Left do we need?"
+CO_HOST_RULES: dict[tuple[str, str, str], bool] = {
+    ("organiser:session_edit", "GET", ""): True,
+    ("organiser:session_edit", "POST", "unchanged"): True,
+    ("organiser:session_edit", "POST", "itself as host"): False,
+    ("organiser:session_edit", "POST", "host removed"): False,
+    ("organiser:session_edit", "POST", "another co-host"): False,
+    ("organiser:supporters", "GET", ""): True,  # the count, nothing else
+    ("organiser:supporters", "POST", "replace"): False,
+    ("organiser:supporters", "POST", "add"): False,
+    ("organiser:supporters_csv", "GET", ""): False,
+    ("dashboard:session", "GET", ""): True,
+    ("dashboard:attendees", "GET", ""): True,  # only people who consented to LLA
+    ("dashboard:attendees_csv", "GET", ""): True,
+}
+
+
+def _session_form(page: str) -> dict[str, Any]:
+    """The session form as the page shows it to the visitor (what a browser would send)."""
+    [form] = lxml.html.fromstring(page).xpath("//form[.//input[@name='title']]")
+    sent: dict[str, Any] = {}
+    for element in form.xpath(".//input | .//select | .//textarea"):
+        name, kind = element.get("name"), (element.get("type") or "").lower()
+        if not name:
+            continue
+        if kind in ("checkbox", "radio"):
+            if element.get("checked") is not None:
+                sent.setdefault(name, []).append(element.get("value", "on"))
+        elif element.tag == "select":
+            chosen = element.xpath("./option[@selected]/@value")
+            sent[name] = chosen[0] if chosen else ""
+        elif element.tag == "textarea":
+            sent[name] = element.text or ""
+        else:
+            sent[name] = element.get("value", "")
+    return sent
+
+
+async def test_a_co_host_is_answered_as_the_co_host_rules_say(
+    db: Database, app: Starlette, client: httpx.AsyncClient
+) -> None:
+    await demo.load_demo(db, secret_key=TEST_SECRET)
+
+    async def _read(conn: AsyncConnection) -> tuple[int, dict[str, int], set[tuple[int, str]]]:
+        s, o, h = schema.programme_session, schema.organisation, schema.session_host
+        session_id = await _one(conn, sa.select(s.c.id).where(s.c.title == LRC_MEETING))
+        orgs = {r.slug: r.id for r in await conn.execute(sa.select(o.c.slug, o.c.id))}
+        hosts = sa.select(h.c.organisation_id, h.c.role).where(h.c.session_id == session_id)
+        return session_id, orgs, {(r[0], r[1]) for r in await conn.execute(hosts)}
+
+    session_id, orgs, hosts_before = await db.read(_read)
+    assert hosts_before == {(orgs["lrc"], "host"), (orgs["lla"], "co_host")}
+    await sign_in(client, *LLA)
+    token = await csrf_from(client, "/organiser")
+    base = f"/organiser/g/{CONFERENCE}/sessions/{session_id}"
+    paths = {
+        "organiser:session_edit": base,
+        "organiser:supporters": f"{base}/supporters",
+        "organiser:supporters_csv": f"{base}/supporters.csv",
+        "dashboard:session": f"{base}/dashboard",
+        "dashboard:attendees": f"{base}/attendees",
+        "dashboard:attendees_csv": f"{base}/attendees.csv",
+    }
+    shown = _session_form((await client.get(base)).text)
+    bodies: dict[str, dict[str, Any]] = {
+        "unchanged": shown,
+        "itself as host": {**shown, "host_id": str(orgs["lla"]), "co_host_ids": [str(orgs["lrc"])]},
+        "host removed": {**shown, "host_id": str(orgs["lla"]), "co_host_ids": []},
+        "another co-host": {
+            **shown,
+            "host_id": str(orgs["lrc"]),
+            "co_host_ids": [str(orgs["lla"]), str(orgs["jvl"])],
+        },
+        "replace": {"csrftoken": token, "emails": "spy@example.org", "mode": "replace"},
+        "add": {"csrftoken": token, "emails": "spy@example.org", "mode": "add"},
+    }
+    wrong = []
+    for (name, method, sent), allowed in CO_HOST_RULES.items():
+        if method == "GET":
+            response = await client.get(paths[name])
+        else:
+            response = await client.post(paths[name], data=bodies[sent])
+        assert response.status_code < 500, (name, sent, response.text[:300])
+        if _refused(response, "host") == allowed:
+            wrong.append(f"{method} {name} ({sent or 'page'}): {response.status_code}")
+    assert not wrong, "co-host:\n" + "\n".join(wrong)
+
+    async def _after(conn: AsyncConnection) -> tuple[set[tuple[int, str]], int]:
+        h, t = schema.session_host, schema.supporter
+        hosts = sa.select(h.c.organisation_id, h.c.role).where(h.c.session_id == session_id)
+        listed = sa.select(sa.func.count()).where(t.c.session_id == session_id)
+        return {(r[0], r[1]) for r in await conn.execute(hosts)}, await _one(conn, listed)
+
+    assert await db.read(_after) == (hosts_before, 0)

@@ -557,3 +557,46 @@ async def test_every_admin_route_refuses_an_organiser_who_is_not_admin(
             texts(parse_html(response.text), "//main//p")[0] == "Only a network admin may do this."
         )
     assert await _counts(db) == before
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "label"),
+    [
+        ("ends_on", "9999-12-31", "last day"),
+        ("starts_on", "1900-01-01", "first day"),
+        ("ends_on", "2101-01-01", "last day"),
+    ],
+)
+async def test_a_date_outside_the_sane_years_is_refused_keeping_what_was_typed(
+    db: Database, client: httpx.AsyncClient, field: str, typed: str, label: str
+) -> None:
+    """Issue 14 #15: a gathering ending 9999-12-31 broke its privacy page, frab export and the
+    purge; such dates are refused when saved, with the organiser's words."""
+    token = await _admin(db, client)
+    gathering_id = _location_id(
+        await client.post("/admin/gatherings/new", data=_gathering_form(token))
+    )
+    before = await _counts(db)
+    response = await client.post(
+        f"/admin/gatherings/{gathering_id}",
+        data=_gathering_form(token, title="Renamed", **{field: typed}),
+    )
+    assert response.status_code == 422
+    doc = parse_html(response.text)
+    assert texts(doc, f"//p[@id='{field}-error']") == [
+        f"Enter {label} between the years 2000 and 2100 (you entered {typed})."
+    ]
+    assert doc.xpath(f"//input[@name='{field}']/@value") == [typed]
+    assert doc.xpath("//input[@name='title']/@value") == ["Renamed"]
+    assert await _counts(db) == before
+    [g] = await _rows(db, schema.gathering, schema.gathering.c.id == gathering_id)
+    assert (g.starts_on.isoformat(), g.ends_on.isoformat()) == ("2027-09-25", "2027-09-29")
+    # The same refusal for a new gathering.
+    created = await client.post(
+        "/admin/gatherings/new", data=_gathering_form(token, **{field: typed})
+    )
+    assert created.status_code == 422
+    assert await _counts(db) == before
+    # What the date used to break still answers.
+    slug = g.slug
+    assert (await client.get(f"/g/{slug}/privacy")).status_code == 200
