@@ -23,12 +23,19 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gathering.calendars import rules as calendars
+from gathering.calendars import words
 from gathering.calendars.rules import FeedEvent, FeedInfo
 from gathering.core.caching import ExportCache, cached_response
 from gathering.core.render import database, render, settings
-from gathering.core.urls import url_path
-from gathering.programme.catalogue import load_session, organisation_profile, speaker_profile
-from gathering.programme.release import Programme, PublicGathering, PublicSession, load_programme
+from gathering.core.urls import absolute_url, url_path
+from gathering.programme.catalogue import (
+    Appearance,
+    load_session,
+    organisation_profile,
+    speaker_profile,
+)
+from gathering.programme.published import Programme, PublicGathering, PublicSession
+from gathering.programme.release import load_programme
 
 MEDIA_TYPE = "text/calendar; charset=utf-8"
 CACHE_SIZE = 256
@@ -112,7 +119,7 @@ async def gathering_ics(request: Request) -> Response:
         gathering.title,
         _absolute(request, "public:gathering", slug=slug),
         _absolute(request, "calendars:gathering", slug=slug),
-        f"The programme of {gathering.title}, kept up to date as it changes.",
+        words.GATHERING_FEED_DESCRIPTION.format(title=gathering.title),
     )
     number = programme.release.number if programme.release else 0
     base_url = settings(request).base_url
@@ -179,7 +186,7 @@ async def track_ics(request: Request) -> Response:
 
 
 def _appearances_feed(
-    request: Request, kind: str, title: str, slug: str, appearances: Any
+    request: Request, kind: str, title: str, slug: str, appearances: Sequence[Appearance]
 ) -> Response:
     """The feed of an organisation's or a speaker's sessions across gatherings."""
     info = FeedInfo(
@@ -202,14 +209,14 @@ def _appearances_feed(
 async def organisation_ics(request: Request) -> Response:
     slug = request.path_params["slug"]
     profile = await organisation_profile(database(request), slug)
-    title = f"Sessions hosted by {profile.name}"
+    title = words.ORGANISATION_FEED_NAME.format(name=profile.name)
     return _appearances_feed(request, "organisation", title, slug, profile.appearances)
 
 
 async def speaker_ics(request: Request) -> Response:
     slug = request.path_params["slug"]
     profile = await speaker_profile(database(request), slug)
-    title = f"Sessions with {profile.name}"
+    title = words.SPEAKER_FEED_NAME.format(name=profile.name)
     return _appearances_feed(request, "speaker", title, slug, profile.appearances)
 
 
@@ -246,11 +253,11 @@ async def agenda_ics(request: Request) -> Response:
     agenda = await calendars.load_agenda(database(request), feed_key)
     gathering = agenda.programme.gathering
     info = FeedInfo(
-        f"My agenda · {gathering.title}",
+        words.AGENDA_FEED_NAME.format(title=gathering.title),
         _absolute(request, "public:gathering", slug=gathering.slug),
         # No SOURCE: it would copy the secret address into every exported copy of the file.
         "",
-        "Your sessions, with joining links. This address is private: do not share it.",
+        words.AGENDA_FEED_DESCRIPTION,
     )
     events = _agenda_events(request, agenda)
     # Keyed by registration, not by the secret, so a rotated key never lingers in memory.
@@ -269,7 +276,7 @@ async def agenda_ics(request: Request) -> Response:
 
 async def rotate_agenda_key(request: Request) -> Response:
     new_key = await calendars.rotate_feed_key(database(request), request.path_params["feed_key"])
-    return RedirectResponse(request.url_for("calendars:agenda", feed_key=new_key), 303)
+    return RedirectResponse(absolute_url(request, "calendars:agenda", feed_key=new_key), 303)
 
 
 # --- add-to-calendar links for templates -------------------------------------------------------

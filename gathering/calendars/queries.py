@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -11,15 +11,31 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core.schema import gathering, programme_session, registration, session_place
 
 
-async def feed_key_of_registration(conn: AsyncConnection, registration_id: int) -> Any:
-    """The registration's (id, feed_key) row, or None if there is no such registration."""
+class FeedKey(NamedTuple):
+    registration_id: int
+    feed_key: str | None
+
+
+class FeedHolder(NamedTuple):
+    """The registration behind a personal feed key."""
+
+    id: int
+    status: str
+    gathering_slug: str
+
+
+async def feed_key_of_registration(conn: AsyncConnection, registration_id: int) -> FeedKey | None:
+    """The registration's id and feed key (None until made), or None if there is no such
+    registration."""
     query = sa.select(registration.c.id, registration.c.feed_key).where(
         registration.c.id == registration_id
     )
-    return (await conn.execute(query)).first()
+    row = (await conn.execute(query)).first()
+    return None if row is None else FeedKey._make(row)
 
 
 async def set_feed_key(conn: AsyncConnection, registration_id: int, feed_key: str) -> None:
+    """Give the registration its personal feed key."""
     await conn.execute(
         sa.update(registration)
         .where(registration.c.id == registration_id)
@@ -35,7 +51,7 @@ async def replace_feed_key(conn: AsyncConnection, old_key: str, new_key: str) ->
     return int(result.rowcount)
 
 
-async def registration_by_feed_key(conn: AsyncConnection, feed_key: str) -> Any:
+async def registration_by_feed_key(conn: AsyncConnection, feed_key: str) -> FeedHolder | None:
     """(id, status, gathering_slug) of the registration holding ``feed_key``, or None."""
     query = (
         sa.select(
@@ -46,7 +62,8 @@ async def registration_by_feed_key(conn: AsyncConnection, feed_key: str) -> Any:
         .select_from(registration.join(gathering, gathering.c.id == registration.c.gathering_id))
         .where(registration.c.feed_key == feed_key)
     )
-    return (await conn.execute(query)).first()
+    row = (await conn.execute(query)).first()
+    return None if row is None else FeedHolder._make(row)
 
 
 async def confirmed_place_session_ids(conn: AsyncConnection, registration_id: int) -> list[int]:

@@ -33,10 +33,11 @@ from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.calendars import queries
+from gathering.calendars import queries, words
 from gathering.core.database import Database
 from gathering.core.errors import NotFound
-from gathering.programme.release import Programme, PublicGathering, PublicSession, load_programme
+from gathering.programme.published import Programme, PublicGathering, PublicSession
+from gathering.programme.release import load_programme
 
 if TYPE_CHECKING:
     from icalendar import Calendar, Event, Timezone
@@ -45,13 +46,8 @@ if TYPE_CHECKING:
 PRODID = "-//Gathering//Gathering calendar feeds//EN"
 REFRESH_INTERVAL = dt.timedelta(hours=1)
 PUBLISHED_TTL = "PT1H"
-TBC = "Venue tbc"
-ONLINE = "Online"
 FEED_KEY_BYTES = 32
 ONLINE_FORMATS = ("online", "hybrid")
-_FORMAT_WORDS = {"in_person": "In person", "online": "Online", "hybrid": "In person and online"}
-_ACCESS_WORDS = {"supporters": "Supporters only.", "invite": "By invitation (invite code needed)."}
-_ROLE_WORDS = {"chair": "chair", "co_host": "co-host"}
 
 
 @dataclass(frozen=True)
@@ -88,33 +84,35 @@ def session_uid(session_id: int, host: str) -> str:
 
 def summary(session: PublicSession) -> str:
     # Many clients ignore STATUS in subscribed feeds; the prefix makes a cancellation visible.
-    return f"Cancelled: {session.title}" if session.is_cancelled else session.title
+    if session.is_cancelled:
+        return words.CANCELLED_SUMMARY.format(title=session.title)
+    return session.title
 
 
 def location(session: PublicSession) -> str:
     """Room, venue and address; "Online" for online sessions; "Venue tbc" otherwise."""
     if session.format == "online":
-        return ONLINE
+        return words.ONLINE
     if session.room is None:
-        return TBC
+        return words.VENUE_TBC
     venue = session.room.venue
     return ", ".join(part for part in (session.room.name, venue.name, venue.address) if part)
+
+
+def _with_role(name: str, role: str) -> str:
+    if role in words.ROLE_WORDS:
+        return words.NAME_WITH_ROLE.format(name=name, role=words.ROLE_WORDS[role])
+    return name
 
 
 def _people(session: PublicSession) -> list[str]:
     lines = []
     if session.speakers:
-        names = [
-            f"{s.name} ({_ROLE_WORDS[s.role]})" if s.role in _ROLE_WORDS else s.name
-            for s in session.speakers
-        ]
-        lines.append("Speakers: " + ", ".join(names))
+        names = ", ".join(_with_role(s.name, s.role) for s in session.speakers)
+        lines.append(words.SPEAKERS.format(names=names))
     if session.hosts:
-        names = [
-            f"{h.name} ({_ROLE_WORDS[h.role]})" if h.role in _ROLE_WORDS else h.name
-            for h in session.hosts
-        ]
-        lines.append("Hosted by: " + ", ".join(names))
+        names = ", ".join(_with_role(h.name, h.role) for h in session.hosts)
+        lines.append(words.HOSTED_BY.format(names=names))
     return lines
 
 
@@ -122,21 +120,21 @@ def description(session: PublicSession, url: str, joining_link: str = "") -> str
     """Plain text: cancellation, the description, speakers and hosts, format and access, links."""
     parts = []
     if session.is_cancelled:
-        parts.append("This session has been cancelled.")
+        parts.append(words.CANCELLED)
     if session.description.strip():
         parts.append(session.description.strip())
     people = _people(session)
     if people:
         parts.append("\n".join(people))
-    facts = [_FORMAT_WORDS.get(session.format, session.format) + "."]
-    if session.access in _ACCESS_WORDS:
-        facts.append(_ACCESS_WORDS[session.access])
+    facts = [words.FORMAT_WORDS.get(session.format, session.format) + "."]
+    if session.access in words.ACCESS_WORDS:
+        facts.append(words.ACCESS_WORDS[session.access])
     if session.access_note:
         facts.append(session.access_note)
     parts.append(" ".join(facts))
     if joining_link:
-        parts.append(f"Join online: {joining_link}")
-    parts.append(f"Details and changes: {url}")
+        parts.append(words.JOIN_ONLINE_AT.format(link=joining_link))
+    parts.append(words.DETAILS_AT.format(url=url))
     return "\n\n".join(parts)
 
 
@@ -277,7 +275,7 @@ def _event(item: FeedEvent, host: str) -> Event:
     if names:
         properties.append(("CATEGORIES", _value("categories", names)))
     if item.joining_link:
-        parameters = {"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": "Join online"}
+        parameters = {"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": words.JOIN_ONLINE}
         properties.append(("CONFERENCE", _value("conference", item.joining_link, parameters)))
     properties.append(
         ("TRANSP", _constant("transp", "TRANSPARENT" if session.is_cancelled else "OPAQUE"))
@@ -397,7 +395,7 @@ def track_sessions(programme: Programme, track_slug: str) -> tuple[str, list[Pub
     """The track's name and its released sessions; NotFound if no released session has it."""
     sessions = [s for s in programme.sessions if s.track and s.track.slug == track_slug]
     if not sessions:
-        raise NotFound("There is no such track in this gathering's programme.")
+        raise NotFound(words.NO_SUCH_TRACK)
     assert sessions[0].track is not None
     return sessions[0].track.name, sessions
 
@@ -443,9 +441,9 @@ async def ensure_feed_key(conn: AsyncConnection, registration_id: int) -> str:
     """The registration's personal feed key, created if it has none (call inside a write unit)."""
     row = await queries.feed_key_of_registration(conn, registration_id)
     if row is None:
-        raise NotFound("There is no such registration.")
+        raise NotFound(words.NO_SUCH_REGISTRATION)
     if row.feed_key:
-        return str(row.feed_key)
+        return row.feed_key
     key = new_feed_key()
     await queries.set_feed_key(conn, registration_id, key)
     return key
@@ -457,7 +455,7 @@ async def rotate_feed_key(db: Database, feed_key: str) -> str:
 
     async def _write(conn: AsyncConnection) -> str:
         if await queries.replace_feed_key(conn, feed_key, new_key) != 1:
-            raise NotFound("There is no calendar at this address.")
+            raise NotFound(words.NO_CALENDAR_HERE)
         return new_key
 
     return await db.write(_write)
@@ -469,10 +467,10 @@ async def load_agenda(db: Database, feed_key: str) -> Agenda:
     async def _person(conn: AsyncConnection) -> tuple[int, str, list[int], dict[int, str]]:
         row = await queries.registration_by_feed_key(conn, feed_key)
         if row is None or row.status != "confirmed":
-            raise NotFound("There is no calendar at this address.")
+            raise NotFound(words.NO_CALENDAR_HERE)
         session_ids = await queries.confirmed_place_session_ids(conn, row.id)
         links = await queries.joining_links(conn, session_ids)
-        return int(row.id), str(row.gathering_slug), session_ids, links
+        return row.id, row.gathering_slug, session_ids, links
 
     registration_id, slug, session_ids, links = await db.read(_person)
     programme = await load_programme(db, slug)

@@ -8,14 +8,15 @@ shows. Organisations are the network's public groups and are listed even with no
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.database import Database
 from gathering.core.errors import NotFound
-from gathering.programme import catalogue_queries as queries
-from gathering.programme.release import Programme, PublicGathering, PublicSession, load_programme
+from gathering.programme import queries, wording
+from gathering.programme.published import Programme, PublicGathering, PublicSession
+from gathering.programme.queries import PublicSpeaker
+from gathering.programme.release import load_programme
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ async def load_session(db: Database, slug: str, session_id: int) -> tuple[Progra
     programme = await load_programme(db, slug)
     session = programme.session(session_id)
     if session is None:
-        raise NotFound("There is no such session in this gathering's programme.")
+        raise NotFound(wording.NO_SUCH_SESSION)
     return programme, session
 
 
@@ -68,7 +69,9 @@ def _by_time(appearances: list[Appearance]) -> tuple[Appearance, ...]:
     return tuple(sorted(appearances, key=lambda a: (a.session.starts_at, a.session.id)))
 
 
-def _speakers(programmes: list[Programme], current: dict[str, Any]) -> list[SpeakerProfile]:
+def _speakers(
+    programmes: list[Programme], current: dict[str, PublicSpeaker]
+) -> list[SpeakerProfile]:
     # Who appears is decided by the released programmes, so an unannounced speaker stays hidden;
     # name, affiliation and bio are the current ones, so a corrected bio shows at once.
     found: dict[str, SpeakerProfile] = {}
@@ -107,7 +110,7 @@ async def list_speakers(db: Database) -> list[SpeakerProfile]:
     programmes = await released_programmes(db)
     slugs = {ref.slug for p in programmes for s in p.sessions for ref in s.speakers}
 
-    async def _read(conn: AsyncConnection) -> dict[str, Any]:
+    async def _read(conn: AsyncConnection) -> dict[str, PublicSpeaker]:
         return await queries.speakers_by_slug(conn, sorted(slugs))
 
     return _speakers(programmes, await db.read(_read))
@@ -118,7 +121,7 @@ async def speaker_profile(db: Database, slug: str) -> SpeakerProfile:
     for profile in await list_speakers(db):
         if profile.slug == slug:
             return profile
-    raise NotFound("There is no speaker at this address.")
+    raise NotFound(wording.NO_SPEAKER_HERE)
 
 
 def _hosted(programmes: list[Programme]) -> dict[int, list[Appearance]]:
@@ -153,12 +156,12 @@ async def list_organisations(db: Database) -> list[OrganisationProfile]:
 async def organisation_profile(db: Database, slug: str) -> OrganisationProfile:
     """One organisation with the released sessions it hosts or co-hosts; NotFound if unknown."""
 
-    async def _read(conn: AsyncConnection) -> Any:
+    async def _read(conn: AsyncConnection) -> queries.PublicOrganisation | None:
         return await queries.public_organisation(conn, slug)
 
     row = await db.read(_read)
     if row is None:
-        raise NotFound("There is no organisation at this address.")
+        raise NotFound(wording.NO_ORGANISATION_HERE)
     hosted = _hosted(await released_programmes(db))
     return OrganisationProfile(
         row.id,

@@ -15,15 +15,10 @@ from dataclasses import dataclass
 
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
+from gathering.programme import wording
 from gathering.programme.catalogue import Appearance, released_programmes
-from gathering.programme.release import (
-    Programme,
-    PublicGathering,
-    PublicSession,
-    Release,
-    list_releases,
-    load_programme,
-)
+from gathering.programme.published import Programme, PublicGathering, PublicSession, Release
+from gathering.programme.release import list_releases, load_programme
 
 MAX_QUERY_LENGTH = 200
 FORMATS = ("in_person", "hybrid", "online")
@@ -151,8 +146,8 @@ async def search_sessions(db: Database, query: str) -> SearchResult:
     query = query.strip()
     if len(query) > MAX_QUERY_LENGTH:
         raise InvalidInput(
-            {"q": f"Please search with at most {MAX_QUERY_LENGTH} characters."},
-            "That search is too long.",
+            {"q": wording.SEARCH_AT_MOST.format(limit=MAX_QUERY_LENGTH)},
+            wording.SEARCH_TOO_LONG,
         )
     words = tuple(dict.fromkeys(_folded(w) for w in query.split()))
     if not words:

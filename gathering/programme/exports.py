@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from gathering import __version__
-from gathering.programme.release import Programme, PublicSession
+from gathering.programme import wording
+from gathering.programme.published import Programme, PublicSession
 
 GENERATOR = "Gathering"
 JSON_SCHEMA_ID = "https://c3voc.de/schedule/schema.json"
-TBC_ROOM = "Venue tbc"
-ONLINE_ROOM = "Online"
 # frab's day_change: a session starting before 04:00 belongs to the previous day's programme.
 DAY_CHANGE = dt.time(4, 0)
 TIMESLOT = "00:05"
@@ -119,8 +118,8 @@ class _Layout:
                 name, self._guid(f"room-{real_room.id}"), real_room.capacity, where, False
             )
             self.rooms.append(by_id[real_room.id])
-        online = _Room(ONLINE_ROOM, self._guid("room-online"), None, "", is_online=True)
-        tbc = _Room(TBC_ROOM, self._guid("room-tbc"), None, "", is_online=False)
+        online = _Room(wording.ONLINE_ROOM, self._guid("room-online"), None, "", is_online=True)
+        tbc = _Room(wording.VENUE_TBC, self._guid("room-tbc"), None, "", is_online=False)
         self.events: list[_Event] = []
         for session in sorted(programme.sessions, key=lambda s: (s.starts_at, s.id)):
             if session.format == "online":
@@ -160,7 +159,11 @@ class _Layout:
 
 def _title(session: PublicSession) -> str:
     # Apps show the title everywhere; the prefix makes a cancellation impossible to miss.
-    return f"Cancelled: {session.title}" if session.is_cancelled else session.title
+    return (
+        wording.CANCELLED_TITLE.format(title=session.title)
+        if session.is_cancelled
+        else session.title
+    )
 
 
 def _event_type(session: PublicSession) -> str:
@@ -172,7 +175,7 @@ def _subtitle(session: PublicSession) -> str:
     co_hosts = [h.name for h in session.hosts if h.role != "host"]
     text = ", ".join(hosts)
     if co_hosts:
-        text += (" with " if text else "") + ", ".join(co_hosts)
+        text += (wording.CO_HOSTED_WITH if text else "") + ", ".join(co_hosts)
     return text
 
 
@@ -180,26 +183,18 @@ def _abstract(session: PublicSession) -> str:
     return session.description.strip().split("\n\n", 1)[0].strip()
 
 
-_FORMATS = {"in_person": "In person", "online": "Online", "hybrid": "In person and online"}
-_ACCESS = {
-    "public": "",
-    "supporters": "Supporters only.",
-    "invite": "By invitation (invite code needed).",
-}
-
-
 def _description(session: PublicSession) -> str:
     """The description, followed by the public facts an app user needs to turn up."""
     facts = []
     if session.is_cancelled:
-        facts.append("This session has been cancelled.")
-    facts.append(_FORMATS.get(session.format, session.format) + ".")
+        facts.append(wording.CANCELLED)
+    facts.append(wording.FORMAT_FACTS.get(session.format, session.format) + ".")
     if session.room is None and session.format != "online":
-        facts.append("Venue to be confirmed.")
+        facts.append(wording.VENUE_TO_BE_CONFIRMED)
     elif session.room is not None and session.format != "online":
         facts.append(f"{session.room.name}, {session.room.venue.name}.")
-    if _ACCESS.get(session.access):
-        facts.append(_ACCESS[session.access])
+    if wording.ACCESS_FACTS.get(session.access):
+        facts.append(wording.ACCESS_FACTS[session.access])
     if session.access_note:
         facts.append(session.access_note)
     return "\n\n".join(part for part in (session.description.strip(), " ".join(facts)) if part)
@@ -277,7 +272,7 @@ def _frab_event(parent: ET.Element, event: _Event, layout: _Layout) -> None:
     for speaker in session.speakers:
         _sub(persons, "person", speaker.name, id=str(speaker.id))
     links = _sub(element, "links")
-    _sub(links, "link", "Session page", href=event.url)
+    _sub(links, "link", wording.SESSION_PAGE, href=event.url)
 
 
 # --- schedule JSON -------------------------------------------------------------------------
@@ -360,5 +355,5 @@ def _json_event(event: _Event, layout: _Layout) -> dict[str, Any]:
             {"name": s.name, "public_name": s.name, "biography": s.bio or None}
             for s in session.speakers
         ],
-        "links": [{"type": "web", "url": event.url, "title": "Session page"}],
+        "links": [{"type": "web", "url": event.url, "title": wording.SESSION_PAGE}],
     }

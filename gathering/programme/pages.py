@@ -22,6 +22,8 @@ from gathering.core.errors import GatheringError, InvalidInput
 from gathering.core.health import database_revision
 from gathering.core.markdown import render_markdown
 from gathering.core.render import database, render
+from gathering.core.urls import absolute_url
+from gathering.programme import wording
 from gathering.programme.catalogue import (
     Appearance,
     load_session,
@@ -36,8 +38,17 @@ from gathering.programme.directory import (
     search_sessions,
 )
 from gathering.programme.gatherings import list_gatherings
-from gathering.programme.release import PublicGathering, Release, list_releases
-from gathering.programme.wording import change_lines, clock, in_zone, short_moment
+from gathering.programme.published import PublicGathering, Release
+from gathering.programme.release import list_releases
+from gathering.programme.wording import (
+    ACCESS_LABELS,
+    LANGUAGE_NAMES,
+    ROLE_LABELS,
+    change_lines,
+    clock,
+    in_zone,
+    short_moment,
+)
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ATOM_TYPE = "application/atom+xml"
@@ -103,8 +114,8 @@ async def changes_atom(request: Request) -> Response:
     body = build_changes_feed(
         gathering,
         releases,
-        page_url=str(request.url_for("public:changes", slug=slug)),
-        feed_url=str(request.url_for("public:changes_atom", slug=slug)),
+        page_url=str(absolute_url(request, "public:changes", slug=slug)),
+        feed_url=str(absolute_url(request, "public:changes_atom", slug=slug)),
     )
     last_modified = releases[0].released_at if releases else None
     return cached_response(request, body, ATOM_TYPE, last_modified=last_modified)
@@ -155,8 +166,11 @@ def _atom(parent: ET.Element | None, tag: str, text: str | None = None, **attrs:
 
 def _release_title(release: Release) -> str:
     count = len(release.changes)
-    what = f"{count} change{'' if count == 1 else 's'}" if count else "no session changes"
-    return f"Release {release.number}: {what}"
+    if count == 0:
+        what = wording.NO_SESSION_CHANGES
+    else:
+        what = wording.ONE_CHANGE if count == 1 else wording.MANY_CHANGES.format(count=count)
+    return wording.RELEASE_TITLE.format(number=release.number, what=what)
 
 
 def _release_html(release: Release, timezone: str) -> str:
@@ -169,7 +183,7 @@ def _release_html(release: Release, timezone: str) -> str:
     ]
     if items:
         parts.append("<ul>" + "".join(items) + "</ul>")
-    return "".join(parts) or "<p>No session changed.</p>"
+    return "".join(parts) or f"<p>{html.escape(wording.NO_SESSION_CHANGED)}</p>"
 
 
 def build_changes_feed(
@@ -181,7 +195,7 @@ def build_changes_feed(
     """
     feed = _atom(None, "feed")
     _atom(feed, "id", page_url)
-    _atom(feed, "title", f"Programme changes: {gathering.title}")
+    _atom(feed, "title", wording.FEED_TITLE.format(title=gathering.title))
     _atom(feed, "link", rel="self", type=ATOM_TYPE, href=feed_url)
     _atom(feed, "link", rel="alternate", type="text/html", href=page_url)
     # RFC 4287 §4.1.1 needs <updated> even with no entries: fall back to the first day.
@@ -189,7 +203,7 @@ def build_changes_feed(
     updated = releases[0].released_at if releases else first_day
     _atom(feed, "updated", updated.astimezone(dt.UTC).isoformat())
     author = _atom(feed, "author")
-    _atom(author, "name", f"Organisers of {gathering.title}")
+    _atom(author, "name", wording.FEED_AUTHOR.format(title=gathering.title))
     for release in releases:
         entry = _atom(feed, "entry")
         anchor = f"{page_url}#release-{release.number}"
@@ -202,23 +216,6 @@ def build_changes_feed(
 
 
 # --- presentation helpers (Jinja filters and globals) ----------------------------------------
-
-ACCESS_LABELS = {
-    "public": "Open to all",
-    "supporters": "Supporters only",
-    "invite": "By invitation",
-}
-ROLE_LABELS = {"chair": "Chair", "speaker": "Speaker", "host": "Host", "co_host": "Co-host"}
-LANGUAGE_NAMES = {
-    "en": "English",
-    "cy": "Welsh",
-    "gd": "Scottish Gaelic",
-    "ga": "Irish",
-    "bfi": "British Sign Language",
-    "fr": "French",
-    "de": "German",
-    "es": "Spanish",
-}
 
 
 def day_heading(day: dt.date) -> str:
