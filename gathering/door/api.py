@@ -5,17 +5,21 @@
   token. Answers the pass's label, validity and sessions — never people.
 - ``GET /door/api/pass``: the same description again, while the pass is usable.
 - ``POST /door/api/scan`` ``{"code", "session_id" (null: the whole gathering), "door", "nonce",
-  "kind" ("entry" | "exit")}``: the scan's answer (see ``gathering.door.rules``), with words
+  "kind" ("entry" | "exit")}``: the scan's answer (see ``gathering.door.scanning``), with words
   for the steward in ``message``. A retried request with the same nonce gets the same answer.
+  A device scanning faster than a door can is refused before anything is recorded: 429
+  ``too_many_scans`` or ``too_many_refused`` (many red answers in a row), with ``message`` and
+  ``retry_after`` (seconds, also in the ``Retry-After`` header); see ``gathering.door.bounds``.
 - ``POST /door/api/undo`` ``{"nonce"}`` (optional): undo the entry or exit recorded by this
-  pass's scan with that nonce, or without one the pass's last (within five minutes).
+  device's scan with that nonce, or without one this device's last (within five minutes).
 - ``GET /door/api/counts?session_id=``: inside now / registered / capacity left.
 - ``GET /door/api/events?session_id=``: the same counts as Server-Sent Events (``event: counts``),
   sent at once and again whenever a check-in at the gathering changes them (on any replica);
   ``event: refused`` and the end of the stream once the pass stops working; ``: ping`` comments
   keep idle connections open. Streams end after ``STREAM_SECONDS``; EventSource reconnects.
+  A device holds at most two streams: a third ends the oldest with ``event: replaced``.
 - ``POST /door/api/search`` ``{"query", "session_id"}``: the help desk for someone without their
-  phone (see ``checkin.search``): ``{"matches": [{"ref", "name", "ticket_type", "place",
+  phone (see ``gathering.door.desk``): ``{"matches": [{"ref", "name", "ticket_type", "place",
   "checked_in"}], "too_many", "message"}``; admit a match by scanning ``{"ref"}`` for ``code``.
 - ``POST /door/api/close``: forget the device cookie.
 
@@ -42,13 +46,16 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from gathering.auth.rules import Throttled
 from gathering.core.clock import utc_now
 from gathering.core.error_pages import STATUS_BY_CODE
 from gathering.core.errors import GatheringError, InvalidInput
 from gathering.core.http import NO_STORE
 from gathering.core.render import database, settings
-from gathering.door import rules as checkin
+from gathering.core.throttles import Throttled
+from gathering.door import counts as door_counts
+from gathering.door import desk, devices, scanning, words
+from gathering.door.bounds import DeviceBounds, TooManyScans
+from gathering.door.devices import PassInfo, PassRefused, StewardDevice
 from gathering.door.live import DoorSignals
 
 COOKIE = "gathering_door"
@@ -59,32 +66,8 @@ COALESCE_SECONDS = 0.25  # after a wake, wait this long so a burst of scans cost
 STREAM_SECONDS = 600.0  # then end; EventSource reconnects (and the pass is checked again)
 RECONNECT_MS = 3000
 
-# Words for the steward, one per reason code (the codes themselves are the stable contract).
-MESSAGES = {
-    "ok": "Admitted.",
-    "already_checked_in": "Already checked in.",
-    "reentry_not_allowed": "Left earlier; this session does not allow re-entry.",
-    "not_checked_in": "Not checked in, so cannot be checked out.",
-    "not_registered_for_session": "Not registered for this session.",
-    "waitlisted_only": "On the waiting list only: no place at this session.",
-    "cancelled": "This registration or place was cancelled.",
-    "not_confirmed": "This registration is not confirmed yet.",
-    "not_yet_open": "Admission to this session has not opened yet.",
-    "closed": "Admission to this session has closed.",
-    "session_cancelled": "This session is cancelled.",
-    "unknown_code": "Unknown ticket code.",
-    "bad_code": "That is not a ticket code.",
-    "pass_revoked": "This steward pass has been revoked.",
-    "pass_expired": "This steward pass has expired.",
-    "not_yet_valid": "This steward pass is not valid yet.",
-    "session_not_on_pass": "This steward pass does not cover that session.",
-    "undone": "Undone.",
-    "nothing_to_undo": "Nothing to undo.",
-    "undo_too_late": "Too late to undo: check-ins can be undone for five minutes.",
-}
-
 Handler = Callable[[Request], Awaitable[Response]]
-DeviceHandler = Callable[[Request, checkin.StewardDevice], Awaitable[Response]]
+DeviceHandler = Callable[[Request, StewardDevice], Awaitable[Response]]
 
 
 class _BadRequest(Exception):
@@ -101,6 +84,8 @@ def _error(status: int, code: str, message: str, **extra: Any) -> Response:
     response = _json({"error": code, "message": message, **extra}, status)
     if status == 503:  # busy: the scan page resends the same nonce after this
         response.headers["retry-after"] = "2"
+    elif "retry_after" in extra:
+        response.headers["retry-after"] = str(extra["retry_after"])
     return response
 
 
@@ -117,11 +102,13 @@ def _answering_json(handler: Handler) -> Handler:
             # A scan page shows one line: the field's own words say what to change.
             message = " ".join(error.errors.values()) or error.message
             return _error(400, error.code, message, fields=error.errors)
-        except checkin.PassRefused as error:
+        except PassRefused as error:
             status = 401 if error.code in ("unknown_pass", "wrong_pin") else 403
             return _error(status, error.code, error.message)
+        except TooManyScans as error:
+            return _error(429, error.code, error.message, retry_after=error.retry_after)
         except Throttled as error:
-            return _error(429, error.code, error.message)
+            return _error(429, error.code, error.message, retry_after=error.retry_after)
         except GatheringError as error:
             return _error(STATUS_BY_CODE.get(error.code, 400), error.code, error.message)
 
@@ -133,9 +120,9 @@ def _with_device(handler: DeviceHandler) -> Handler:
     @wraps(handler)
     async def wrapper(request: Request) -> Response:
         token = request.cookies.get(COOKIE, "")
-        device = checkin.device_for_token(token, secret_key=settings(request).secret_key)
+        device = devices.device_for_token(token, secret_key=settings(request).secret_key)
         if device is None:
-            return _error(401, "not_signed_in", "Open the steward pass on this device first.")
+            return _error(401, "not_signed_in", words.NOT_SIGNED_IN)
         return await handler(request, device)
 
     return wrapper
@@ -186,7 +173,7 @@ def _session_id(value: object) -> int | None:
     raise _BadRequest("'session_id' must be a whole number or null.")
 
 
-def _pass_json(info: checkin.PassInfo) -> dict[str, Any]:
+def _pass_json(info: PassInfo) -> dict[str, Any]:
     return {
         "pass": {
             "label": info.label,
@@ -214,13 +201,16 @@ async def open_pass(request: Request) -> Response:
     token, pin = _text(data, "token"), _text(data, "pin")
     config, now = settings(request), utc_now()
     client = request.client.host if request.client else "unknown"
-    opened = await checkin.open_pass(
+    # A phone that opened this pass before is trusted: strangers' wrong PINs never delay it.
+    known = devices.device_for_token(request.cookies.get(COOKIE, ""), secret_key=config.secret_key)
+    opened = await devices.open_pass(
         database(request),
         token,
         pin,
         client_address=client,
         now=now,
         secret_key=config.secret_key,
+        device=known,
     )
     response = _json(_pass_json(opened.info))
     response.set_cookie(
@@ -236,8 +226,8 @@ async def open_pass(request: Request) -> Response:
 
 
 @_with_device
-async def pass_info(request: Request, device: checkin.StewardDevice) -> Response:
-    info = await checkin.pass_info(database(request), device, now=utc_now())
+async def pass_info(request: Request, device: StewardDevice) -> Response:
+    info = await devices.pass_info(database(request), device, now=utc_now())
     return _json(_pass_json(info))
 
 
@@ -245,8 +235,17 @@ def _signals(request: Request) -> DoorSignals:
     return cast(DoorSignals, request.app.state.door_signals)
 
 
+def _bounds(request: Request) -> DeviceBounds:
+    """This process's per-device bounds, made on first use (they live as long as the app)."""
+    state = request.app.state
+    bounds = getattr(state, "door_bounds", None)
+    if not isinstance(bounds, DeviceBounds):
+        bounds = state.door_bounds = DeviceBounds()
+    return bounds
+
+
 @_with_device
-async def scan(request: Request, device: checkin.StewardDevice) -> Response:
+async def scan(request: Request, device: StewardDevice) -> Response:
     data = await _body(request)
     kind = _text(data, "kind", "entry")
     if kind not in ("entry", "exit"):
@@ -254,7 +253,7 @@ async def scan(request: Request, device: checkin.StewardDevice) -> Response:
     ref = data.get("ref")
     if ref is not None and not isinstance(ref, str):
         raise _BadRequest("'ref' must be a string.")
-    result = await checkin.scan(
+    result = await scanning.scan(
         database(request),
         device,
         "" if ref is not None else _text(data, "code"),
@@ -265,25 +264,26 @@ async def scan(request: Request, device: checkin.StewardDevice) -> Response:
         now=utc_now(),
         ref=ref,
         secret_key=settings(request).secret_key,
+        bounds=_bounds(request),
     )
     _signals(request).changed(result.changed_gathering_id)
-    return _json({**result.to_json(), "message": MESSAGES.get(result.reason, result.reason)})
+    return _json({**result.to_json(), "message": words.reason(result.reason)})
 
 
 @_with_device
-async def undo(request: Request, device: checkin.StewardDevice) -> Response:
+async def undo(request: Request, device: StewardDevice) -> Response:
     nonce = None
     if request.headers.get("content-length", "0") not in ("", "0"):
         data = await _body(request)
         if data.get("nonce") is not None:
             nonce = _text(data, "nonce")
-    result = await checkin.undo(database(request), device, nonce=nonce, now=utc_now())
+    result = await scanning.undo(database(request), device, nonce=nonce, now=utc_now())
     _signals(request).changed(result.changed_gathering_id)
     return _json(
         {
             "status": result.status,
             "reason": result.reason,
-            "message": MESSAGES[result.reason],
+            "message": words.reason(result.reason),
             "kind": result.kind,
             "session_id": result.session_id,
             "name": result.name,
@@ -292,7 +292,7 @@ async def undo(request: Request, device: checkin.StewardDevice) -> Response:
     )
 
 
-def _counts_json(found: checkin.Counts) -> dict[str, Any]:
+def _counts_json(found: door_counts.Counts) -> dict[str, Any]:
     return {
         "session_id": found.session_id,
         "checked_in": found.checked_in,
@@ -302,9 +302,9 @@ def _counts_json(found: checkin.Counts) -> dict[str, Any]:
 
 
 @_with_device
-async def counts(request: Request, device: checkin.StewardDevice) -> Response:
+async def counts(request: Request, device: StewardDevice) -> Response:
     session_id = _session_id(request.query_params.get("session_id"))
-    found = await checkin.counts(database(request), device, session_id, now=utc_now())
+    found = await door_counts.counts(database(request), device, session_id, now=utc_now())
     return _json(_counts_json(found))
 
 
@@ -313,28 +313,34 @@ def _event(name: str, data: dict[str, Any]) -> str:
 
 
 @_with_device
-async def events(request: Request, device: checkin.StewardDevice) -> Response:
+async def events(request: Request, device: StewardDevice) -> Response:
     session_id = _session_id(request.query_params.get("session_id"))
     db = database(request)
     # Refusals (revoked pass, session not on it) are answered as JSON before any streaming.
-    info = await checkin.pass_info(db, device, now=utc_now())
-    first = await checkin.counts(db, device, session_id, now=utc_now())
-    signals = _signals(request)
+    info = await devices.pass_info(db, device, now=utc_now())
+    first = await door_counts.counts(db, device, session_id, now=utc_now())
+    signals, bounds = _signals(request), _bounds(request)
 
     async def stream() -> AsyncIterator[str]:
         last = _counts_json(first)
         yield f"retry: {RECONNECT_MS}\n" + _event("counts", last)
         ends = time.monotonic() + STREAM_SECONDS
-        with signals.subscribe(info.gathering_id) as signal:
+        with (
+            signals.subscribe(info.gathering_id) as signal,
+            bounds.stream(device.id, signal.fire) as slot,
+        ):
             while time.monotonic() < ends:
                 woke = await signal.wait(PING_SECONDS)
+                if slot.is_replaced:  # a newer stream of this phone took this one's place
+                    yield _event("replaced", {"message": words.STREAM_REPLACED})
+                    return
                 if woke:
                     await asyncio.sleep(COALESCE_SECONDS)  # one read for a burst of scans
                 try:
                     found = _counts_json(
-                        await checkin.counts(db, device, session_id, now=utc_now())
+                        await door_counts.counts(db, device, session_id, now=utc_now())
                     )
-                except checkin.PassRefused as error:
+                except PassRefused as error:
                     yield _event("refused", {"error": error.code, "message": error.message})
                     return
                 except GatheringError:  # busy or away for a moment: the next wake retries
@@ -351,9 +357,9 @@ async def events(request: Request, device: checkin.StewardDevice) -> Response:
 
 
 @_with_device
-async def search(request: Request, device: checkin.StewardDevice) -> Response:
+async def search(request: Request, device: StewardDevice) -> Response:
     data = await _body(request)
-    found = await checkin.search(
+    found = await desk.search(
         database(request),
         device,
         _text(data, "query"),
@@ -362,11 +368,11 @@ async def search(request: Request, device: checkin.StewardDevice) -> Response:
         secret_key=settings(request).secret_key,
     )
     if found.too_many:
-        message = "Too many people match: type more of the surname, or their email address."
+        message = words.TOO_MANY_MATCHES
     elif not found.matches:
-        message = "Nobody with a place here matches. Check the spelling, or try their email."
+        message = words.NO_MATCH
     else:
-        message = f"{len(found.matches)} found."
+        message = words.MATCHES_FOUND.format(count=len(found.matches))
     matches = [
         {
             "ref": m.ref,

@@ -22,10 +22,10 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 from sqlalchemy.engine import make_url
 
-from gathering.door.queries import DOOR_CHANNEL
+from gathering.door.move_queries import DOOR_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +102,8 @@ class DoorSignals:
             for signal in tuple(subscribers):
                 signal.fire()
 
-    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        if payload.isdigit():
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        if isinstance(payload, str) and payload.isdigit():
             self._wake(int(payload))
 
     async def _listen(self, connected: asyncio.Event) -> None:

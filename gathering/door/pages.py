@@ -15,22 +15,22 @@ from gathering.core.clock import utc_now
 from gathering.core.http import NO_STORE
 from gathering.core.render import database, render, settings
 from gathering.core.templating import STATIC
-from gathering.door import pass_words as steward_passes
-from gathering.door import rules as checkin
+from gathering.door import page_rules
 from gathering.door.api import COOKIE
+from gathering.door.devices import PassRefused, StewardDevice, device_for_token
 
 # The QR decoder from the npm registry (jsQR), copied here by `make` (see the Makefile); without
 # it the scan page still works where the browser has BarcodeDetector, and by typed codes.
 DECODER = "vendor/jsQR.js"
 
 
-def _device(request: Request) -> checkin.StewardDevice | None:
+def _device(request: Request) -> StewardDevice | None:
     token = request.cookies.get(COOKIE, "")
-    return checkin.device_for_token(token, secret_key=settings(request).secret_key)
+    return device_for_token(token, secret_key=settings(request).secret_key)
 
 
 async def open_page(request: Request) -> Response:
-    link = await steward_passes.pass_link(
+    link = await page_rules.pass_link(
         database(request), request.path_params["token"], device=_device(request), now=utc_now()
     )
     status = 410 if link.problem in ("pass_revoked", "pass_expired") else 200
@@ -44,8 +44,8 @@ async def scan_page(request: Request) -> Response:
         context = {"reason": "not_signed_in", "message": ""}
         return render(request, "door/signed_out.html", context, status_code=401, headers=NO_STORE)
     try:
-        page = await steward_passes.door_page(database(request), device, now=utc_now())
-    except checkin.PassRefused as refused:
+        page = await page_rules.door_page(database(request), device, now=utc_now())
+    except PassRefused as refused:
         context = {"reason": refused.code, "message": refused.message}
         return render(request, "door/signed_out.html", context, status_code=403, headers=NO_STORE)
     decoder = DECODER if (STATIC / DECODER).is_file() else None

@@ -13,7 +13,7 @@ from gathering.core.errors import InvalidInput
 from gathering.core.guards import current_actor, signed_in
 from gathering.core.http import NO_STORE
 from gathering.core.render import database, render, settings
-from gathering.door import passes as stewarding
+from gathering.door import passes as pass_rules
 from gathering.registration import tickets
 
 GET_POST = ["GET", "POST"]
@@ -29,7 +29,7 @@ async def passes(request: Request) -> Response:
     slug = request.path_params["slug"]
     actor = await current_actor(request)
     db = database(request)
-    page = await stewarding.passes_page(db, actor, slug, utc_now())
+    page = await pass_rules.passes_page(db, actor, slug, utc_now())
     form, errors = page.default_input, {}
     if request.method == "POST":
         sent = await request.form()
@@ -38,7 +38,7 @@ async def passes(request: Request) -> Response:
             value = sent.get(name, "")
             return value if isinstance(value, str) else ""
 
-        form = stewarding.PassInput(
+        form = pass_rules.PassInput(
             label=text("label"),
             valid_from=text("valid_from"),
             valid_until=text("valid_until"),
@@ -47,7 +47,7 @@ async def passes(request: Request) -> Response:
             session_ids=tuple(v for v in sent.getlist("session_ids") if isinstance(v, str)),
         )
         try:
-            created = await stewarding.create_pass(db, actor, slug, form, now=utc_now())
+            created = await pass_rules.create_pass(db, actor, slug, form, now=utc_now())
         except InvalidInput as error:
             errors = error.errors
         else:
@@ -67,7 +67,7 @@ async def passes(request: Request) -> Response:
 async def revoke(request: Request) -> Response:
     slug, pass_id = request.path_params["slug"], request.path_params["pass_id"]
     actor = await current_actor(request)
-    await stewarding.revoke_pass(database(request), actor, slug, pass_id, now=utc_now())
+    await pass_rules.revoke_pass(database(request), actor, slug, pass_id, now=utc_now())
     url = request.url_for("organiser:steward_passes", slug=slug).path
     return RedirectResponse(f"{url}?revoked={pass_id}", 303)
 

@@ -1,15 +1,16 @@
-"""Queries for organisers managing steward passes (the door itself is in queries/checkin.py)."""
+"""Queries for organisers managing steward passes (the door itself is in ``queries``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.schema import (
+    account,
     check_in,
     programme_session,
     scan,
@@ -19,9 +20,33 @@ from gathering.core.schema import (
 )
 
 
-async def sessions_with_hosts(
-    conn: AsyncConnection, gathering_id: int
-) -> list[tuple[Any, set[int]]]:
+class HostedSession(NamedTuple):
+    """A session of the gathering with the organisations that host it (not co-hosts)."""
+
+    id: int
+    title: str
+    starts_at: dt.datetime
+    status: str
+    host_ids: frozenset[int]
+
+
+class PassSummary(NamedTuple):
+    """A pass as the organisers' list shows it: no token, no PIN, how much it was used."""
+
+    id: int
+    label: str
+    all_sessions: bool
+    valid_from: dt.datetime
+    valid_until: dt.datetime
+    revoked_at: dt.datetime | None
+    created_at: dt.datetime
+    created_by: int | None
+    made_by_admin: bool  # by the network admin or the command line: it may cover every session
+    scans: int
+    admitted: int
+
+
+async def sessions_with_hosts(conn: AsyncConnection, gathering_id: int) -> list[HostedSession]:
     """The gathering's sessions in programme order, each with its hosts' ids (not co-hosts)."""
     sessions = (
         await conn.execute(
@@ -43,10 +68,10 @@ async def sessions_with_hosts(
     )
     for session_id, organisation_id in rows:
         hosts[session_id].add(organisation_id)
-    return [(s, hosts[s.id]) for s in sessions]
+    return [HostedSession(*s, frozenset(hosts[s.id])) for s in sessions]
 
 
-async def passes_of_gathering(conn: AsyncConnection, gathering_id: int) -> list[Any]:
+async def passes_of_gathering(conn: AsyncConnection, gathering_id: int) -> list[PassSummary]:
     """Every pass of the gathering, newest first, with how many scans and admissions it made."""
     scans = sa.select(sa.func.count()).where(scan.c.pass_id == steward_pass.c.id).scalar_subquery()
     admitted = (
@@ -67,13 +92,24 @@ async def passes_of_gathering(conn: AsyncConnection, gathering_id: int) -> list[
             steward_pass.c.valid_until,
             steward_pass.c.revoked_at,
             steward_pass.c.created_at,
+            steward_pass.c.created_by,
+            account.c.is_admin,
             scans.label("scans"),
             admitted.label("admitted"),
         )
+        .select_from(steward_pass.outerjoin(account, account.c.id == steward_pass.c.created_by))
         .where(steward_pass.c.gathering_id == gathering_id)
         .order_by(steward_pass.c.created_at.desc(), steward_pass.c.id.desc())
     )
-    return list((await conn.execute(query)).all())
+    return [
+        PassSummary(
+            *row[:8],
+            row.created_by is None or bool(row.is_admin),
+            int(row.scans),
+            int(row.admitted),
+        )
+        for row in await conn.execute(query)
+    ]
 
 
 async def sessions_by_pass(conn: AsyncConnection, gathering_id: int) -> dict[int, list[int]]:
@@ -85,7 +121,7 @@ async def sessions_by_pass(conn: AsyncConnection, gathering_id: int) -> dict[int
     )
     found: dict[int, list[int]] = defaultdict(list)
     for pass_id, session_id in await conn.execute(query):
-        found[pass_id].append(session_id)
+        found[int(pass_id)].append(int(session_id))
     return found
 
 

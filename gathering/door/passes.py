@@ -1,19 +1,31 @@
 """Organisers make steward passes for the door, share them, and revoke them.
 
 A pass is a label ("Door 2, Sunday"), a validity window, a PIN, and either all the gathering's
-sessions or some. Who may make one:
+sessions or some. A pass's help desk confirms a named person's place, so a pass may cover only
+sessions whose attendee list its maker may see (``gathering.organiser.attendees``: the network
+admin sees every list, an organiser the lists of the sessions its organisation *hosts*;
+co-hosting is not enough, as a co-host sees only the people who consented to it):
 
-- a pass for **all sessions** (the whole gathering's door): the network admin, or an organiser of
-  the organisation hosting the gathering (the same people who may release its programme);
-- a pass for **some sessions**: any organiser whose organisation *hosts* every one of those
-  sessions, so a group running one fringe meeting can staff its own door. Co-hosting is not
-  enough: a pass's help desk finds anyone booked for its sessions, and a co-host may only see
-  the people who consented to that co-host (see ``gathering.organiser.attendees``).
+- a pass for **some sessions**: any organiser whose organisation hosts every one of them, so a
+  group running one fringe meeting can staff its own door;
+- a pass for **all sessions** (and the gathering's own door): the network admin (or the command
+  line, the admin's tool), or an organiser of the organisation hosting the gathering (the same
+  people who may release its programme). Made by such an organiser it covers the gathering's
+  door and only the sessions its maker's organisations host, then and later: a session added
+  afterwards, or a change of hosts, never widens it (``queries.hosted_by_maker`` is read at
+  every scan).
 
-Revoking follows the same rule. The pass link holds a random token that is stored only as a
-hash: it is shown once, when the pass is made (a lost link means a new pass). The PIN is stored
-as an argon2 hash; left blank, a random six-digit PIN is made and shown once with the link.
-Making and revoking passes are audited. A pass never shows anyone a list of people.
+A pass works only within the gathering's dates, with a day for setting up: from 00:00 on the
+day before the gathering starts to the end of its last day, in its time zone; and for at most
+31 days. The command line is held to the same dates.
+
+Listing and revoking: the gathering's host organisation sees and may revoke every pass of the
+gathering (labels and counts, never people); others the passes they could have made.
+
+The pass link holds a random token that is stored only as a hash: it is shown once, when the
+pass is made (a lost link means a new pass). The PIN is stored as an argon2 hash; left blank, a
+random six-digit PIN is made and shown once with the link. Making and revoking passes are
+audited. A pass never shows anyone a list of people.
 """
 
 from __future__ import annotations
@@ -24,18 +36,19 @@ import secrets
 import unicodedata
 import zoneinfo
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.auth import queries as auth_queries
 from gathering.auth.accounts import hash_password
+from gathering.core import audit
 from gathering.core.database import Database
 from gathering.core.errors import Forbidden, InvalidInput, NotFound
-from gathering.core.permissions import Actor, can_manage_session, can_release, require_actor
+from gathering.core.permissions import Actor, can_release, require_actor
 from gathering.door import pass_queries as queries
-from gathering.door import queries as checkin_queries
+from gathering.door import queries as door_queries
+from gathering.door.pass_queries import HostedSession, PassSummary
 from gathering.programme import queries as programme_queries
+from gathering.programme.queries import GatheringRow
 
 MAX_LABEL = 120
 PIN_DIGITS = (4, 12)
@@ -76,6 +89,7 @@ class PassRow:
     scans: int
     admitted: int
     may_revoke: bool
+    covers_every_session: bool  # False: an all-sessions pass covers its maker's sessions only
 
 
 @dataclass(frozen=True)
@@ -83,10 +97,13 @@ class PassesPage:
     gathering_slug: str
     gathering_title: str
     timezone: str
-    may_cover_all: bool  # may make a pass for every session
+    may_cover_all: bool  # may make a pass for the gathering's door and all (its) sessions
+    sees_every_list: bool  # an all-sessions pass would cover every session, not only theirs
     sessions: tuple[SessionChoice, ...]  # the sessions this organiser may put on a pass
     passes: tuple[PassRow, ...]  # the passes this organiser may see
     default_input: PassInput
+    earliest_local: dt.datetime  # a pass works from (the day before the gathering starts)
+    latest_local: dt.datetime  # until (the last minute of its last day)
 
 
 @dataclass(frozen=True)
@@ -103,14 +120,28 @@ def _audit_actor(actor: Actor) -> tuple[str, int | None]:
     return ("account", actor.account_id) if actor.account_id > 0 else ("command_line", None)
 
 
-async def _gathering(conn: AsyncConnection, slug: str) -> Any:
+async def _gathering(conn: AsyncConnection, slug: str) -> GatheringRow:
     row = await programme_queries.gathering_row(conn, slug=slug)
     if row is None:
         raise NotFound("There is no such gathering.")
     return row
 
 
-def _state(row: Any, now: dt.datetime) -> str:
+def _validity_bounds(gathering: GatheringRow) -> tuple[dt.datetime, dt.datetime]:
+    """When a pass of this gathering may work: from 00:00 the day before it starts (setting up)
+    to the end of its last day, in its time zone."""
+    zone = zoneinfo.ZoneInfo(gathering.timezone)
+    earliest = dt.datetime.combine(gathering.starts_on - dt.timedelta(days=1), dt.time(0), zone)
+    latest = dt.datetime.combine(gathering.ends_on + dt.timedelta(days=1), dt.time(0), zone)
+    return earliest, latest
+
+
+def _hosts(actor: Actor, session: HostedSession) -> bool:
+    """The actor may see this session's whole attendee list (admin, or one of its hosts)."""
+    return actor.is_admin or bool(actor.organisation_ids & session.host_ids)
+
+
+def _state(row: PassSummary, now: dt.datetime) -> str:
     if row.revoked_at is not None:
         return "revoked"
     if now < row.valid_from:
@@ -121,13 +152,21 @@ def _state(row: Any, now: dt.datetime) -> str:
 
 
 def _may_handle(
-    actor: Actor, gathering: Any, all_sessions: bool, session_ids: list[int], hosts: dict[int, Any]
+    actor: Actor,
+    gathering: GatheringRow,
+    all_sessions: bool,
+    session_ids: list[int],
+    sessions: dict[int, HostedSession],
+    created_by: int | None,
 ) -> bool:
+    """May the actor see and revoke this pass."""
     if can_release(actor, gathering.host_organisation_id):
         return True
-    if all_sessions or not session_ids:
-        return False
-    return all(can_manage_session(actor, hosts.get(s, ())) for s in session_ids)
+    if all_sessions:
+        return created_by is not None and created_by == actor.account_id
+    return bool(session_ids) and all(
+        s in sessions and _hosts(actor, sessions[s]) for s in session_ids
+    )
 
 
 async def passes_page(db: Database, actor: Actor | None, slug: str, now: dt.datetime) -> PassesPage:
@@ -138,13 +177,12 @@ async def passes_page(db: Database, actor: Actor | None, slug: str, now: dt.date
         gathering = await _gathering(conn, slug)
         zone = zoneinfo.ZoneInfo(gathering.timezone)
         sessions = await queries.sessions_with_hosts(conn, gathering.id)
-        hosts = {s.id: h for s, h in sessions}
-        titles = {s.id: s.title for s, _ in sessions}
+        by_id = {s.id: s for s in sessions}
         may_cover_all = can_release(actor, gathering.host_organisation_id)
         choices = tuple(
             SessionChoice(s.id, s.title, s.starts_at.astimezone(zone), s.status == "cancelled")
-            for s, h in sessions
-            if may_cover_all or can_manage_session(actor, h)
+            for s in sessions
+            if _hosts(actor, s)
         )
         if not choices and not may_cover_all:
             raise Forbidden(
@@ -155,7 +193,7 @@ async def passes_page(db: Database, actor: Actor | None, slug: str, now: dt.date
         rows = []
         for row in await queries.passes_of_gathering(conn, gathering.id):
             ids = covered.get(row.id, [])
-            if not _may_handle(actor, gathering, row.all_sessions, ids, hosts):
+            if not _may_handle(actor, gathering, row.all_sessions, ids, by_id, row.created_by):
                 continue
             rows.append(
                 PassRow(
@@ -163,29 +201,34 @@ async def passes_page(db: Database, actor: Actor | None, slug: str, now: dt.date
                     label=row.label,
                     state=_state(row, now),
                     all_sessions=row.all_sessions,
-                    session_titles=tuple(titles[s] for s in ids if s in titles),
+                    session_titles=tuple(by_id[s].title for s in ids if s in by_id),
                     valid_from_local=row.valid_from.astimezone(zone),
                     valid_until_local=row.valid_until.astimezone(zone),
                     revoked_local=row.revoked_at.astimezone(zone) if row.revoked_at else None,
                     scans=row.scans,
                     admitted=row.admitted,
                     may_revoke=row.revoked_at is None,
+                    covers_every_session=row.made_by_admin,
                 )
             )
+        earliest, latest = _validity_bounds(gathering)
         return PassesPage(
             gathering_slug=gathering.slug,
             gathering_title=gathering.title,
             timezone=gathering.timezone,
             may_cover_all=may_cover_all,
+            sees_every_list=actor.is_admin or all(_hosts(actor, s) for s in sessions),
             sessions=choices,
             passes=tuple(rows),
             default_input=_default_input(gathering, now, may_cover_all),
+            earliest_local=earliest,
+            latest_local=latest - dt.timedelta(minutes=1),
         )
 
     return await db.read(_read)
 
 
-def _default_input(gathering: Any, now: dt.datetime, may_cover_all: bool) -> PassInput:
+def _default_input(gathering: GatheringRow, now: dt.datetime, may_cover_all: bool) -> PassInput:
     """From now (or 07:00 on the gathering's first day, if that is later) to the end of its
     last day."""
     zone = zoneinfo.ZoneInfo(gathering.timezone)
@@ -228,8 +271,10 @@ class _Valid:
     session_ids: list[int]
 
 
-def _validated(form: PassInput, zone: zoneinfo.ZoneInfo, known: set[int]) -> _Valid:
+def _validated(form: PassInput, gathering: GatheringRow, known: set[int]) -> _Valid:
     errors: dict[str, str] = {}
+    zone = zoneinfo.ZoneInfo(gathering.timezone)
+    earliest, latest = _validity_bounds(gathering)
     label = _clean_label(form.label)
     if not label:
         errors["label"] = "Give the pass a name stewards will recognise, such as “Door 2, Sunday”."
@@ -246,6 +291,18 @@ def _validated(form: PassInput, zone: zoneinfo.ZoneInfo, known: set[int]) -> _Va
             errors["valid_until"] = "The pass must stop working after it starts."
         elif valid_until - valid_from > MAX_VALIDITY:
             errors["valid_until"] = "A pass works for at most 31 days; make another for later."
+        elif valid_until > latest:
+            errors["valid_until"] = (
+                "A pass stops working by the end of the gathering's last day "
+                f"({latest - dt.timedelta(minutes=1):%A %d %B %Y %H:%M})."
+            )
+    if valid_from and valid_from < earliest:
+        errors["valid_from"] = (
+            "A pass starts working at the earliest the day before the gathering, for setting "
+            f"up ({earliest:%A %d %B %Y %H:%M})."
+        )
+    elif valid_from and valid_from >= latest:
+        errors["valid_from"] = "The gathering is over: a pass can no longer be made for it."
     pin = form.pin.strip()
     pin_made = not pin
     if pin_made:
@@ -289,15 +346,14 @@ async def create_pass(
     async def _write(conn: AsyncConnection) -> CreatedPass:
         gathering = await _gathering(conn, slug)
         zone = zoneinfo.ZoneInfo(gathering.timezone)
-        sessions = await queries.sessions_with_hosts(conn, gathering.id)
-        hosts = {s.id: h for s, h in sessions}
-        valid = _validated(form, zone, set(hosts))
-        if not _may_handle(actor, gathering, valid.all_sessions, valid.session_ids, hosts):
-            if valid.all_sessions:
-                raise Forbidden(
-                    "Only organisers of the gathering's host organisation may make a pass for "
-                    "every session. Choose the sessions your organisation runs."
-                )
+        sessions = {s.id: s for s in await queries.sessions_with_hosts(conn, gathering.id)}
+        valid = _validated(form, gathering, set(sessions))
+        if valid.all_sessions and not can_release(actor, gathering.host_organisation_id):
+            raise Forbidden(
+                "Only organisers of the gathering's host organisation may make a pass for "
+                "every session. Choose the sessions your organisation runs."
+            )
+        if not all(_hosts(actor, sessions[s]) for s in valid.session_ids):
             raise Forbidden("Choose only sessions your organisation hosts (not co-hosts).")
         pass_id = await queries.insert_pass(
             conn,
@@ -313,7 +369,7 @@ async def create_pass(
             now=now,
         )
         kind, actor_id = _audit_actor(actor)
-        await auth_queries.insert_audit_event(
+        await audit.insert_audit_event(
             conn,
             now=now,
             actor_kind=kind,
@@ -352,18 +408,17 @@ async def revoke_pass(
 
     async def _write(conn: AsyncConnection) -> bool:
         gathering = await _gathering(conn, slug)
-        row = await checkin_queries.pass_by_id(conn, pass_id)
+        row = await door_queries.pass_by_id(conn, pass_id)
         if row is None or row.gathering_id != gathering.id:
             raise NotFound("There is no such steward pass for this gathering.")
-        sessions = await queries.sessions_with_hosts(conn, gathering.id)
-        hosts = {s.id: h for s, h in sessions}
+        sessions = {s.id: s for s in await queries.sessions_with_hosts(conn, gathering.id)}
         covered = (await queries.sessions_by_pass(conn, gathering.id)).get(pass_id, [])
-        if not _may_handle(actor, gathering, row.all_sessions, covered, hosts):
+        if not _may_handle(actor, gathering, row.all_sessions, covered, sessions, row.created_by):
             raise Forbidden("Only organisers of the sessions on this pass may revoke it.")
         if not await queries.revoke_pass(conn, pass_id, now):
             return False
         kind, actor_id = _audit_actor(actor)
-        await auth_queries.insert_audit_event(
+        await audit.insert_audit_event(
             conn,
             now=now,
             actor_kind=kind,

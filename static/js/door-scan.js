@@ -630,6 +630,12 @@
       if (events === source) events = null;
       block(refusal.message || "This steward pass cannot be used any more.");
     });
+    // A newer page on this phone took this stream's place (a phone holds two): poll instead,
+    // so two pages do not keep taking the stream from each other.
+    source.addEventListener("replaced", function () {
+      source.close();
+      if (events === source) { events = null; startPolling(); }
+    });
     source.onopen = function () {
       clearTimeout(fallbackTimer);
       if (events === source) { stopPolling(); liveState("live", "Live"); }

@@ -4,6 +4,8 @@ bad input, and the JSON API with a device cookie that opens nothing else."""
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
 import datetime as dt
 import hashlib
 import re
@@ -16,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from gathering.app import create_app
 from gathering.auth.accounts import hash_password
@@ -27,6 +29,7 @@ from gathering.core.errors import InvalidInput
 from gathering.core.settings import Settings
 from gathering.demo import load_demo, steward_token
 from gathering.door import api as steward
+from gathering.door import devices
 from gathering.door import rules as checkin
 from tests.conftest import TEST_SECRET
 from tests.helpers import csrf_from
@@ -170,54 +173,79 @@ async def test_open_pass_refuses_a_wrong_pin_and_an_unknown_token(db: Database) 
     assert codes == ["wrong_pin", "wrong_pin", "unknown_pass", "unknown_pass"]
 
 
-async def test_wrong_pins_are_throttled_per_pass_but_right_pins_never_count(db: Database) -> None:
+async def _wrong_pin(db: Database, now: dt.datetime, address: str = ADDRESS) -> None:
+    with pytest.raises(checkin.PassRefused) as caught:
+        await checkin.open_pass(
+            db,
+            steward_token(TEST_SECRET),
+            "0000",
+            client_address=address,
+            now=now,
+            secret_key=TEST_SECRET,
+        )
+    assert caught.value.code == "wrong_pin"
+
+
+async def test_wrong_pins_delay_their_network_and_right_pins_never_count(db: Database) -> None:
+    """Issue 14 #11: a pass is never locked; wrong PINs from one network delay that network's
+    next try more and more, and a right PIN from anywhere else is never refused."""
     door = await _door(db)
     now = door.at(0)
-    for _ in range(8):  # stewards opening the pass correctly do not lock one another out
+    for _ in range(8):  # stewards opening the pass correctly do not count against anyone
         await _open(db, now)
-    for attempt in range(5):
-        with pytest.raises(checkin.PassRefused):
-            await checkin.open_pass(
-                db,
-                steward_token(TEST_SECRET),
-                "0000",
-                client_address=f"198.51.100.{attempt}",
-                now=now,
-                secret_key=TEST_SECRET,
-            )
+    free = devices.PIN_GUESSES.free_failures
+    for _ in range(free + 1):  # the free failures, then one that starts the delay
+        await _wrong_pin(db, now)
     with pytest.raises(Throttled) as caught:
-        await _open(db, now, address="203.0.113.99")  # even the right PIN, from anywhere
+        await _open(db, now)  # the same network must wait, even with the right PIN ...
     assert "Too many wrong PINs for this steward pass" in caught.value.message
-    assert "15 minutes" in caught.value.message
-    await _open(db, now + checkin.THROTTLE_WINDOW)  # the window passes
+    assert caught.value.retry_after == 2
+    assert "2 seconds" in caught.value.message
+    # ... but a steward on another network is never refused for a stranger's wrong PINs ...
+    assert (await _open(db, now, address="203.0.113.99")).device.pass_id == door.pass_id
+    # ... and the waiting network gets in once its delay has run.
+    later = now + dt.timedelta(seconds=2)
+    assert (await _open(db, later)).device.pass_id == door.pass_id
+    # Each further failure doubles the delay: slow for a guesser, never a lock-out.
+    guesser = "198.51.100.7"
+    for _ in range(free + 1):
+        await _wrong_pin(db, now, guesser)
+    waits, moment = [], now
+    for _ in range(3):
+        with pytest.raises(Throttled) as waiting:
+            await _wrong_pin(db, moment, guesser)
+        waits.append(waiting.value.retry_after)
+        moment += dt.timedelta(seconds=waiting.value.retry_after)
+        await _wrong_pin(db, moment, guesser)  # tried again once allowed: wrong again
+    assert waits == [2, 4, 8]
 
 
-async def test_wrong_pins_are_throttled_per_address(
+async def test_wrong_pins_are_delayed_per_network_across_passes(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     door = await _door(db)
     now = door.at(0)
-    monkeypatch.setattr(checkin, "MAX_WRONG_PINS_PER_PASS", 1000)  # see the address limit alone
-    for _ in range(checkin.MAX_WRONG_PINS_PER_ADDRESS):
-        with pytest.raises(checkin.PassRefused):
-            await checkin.open_pass(
-                db,
-                steward_token(TEST_SECRET),
-                "0000",
-                client_address=ADDRESS,
-                now=now,
-                secret_key=TEST_SECRET,
-            )
+    # See the network's own limit alone: the per-pass one is made generous here.
+    generous = dataclasses.replace(devices.PIN_GUESSES, free_failures=1000)
+    monkeypatch.setattr(devices, "PIN_GUESSES", generous)
+    for _ in range(devices.NETWORK_PIN_GUESSES.free_failures + 1):
+        await _wrong_pin(db, now)
     with pytest.raises(Throttled) as caught:
         await _open(db, now)
     assert "from this network" in caught.value.message
     await _open(db, now, address="192.0.2.11")
+    # An IPv6 network counts as one /64: its other addresses are the same network.
+    for _ in range(devices.NETWORK_PIN_GUESSES.free_failures + 1):
+        await _wrong_pin(db, now, address="2001:db8:1:2::10")
+    with pytest.raises(Throttled):
+        await _open(db, now, address="2001:db8:1:2::99")
+    await _open(db, now, address="2001:db8:1:3::99")
 
 
 async def test_junk_links_do_not_use_up_the_stewards_pin_allowance(db: Database) -> None:
     door = await _door(db)
     now = door.at(0)
-    for attempt in range(checkin.MAX_UNKNOWN_LINKS_PER_ADDRESS):
+    for attempt in range(devices.LINK_GUESSES.free_failures + 1):
         with pytest.raises(checkin.PassRefused) as refused:
             await checkin.open_pass(
                 db,
@@ -277,9 +305,12 @@ async def test_a_pass_outside_its_validity_is_refused(db: Database) -> None:
     device = (await _open(db, door.at(0))).device
     before = dt.datetime(2019, 9, 20, 12, tzinfo=dt.UTC)
     after = dt.datetime(2019, 9, 26, 0, 0, tzinfo=dt.UTC)
-    for now, code in [(before, "not_yet_valid"), (after, "pass_expired")]:
+    for now, code, address in [
+        (before, "not_yet_valid", "192.0.2.21"),
+        (after, "pass_expired", "192.0.2.22"),
+    ]:
         with pytest.raises(checkin.PassRefused) as caught:
-            await _open(db, now)
+            await _open(db, now, address=address)  # its own network: the clock jumps here
         assert caught.value.code == code
         result = await _scan(db, device, door.people[0].ticket_code, now, session_id=None)
         assert (result.status, result.reason) == ("red", code)
@@ -550,8 +581,9 @@ async def test_a_retried_scan_returns_the_stored_answer_and_records_nothing_new(
     assert again == first
     assert (first.status, first.reason) == ("green", "ok")
     rows = await _scan_rows(db)
+    # The stored answer names the device that was given it (and only it may read it back).
     assert [(r.client_nonce, r.reason, r.response) for r in rows] == [
-        ("retry-1", "ok", first.to_json())
+        ("retry-1", "ok", {**first.to_json(), "device": device.id})
     ]
     [(check_ins,)] = await _rows(db, sa.select(sa.func.count()).select_from(schema.check_in))
     assert check_ins == 1
@@ -856,7 +888,7 @@ async def test_a_steward_cookie_opens_no_organiser_or_attendee_page(
         base_url="http://127.0.0.1:8000",
         headers={"cookie": f"{steward.COOKIE}={device_token}"},
     ) as client:
-        routes = [r for r in door_app.routes if isinstance(r, Route)]
+        routes = _leaf_routes(door_app.routes)
         organiser = [r for r in routes if r.path.startswith(("/organiser", "/admin"))]
         attendee = [r for r in routes if r.path.startswith(("/r/", "/my/"))]
         assert len(organiser) > 20
@@ -883,6 +915,19 @@ async def test_a_steward_cookie_opens_no_organiser_or_attendee_page(
                 refused = response.status_code in (400, 404, 405, 410)
                 assert refused or route.name in BUTTON_PAGES, (path, response.status_code)
                 assert not any(name in response.text for name in names), path
+
+
+def _leaf_routes(routes: list[BaseRoute], prefix: str = "") -> list[Route]:
+    """Every route with its whole path, whether the table is flat or grouped under mounts."""
+    found: list[Route] = []
+    for route in routes:
+        if isinstance(route, Mount):
+            found += _leaf_routes(route.routes, prefix + route.path)
+        elif isinstance(route, Route):
+            leaf = copy.copy(route)  # its name and methods, at its whole path
+            leaf.path = prefix + route.path
+            found.append(leaf)
+    return found
 
 
 def _filled(route: Route, door: Door, capability: str = "1") -> str:

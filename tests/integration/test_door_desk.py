@@ -12,6 +12,7 @@ from gathering.auth.rules import Throttled
 from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
+from gathering.door import desk
 from gathering.door import rules as checkin
 from tests.conftest import TEST_SECRET
 from tests.helpers import csrf_from
@@ -105,7 +106,7 @@ async def test_too_many_matches_lists_nobody(db: Database, monkeypatch: pytest.M
     r = schema.registration
     for person in door.people:
         await _execute(db, sa.update(r).where(r.c.id == person.id).values(name="Alex Smithson"))
-    monkeypatch.setattr(checkin, "MAX_MATCHES", 2)
+    monkeypatch.setattr(desk, "MAX_MATCHES", 2)
     found = await _search(db, device, "alex smi", door.at(0))
     assert found.too_many and found.matches == ()
     assert (await _audits(db, "door_search"))[-1]["matches"] == len(door.people)
@@ -119,7 +120,7 @@ async def test_searches_are_throttled_per_pass(db: Database) -> None:
     with pytest.raises(Throttled) as caught:
         await _search(db, device, "Sam Oka", door.at(0))
     assert "Too many searches" in caught.value.message
-    assert (await _search(db, device, "Sam Oka", door.at(0) + checkin.THROTTLE_WINDOW)).matches
+    assert (await _search(db, device, "Sam Oka", door.at(0) + desk.SEARCH_WINDOW)).matches
 
 
 async def test_a_match_is_admitted_by_its_ref_and_only_by_this_pass(db: Database) -> None:

@@ -304,7 +304,20 @@ async def test_the_command_line_makes_lists_and_revokes_passes(
     sp = schema.steward_pass
     [row] = await _rows(db, sa.select(sp.c.revoked_at).where(sp.c.id == opened.device.pass_id))
     assert row.revoked_at is not None
-    bad = run_cli("steward-pass", "create", SLUG, "--label", "x", "--session", "99999", env=env)
+    bad = run_cli(
+        "steward-pass",
+        "create",
+        SLUG,
+        "--label",
+        "x",
+        "--from",
+        "2019-09-23T17:00",
+        "--until",
+        "2019-09-23T22:00",
+        "--session",
+        "99999",
+        env=env,
+    )
     assert (bad.returncode, bad.stderr.strip()) == (
         1,
         "gathering: error: Choose sessions from the list.",

@@ -1,29 +1,30 @@
-"""What the door's pages say about a steward pass: its name, its state and its sessions.
-
-The pages never show people; the scanning itself goes through ``gathering.door.rules``.
+"""What the door's two pages show of a steward pass: the link's pass before the PIN, and the
+scan page's sessions. Never people; the scanning itself is in ``gathering.door.scanning``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.database import Database
 from gathering.core.errors import NotFound
-from gathering.door import queries
-from gathering.door import rules as checkin
+from gathering.door import queries, words
+from gathering.door.devices import (
+    PassInfo,
+    PassSession,
+    StewardDevice,
+    pass_info,
+    pass_problem,
+    token_hash,
+)
+from gathering.door.scanning import ADMISSION_OPENS_BEFORE
 
 # Pass tokens are URL-safe random strings; anything else (such as "scan" or "api") is no pass.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,200}")
-UNKNOWN_LINK = (
-    "This steward pass link is not valid. Check that the whole link was copied, "
-    "or ask the organiser for a new one."
-)
 
 
 @dataclass(frozen=True)
@@ -44,31 +45,21 @@ class DoorPage:
     """What the scan page needs: the pass, whether it admits to the whole gathering, and the
     session to offer first (the one admitting now, if any)."""
 
-    info: checkin.PassInfo
+    info: PassInfo
     covers_whole_gathering: bool
     suggested_session_id: int | None  # None: the whole gathering
 
 
-def _problem(row: Any, now: dt.datetime) -> str | None:
-    if row.revoked_at is not None:
-        return "pass_revoked"
-    if now < row.valid_from:
-        return "not_yet_valid"
-    if now >= row.valid_until:
-        return "pass_expired"
-    return None
-
-
 async def pass_link(
-    db: Database, token: str, *, device: checkin.StewardDevice | None, now: dt.datetime
+    db: Database, token: str, *, device: StewardDevice | None, now: dt.datetime
 ) -> PassLink:
     """The pass behind a shared link; NotFound (in words) if there is none."""
     if not _TOKEN.fullmatch(token):
-        raise NotFound(UNKNOWN_LINK)
-    token_hash = hashlib.sha256(token.encode()).hexdigest()
+        raise NotFound(words.UNKNOWN_LINK)
+    hashed = token_hash(token)
 
     async def _read(conn: AsyncConnection) -> PassLink | None:
-        row = await queries.pass_by_token_hash(conn, token_hash)
+        row = await queries.pass_by_token_hash(conn, hashed)
         if row is None:
             return None
         found = await queries.gathering_for_pass(conn, row.gathering_id)
@@ -78,24 +69,24 @@ async def pass_link(
             timezone=found.timezone,
             valid_from=row.valid_from,
             valid_until=row.valid_until,
-            problem=_problem(row, now),
+            problem=pass_problem(row, None, now),
             is_open_here=device is not None and device.pass_id == row.id,
         )
 
     link = await db.read(_read)
     if link is None:
-        raise NotFound(UNKNOWN_LINK)
+        raise NotFound(words.UNKNOWN_LINK)
     return link
 
 
-def _admitting_now(session: checkin.PassSession, now: dt.datetime) -> bool:
-    opens = session.starts_at - checkin.ADMISSION_OPENS_BEFORE
+def _admitting_now(session: PassSession, now: dt.datetime) -> bool:
+    opens = session.starts_at - ADMISSION_OPENS_BEFORE
     return not session.is_cancelled and opens <= now < session.ends_at
 
 
-async def door_page(db: Database, device: checkin.StewardDevice, *, now: dt.datetime) -> DoorPage:
+async def door_page(db: Database, device: StewardDevice, *, now: dt.datetime) -> DoorPage:
     """The scan page's pass; PassRefused (with its code and words) if it cannot be used."""
-    info = await checkin.pass_info(db, device, now=now)
+    info = await pass_info(db, device, now=now)
     covers_all = info.all_sessions
     current = [s.id for s in info.sessions if _admitting_now(s, now)]
     upcoming = [s.id for s in info.sessions if not s.is_cancelled and s.ends_at > now]
