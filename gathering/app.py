@@ -21,7 +21,7 @@ from gathering.core import csrf, migrate
 from gathering.core import error_pages as errors
 from gathering.core.database import Database
 from gathering.core.errors import GatheringError
-from gathering.core.routing import IndexedRouter
+from gathering.core.routing import grouped
 from gathering.core.security import SecurityHeadersMiddleware
 from gathering.core.settings import Settings
 from gathering.core.templating import STATIC, make_templates
@@ -97,17 +97,18 @@ def create_app(settings: Settings) -> Starlette:
         Middleware(csrf.MultipartGate),
         Middleware(csrf.FormBodyGate),
         Middleware(
-            csrf.CsrfMiddleware,  # asgi-csrf, but not for reads of data (gathering/core/csrf.py)
-            signing_secret=settings.secret_key,
-            cookie_secure=settings.secure_cookies,
-            cookie_samesite="Lax",
-            # Without this a cookieless POST skips the check; sign-in must never be forged.
+            csrf.CsrfMiddleware,  # origin check and signed token (gathering/core/csrf.py)
+            secret_key=settings.secret_key,
+            secure_cookie=settings.secure_cookies,
+            trusted_origin=csrf.origin_of(settings.base_url),
+            # A cookieless POST still needs the token here: sign-in must never be forged.
             always_protect={"/signin", "/password/forgot"},
-            send_csrf_failed=auth.csrf_failed,
+            refuse=auth.csrf_failed,
         ),
     ]
     app = Starlette(
-        routes=routes,
+        # Grouped under Mount by first path segment, ids bounded (gathering/core/routing.py).
+        routes=grouped(routes),
         middleware=middleware,
         lifespan=lifespan,
         exception_handlers={
@@ -116,9 +117,6 @@ def create_app(settings: Settings) -> Starlette:
             500: errors.server_error,
         },
     )
-    # Starlette makes its router in __init__ with no way to choose its class; the same routes
-    # and lifespan, looked up by first segment (gathering/core/routing.py).
-    app.router = IndexedRouter(routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.actor_for_token = actor_for_token
     app.state.templates = make_templates(

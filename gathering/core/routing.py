@@ -1,79 +1,111 @@
-"""Route lookup by the path's first segment, with Starlette's own rules for which route wins.
+"""The route table as Starlette routes it: grouped under ``Mount`` by first path segment, with
+integer ids that fit the database.
 
 Starlette's router tries each route's regular expression in order until one matches: about 90 for
-the feeds and the registration form, which come late in the list. That was a tenth of answering
-a calendar client's conditional GET. Here the routes are grouped once by the first segment of
-their path (``/g/...``, ``/door/...``, ``/admin/...``); a request tries only the routes that can
-match it (its segment's group and any route whose first segment is a parameter), in the original
-order, so the same route wins as in Starlette: the first full match, else the first partial one
-(a route for another method, for the 405). Anything else (no match, a ``root_path``, websockets,
-lifespan) goes to Starlette's router unchanged, which then finds no route either and answers the
-redirect or the 404 as it always does. ``tests/unit/test_routing.py`` checks the choice equals
-Starlette's for every route and method.
+the feeds and the registration form, which come late in a flat list (a tenth of answering a
+calendar client's conditional GET, bench/RESULTS.md). :func:`grouped` puts the routes sharing a
+literal first segment (``/g/...``, ``/door/...``, ``/admin/...``) under one unnamed ``Mount``, in
+their original order, so a request tries the few top-level entries and then its own group only.
+Starlette's own ``Mount`` and ``Router`` do the routing; unnamed mounts keep every route's name
+(``url_for("door:scan_page")``), and the first full match, else the first partial one (the 405),
+wins as in the flat list, because groups never overlap. ``tests/unit/test_routing.py`` checks
+that every path and method reaches the route the flat list would choose.
+
+``{name:int}`` parameters accept at most 2**63-1 (issue 14 #15): a larger id cannot be a row of
+either engine, and binding it raised ``OverflowError`` (a 500) instead of the 404 it now gets.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
-from typing import Any
 
-from starlette.routing import BaseRoute, Match, Mount, Route, Router
-from starlette.types import Receive, Scope, Send
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.routing import BaseRoute, Mount, Route, compile_path
+
+MAX_ROW_ID = 2**63 - 1  # the largest BIGINT / SQLite INTEGER
 
 
-def _first_segment(path: str) -> str | None:
-    """The literal first segment of a route's path, or None when it holds a parameter."""
-    segment = path.split("/")[1] if path.startswith("/") else None
-    if segment is None or "{" in segment:
+def _at_most(limit: str) -> str:
+    """A regular expression for the decimal numbers of at most ``limit`` (no sign)."""
+    shorter = f"[0-9]{{1,{len(limit) - 1}}}"
+    same_length = [
+        f"{limit[:i]}[0-{int(digit) - 1}][0-9]{{{len(limit) - i - 1}}}"
+        for i, digit in enumerate(limit)
+        if digit != "0"
+    ]
+    return "|".join([shorter, *same_length, limit])
+
+
+class RowIdConvertor(Convertor[int]):
+    """Starlette's ``int``, bounded to what a database id can be."""
+
+    regex = f"(?:{_at_most(str(MAX_ROW_ID))})"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        value = int(value)
+        if not 0 <= value <= MAX_ROW_ID:
+            raise ValueError("an id must be from 0 to 2**63-1")
+        return str(value)
+
+
+register_url_convertor("row_id", RowIdConvertor())
+
+
+def _with_path(route: Route, path: str) -> Route:
+    """A copy of ``route`` at ``path``, its ``int`` parameters bounded as row ids."""
+    bounded = copy.copy(route)
+    bounded.path = path
+    regex, path_format, convertors = compile_path(path.replace(":int}", ":row_id}"))
+    bounded.path_regex, bounded.path_format, bounded.param_convertors = (
+        regex,
+        path_format,
+        convertors,
+    )
+    return bounded
+
+
+def _group_of(route: BaseRoute) -> str | None:
+    """The literal first segment under which ``route`` is mounted, or None to keep it on top."""
+    if not isinstance(route, Route):
         return None
-    return segment
+    segment, slash, rest = route.path.removeprefix("/").partition("/")
+    if "{" in segment:
+        raise ValueError(
+            f"route {route.path!r} starts with a parameter: it could match any group, so the "
+            "grouping would change which route wins; give it a literal first segment"
+        )
+    return segment if slash and rest else None
 
 
-class IndexedRouter(Router):
-    """A ``Router`` that tries only the routes a path's first segment allows."""
-
-    def __init__(self, routes: Sequence[BaseRoute], **kwargs: Any) -> None:
-        super().__init__(routes, **kwargs)
-        self._indexed: tuple[int, dict[str, list[BaseRoute]], list[BaseRoute]] | None = None
-
-    def _index(self) -> tuple[dict[str, list[BaseRoute]], list[BaseRoute]]:
-        """Routes by first segment (each list in route order, wildcards merged in place)."""
-        if self._indexed is None or self._indexed[0] != len(self.routes):
-            wildcards = [r for r in self.routes if _segment_of(r) is None]
-            groups: dict[str, list[BaseRoute]] = {}
-            for segment in {s for r in self.routes if (s := _segment_of(r)) is not None}:
-                groups[segment] = [r for r in self.routes if _segment_of(r) in (segment, None)]
-            self._indexed = (len(self.routes), groups, wildcards)
-        return self._indexed[1], self._indexed[2]
-
-    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("root_path"):
-            await super().app(scope, receive, send)
-            return
-        groups, wildcards = self._index()
-        path: str = scope["path"]
-        segment = path.split("/", 2)[1] if path.startswith("/") else ""
-        scope.setdefault("router", self)
-        partial: tuple[BaseRoute, Scope] | None = None
-        for route in groups.get(segment, wildcards):
-            match, child_scope = route.matches(scope)
-            if match is Match.FULL:
-                scope["route"] = route
-                scope.update(child_scope)
-                await route.handle(scope, receive, send)
-                return
-            if match is Match.PARTIAL and partial is None:
-                partial = (route, child_scope)
-        if partial is not None:
-            route, child_scope = partial
-            scope["route"] = route
-            scope.update(child_scope)
-            await route.handle(scope, receive, send)
-            return
-        await super().app(scope, receive, send)
-
-
-def _segment_of(route: BaseRoute) -> str | None:
-    if isinstance(route, Route | Mount):
-        return _first_segment(route.path)
-    return None
+def grouped(routes: Sequence[BaseRoute]) -> list[BaseRoute]:
+    """``routes`` with those of one first segment under one ``Mount`` (see the module notes)."""
+    groups: dict[str, list[BaseRoute]] = {}
+    for route in routes:
+        segment = _group_of(route)
+        if segment is not None:
+            assert isinstance(route, Route)
+            groups.setdefault(segment, []).append(route)
+    mounted = {s for s, members in groups.items() if len(members) > 1}
+    taken = {r.path.strip("/").split("/")[0] for r in routes if isinstance(r, Mount)}
+    if mounted & taken:
+        raise ValueError(f"routes under an existing mount: {sorted(mounted & taken)}")
+    table: list[BaseRoute] = []
+    for route in routes:
+        segment = _group_of(route)
+        if segment in mounted:
+            if route is groups[segment][0]:
+                children = [
+                    _with_path(r, r.path[len(segment) + 1 :])
+                    for r in groups[segment]
+                    if isinstance(r, Route)
+                ]
+                table.append(Mount(f"/{segment}", routes=children))
+        elif isinstance(route, Route):
+            table.append(_with_path(route, route.path))
+        else:
+            table.append(route)
+    return table

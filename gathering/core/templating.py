@@ -49,7 +49,7 @@ def url_for(context: dict[str, Any], name: str, /, **path_params: Any) -> URL:
 
 @jinja2.pass_context
 def csrf_token(context: dict[str, Any]) -> str:
-    """The CSRF token for a form on this page (asgi-csrf sets the matching cookie)."""
+    """The CSRF token for a form on this page (core.csrf sets the matching cookie)."""
     request: Request = context["request"]
     token_for = request.scope.get("csrftoken")
     return str(token_for()) if token_for else ""

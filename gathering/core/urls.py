@@ -5,7 +5,8 @@ parameters (each refusal is a raised ``NoMatchFound``); with some hundred routes
 300 sessions spent most of its page time there (bench/RESULTS.md). :func:`url_path` remembers,
 per router, the path of each name and parameters it was asked for, and which route answered each
 name (asked first next time); anything else falls back to the same search in the same order, so
-the answers are Starlette's own.
+the answers are Starlette's own. Absolute URLs start with ``GATHERING_BASE_URL``, never with the
+request's ``Host`` header.
 """
 
 from __future__ import annotations
@@ -66,20 +67,23 @@ def _url_path(router: Router, name: str, path_params: dict[str, Any]) -> URLPath
     raise NoMatchFound(name, path_params)
 
 
-_PREFIX = "gathering.url_prefix"  # the request's absolute prefix, kept in its scope
+def public_base(request: Request) -> str:
+    """``GATHERING_BASE_URL`` without its final slash: the start of every absolute URL.
+
+    Never the request's ``Host`` header, which anyone can forge: a forged host reflected into a
+    page's links or a publicly cached feed would send its readers elsewhere (issue 14 #10).
+    """
+    settings = getattr(request.app.state, "settings", None)
+    base = getattr(settings, "base_url", None)
+    if not isinstance(base, str):
+        raise RuntimeError("absolute URLs need app.state.settings (create_app sets it)")
+    return base.rstrip("/")
 
 
 def absolute_url(request: Request, name: str, /, **path_params: Any) -> URL:
-    """``request.url_for(name, **path_params)``: the same absolute URL, found faster."""
-    provider = request.scope.get("router") or request.scope.get("app")
-    if not isinstance(provider, Starlette | Router):
-        return request.url_for(name, **path_params)
+    """The absolute URL of a named route on the public address (``GATHERING_BASE_URL``)."""
+    provider = request.scope.get("router") or request.app
     path = url_path(provider, name, **path_params)
     if path.host or path.protocol not in ("", "http"):
-        return path.make_absolute_url(base_url=request.base_url)
-    # What URLPath.make_absolute_url gives for an http route, without parsing the base each time.
-    prefix = request.scope.get(_PREFIX)
-    if prefix is None:
-        base = request.base_url
-        prefix = request.scope[_PREFIX] = f"{base.scheme}://{base.netloc}{base.path.rstrip('/')}"
-    return URL(prefix + str(path))
+        return path.make_absolute_url(base_url=public_base(request))
+    return URL(public_base(request) + str(path))

@@ -23,6 +23,7 @@ from gathering.core.health import database_revision
 from gathering.core.markdown import render_markdown
 from gathering.core.render import database, render
 from gathering.core.urls import absolute_url
+from gathering.core.urls import absolute_url
 from gathering.programme import wording
 from gathering.programme.catalogue import (
     Appearance,

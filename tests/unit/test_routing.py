@@ -1,16 +1,18 @@
-"""The indexed router picks exactly the route Starlette's own router picks, for every route of
-the app, every method, and paths that match nothing."""
+"""The grouped route table (Starlette ``Mount`` per first segment) sends every path and method to
+the route the flat list would choose, and ids beyond 64 bits match no route."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+import httpx
 import pytest
-from starlette.routing import BaseRoute, Match, Mount, Route, Router
+from starlette.routing import BaseRoute, Match, Mount, NoMatchFound, Route
 
+from gathering.admin import pages as admin
 from gathering.app import create_app
-from gathering.core.routing import IndexedRouter
+from gathering.core.routing import MAX_ROW_ID, grouped
 from gathering.core.settings import Settings
 from tests.conftest import TEST_SECRET
 
@@ -26,8 +28,23 @@ def app() -> Any:
     )
 
 
-def _sample(path: str) -> str:
-    return PARAM.sub(lambda m: SAMPLES[m.group(2) or "str"], path)
+def _flat(app: Any) -> list[BaseRoute]:
+    """The app's routes as one flat list, as Starlette would try them without the grouping."""
+    flat: list[BaseRoute] = []
+    for route in app.routes:
+        if isinstance(route, Mount) and route.name is None:
+            flat += [
+                Route(route.path + r.path, r.endpoint, methods=r.methods, name=r.name)
+                for r in route.routes
+                if isinstance(r, Route)
+            ]
+        else:
+            flat.append(route)
+    return flat
+
+
+def _sample(path: str, ids: str = "7") -> str:
+    return PARAM.sub(lambda m: ids if m.group(2) == "int" else SAMPLES[m.group(2) or "str"], path)
 
 
 def _paths(routes: list[BaseRoute]) -> list[str]:
@@ -36,61 +53,91 @@ def _paths(routes: list[BaseRoute]) -> list[str]:
         assert isinstance(route, Route | Mount)
         sample = _sample(route.path + ("/{path:path}" if isinstance(route, Mount) else ""))
         paths += [sample, sample + "/", sample.rstrip("/") + "/extra"]
-    return [*paths, "/", "/nothing-here", "/g", "/g/", "//", "/static", "/door/api"]
+    return [*paths, "/", "/nothing-here", "/g", "/g/", "//", "/static", "/door/api", "/admin/"]
 
 
-def _starlette_choice(routes: list[BaseRoute], scope: dict[str, Any]) -> BaseRoute | None:
-    """The route Starlette's Router.app hands the request to (first full, else first partial)."""
+def _choice(routes: list[BaseRoute], scope: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The name and parameters of the route Starlette's routers hand the request to (the first
+    full match, else the first partial one), looking inside mounts; None: no route (404)."""
     partial = None
     for route in routes:
-        match, _child = route.matches(scope)
+        match, child = route.matches(scope)
         if match is Match.FULL:
-            return route
+            chosen = (route, child)
+            break
         if match is Match.PARTIAL and partial is None:
-            partial = route
-    return partial
+            partial = (route, child)
+    else:
+        if partial is None:
+            return None
+        chosen = partial
+    route, child = chosen
+    if isinstance(route, Mount) and route.name is None:
+        return _choice(route.routes, {**scope, **child})
+    return str(route.name), dict(child.get("path_params", {}))
 
 
-def test_the_app_uses_the_indexed_router(app: Any) -> None:
-    assert isinstance(app.router, IndexedRouter)
-    assert app.routes == app.router.routes and len(app.routes) > 50
+def test_routes_are_grouped_by_first_segment(app: Any) -> None:
+    mounts = {r.path: r for r in app.routes if isinstance(r, Mount) and r.name is None}
+    assert {"/g", "/door", "/admin", "/organiser", "/r", "/api"} <= set(mounts)
+    assert len(app.routes) < 25 < len(_flat(app))
+    # Each group keeps its routes in their original order (the first match wins within it).
+    door = [r.name for r in mounts["/door"].routes]
+    assert door.index("door:scan_page") < door.index("door:open_page")
+
+
+def test_every_path_and_method_reaches_the_route_the_flat_list_would_choose(app: Any) -> None:
+    flat = _flat(app)
+    checked = 0
+    for path in _paths(flat):
+        for method in METHODS:
+            scope = {"type": "http", "method": method, "path": path, "root_path": ""}
+            assert _choice(app.routes, dict(scope)) == _choice(flat, dict(scope)), (method, path)
+            checked += 1
+    assert checked > 1000
+
+
+def test_url_paths_by_name_are_unchanged(app: Any) -> None:
+    flat = _flat(app)
+    for route in flat:
+        if not isinstance(route, Route):
+            continue
+        params = {
+            m.group(1): 7 if m.group(2) == "int" else "some-slug"
+            for m in PARAM.finditer(route.path)
+        }
+        expected = next(r for r in flat if r.name == route.name).url_path_for(route.name, **params)
+        assert app.url_path_for(route.name, **params) == expected
+
+
+def test_ids_beyond_64_bits_match_no_route(app: Any) -> None:
+    flat = _flat(app)
+    with_ids = [r for r in flat if isinstance(r, Route) and ":int}" in r.path]
+    assert len(with_ids) >= 26
+    for route in with_ids:
+        method = next(iter(route.methods or {"GET"}))
+        for ids, found in (
+            (str(MAX_ROW_ID), True),
+            (str(MAX_ROW_ID + 1), False),
+            ("9" * 40, False),
+        ):
+            scope = {"type": "http", "method": method, "path": _sample(route.path, ids)}
+            chosen = _choice(app.routes, scope)
+            assert (chosen is not None and chosen[0] == route.name) is found, (route.path, ids)
+    with pytest.raises((NoMatchFound, ValueError)):
+        app.url_path_for("admin:room_edit", room_id=MAX_ROW_ID + 1)
+
+
+def test_a_route_starting_with_a_parameter_is_refused() -> None:
+    routes = [*admin.routes, Route("/{anything}/x", admin.routes[0].endpoint)]
+    with pytest.raises(ValueError, match="starts with a parameter"):
+        grouped(routes)
 
 
 @pytest.mark.anyio
-async def test_every_path_and_method_reaches_the_route_starlette_would_choose(app: Any) -> None:
-    router: IndexedRouter = app.router
-    reference = Router(list(router.routes))
-    chosen_by_us: list[BaseRoute] = []
-    recorded = IndexedRouter(list(router.routes))
-    # Each route's handler is swapped for a recorder (the route objects are the app's own, so
-    # they are put back afterwards) to see which route the indexed router hands a request to.
-    originals = {id(r): r.handle for r in recorded.routes}
-
-    def recorder(route: BaseRoute) -> Any:
-        async def _handle(scope: Any, receive: Any, send: Any) -> None:
-            chosen_by_us.append(route)
-
-        return _handle
-
-    for route in recorded.routes:
-        object.__setattr__(route, "handle", recorder(route))
-    try:
-        checked = 0
-        for path in _paths(list(router.routes)):
-            for method in METHODS:
-                scope = {"type": "http", "method": method, "path": path, "root_path": ""}
-                expected = _starlette_choice(reference.routes, dict(scope))
-                chosen_by_us.clear()
-                if expected is None:
-                    continue  # Starlette's own fallback (redirect or 404) answers both
-                await recorded.app(dict(scope), _never, _never)
-                assert chosen_by_us == [expected], (method, path)
-                checked += 1
-        assert checked > 300
-    finally:
-        for route in recorded.routes:
-            object.__setattr__(route, "handle", originals[id(route)])
-
-
-async def _never(*_args: Any) -> Any:
-    raise AssertionError("the recorder does not talk to the client")
+async def test_a_trailing_slash_inside_a_group_redirects_as_before(app: Any) -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
+        answer = await client.get("/g/some-slug/")
+    assert answer.status_code == 307
+    assert answer.headers["location"] == "http://127.0.0.1:8000/g/some-slug"
