@@ -90,6 +90,31 @@ class Settings:
         "Hours a person offered a freed place from the waiting list has to accept it before it "
         "passes to the next person.",
     )
+    unconfirmed_hold_minutes: int = _setting(
+        20,
+        "Minutes an unconfirmed registration holds its session places. After that they go back "
+        "to the waiting list; confirming later still takes a place while any are left.",
+    )
+    held_registrations_per_client: int = _setting(
+        10,
+        "Unconfirmed registrations from one network address that hold places at once (within "
+        "the hold). More are still registered and take their places when confirmed.",
+    )
+    registrations_per_client: int = _setting(
+        600,
+        "Registration form posts accepted from one network address per 10 minutes (a venue's "
+        "shared Wi-Fi during a rush stays well under it); past it the form answers 429.",
+    )
+    registrations_per_recipient: int = _setting(
+        10,
+        "Registration attempts acted on per email address per hour, over all gatherings; past "
+        "it nothing more is registered or mailed for the address (the page answers the same).",
+    )
+    repeat_mail_minutes: int = _setting(
+        60,
+        "Registering again with an address already registered mails its owner their link at "
+        "most once per this many minutes.",
+    )
     joining_link_minutes: int = _setting(
         30,
         "Minutes before an online or hybrid session starts that its joining link appears on the "
@@ -197,6 +222,16 @@ class Settings:
         for name in ("confirm_hours", "offer_hours", "joining_link_minutes", "reminder_hours"):
             if not 1 <= getattr(self, name) <= 10_000:
                 raise ConfigError(f"{env_name(name)} must be from 1 to 10000")
+        for name in ("unconfirmed_hold_minutes", "repeat_mail_minutes"):
+            if not 1 <= getattr(self, name) <= 10_000:
+                raise ConfigError(f"{env_name(name)} must be from 1 to 10000")
+        for name in (
+            "held_registrations_per_client",
+            "registrations_per_client",
+            "registrations_per_recipient",
+        ):
+            if not 0 <= getattr(self, name) <= 1_000_000:
+                raise ConfigError(f"{env_name(name)} must be from 0 to 1000000")
         if not 0 <= self.purge_interval_minutes <= 10_080:
             raise ConfigError("GATHERING_PURGE_INTERVAL_MINUTES must be from 0 to 10080 (a week)")
         if not 1 <= self.keep_alive_seconds <= 3600:

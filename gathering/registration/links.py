@@ -8,10 +8,10 @@ from starlette.requests import Request
 
 from gathering.core.render import settings
 from gathering.core.settings import Settings
-from gathering.registration import rules as reg
+from gathering.registration.tokens import Links
 
 
-def links_for(app: Starlette, config: Settings) -> reg.Links:
+def links_for(app: Starlette, config: Settings) -> Links:
     """Absolute link templates for mail and background work, from the public address."""
     base = config.base_url.rstrip("/")
     marker = "TOKENMARKER"
@@ -22,7 +22,7 @@ def links_for(app: Starlette, config: Settings) -> reg.Links:
 
     session_path = str(app.url_path_for("public:session", slug=marker, session_id="0"))
     session_page = session_path.rsplit("/", 1)[0].replace(marker, "{slug}") + "/{session_id}"
-    return reg.Links(
+    return Links(
         secret_key=config.secret_key,
         confirm=template("registration:confirm", token=marker),
         manage=template("registration:manage", token=marker),
@@ -34,10 +34,10 @@ def links_for(app: Starlette, config: Settings) -> reg.Links:
     )
 
 
-def links(request: Request) -> reg.Links:
+def links(request: Request) -> Links:
     """The app's link templates, made once (settings and routes never change while it runs)."""
     state = request.app.state
-    made: reg.Links | None = getattr(state, "registration_links", None)
+    made: Links | None = getattr(state, "registration_links", None)
     if made is None:
         made = state.registration_links = links_for(request.app, settings(request))
     return made

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import logging
 
+from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from gathering.core.errors import InvalidInput, NotFound
+from gathering.core.errors import GatheringError, InvalidInput, NotFound
 from gathering.core.http import NO_STORE
 from gathering.core.render import database, render, settings, wake_sender
-from gathering.registration import rules as reg
-from gathering.registration import tickets
+from gathering.registration import confirming, form, places, registering, tickets, words
+from gathering.registration import manage as booking_rules
+from gathering.registration.limits import Limits
 from gathering.registration.links import links
+
+log = logging.getLogger(__name__)
 
 
 def _text(form: FormData, name: str, limit: int = 20_000) -> str:
@@ -22,50 +27,73 @@ def _text(form: FormData, name: str, limit: int = 20_000) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
-def _registration_input(form: FormData) -> reg.RegistrationInput:
-    answers = {k.removeprefix("answer_"): _text(form, k) for k in form if k.startswith("answer_")}
+def _registration_input(data: FormData) -> form.RegistrationInput:
+    answers = {k.removeprefix("answer_"): _text(data, k) for k in data if k.startswith("answer_")}
     invites = {
-        k.removeprefix("invite_"): _text(form, k, 200) for k in form if k.startswith("invite_")
+        k.removeprefix("invite_"): _text(data, k, 200) for k in data if k.startswith("invite_")
     }
-    return reg.RegistrationInput(
-        name=_text(form, "name", 1000),
-        email=_text(form, "email", 1000),
-        ticket_type_id=_text(form, "ticket_type_id", 20),
+    return form.RegistrationInput(
+        name=_text(data, "name", 1000),
+        email=_text(data, "email", 1000),
+        ticket_type_id=_text(data, "ticket_type_id", 20),
         answers=answers,
-        session_ids=tuple(v for v in form.getlist("session_ids") if isinstance(v, str)),
+        session_ids=tuple(v for v in data.getlist("session_ids") if isinstance(v, str)),
         invite_codes=invites,
-        contact_organisation_ids=tuple(v for v in form.getlist("contact") if isinstance(v, str)),
-        constituency_match=form.get("constituency_match") == "yes",
-        share_access_needs=form.get("share_access_needs") == "yes",
+        contact_organisation_ids=tuple(v for v in data.getlist("contact") if isinstance(v, str)),
+        constituency_match=data.get("constituency_match") == "yes",
+        share_access_needs=data.get("share_access_needs") == "yes",
     )
 
 
 async def register(request: Request) -> Response:
     slug = request.path_params["slug"]
-    db = database(request)
+    db, config = database(request), settings(request)
     preselected = request.query_params.get("session", "")
-    form = reg.RegistrationInput(session_ids=(preselected,) if preselected else ())
+    given = form.RegistrationInput(session_ids=(preselected,) if preselected else ())
     errors: dict[str, str] = {}
     if request.method == "POST":
-        # One unit of work reads what the form offers, checks the answers against it and
-        # registers; the page is read apart only to show the form again with its errors.
-        form = _registration_input(await request.form())
+        given = _registration_input(await request.form())
+        limits = Limits.of(config)
         try:
-            done = await reg.register(
-                db, slug, form, links=links(request), confirm_hours=settings(request).confirm_hours
+            accepted = await registering.accept(
+                db,
+                slug,
+                given,
+                secret_key=config.secret_key,
+                limits=limits,
+                client_address=request.client.host if request.client else "unknown",
             )
         except InvalidInput as error:
             errors = error.errors
         else:
-            wake_sender(request)
-            title = done.gathering_title
-            if not title:
-                title = (await reg.registration_page(db, slug)).programme.gathering.title
-            sent = {"gathering_title": title, "email": form.email.strip()}
-            return render(request, "registration/sent.html", sent, headers=NO_STORE)
-    page = await reg.registration_page(db, slug)
-    context = {"page": page, "form": form, "errors": errors}
+            sent = {
+                "gathering_title": accepted.gathering_title,
+                "email": accepted.form.email,
+                "hold_minutes": limits.hold_minutes,
+            }
+            response = render(request, "registration/sent.html", sent, headers=NO_STORE)
+            # What depends on whether the address is registered runs after the answer has
+            # gone, so the answer's timing cannot tell (issue 14).
+            response.background = BackgroundTask(_record, request, accepted, limits)
+            return response
+    page = await form.registration_page(db, slug)
+    context = {"page": page, "form": given, "errors": errors}
     return render(request, "registration/form.html", context, status_code=422 if errors else 200)
+
+
+async def _record(request: Request, accepted: registering.Accepted, limits: Limits) -> None:
+    try:
+        await registering.record(
+            database(request),
+            accepted,
+            links=links(request),
+            confirm_hours=settings(request).confirm_hours,
+            limits=limits,
+        )
+    except GatheringError as error:  # the database busy or away: the page said to try again
+        log.warning("a registration could not be recorded: %s", error.message)
+        return
+    wake_sender(request)
 
 
 async def confirm(request: Request) -> Response:
@@ -76,7 +104,7 @@ async def confirm(request: Request) -> Response:
             request, "registration/confirm.html", {"token": token, "errors": {}}, headers=NO_STORE
         )
     try:
-        result = await reg.confirm_registration(
+        result = await confirming.confirm_registration(
             database(request),
             token,
             links=links(request),
@@ -92,7 +120,7 @@ async def confirm(request: Request) -> Response:
 
 
 async def manage(request: Request) -> Response:
-    booking = await reg.booking(
+    booking = await booking_rules.booking(
         database(request), request.path_params["token"], secret_key=settings(request).secret_key
     )
     context = {
@@ -105,11 +133,7 @@ async def manage(request: Request) -> Response:
 
 
 def _notice(done: str) -> str:
-    return {
-        "place": "That place is cancelled; if anyone was waiting, it has been offered to them.",
-        "answers": "Your answers are saved.",
-        "accepted": "The place is yours. See you there!",
-    }.get(done, "")
+    return words.NOTICES.get(done, "")
 
 
 def _manage_path(request: Request, done: str) -> str:
@@ -118,7 +142,7 @@ def _manage_path(request: Request, done: str) -> str:
 
 
 async def cancel_place(request: Request) -> Response:
-    await reg.cancel_place(
+    await booking_rules.cancel_place(
         database(request),
         request.path_params["token"],
         request.path_params["place_id"],
@@ -130,7 +154,7 @@ async def cancel_place(request: Request) -> Response:
 
 
 async def cancel(request: Request) -> Response:
-    await reg.cancel_registration(
+    await booking_rules.cancel_registration(
         database(request),
         request.path_params["token"],
         links=links(request),
@@ -142,15 +166,15 @@ async def cancel(request: Request) -> Response:
 
 async def answers(request: Request) -> Response:
     token = request.path_params["token"]
-    form = await request.form()
-    given = {k.removeprefix("answer_"): _text(form, k) for k in form if k.startswith("answer_")}
+    data = await request.form()
+    given = {k.removeprefix("answer_"): _text(data, k) for k in data if k.startswith("answer_")}
     db, secret = database(request), settings(request).secret_key
     try:
-        await reg.update_answers(
-            db, token, given, form.get("share_access_needs") == "yes", secret_key=secret
+        await booking_rules.update_answers(
+            db, token, given, data.get("share_access_needs") == "yes", secret_key=secret
         )
     except InvalidInput as error:
-        booking = await reg.booking(db, token, secret_key=secret)
+        booking = await booking_rules.booking(db, token, secret_key=secret)
         booking_view = {
             "booking": booking,
             "errors": error.errors,
@@ -165,7 +189,7 @@ async def answers(request: Request) -> Response:
 
 
 async def data(request: Request) -> Response:
-    held = await reg.personal_data(
+    held = await booking_rules.personal_data(
         database(request), request.path_params["token"], secret_key=settings(request).secret_key
     )
     body = json.dumps(held, indent=2, ensure_ascii=False).encode()
@@ -176,11 +200,11 @@ async def data(request: Request) -> Response:
 async def erase(request: Request) -> Response:
     token = request.path_params["token"]
     if request.method == "GET":
-        booking = await reg.booking(
+        booking = await booking_rules.booking(
             database(request), token, secret_key=settings(request).secret_key
         )
         return render(request, "registration/erase.html", {"booking": booking}, headers=NO_STORE)
-    await reg.erase(
+    await booking_rules.erase(
         database(request), token, links=links(request), offer_hours=settings(request).offer_hours
     )
     wake_sender(request)
@@ -189,7 +213,7 @@ async def erase(request: Request) -> Response:
 
 async def ticket(request: Request) -> Response:
     config = settings(request)
-    view = await reg.ticket(
+    view = await booking_rules.ticket(
         database(request),
         request.path_params["token"],
         secret_key=config.secret_key,
@@ -201,7 +225,7 @@ async def ticket(request: Request) -> Response:
 async def ticket_image(request: Request) -> Response:
     if request.path_params["kind"] not in ("svg", "png"):
         raise NotFound("There is nothing at this address.")
-    view = await reg.ticket(
+    view = await booking_rules.ticket(
         database(request),
         request.path_params["token"],
         secret_key=settings(request).secret_key,
@@ -221,7 +245,7 @@ async def offer(request: Request) -> Response:
             request, "registration/offer.html", {"token": token, "errors": {}}, headers=NO_STORE
         )
     try:
-        manage_url = await reg.accept_offer(
+        manage_url = await places.accept_offer(
             database(request),
             token,
             links=links(request),

@@ -205,6 +205,10 @@ async def test_race_for_the_last_places_oversells_nothing(db: Database) -> None:
     counts = await _rows(db, racers.group_by(places.c.status))
     assert dict(counts) == {"confirmed": 50, "waitlisted": 250}
 
+    # Only people who confirmed their address are offered a freed place (issue 14, squatting):
+    # everyone waiting confirms (the status is set directly; confirming is tested above).
+    waiting_ids = [r.registration_id for r in results if r.places[session_id] == "waitlisted"]
+    await _execute(db, sa.update(r).where(r.c.id.in_(waiting_ids)).values(status="confirmed"))
     # Ten people with places confirm and then give them up, all at once.
     confirmed = [r for r in results if r.places[session_id] == "confirmed"][:10]
     emails = [f"person{results.index(r)}@example.org" for r in confirmed]
@@ -487,6 +491,7 @@ async def test_erasure_frees_the_place_and_offers_it_on(
     )
     await _register(db, "next@example.org", [session_id])
     token = await _confirm(db, "erase.me@example.org")
+    await _confirm(db, "next@example.org")  # only confirmed people are offered places
 
     download = await client.get(f"/r/{token}/data.json")
     held = download.json()

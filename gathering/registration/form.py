@@ -1,0 +1,200 @@
+"""The registration form: what it offers for a gathering, and checking what was typed into it."""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gathering.auth.accounts import check_email
+from gathering.core.database import Database
+from gathering.core.errors import InvalidInput, NotFound
+from gathering.programme import queries as programme_queries
+from gathering.programme.queries import GatheringRow
+from gathering.programme.release import Programme, PublicSession, programme_for_row
+from gathering.registration import queries, words
+
+CONTACT = "contact"  # consent purpose: contact by a named organisation
+MATCH = "constituency_match"  # consent purpose: put in touch with others in the same CLP
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    label: str
+    help: str
+    is_required: bool
+
+
+@dataclass(frozen=True)
+class RegistrationPage:
+    programme: Programme
+    is_open: bool
+    ticket_types: tuple[Choice, ...]
+    questions: tuple[Question, ...]
+    sessions: tuple[PublicSession, ...]  # released, not cancelled
+    organisations: tuple[Choice, ...]  # for per-organisation contact consent
+
+
+@dataclass(frozen=True)
+class RegistrationInput:
+    name: str = ""
+    email: str = ""
+    ticket_type_id: str = ""
+    answers: dict[str, str] = field(default_factory=dict)
+    session_ids: tuple[str, ...] = ()
+    invite_codes: dict[str, str] = field(default_factory=dict)  # session id -> code
+    contact_organisation_ids: tuple[str, ...] = ()
+    constituency_match: bool = False
+    share_access_needs: bool = False
+
+
+@dataclass(frozen=True)
+class CheckedForm:
+    """A registration form that passed every check that does not depend on who registers."""
+
+    name: str
+    email: str
+    ticket_type_id: int | None
+    answers: dict[str, str]
+    sessions: tuple[PublicSession, ...]
+    contacts: tuple[Choice, ...]  # organisations the person agreed may contact them
+    constituency_match: bool
+    share_access_needs: bool
+
+
+async def read_page(
+    conn: AsyncConnection, slug: str, *, live_places: bool = True
+) -> tuple[GatheringRow, RegistrationPage]:
+    """The gathering ``slug`` and what its form offers; NotFound if there is none."""
+    row = await programme_queries.gathering_row(conn, slug=slug)
+    if row is None:
+        raise NotFound(words.NO_GATHERING)
+    programme = await programme_for_row(conn, row, live_places=live_places)
+    page = RegistrationPage(
+        programme=programme,
+        is_open=bool(row.registration_open) and programme.release is not None,
+        ticket_types=tuple(
+            Choice(str(t.id), t.name, t.suggested_contribution)
+            for t in await queries.ticket_types(conn, row.id)
+        ),
+        questions=tuple(
+            Question(q.key, q.label, q.help, q.is_required)
+            for q in await queries.questions(conn, row.id)
+        ),
+        sessions=tuple(s for s in programme.sessions if not s.is_cancelled),
+        organisations=tuple(
+            Choice(str(o.id), o.name)
+            for o in await queries.consent_organisations(conn, row.id, row.host_organisation_id)
+        ),
+    )
+    return row, page
+
+
+async def registration_page(db: Database, slug: str) -> RegistrationPage:
+    """What the registration form offers for the gathering ``slug``."""
+
+    async def _read(conn: AsyncConnection) -> RegistrationPage:
+        return (await read_page(conn, slug))[1]
+
+    return await db.read(_read)
+
+
+def clean_line(text: str) -> str:
+    """One line of text without control characters or runs of spaces."""
+    kept = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    return " ".join(kept.split())
+
+
+def checked_answers(
+    given: dict[str, str], questions: tuple[Question, ...], errors: dict[str, str]
+) -> dict[str, str]:
+    """The answers worth keeping; adds an error per answer too long or required and missing."""
+    answers: dict[str, str] = {}
+    for q in questions:
+        value = given.get(q.key, "").strip()
+        if len(value) > words.MAX_ANSWER:
+            errors[f"answer_{q.key}"] = words.ANSWER_TOO_LONG
+        elif q.is_required and not value:
+            errors[f"answer_{q.key}"] = words.please_answer(q.label)
+        elif value:
+            answers[q.key] = value
+    return answers
+
+
+def check_form(form: RegistrationInput, page: RegistrationPage) -> CheckedForm:
+    """The form, checked against what the page offers; InvalidInput names every bad field."""
+    errors: dict[str, str] = {}
+    name = clean_line(form.name)
+    if not name:
+        errors["name"] = words.NAME_MISSING
+    elif len(name) > words.MAX_NAME:
+        errors["name"] = words.NAME_TOO_LONG
+    email = ""
+    try:
+        email = check_email(form.email)
+    except InvalidInput as error:
+        errors.update(error.errors)
+    ticket_type_id = None
+    if page.ticket_types:
+        if form.ticket_type_id not in {t.value for t in page.ticket_types}:
+            errors["ticket_type_id"] = words.CHOOSE_TICKET_TYPE
+        else:
+            ticket_type_id = int(form.ticket_type_id)
+    answers = checked_answers(form.answers, page.questions, errors)
+    offered = {str(s.id): s for s in page.sessions}
+    chosen: list[PublicSession] = []
+    for value in dict.fromkeys(form.session_ids):
+        if value not in offered:
+            errors["session_ids"] = words.CHOOSE_SESSIONS
+            break
+        chosen.append(offered[value])
+    for session in chosen:
+        if session.access == "invite" and not form.invite_codes.get(str(session.id), "").strip():
+            errors[f"invite_{session.id}"] = words.invite_code_needed(session.title)
+    organisations = {o.value: o for o in page.organisations}
+    contacts: list[Choice] = []
+    for value in dict.fromkeys(form.contact_organisation_ids):
+        if value not in organisations:
+            errors["consent"] = words.CHOOSE_ORGANISATIONS
+            break
+        contacts.append(organisations[value])
+    if errors:
+        raise InvalidInput(errors)
+    return CheckedForm(
+        name=name,
+        email=email,
+        ticket_type_id=ticket_type_id,
+        answers=answers,
+        sessions=tuple(chosen),
+        contacts=tuple(contacts),
+        constituency_match=form.constituency_match,
+        share_access_needs=form.share_access_needs and "access_needs" in answers,
+    )
+
+
+async def check_invite_codes(
+    conn: AsyncConnection, sessions: tuple[PublicSession, ...], form: RegistrationInput
+) -> None:
+    """Invite codes depend only on the code typed, so a wrong one may be said on the page."""
+    errors = {}
+    for session in sessions:
+        if session.access != "invite":
+            continue
+        expected = await queries.invite_code(conn, session.id)
+        given = form.invite_codes.get(str(session.id), "").strip().casefold()
+        if not expected or not secrets.compare_digest(
+            given.encode(), expected.strip().casefold().encode()
+        ):
+            errors[f"invite_{session.id}"] = words.invite_code_wrong(session.title)
+    if errors:
+        raise InvalidInput(errors)

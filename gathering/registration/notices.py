@@ -1,0 +1,113 @@
+"""Telling people with a place about their sessions: released changes and reminders."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gathering.calendars import queries as calendar_queries
+from gathering.core.database import Database
+from gathering.mail import messages as mail
+from gathering.programme import queries as programme_queries
+from gathering.programme.queries import GatheringRow
+from gathering.programme.release import Programme, Release, ReleaseHook, programme_for_row
+from gathering.programme.wording import change_lines
+from gathering.registration import place_queries
+from gathering.registration.mail_text import session_context
+from gathering.registration.tokens import Links
+
+# Changes worth an email: the public details people plan around.
+NOTIFIED_KINDS = frozenset(
+    {"cancelled", "reinstated", "moved_time", "moved_room", "retitled", "speakers_changed"}
+)
+
+
+def change_notifier(links: Links) -> ReleaseHook:
+    """A release hook queuing "session changed" mail to everyone with a confirmed place."""
+
+    async def notify(
+        conn: AsyncConnection, gathering: GatheringRow, release: Release, now: dt.datetime
+    ) -> None:
+        notable = [c for c in release.changes if NOTIFIED_KINDS & set(c.kinds)]
+        if not notable:
+            return
+        programme = await programme_for_row(conn, gathering)
+        people = await place_queries.confirmed_registrants(conn, [c.session_id for c in notable])
+        for change in notable:
+            session = programme.session(change.session_id)
+            if session is None:
+                continue
+            details = session_context(session, gathering.timezone, "confirmed")
+            for person in people:
+                if person.session_id != change.session_id:
+                    continue
+                context: dict[str, object] = {
+                    "name": person.name,
+                    "session_title": session.title,
+                    "changes_text": change_lines(change, gathering.timezone),
+                    "when_text": details["when_text"],
+                    "where_text": details["where_text"],
+                }
+                if person.manage_key:
+                    context["manage_url"] = links.manage_url(person.id, person.manage_key)
+                await mail.queue(
+                    conn,
+                    kind="session_changed",
+                    to_address=person.email,
+                    registration_id=person.id,
+                    now=now,
+                    context=context,
+                )
+
+    return notify
+
+
+async def queue_reminders(
+    db: Database, *, links: Links, reminder_hours: int, now: dt.datetime | None = None
+) -> int:
+    """Queue one reminder per confirmed place whose session starts within ``reminder_hours``.
+
+    Idempotent and safe on several replicas: a place is marked by one conditional UPDATE before
+    its mail is queued, in the same transaction.
+    """
+
+    async def _write(conn: AsyncConnection) -> int:
+        moment = now or dt.datetime.now(dt.UTC)
+        due = await place_queries.places_due_a_reminder(
+            conn, moment, moment + dt.timedelta(hours=reminder_hours)
+        )
+        programmes: dict[int, tuple[GatheringRow, Programme]] = {}
+        links_by_session = await calendar_queries.joining_links(conn, [p.session_id for p in due])
+        queued = 0
+        for place in due:
+            if place.gathering_id not in programmes:
+                row = await programme_queries.gathering_row(conn, gathering_id=place.gathering_id)
+                programmes[place.gathering_id] = (row, await programme_for_row(conn, row))
+            gathering, programme = programmes[place.gathering_id]
+            session = programme.session(place.session_id)
+            if session is None or not await place_queries.mark_reminded(conn, place.id, moment):
+                continue
+            details = session_context(session, gathering.timezone, "confirmed")
+            context = {
+                "name": place.name,
+                "session_title": session.title,
+                "when_text": details["when_text"],
+                "where_text": details["where_text"],
+            }
+            if session.format in ("online", "hybrid") and place.session_id in links_by_session:
+                context["joining_link"] = links_by_session[place.session_id]
+            if place.manage_key:
+                context["manage_url"] = links.manage_url(place.registration_id, place.manage_key)
+            await mail.queue(
+                conn,
+                kind="session_reminder",
+                to_address=place.email,
+                registration_id=place.registration_id,
+                now=moment,
+                context=context,
+            )
+            queued += 1
+        return queued
+
+    return await db.write(_write, serializable=False)

@@ -1,0 +1,264 @@
+"""Queries for session places: taking and releasing them, holds, waiting lists, reminders."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gathering.core.schema import programme_session, registration, session_place
+
+
+class PlaceRow(NamedTuple):
+    """A place as stored. ``offered_until``: until when an offer stands, or (on a pending
+    registration's confirmed place) until when the place is held for it."""
+
+    id: int
+    registration_id: int
+    session_id: int
+    status: str  # confirmed | waitlisted | offered | cancelled
+    offered_until: dt.datetime | None
+    created_at: dt.datetime
+
+
+class Registrant(NamedTuple):
+    """A confirmed person with a confirmed place on ``session_id``."""
+
+    session_id: int
+    id: int
+    name: str
+    email: str
+    manage_key: str | None
+
+
+class DueReminder(NamedTuple):
+    id: int  # the place
+    session_id: int
+    registration_id: int
+    name: str
+    email: str
+    manage_key: str | None
+    gathering_id: int
+
+
+# Built once: every registration runs these (bench/RESULTS.md).
+_TAKE_PLACE = (
+    sa.update(programme_session)
+    .where(
+        programme_session.c.id == sa.bindparam("session_id"),
+        sa.or_(
+            programme_session.c.capacity.is_(None),
+            programme_session.c.places_taken < programme_session.c.capacity,
+        ),
+    )
+    .values(places_taken=programme_session.c.places_taken + 1)
+    .returning(programme_session.c.id)
+)
+_INSERT_PLACE = sa.insert(session_place).returning(session_place.c.id)
+_PLACE_COLUMNS = [session_place.c[name] for name in PlaceRow._fields]
+
+
+async def take_place(conn: AsyncConnection, session_id: int) -> bool:
+    """Claim one place if one is left, atomically: the condition and the increment are one
+    UPDATE, so two claims for the last place cannot both succeed (on either engine)."""
+    result = await conn.execute(_TAKE_PLACE, {"session_id": session_id})
+    return result.first() is not None
+
+
+async def release_place(conn: AsyncConnection, session_id: int) -> None:
+    await conn.execute(
+        sa.update(programme_session)
+        .where(programme_session.c.id == session_id, programme_session.c.places_taken > 0)
+        .values(places_taken=programme_session.c.places_taken - 1)
+    )
+
+
+async def insert_place(
+    conn: AsyncConnection,
+    registration_id: int,
+    session_id: int,
+    status: str,
+    now: dt.datetime,
+    *,
+    held_until: dt.datetime | None = None,
+) -> int:
+    values = {
+        "registration_id": registration_id,
+        "session_id": session_id,
+        "status": status,
+        "offered_until": held_until,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return int((await conn.execute(_INSERT_PLACE, values)).scalar_one())
+
+
+async def places_of(conn: AsyncConnection, registration_id: int) -> list[PlaceRow]:
+    query = (
+        sa.select(*_PLACE_COLUMNS)
+        .where(session_place.c.registration_id == registration_id)
+        .order_by(session_place.c.id)
+    )
+    return [PlaceRow._make(row) for row in await conn.execute(query)]
+
+
+async def place_by_id(conn: AsyncConnection, place_id: int) -> PlaceRow | None:
+    row = (
+        await conn.execute(sa.select(*_PLACE_COLUMNS).where(session_place.c.id == place_id))
+    ).first()
+    return None if row is None else PlaceRow._make(row)
+
+
+async def set_place_status(
+    conn: AsyncConnection,
+    place_id: int,
+    status: str,
+    now: dt.datetime,
+    *,
+    from_status: str | None = None,
+    offered_until: dt.datetime | None = None,
+) -> bool:
+    """Move a place to ``status``; with ``from_status`` only if it is still in that status."""
+    query = sa.update(session_place).where(session_place.c.id == place_id)
+    if from_status is not None:
+        query = query.where(session_place.c.status == from_status)
+    result = await conn.execute(
+        query.values(status=status, updated_at=now, offered_until=offered_until).returning(
+            session_place.c.id
+        )
+    )
+    return result.first() is not None
+
+
+async def next_waiting(
+    conn: AsyncConnection, session_id: int, *, registration_id: int | None = None
+) -> PlaceRow | None:
+    """The longest-waiting place on a session's waiting list whose person has confirmed their
+    address (an unconfirmed registration is never offered a place: issue 14, squatting).
+    With ``registration_id``: that person's waiting place, only if nobody waits before it."""
+    query = (
+        sa.select(*_PLACE_COLUMNS)
+        .join(registration, registration.c.id == session_place.c.registration_id)
+        .where(
+            session_place.c.session_id == session_id,
+            session_place.c.status == "waitlisted",
+            registration.c.status == "confirmed",
+            registration.c.anonymised_at.is_(None),  # purged: keeps its status, has no address
+        )
+        .order_by(session_place.c.created_at, session_place.c.id)
+        .limit(1)
+    )
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    found = PlaceRow._make(row)
+    if registration_id is not None and found.registration_id != registration_id:
+        return None
+    return found
+
+
+async def lapsed_holds(
+    conn: AsyncConnection, now: dt.datetime, *, session_id: int | None = None
+) -> list[PlaceRow]:
+    """Places held for unconfirmed registrations past their hold (on one session, or all)."""
+    query = (
+        sa.select(*_PLACE_COLUMNS)
+        .join(registration, registration.c.id == session_place.c.registration_id)
+        .where(
+            session_place.c.status == "confirmed",
+            session_place.c.offered_until < now,
+            registration.c.status == "pending",
+        )
+        .order_by(session_place.c.id)
+    )
+    if session_id is not None:
+        query = query.where(session_place.c.session_id == session_id)
+    return [PlaceRow._make(row) for row in await conn.execute(query)]
+
+
+async def end_holds(conn: AsyncConnection, registration_id: int) -> None:
+    """A confirmed registration's places are its own: no hold deadline any more."""
+    await conn.execute(
+        sa.update(session_place)
+        .where(
+            session_place.c.registration_id == registration_id,
+            session_place.c.status == "confirmed",
+            session_place.c.offered_until.is_not(None),
+        )
+        .values(offered_until=None)
+    )
+
+
+async def expired_offers(conn: AsyncConnection, now: dt.datetime) -> list[PlaceRow]:
+    query = sa.select(*_PLACE_COLUMNS).where(
+        session_place.c.status == "offered", session_place.c.offered_until < now
+    )
+    return [PlaceRow._make(row) for row in await conn.execute(query)]
+
+
+async def confirmed_registrants(
+    conn: AsyncConnection, session_ids: Sequence[int]
+) -> list[Registrant]:
+    """People holding a confirmed place on these sessions."""
+    query = (
+        sa.select(
+            session_place.c.session_id,
+            registration.c.id,
+            registration.c.name,
+            registration.c.email,
+            registration.c.manage_key,
+        )
+        .join(registration, registration.c.id == session_place.c.registration_id)
+        .where(
+            session_place.c.session_id.in_(list(session_ids)),
+            session_place.c.status == "confirmed",
+            registration.c.status == "confirmed",
+            registration.c.anonymised_at.is_(None),
+        )
+        .order_by(session_place.c.session_id, registration.c.id)
+    )
+    return [Registrant._make(row) for row in await conn.execute(query)]
+
+
+async def places_due_a_reminder(
+    conn: AsyncConnection, now: dt.datetime, until: dt.datetime
+) -> list[DueReminder]:
+    """Confirmed places of confirmed people on live sessions starting in [now, until), not yet
+    reminded."""
+    query = (
+        sa.select(
+            session_place.c.id,
+            session_place.c.session_id,
+            registration.c.id.label("registration_id"),
+            registration.c.name,
+            registration.c.email,
+            registration.c.manage_key,
+            registration.c.gathering_id,
+        )
+        .join(registration, registration.c.id == session_place.c.registration_id)
+        .join(programme_session, programme_session.c.id == session_place.c.session_id)
+        .where(
+            session_place.c.status == "confirmed",
+            session_place.c.reminded_at.is_(None),
+            registration.c.status == "confirmed",
+            registration.c.anonymised_at.is_(None),
+            programme_session.c.status == "published",
+            programme_session.c.starts_at >= now,
+            programme_session.c.starts_at < until,
+        )
+        .order_by(programme_session.c.starts_at, session_place.c.id)
+    )
+    return [DueReminder._make(row) for row in await conn.execute(query)]
+
+
+async def mark_reminded(conn: AsyncConnection, place_id: int, now: dt.datetime) -> bool:
+    result = await conn.execute(
+        sa.update(session_place)
+        .where(session_place.c.id == place_id, session_place.c.reminded_at.is_(None))
+        .values(reminded_at=now)
+        .returning(session_place.c.id)
+    )
+    return result.first() is not None

@@ -1,0 +1,181 @@
+"""Session places: holds for unconfirmed registrations, waiting lists and offers.
+
+Places are taken with one atomic conditional UPDATE (``place_queries.take_place``); when a
+session is full the person joins its waiting list. A freed place is offered at once to the
+longest-waiting person who has confirmed their address, held for them for ``offer_hours``, then
+passed on. An unconfirmed registration holds its places only for the hold (``Limits``): then
+they go back to the waiting list, and confirming takes a place again while one is left.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gathering.core.database import Database
+from gathering.core.errors import InvalidInput
+from gathering.mail import messages as mail
+from gathering.programme import queries as programme_queries
+from gathering.programme.release import programme_for_row
+from gathering.registration import place_queries, queries, tokens, words
+from gathering.registration.mail_text import moment_text, session_context
+from gathering.registration.place_queries import PlaceRow
+from gathering.registration.queries import RegistrationRow
+from gathering.registration.tokens import Links
+
+
+async def free_place(
+    conn: AsyncConnection, place: PlaceRow, links: Links, offer_hours: int, now: dt.datetime
+) -> None:
+    """Cancel a place; if it held a seat, offer the seat to the next person waiting."""
+    was = place.status
+    if not await place_queries.set_place_status(conn, place.id, "cancelled", now, from_status=was):
+        return  # someone else changed it first
+    if was in ("confirmed", "offered"):
+        await place_queries.release_place(conn, place.session_id)
+        await offer_next(conn, place.session_id, links, offer_hours, now)
+
+
+async def offer_next(
+    conn: AsyncConnection, session_id: int, links: Links, offer_hours: int, now: dt.datetime
+) -> None:
+    """Offer a free place of the session to the longest-waiting confirmed person, if any."""
+    while True:
+        waiting = await place_queries.next_waiting(conn, session_id)
+        if waiting is None or not await place_queries.take_place(conn, session_id):
+            return
+        until = now + dt.timedelta(hours=offer_hours)
+        if await place_queries.set_place_status(
+            conn, waiting.id, "offered", now, from_status="waitlisted", offered_until=until
+        ):
+            break
+        await place_queries.release_place(conn, session_id)  # lost a race: the next one
+    person = await queries.registration_by_id(conn, waiting.registration_id)
+    if person is None or person.manage_key is None:
+        return  # cannot happen: only confirmed people still holding their link wait here
+    gathering = await programme_queries.gathering_row(conn, gathering_id=person.gathering_id)
+    programme = await programme_for_row(conn, gathering)
+    session = programme.session(session_id)
+    title = session.title if session else words.A_SESSION
+    when = session_context(session, gathering.timezone, "offered")["when_text"] if session else ""
+    await mail.queue(
+        conn,
+        kind="place_offered",
+        to_address=person.email,
+        registration_id=person.id,
+        now=now,
+        context={
+            "name": person.name,
+            "session_title": title,
+            "when_text": when,
+            "accept_url": links.offer_url(waiting.id),
+            "offer_expires_text": moment_text(until, gathering.timezone),
+            "manage_url": links.manage_url(person.id, person.manage_key),
+        },
+    )
+
+
+async def release_lapsed_holds(
+    conn: AsyncConnection,
+    now: dt.datetime,
+    links: Links,
+    offer_hours: int,
+    *,
+    session_id: int | None = None,
+) -> int:
+    """Send places held past their hold for unconfirmed registrations back to the waiting
+    list; each freed seat is offered to the next confirmed person waiting. Returns how many."""
+    released = 0
+    for place in await place_queries.lapsed_holds(conn, now, session_id=session_id):
+        if await place_queries.set_place_status(
+            conn, place.id, "waitlisted", now, from_status="confirmed"
+        ):
+            await place_queries.release_place(conn, place.session_id)
+            await offer_next(conn, place.session_id, links, offer_hours, now)
+            released += 1
+    return released
+
+
+async def claim_waiting_places(
+    conn: AsyncConnection, registration_id: int, now: dt.datetime
+) -> None:
+    """On confirming: each waiting place takes a free seat if this person is first in line
+    (a hold that lapsed, or a registration past its client's share of holds)."""
+    await place_queries.end_holds(conn, registration_id)
+    for place in await place_queries.places_of(conn, registration_id):
+        if place.status != "waitlisted":
+            continue
+        first = await place_queries.next_waiting(
+            conn, place.session_id, registration_id=registration_id
+        )
+        if first is None or not await place_queries.take_place(conn, place.session_id):
+            continue
+        if not await place_queries.set_place_status(
+            conn, place.id, "confirmed", now, from_status="waitlisted"
+        ):
+            await place_queries.release_place(conn, place.session_id)
+
+
+async def cancel_all(
+    conn: AsyncConnection,
+    row: RegistrationRow,
+    links: Links,
+    offer_hours: int,
+    now: dt.datetime,
+    *,
+    status: str,
+) -> None:
+    """Free every place of the registration (offering them on) and set its status."""
+    for place in await place_queries.places_of(conn, row.id):
+        if place.status != "cancelled":
+            await free_place(conn, place, links, offer_hours, now)
+    await queries.update_registration(conn, row.id, {"status": status, "ticket_code": None})
+
+
+async def accept_offer(db: Database, token: str, *, links: Links, offer_hours: int) -> str:
+    """Take up an offered place; returns the manage URL. InvalidInput if it has lapsed."""
+    place_id = tokens.offer_id(token, links.secret_key)
+
+    async def _write(conn: AsyncConnection) -> str:
+        now = dt.datetime.now(dt.UTC)
+        place = await place_queries.place_by_id(conn, place_id)
+        person = (
+            None if place is None else await queries.registration_by_id(conn, place.registration_id)
+        )
+        if place is None or person is None or person.manage_key is None:
+            raise InvalidInput({"token": words.OFFER_LINK_INVALID})
+        manage_url = links.manage_url(person.id, person.manage_key)
+        if place.status == "confirmed":
+            return manage_url  # accepted before: harmless
+        if place.status != "offered" or (place.offered_until and place.offered_until < now):
+            raise InvalidInput({"token": words.OFFER_LAPSED})
+        if not await place_queries.set_place_status(
+            conn, place.id, "confirmed", now, from_status="offered"
+        ):
+            raise InvalidInput({"token": words.OFFER_LAPSED})
+        return manage_url
+
+    return await db.write(_write, serializable=False)
+
+
+async def expire_overdue(
+    db: Database, *, links: Links, offer_hours: int, now: dt.datetime | None = None
+) -> tuple[int, int]:
+    """Expire unconfirmed registrations, end lapsed holds and lapsed offers, passing their
+    places on. Returns (registrations expired, offers lapsed). Run on a schedule; idempotent."""
+
+    async def _write(conn: AsyncConnection) -> tuple[int, int]:
+        moment = now or dt.datetime.now(dt.UTC)
+        expired = await queries.expired_pending(conn, moment)
+        for registration_id in expired:
+            row = await queries.registration_by_id(conn, registration_id)
+            if row is not None:
+                await cancel_all(conn, row, links, offer_hours, moment, status="cancelled")
+        await release_lapsed_holds(conn, moment, links, offer_hours)
+        lapsed = await place_queries.expired_offers(conn, moment)
+        for offer in lapsed:
+            await free_place(conn, offer, links, offer_hours, moment)
+        return len(expired), len(lapsed)
+
+    return await db.write(_write, serializable=False)
