@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.auth.queries import insert_audit_event
 from gathering.core import schema
+from gathering.core.audit import insert_audit_event
 from gathering.core.database import Database
 from gathering.demo import PRACTICE_SLUG, STEWARD_PIN, steward_token
 from gathering.door import rules as checkin

@@ -5,16 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.auth import account_queries as queries
+from gathering.auth import words
 from gathering.auth.passwords import hash_password as hash_password
-from gathering.auth.queries import insert_audit_event
+from gathering.core.audit import insert_audit_event
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
-from gathering.programme.organisation_queries import organisation_id_by_slug
+from gathering.programme.queries import organisation_id_by_slug
 
 MIN_PASSWORD_LENGTH = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -28,7 +28,7 @@ def check_email(email: str, field: str = "email") -> str:
     """The address, normalised; InvalidInput if it cannot be an address."""
     email = normalise_email(email)
     if len(email) > 320 or not _EMAIL.match(email):
-        raise InvalidInput({field: "Enter an email address like name@example.org."})
+        raise InvalidInput({field: words.ENTER_EMAIL})
     return email
 
 
@@ -52,9 +52,9 @@ async def create_or_update_account(
     errors = {}
     display_name = display_name.strip()
     if not display_name or len(display_name) > 200:
-        errors["name"] = "Enter a name of up to 200 characters."
+        errors["name"] = words.ENTER_NAME
     if len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"Use a password of at least {MIN_PASSWORD_LENGTH} characters."
+        errors["password"] = words.TOO_SHORT.format(length=MIN_PASSWORD_LENGTH)
     if errors:
         raise InvalidInput(errors)
     password_hash = hash_password(password)  # slow on purpose; outside the write unit
@@ -65,7 +65,9 @@ async def create_or_update_account(
         if organisation_slug:
             organisation_id = await organisation_id_by_slug(conn, organisation_slug)
             if organisation_id is None:
-                raise InvalidInput({"organisation": f"No organisation {organisation_slug!r}."})
+                raise InvalidInput(
+                    {"organisation": words.NO_ORGANISATION.format(slug=organisation_slug)}
+                )
         account_id = await queries.account_id_by_email(conn, email)
         created = account_id is None
         was_admin = (
@@ -92,7 +94,7 @@ async def create_or_update_account(
             conn, account_id, organisation_id, now
         )
         # Role changes go to the audit log (done from the command line: no account acted).
-        changes: list[tuple[str, dict[str, Any]]] = []
+        changes: list[tuple[str, dict[str, object]]] = []
         if created:
             changes.append(("account_created", {"is_admin": is_admin}))
         elif was_admin != is_admin:

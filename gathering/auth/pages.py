@@ -7,11 +7,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Scope, Send
 
+from gathering.auth import devices, resets, words
 from gathering.auth import rules as auth
 from gathering.core.errors import InvalidInput
 from gathering.core.guards import SESSION_COOKIE as COOKIE
 from gathering.core.guards import current_actor
-from gathering.core.render import database, render, settings
+from gathering.core.render import database, render, settings, wake_sender
+from gathering.core.throttles import Throttled
 
 
 def _safe_next(value: str) -> str:
@@ -33,23 +35,40 @@ async def signin(request: Request) -> Response:
     next_path = _safe_next(str(form.get("next", next_path)))
     context.update(email=email, next=next_path)
     client = request.client.host if request.client else "unknown"
+    config = settings(request)
     try:
         result = await auth.sign_in(
-            database(request), email, str(form.get("password", "")), client_address=client
+            database(request),
+            email,
+            str(form.get("password", "")),
+            client_address=client,
+            secret_key=config.secret_key,
+            device_token=request.cookies.get(devices.DEVICE_COOKIE, ""),
         )
     except InvalidInput as error:
         context["errors"] = error.errors
         return render(request, "auth/signin.html", context, status_code=422)
-    except auth.Throttled as error:
+    except Throttled as error:
         context["errors"] = {"email": error.message}
-        return render(request, "auth/signin.html", context, status_code=429)
+        headers = {"Retry-After": str(error.retry_after)}
+        return render(request, "auth/signin.html", context, status_code=429, headers=headers)
     response = RedirectResponse(next_path, 303)
     response.set_cookie(
         COOKIE,
         result.token,
         max_age=int(auth.SESSION_LIFETIME.total_seconds()),
         httponly=True,
-        secure=settings(request).secure_cookies,
+        secure=config.secure_cookies,
+        samesite="lax",
+    )
+    # Sent back only to the sign-in page: it marks this browser as one the account has used.
+    response.set_cookie(
+        devices.DEVICE_COOKIE,
+        result.device_token,
+        max_age=int(devices.DEVICE_LIFETIME.total_seconds()),
+        path=devices.DEVICE_COOKIE_PATH,
+        httponly=True,
+        secure=config.secure_cookies,
         samesite="lax",
     )
     return response
@@ -75,16 +94,17 @@ async def forgot(request: Request) -> Response:
         reset_path = request.url_for("auth:reset", token=placeholder).path
         reset_path = reset_path.replace(placeholder, "{token}")
         try:
-            await auth.request_password_reset(
+            await resets.request_password_reset(
                 database(request),
                 email,
                 secret_key=config.secret_key,
                 reset_url=config.base_url.rstrip("/") + reset_path,
-                log_link=not config.is_production,
+                log_link=config.log_reset_links and not config.is_production,
             )
         except InvalidInput as error:
             context["errors"] = error.errors
             return render(request, "auth/forgot.html", context, status_code=422)
+        wake_sender(request)
         context["sent"] = True
     return render(request, "auth/forgot.html", context)
 
@@ -95,7 +115,7 @@ async def reset(request: Request) -> Response:
     if request.method == "POST":
         form = await request.form()
         try:
-            await auth.reset_password(
+            await resets.reset_password(
                 database(request),
                 token,
                 str(form.get("password", "")),
@@ -105,7 +125,7 @@ async def reset(request: Request) -> Response:
             context["errors"] = error.errors
             return render(request, "auth/reset.html", context, status_code=422)
         context = {"errors": {}, "email": "", "next": "/organiser"}
-        context["message"] = "Your password has been changed. Sign in with the new one."
+        context["message"] = words.CHANGED_NOTICE
         return render(request, "auth/signin.html", context)
     return render(request, "auth/reset.html", context)
 
@@ -115,9 +135,8 @@ async def csrf_failed(scope: Scope, send: Send, message_id: object) -> None:
     body = (
         "<!doctype html><html lang='en-GB'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        "<title>Form expired · Gathering</title></head><body><main><h1>This form has expired</h1>"
-        "<p>For your security, forms work only from a page this site has just shown you. "
-        "Go back, reload the page, and send the form again. Nothing was saved.</p>"
+        f"<title>{words.FORM_EXPIRED_TITLE}</title></head><body><main>"
+        f"<h1>{words.FORM_EXPIRED_HEADING}</h1><p>{words.FORM_EXPIRED_TEXT}</p>"
         "</main></body></html>"
     ).encode()
     await send(

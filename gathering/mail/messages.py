@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.auth import queries as audit
+from gathering.core import audit
 from gathering.core.database import Database
 from gathering.core.errors import NotFound
 from gathering.core.permissions import Actor, require_admin
@@ -35,6 +35,7 @@ KINDS = frozenset(
         "session_reminder",
         "organiser_message",
         "supporters_only",
+        "password_reset",
     }
 )
 ATTACHMENT_KINDS = frozenset({"qr_png", "file"})

@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.auth import queries as audit_queries
+from gathering.core import audit as audit_queries
 from gathering.core.database import Database
 from gathering.core.errors import GatheringError
 from gathering.mail.messages import KINDS as TEMPLATED_MAIL

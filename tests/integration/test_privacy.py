@@ -15,8 +15,8 @@ from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.auth.accounts import create_or_update_account
-from gathering.auth.queries import insert_audit_event
 from gathering.core import schema
+from gathering.core.audit import insert_audit_event
 from gathering.core.database import Database
 from gathering.demo import STEWARD_PIN, load_demo, steward_token
 from gathering.door import rules as checkin

@@ -66,7 +66,7 @@ def test_guess_delays_grow_per_failure_up_to_the_cap() -> None:
     delays = [GUESS.delay_after(n).total_seconds() for n in range(0, 8)]
     assert delays == [0, 0, 0, 10, 20, 40, 60, 60]
     assert GUESS.steps() == 6
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="first_delay"):
         GuessLimit("x", 1, dt.timedelta(0), dt.timedelta(1), dt.timedelta(1), "")
 
 
