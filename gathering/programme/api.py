@@ -6,21 +6,26 @@ or anything about attendees. Times are RFC 3339 in the gathering's zone, with th
 beside them. GET responses carry ETags (and 304) and open CORS through ``cached_response``; none
 sends Last-Modified, because ``places_left`` is live and changes without a release.
 
+Every answer is a model of ``programme.api_models`` or ``registration.api_models``, encoded by
+msgspec; the OpenAPI document is generated from the same models (``programme.openapi``).
+
 ``POST /api/gatherings/{slug}/registrations`` is the registration form's twin for other sites:
-open CORS without credentials (asgi-csrf lets a cookieless POST through; a same-site browser
-POST carrying our cookies is refused), throttled per client address, and answering 202 alike for
-a new address and one already registered, as the page does.
+open CORS without credentials (a same-site browser POST carrying our cookies is refused by the
+CSRF check), throttled per client address, and answering 202 alike for a new address and one
+already registered, as the page does.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
+import logging
 import zoneinfo
 from typing import Any
 
+from msgspec.structs import asdict
+from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, NoMatchFound, Route
 
 from gathering.core.caching import cached_response
@@ -28,21 +33,27 @@ from gathering.core.error_pages import STATUS_BY_CODE
 from gathering.core.errors import GatheringError, InvalidInput
 from gathering.core.http import NO_STORE, OPEN_CORS
 from gathering.core.render import database, settings, wake_sender
+from gathering.core.throttles import Throttled
+from gathering.programme import api_models as models
 from gathering.programme import catalogue
 from gathering.programme.catalogue import Appearance, OrganisationProfile, SpeakerProfile
 from gathering.programme.export_pages import session_path
 from gathering.programme.openapi import openapi_document
 from gathering.programme.release import Programme, PublicGathering, PublicSession, load_programme
+from gathering.registration import api_models as forms
 from gathering.registration import api_rules as registration_api
-from gathering.registration import rules as reg
+from gathering.registration import registering
+from gathering.registration.form import RegistrationPage, registration_page
+from gathering.registration.limits import Limits
 from gathering.registration.links import links
+from gathering.registration.words import MATCH_TEXT, contact_text
 
 JSON = "application/json"
+log = logging.getLogger(__name__)
 
 
-def _json(request: Request, data: Any) -> Response:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-    return cached_response(request, body, JSON, last_modified=None, max_age=60)
+def _json(request: Request, model: models.Model) -> Response:
+    return cached_response(request, models.encode(model), JSON, last_modified=None, max_age=60)
 
 
 def _absolute(request: Request, name: str, **params: Any) -> str | None:
@@ -58,178 +69,178 @@ def _time(instant: dt.datetime, zone: str) -> str:
     return instant.astimezone(zoneinfo.ZoneInfo(zone)).isoformat()
 
 
-def _gathering_ref(request: Request, gathering: PublicGathering) -> dict[str, Any]:
-    return {
-        "slug": gathering.slug,
-        "title": gathering.title,
-        "api_url": _absolute(request, "api:gathering", slug=gathering.slug),
-    }
+def _gathering_ref(request: Request, gathering: PublicGathering) -> models.GatheringRef:
+    return models.GatheringRef(
+        slug=gathering.slug,
+        title=gathering.title,
+        api_url=_absolute(request, "api:gathering", slug=gathering.slug),
+    )
 
 
-def _session(request: Request, gathering: PublicGathering, s: PublicSession) -> dict[str, Any]:
+def _room(s: PublicSession) -> models.Room | None:
+    if s.room is None:
+        return None
+    venue = s.room.venue
+    return models.Room(
+        id=s.room.id,
+        name=s.room.name,
+        capacity=s.room.capacity,
+        step_free=s.room.step_free,
+        access_notes=s.room.access_notes,
+        venue=models.Venue(
+            id=venue.id,
+            name=venue.name,
+            address=venue.address,
+            step_free=venue.step_free,
+            hearing_loop=venue.hearing_loop,
+            bsl=venue.bsl,
+            quiet_room=venue.quiet_room,
+            access_notes=venue.access_notes,
+        ),
+    )
+
+
+def _session(request: Request, gathering: PublicGathering, s: PublicSession) -> models.Session:
     zone = gathering.timezone
-    room = None
-    if s.room is not None:
-        venue = s.room.venue
-        room = {
-            "id": s.room.id,
-            "name": s.room.name,
-            "capacity": s.room.capacity,
-            "step_free": s.room.step_free,
-            "access_notes": s.room.access_notes,
-            "venue": {
-                "id": venue.id,
-                "name": venue.name,
-                "address": venue.address,
-                "step_free": venue.step_free,
-                "hearing_loop": venue.hearing_loop,
-                "bsl": venue.bsl,
-                "quiet_room": venue.quiet_room,
-                "access_notes": venue.access_notes,
-            },
-        }
     base = settings(request).base_url.rstrip("/")
-    return {
-        "id": s.id,
-        "gathering": _gathering_ref(request, gathering),
-        "url": base + session_path(request, gathering.slug, s.id),
-        "api_url": _absolute(request, "api:session", slug=gathering.slug, session_id=s.id),
-        "title": s.title,
-        "description": s.description,
-        "starts_at": _time(s.starts_at, zone),
-        "ends_at": _time(s.ends_at, zone),
-        "timezone": zone,
-        "status": s.status,
-        "is_cancelled": s.is_cancelled,
-        "format": s.format,
-        "access": s.access,
-        "access_note": s.access_note,
-        "language": s.language,
-        "track": {"slug": s.track.slug, "name": s.track.name} if s.track else None,
-        "venue_tbc": s.room is None and s.format != "online",
-        "room": room,
-        "hosts": [
-            {"slug": h.slug, "name": h.name, "short_name": h.short_name, "role": h.role}
+    return models.Session(
+        id=s.id,
+        gathering=_gathering_ref(request, gathering),
+        url=base + session_path(request, gathering.slug, s.id),
+        api_url=_absolute(request, "api:session", slug=gathering.slug, session_id=s.id),
+        title=s.title,
+        description=s.description,
+        starts_at=_time(s.starts_at, zone),
+        ends_at=_time(s.ends_at, zone),
+        timezone=zone,
+        status=s.status,
+        is_cancelled=s.is_cancelled,
+        format=s.format,
+        access=s.access,
+        access_note=s.access_note,
+        language=s.language,
+        track=models.Track(slug=s.track.slug, name=s.track.name) if s.track else None,
+        venue_tbc=s.room is None and s.format != "online",
+        room=_room(s),
+        hosts=[
+            models.Host(slug=h.slug, name=h.name, short_name=h.short_name, role=h.role)
             for h in s.hosts
         ],
-        "speakers": [
-            {"slug": p.slug, "name": p.name, "affiliation": p.affiliation, "role": p.role}
+        speakers=[
+            models.SessionSpeaker(slug=p.slug, name=p.name, affiliation=p.affiliation, role=p.role)
             for p in s.speakers
         ],
-        "capacity": s.capacity,
-        "places_left": s.places_left,
-        "version": s.version,
-        "changed_at": _time(s.changed_at, zone),
-    }
+        capacity=s.capacity,
+        places_left=s.places_left,
+        version=s.version,
+        changed_at=_time(s.changed_at, zone),
+    )
 
 
-def _gathering(request: Request, programme: Programme) -> dict[str, Any]:
+def _gathering(request: Request, programme: Programme) -> models.Gathering:
     g = programme.gathering
     release = programme.release
-    return {
-        "slug": g.slug,
-        "title": g.title,
-        "description": g.description,
-        "starts_on": g.starts_on.isoformat(),
-        "ends_on": g.ends_on.isoformat(),
-        "timezone": g.timezone,
-        "mode": g.mode,
-        "location": g.location,
-        "url": _absolute(request, "public:gathering", slug=g.slug),
-        "api_url": _absolute(request, "api:gathering", slug=g.slug),
-        "exports": {
-            "frab_xml": _absolute(request, "exports:frab_xml", slug=g.slug),
-            "schedule_json": _absolute(request, "exports:schedule_json", slug=g.slug),
-        },
-        "release": (
-            {"number": release.number, "released_at": _time(release.released_at, g.timezone)}
+    return models.Gathering(
+        slug=g.slug,
+        title=g.title,
+        description=g.description,
+        starts_on=g.starts_on.isoformat(),
+        ends_on=g.ends_on.isoformat(),
+        timezone=g.timezone,
+        mode=g.mode,
+        location=g.location,
+        url=_absolute(request, "public:gathering", slug=g.slug),
+        api_url=_absolute(request, "api:gathering", slug=g.slug),
+        exports=models.Exports(
+            frab_xml=_absolute(request, "exports:frab_xml", slug=g.slug),
+            schedule_json=_absolute(request, "exports:schedule_json", slug=g.slug),
+        ),
+        release=(
+            models.Release(
+                number=release.number, released_at=_time(release.released_at, g.timezone)
+            )
             if release
             else None
         ),
-        "session_count": len(programme.sessions),
-    }
+        session_count=len(programme.sessions),
+    )
 
 
-def _appearances(request: Request, appearances: tuple[Appearance, ...]) -> list[dict[str, Any]]:
+def _appearances(request: Request, appearances: tuple[Appearance, ...]) -> list[models.Appearance]:
     return [
-        {"role": a.role, "session": _session(request, a.gathering, a.session)} for a in appearances
+        models.Appearance(role=a.role, session=_session(request, a.gathering, a.session))
+        for a in appearances
     ]
 
 
-def _speaker(request: Request, p: SpeakerProfile, *, full: bool) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "slug": p.slug,
-        "name": p.name,
-        "affiliation": p.affiliation,
-        "url": _absolute(request, "public:speaker", slug=p.slug),
-        "api_url": _absolute(request, "api:speaker", slug=p.slug),
-        "session_count": len(p.appearances),
-    }
-    if full:
-        data["bio"] = p.bio
-        data["sessions"] = _appearances(request, p.appearances)
-    return data
+def _speaker(request: Request, p: SpeakerProfile) -> models.Speaker:
+    return models.Speaker(
+        slug=p.slug,
+        name=p.name,
+        affiliation=p.affiliation,
+        url=_absolute(request, "public:speaker", slug=p.slug),
+        api_url=_absolute(request, "api:speaker", slug=p.slug),
+        session_count=len(p.appearances),
+    )
 
 
-def _organisation(request: Request, o: OrganisationProfile, *, full: bool) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "slug": o.slug,
-        "name": o.name,
-        "short_name": o.short_name,
-        "website": o.website,
-        "url": _absolute(request, "public:organisation", slug=o.slug),
-        "api_url": _absolute(request, "api:organisation", slug=o.slug),
-        "session_count": len(o.appearances),
-    }
-    if full:
-        data["description"] = o.description
-        data["sessions"] = _appearances(request, o.appearances)
-    return data
+def _organisation(request: Request, o: OrganisationProfile) -> models.Organisation:
+    return models.Organisation(
+        slug=o.slug,
+        name=o.name,
+        short_name=o.short_name,
+        website=o.website,
+        url=_absolute(request, "public:organisation", slug=o.slug),
+        api_url=_absolute(request, "api:organisation", slug=o.slug),
+        session_count=len(o.appearances),
+    )
 
 
-def _registration_form(request: Request, page: reg.RegistrationPage) -> dict[str, Any]:
+def _form_session(request: Request, g: PublicGathering, s: PublicSession) -> forms.FormSession:
+    return forms.FormSession(
+        id=s.id,
+        title=s.title,
+        starts_at=_time(s.starts_at, g.timezone),
+        ends_at=_time(s.ends_at, g.timezone),
+        timezone=g.timezone,
+        format=s.format,
+        access=s.access,
+        access_note=s.access_note,
+        capacity=s.capacity,
+        places_left=s.places_left,
+        api_url=_absolute(request, "api:session", slug=g.slug, session_id=s.id),
+    )
+
+
+def _registration_form(request: Request, page: RegistrationPage) -> forms.RegistrationForm:
     g = page.programme.gathering
-    slug = g.slug
-    return {
-        "gathering": _gathering_ref(request, g),
-        "is_open": page.is_open,
-        "register_url": _absolute(request, "api:register", slug=slug),
-        "form_url": _absolute(request, "registration:form", slug=slug),
-        "confirm_within_hours": settings(request).confirm_hours,
-        "ticket_types": [
-            {"id": int(t.value), "name": t.label, "suggested_contribution": t.hint}
+    return forms.RegistrationForm(
+        gathering=_gathering_ref(request, g),
+        is_open=page.is_open,
+        register_url=_absolute(request, "api:register", slug=g.slug),
+        form_url=_absolute(request, "registration:form", slug=g.slug),
+        confirm_within_hours=settings(request).confirm_hours,
+        ticket_types=[
+            forms.TicketType(id=int(t.value), name=t.label, suggested_contribution=t.hint)
             for t in page.ticket_types
         ],
-        "questions": [
-            {"key": q.key, "label": q.label, "help": q.help, "required": q.is_required}
+        questions=[
+            forms.FormQuestion(key=q.key, label=q.label, help=q.help, required=q.is_required)
             for q in page.questions
         ],
-        "share_access_needs": {
-            "offered": any(q.key == "access_needs" for q in page.questions),
-            "label": SHARE_ACCESS_NEEDS_LABEL,
-        },
-        "sessions": [
-            {
-                "id": s.id,
-                "title": s.title,
-                "starts_at": _time(s.starts_at, g.timezone),
-                "ends_at": _time(s.ends_at, g.timezone),
-                "timezone": g.timezone,
-                "format": s.format,
-                "access": s.access,
-                "access_note": s.access_note,
-                "capacity": s.capacity,
-                "places_left": s.places_left,
-                "api_url": _absolute(request, "api:session", slug=slug, session_id=s.id),
-            }
-            for s in page.sessions
-        ],
-        "organisations": [
-            {"id": int(o.value), "name": o.label, "consent_text": reg.contact_text(o.label)}
+        share_access_needs=forms.ShareAccessNeeds(
+            offered=any(q.key == "access_needs" for q in page.questions),
+            label=SHARE_ACCESS_NEEDS_LABEL,
+        ),
+        sessions=[_form_session(request, g, s) for s in page.sessions],
+        organisations=[
+            forms.ConsentOrganisation(
+                id=int(o.value), name=o.label, consent_text=contact_text(o.label)
+            )
             for o in page.organisations
         ],
-        "constituency_match": {"consent_text": reg.MATCH_TEXT},
-    }
+        constituency_match=forms.ConstituencyMatch(consent_text=MATCH_TEXT),
+    )
 
 
 # --- registering from another site ---------------------------------------------------------
@@ -245,19 +256,25 @@ PREFLIGHT = {
 API_NO_STORE = {**NO_STORE, **OPEN_CORS}
 
 
-def _api_json(data: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
-    return JSONResponse(data, status, headers={**API_NO_STORE, **(headers or {})})
+def _api_json(model: models.Model, status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        models.encode(model), status, headers={**API_NO_STORE, **(headers or {})}, media_type=JSON
+    )
 
 
-def _api_error(status: int, code: str, message: str, **extra: Any) -> Response:
-    headers = extra.pop("headers", None)
-    return _api_json({"error": code, "message": message, **extra}, status, headers)
+def _api_error(
+    status: int, code: str, message: str, *, headers: dict[str, str] | None = None
+) -> Response:
+    return _api_json(models.Error(error=code, message=message), status, headers)
 
 
 def _error_response(error: GatheringError) -> Response:
     if isinstance(error, InvalidInput):
-        return _api_error(422, error.code, error.message, fields=error.errors)
-    if isinstance(error, registration_api.RegistrationThrottled):
+        invalid = forms.InvalidInputError(
+            error=error.code, message=error.message, fields=error.errors
+        )
+        return _api_json(invalid, 422)
+    if isinstance(error, Throttled):
         wait = {"retry-after": str(error.retry_after)}
         return _api_error(429, error.code, error.message, headers=wait)
     status = STATUS_BY_CODE.get(error.code, 400)
@@ -282,27 +299,22 @@ async def _body(request: Request) -> bytes:
     return bytes(chunks)
 
 
-def _decoded(body: bytes) -> object:
-    def _no_constants(name: str) -> object:
-        raise registration_api.BadRequest(f"The body is not valid JSON ({name} is not JSON).")
-
-    try:
-        return json.loads(body.decode("utf-8"), parse_constant=_no_constants)
-    except UnicodeDecodeError:
-        raise registration_api.BadRequest("The body must be JSON encoded as UTF-8.") from None
-    except json.JSONDecodeError as error:
-        raise registration_api.BadRequest(
-            f"The body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}."
-        ) from None
-    except (ValueError, RecursionError):  # an integer too long to convert; nesting too deep
-        raise registration_api.BadRequest("The body is not JSON this API can read.") from None
+def _accepted(confirm_hours: int) -> forms.RegistrationAccepted:
+    return forms.RegistrationAccepted(
+        status="check_your_email",
+        message=(
+            "Thank you. We have sent an email to the address given. Follow the link in it "
+            f"within {confirm_hours} hours to confirm the registration; until then "
+            "no place is confirmed. If nothing arrives, check the spam folder."
+        ),
+    )
 
 
 async def _register(request: Request) -> Response:
     slug = request.path_params["slug"]
-    db = database(request)
+    db, config = database(request), settings(request)
     client = request.client.host if request.client else "unknown"
-    await registration_api.count_attempt(db, client)
+    await registration_api.count_attempt(db, config.secret_key, client)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != JSON:
         return _api_error(
@@ -318,21 +330,31 @@ async def _register(request: Request) -> Response:
         )
     except ClientDisconnect:
         return _api_error(400, "bad_request", "The body did not arrive whole.")
-    form = registration_api.parse_registration(_decoded(body))
-    config = settings(request)
-    await reg.register(db, slug, form, links=links(request), confirm_hours=config.confirm_hours)
-    wake_sender(request)  # mail was queued for a new address and an already registered one alike
-    return _api_json(
-        {
-            "status": "check_your_email",
-            "message": (
-                "Thank you. We have sent an email to the address given. Follow the link in it "
-                f"within {config.confirm_hours} hours to confirm the registration; until then "
-                "no place is confirmed. If nothing arrives, check the spam folder."
-            ),
-        },
-        202,
+    form = registration_api.parse_registration(body)
+    limits = Limits.of(config)
+    accepted = await registering.accept(
+        db, slug, form, secret_key=config.secret_key, limits=limits, client_address=client
     )
+    response = _api_json(_accepted(config.confirm_hours), 202)
+    # As on the page: what depends on whether the address is registered runs after the answer
+    # has gone, so the answer's timing cannot tell (issue 14).
+    response.background = BackgroundTask(_record, request, accepted, limits)
+    return response
+
+
+async def _record(request: Request, accepted: registering.Accepted, limits: Limits) -> None:
+    try:
+        await registering.record(
+            database(request),
+            accepted,
+            links=links(request),
+            confirm_hours=settings(request).confirm_hours,
+            limits=limits,
+        )
+    except GatheringError as error:  # the database busy or away: 202 said to check the email
+        log.warning("a registration from the API could not be recorded: %s", error.message)
+        return
+    wake_sender(request)  # mail was queued for a new address and an already registered one alike
 
 
 # --- handlers ------------------------------------------------------------------------------
@@ -340,14 +362,15 @@ async def _register(request: Request) -> Response:
 
 async def gatherings(request: Request) -> Response:
     programmes = await catalogue.released_programmes(database(request))
-    return _json(request, {"gatherings": [_gathering(request, p) for p in programmes]})
+    listed = [_gathering(request, p) for p in programmes]
+    return _json(request, models.GatheringList(gatherings=listed))
 
 
 async def gathering(request: Request) -> Response:
     programme = await load_programme(database(request), request.path_params["slug"])
-    data = _gathering(request, programme)
-    data["sessions"] = [_session(request, programme.gathering, s) for s in programme.sessions]
-    return _json(request, data)
+    sessions = [_session(request, programme.gathering, s) for s in programme.sessions]
+    summary = asdict(_gathering(request, programme))
+    return _json(request, models.GatheringDetail(**summary, sessions=sessions))
 
 
 async def session(request: Request) -> Response:
@@ -360,26 +383,32 @@ async def session(request: Request) -> Response:
 
 async def speakers(request: Request) -> Response:
     profiles = await catalogue.list_speakers(database(request))
-    return _json(request, {"speakers": [_speaker(request, p, full=False) for p in profiles]})
+    return _json(request, models.SpeakerList(speakers=[_speaker(request, p) for p in profiles]))
 
 
 async def speaker(request: Request) -> Response:
-    profile = await catalogue.speaker_profile(database(request), request.path_params["slug"])
-    return _json(request, _speaker(request, profile, full=True))
+    p = await catalogue.speaker_profile(database(request), request.path_params["slug"])
+    summary = asdict(_speaker(request, p))
+    sessions = _appearances(request, p.appearances)
+    return _json(request, models.SpeakerDetail(**summary, bio=p.bio, sessions=sessions))
 
 
 async def organisations(request: Request) -> Response:
     found = await catalogue.list_organisations(database(request))
-    return _json(request, {"organisations": [_organisation(request, o, full=False) for o in found]})
+    listed = [_organisation(request, o) for o in found]
+    return _json(request, models.OrganisationList(organisations=listed))
 
 
 async def organisation(request: Request) -> Response:
-    found = await catalogue.organisation_profile(database(request), request.path_params["slug"])
-    return _json(request, _organisation(request, found, full=True))
+    o = await catalogue.organisation_profile(database(request), request.path_params["slug"])
+    summary = asdict(_organisation(request, o))
+    sessions = _appearances(request, o.appearances)
+    detail = models.OrganisationDetail(**summary, description=o.description, sessions=sessions)
+    return _json(request, detail)
 
 
 async def registration_form(request: Request) -> Response:
-    page = await reg.registration_page(database(request), request.path_params["slug"])
+    page = await registration_page(database(request), request.path_params["slug"])
     return _json(request, _registration_form(request, page))
 
 

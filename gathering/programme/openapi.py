@@ -1,8 +1,10 @@
 """The OpenAPI 3.1 document for the JSON API (the programme, registering) and the exports.
 
-Built from a dict (not a data file) so it ships with the package and mypy sees it; serialised
-once per base URL. Keep it in step with ``web/api.py`` and ``web/exports.py``: a test compares
-its paths with the app's routes.
+The schemas are generated from the API's models (``programme.api_models``,
+``registration.api_models``) by msgspec, so what the document says is what the handlers encode
+and what the registration endpoint validates; only the paths (summaries, parameters, which
+model answers which status) are written here. Serialised once per base URL. A test compares the
+paths with the app's routes.
 """
 
 from __future__ import annotations
@@ -11,355 +13,49 @@ import functools
 import json
 from typing import Any
 
+import msgspec
+
 from gathering import __version__
+from gathering.programme import api_models as models
+from gathering.registration import api_models as forms
+
+REF_TEMPLATE = "#/components/schemas/{name}"
+
+# The models a path refers to; msgspec adds every model they contain.
+MODELS: tuple[type[msgspec.Struct], ...] = (
+    models.Error,
+    models.GatheringList,
+    models.GatheringDetail,
+    models.Session,
+    models.SpeakerList,
+    models.SpeakerDetail,
+    models.OrganisationList,
+    models.OrganisationDetail,
+    forms.RegistrationForm,
+    forms.RegistrationRequest,
+    forms.RegistrationAccepted,
+    forms.InvalidInputError,
+)
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+def _ref(model: type[msgspec.Struct] | str) -> dict[str, str]:
+    name = model if isinstance(model, str) else model.__name__
+    return {"$ref": REF_TEMPLATE.format(name=name)}
 
 
-def _nullable(kind: str) -> dict[str, Any]:
-    return {"type": [kind, "null"]}
-
-
-def _object(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": [name for name in properties if name not in optional],
-    }
-
-
-_STRING = {"type": "string"}
-_INTEGER = {"type": "integer"}
-_BOOLEAN = {"type": "boolean"}
-_URL = {"type": "string", "format": "uri"}
-_NULLABLE_URL = {"type": ["string", "null"], "format": "uri"}
-_DATE = {"type": "string", "format": "date"}
-_TIME = {
-    "type": "string",
-    "format": "date-time",
-    "description": "RFC 3339 with the offset of the gathering's time zone.",
-}
-_ZONE = {"type": "string", "description": "IANA time zone name, e.g. Europe/London."}
-_ID_IN = {
-    "type": ["integer", "string"],
-    "description": "An id from the registration form description (a string of digits works).",
-}
-_FORMAT = {"enum": ["in_person", "online", "hybrid"]}
-_ACCESS = {"enum": ["public", "supporters", "invite"]}
-_TEXT_IN = {"type": "string", "description": "Text; NUL characters are refused."}
-
-SCHEMAS: dict[str, Any] = {
-    "Error": _object(
-        {
-            "error": {"type": "string", "description": "Stable machine code, e.g. not_found."},
-            "message": _STRING,
-        }
-    ),
-    "GatheringRef": _object({"slug": _STRING, "title": _STRING, "api_url": _NULLABLE_URL}),
-    "Venue": _object(
-        {
-            "id": _INTEGER,
-            "name": _STRING,
-            "address": _STRING,
-            "step_free": _nullable("boolean"),
-            "hearing_loop": _nullable("boolean"),
-            "bsl": _nullable("boolean"),
-            "quiet_room": _nullable("boolean"),
-            "access_notes": _STRING,
-        }
-    ),
-    "Room": _object(
-        {
-            "id": _INTEGER,
-            "name": _STRING,
-            "capacity": _nullable("integer"),
-            "step_free": _nullable("boolean"),
-            "access_notes": _STRING,
-            "venue": _ref("Venue"),
-        }
-    ),
-    "Track": _object({"slug": _STRING, "name": _STRING}),
-    "Host": _object(
-        {
-            "slug": _STRING,
-            "name": _STRING,
-            "short_name": _STRING,
-            "role": {"enum": ["host", "co_host"]},
-        }
-    ),
-    "SessionSpeaker": _object(
-        {
-            "slug": _STRING,
-            "name": _STRING,
-            "affiliation": _STRING,
-            "role": {"enum": ["chair", "speaker"]},
-        }
-    ),
-    "Session": _object(
-        {
-            "id": _INTEGER,
-            "gathering": _ref("GatheringRef"),
-            "url": {**_URL, "description": "The session's public page."},
-            "api_url": _NULLABLE_URL,
-            "title": _STRING,
-            "description": {"type": "string", "description": "Markdown source."},
-            "starts_at": _TIME,
-            "ends_at": _TIME,
-            "timezone": _ZONE,
-            "status": {"enum": ["published", "cancelled"]},
-            "is_cancelled": _BOOLEAN,
-            "format": _FORMAT,
-            "access": _ACCESS,
-            "access_note": _STRING,
-            "language": _STRING,
-            "track": {"oneOf": [_ref("Track"), {"type": "null"}]},
-            "venue_tbc": {**_BOOLEAN, "description": "In person but the room is not known yet."},
-            "room": {"oneOf": [_ref("Room"), {"type": "null"}]},
-            "hosts": {"type": "array", "items": _ref("Host")},
-            "speakers": {"type": "array", "items": _ref("SessionSpeaker")},
-            "capacity": _nullable("integer"),
-            "places_left": {
-                "type": ["integer", "null"],
-                "description": "Live count; null when there is no limit.",
-            },
-            "version": {**_INTEGER, "description": "Rises on every public change."},
-            "changed_at": _TIME,
-        }
-    ),
-    "Release": _object({"number": _INTEGER, "released_at": _TIME}),
-    "Gathering": _object(
-        {
-            "slug": _STRING,
-            "title": _STRING,
-            "description": _STRING,
-            "starts_on": _DATE,
-            "ends_on": _DATE,
-            "timezone": _ZONE,
-            "mode": {"enum": ["in_person", "online", "hybrid"]},
-            "location": _STRING,
-            "url": _NULLABLE_URL,
-            "api_url": _NULLABLE_URL,
-            "exports": _object({"frab_xml": _NULLABLE_URL, "schedule_json": _NULLABLE_URL}),
-            "release": {
-                "oneOf": [_ref("Release"), {"type": "null"}],
-                "description": "The programme's last release; null before the first.",
-            },
-            "session_count": _INTEGER,
-        }
-    ),
-    "GatheringDetail": {
-        "allOf": [
-            _ref("Gathering"),
-            _object({"sessions": {"type": "array", "items": _ref("Session")}}),
-        ]
-    },
-    "GatheringList": _object({"gatherings": {"type": "array", "items": _ref("Gathering")}}),
-    "Appearance": _object(
-        {
-            "role": {"enum": ["chair", "speaker", "host", "co_host"]},
-            "session": _ref("Session"),
-        }
-    ),
-    "Speaker": _object(
-        {
-            "slug": _STRING,
-            "name": _STRING,
-            "affiliation": _STRING,
-            "url": _NULLABLE_URL,
-            "api_url": _NULLABLE_URL,
-            "session_count": _INTEGER,
-        }
-    ),
-    "SpeakerDetail": {
-        "allOf": [
-            _ref("Speaker"),
-            _object({"bio": _STRING, "sessions": {"type": "array", "items": _ref("Appearance")}}),
-        ]
-    },
-    "SpeakerList": _object({"speakers": {"type": "array", "items": _ref("Speaker")}}),
-    "Organisation": _object(
-        {
-            "slug": _STRING,
-            "name": _STRING,
-            "short_name": _STRING,
-            "website": _STRING,
-            "url": _NULLABLE_URL,
-            "api_url": _NULLABLE_URL,
-            "session_count": _INTEGER,
-        }
-    ),
-    "OrganisationDetail": {
-        "allOf": [
-            _ref("Organisation"),
-            _object(
-                {
-                    "description": _STRING,
-                    "sessions": {"type": "array", "items": _ref("Appearance")},
-                }
-            ),
-        ]
-    },
-    "OrganisationList": _object(
-        {"organisations": {"type": "array", "items": _ref("Organisation")}}
-    ),
-    "RegistrationForm": _object(
-        {
-            "gathering": _ref("GatheringRef"),
-            "is_open": {
-                **_BOOLEAN,
-                "description": "False: a registration is refused with 409 until it opens.",
-            },
-            "register_url": {**_NULLABLE_URL, "description": "Where to POST a registration."},
-            "form_url": {**_NULLABLE_URL, "description": "This site's own registration page."},
-            "confirm_within_hours": {
-                **_INTEGER,
-                "description": "How long the emailed confirmation link works.",
-            },
-            "ticket_types": {
-                "type": "array",
-                "description": "Honour pricing: the choice is recorded, nothing is charged. "
-                "When the list is not empty, ticket_type_id is required.",
-                "items": _object(
-                    {"id": _INTEGER, "name": _STRING, "suggested_contribution": _STRING}
-                ),
-            },
-            "questions": {
-                "type": "array",
-                "description": "Answer in `answers`, keyed by `key`.",
-                "items": _object(
-                    {"key": _STRING, "label": _STRING, "help": _STRING, "required": _BOOLEAN}
-                ),
-            },
-            "share_access_needs": _object(
-                {
-                    "offered": {
-                        **_BOOLEAN,
-                        "description": "There is an access_needs question to share.",
-                    },
-                    "label": {**_STRING, "description": "The checkbox wording to show."},
-                }
-            ),
-            "sessions": {
-                "type": "array",
-                "description": "Released sessions that are not cancelled; choose any.",
-                "items": _object(
-                    {
-                        "id": _INTEGER,
-                        "title": _STRING,
-                        "starts_at": _TIME,
-                        "ends_at": _TIME,
-                        "timezone": _ZONE,
-                        "format": _FORMAT,
-                        "access": {
-                            **_ACCESS,
-                            "description": "supporters: only listed addresses may book; "
-                            "invite: send the session's code in invite_codes.",
-                        },
-                        "access_note": _STRING,
-                        "capacity": _nullable("integer"),
-                        "places_left": {
-                            "type": ["integer", "null"],
-                            "description": "Live; null when there is no limit. At 0 a "
-                            "registration joins the waiting list.",
-                        },
-                        "api_url": _NULLABLE_URL,
-                    }
-                ),
-            },
-            "organisations": {
-                "type": "array",
-                "description": "The named host organisations one may agree to be contacted by, "
-                "one checkbox each, unticked by default.",
-                "items": _object(
-                    {
-                        "id": _INTEGER,
-                        "name": _STRING,
-                        "consent_text": {
-                            **_STRING,
-                            "description": "The exact wording to show; it is what is recorded.",
-                        },
-                    }
-                ),
-            },
-            "constituency_match": _object(
-                {
-                    "consent_text": {
-                        **_STRING,
-                        "description": "The exact wording to show beside an unticked box.",
-                    }
-                }
-            ),
-        }
-    ),
-    "RegistrationRequest": {
-        "type": "object",
-        "description": "Only name and email are always needed. Unknown fields are refused (400), "
-        "so a misspelt field is not silently lost; null counts as absent for optional fields.",
-        "required": ["name", "email"],
-        "additionalProperties": False,
-        "properties": {
-            "name": {**_TEXT_IN, "description": "As on the ticket; at most 200 characters."},
-            "email": {**_TEXT_IN, "description": "The confirmation link is sent here."},
-            "ticket_type_id": {**_ID_IN, "type": ["integer", "string", "null"]},
-            "answers": {
-                "type": ["object", "null"],
-                "description": "Question key to answer (at most 2,000 characters each). Keys "
-                "that are not questions of this gathering are ignored.",
-                "additionalProperties": {"type": ["string", "null"]},
-            },
-            "session_ids": {"type": ["array", "null"], "items": _ID_IN},
-            "invite_codes": {
-                "type": ["object", "null"],
-                "description": "Session id (as a string) to that session's code, for sessions "
-                "whose access is invite.",
-                "additionalProperties": {"type": ["string", "null"]},
-            },
-            "contact_organisation_ids": {
-                "type": ["array", "null"],
-                "description": "Organisations the person agreed may contact them: only those "
-                "whose box they ticked.",
-                "items": _ID_IN,
-            },
-            "constituency_match": {
-                "type": ["boolean", "null"],
-                "description": "The person ticked the constituency_match consent.",
-            },
-            "share_access_needs": {
-                "type": ["boolean", "null"],
-                "description": "Stewards may see the access_needs answer.",
-            },
-        },
-    },
-    "RegistrationAccepted": _object(
-        {
-            "status": {"const": "check_your_email"},
-            "message": {**_STRING, "description": "Words to show the person."},
-        }
-    ),
-    "InvalidInputError": {
-        "allOf": [
-            _ref("Error"),
-            _object(
-                {
-                    "fields": {
-                        "type": "object",
-                        "description": "Field to a message for the person, e.g. name, email, "
-                        "ticket_type_id, session_ids, consent, answer_<key>, "
-                        "invite_<session id>.",
-                        "additionalProperties": _STRING,
-                    }
-                }
-            ),
-        ]
-    },
-    "ScheduleJson": {
+def schemas() -> dict[str, Any]:
+    """The components' schemas: every model's, and the exports' (built by hand, not models)."""
+    _, components = msgspec.json.schema_components(MODELS, ref_template=REF_TEMPLATE)
+    components["ScheduleJson"] = {
         "type": "object",
         "description": "C3VOC schedule JSON v1, valid against https://c3voc.de/schedule/schema.json.",
         "required": ["schedule"],
-    },
-}
+    }
+    return components
+
+
+_INTEGER = {"type": "integer"}
+_STRING = {"type": "string"}
 
 _SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
 _SESSION_ID = {"name": "session_id", "in": "path", "required": True, "schema": _INTEGER}
@@ -370,7 +66,7 @@ _CACHE_HEADERS = {
 _NOT_MODIFIED = {"description": "Not modified: the copy whose ETag was sent is current."}
 _NOT_FOUND = {
     "description": "No such gathering, session, speaker or organisation.",
-    "content": {"application/json": {"schema": _ref("Error")}},
+    "content": {"application/json": {"schema": _ref(models.Error)}},
 }
 
 
@@ -405,7 +101,10 @@ def _get(
 
 
 def _error(
-    description: str, schema: str = "Error", *, headers: dict[str, Any] | None = None
+    description: str,
+    schema: type[msgspec.Struct] = models.Error,
+    *,
+    headers: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "description": description,
@@ -437,14 +136,14 @@ _REGISTER: dict[str, Any] = {
         "requestBody": {
             "required": True,
             "description": "At most 64 KB of JSON.",
-            "content": {"application/json": {"schema": _ref("RegistrationRequest")}},
+            "content": {"application/json": {"schema": _ref(forms.RegistrationRequest)}},
         },
         "responses": {
             "202": {
                 "description": "Accepted: the person must confirm by email. The same for an "
                 "address already registered.",
                 "headers": {"Access-Control-Allow-Origin": {"schema": {"const": "*"}}},
-                "content": {"application/json": {"schema": _ref("RegistrationAccepted")}},
+                "content": {"application/json": {"schema": _ref(forms.RegistrationAccepted)}},
             },
             "400": _error("The body is not JSON, not an object, or a field has the wrong type."),
             "403": {
@@ -458,7 +157,7 @@ _REGISTER: dict[str, Any] = {
             "422": _error(
                 "Something the person can correct; `fields` names each field and says why. "
                 "Nothing was saved.",
-                "InvalidInputError",
+                forms.InvalidInputError,
             ),
             "429": _error(
                 "Too many attempts from this client address; try again later.",
@@ -473,45 +172,45 @@ _REGISTER: dict[str, Any] = {
 PATHS: dict[str, Any] = {
     "/api/openapi.json": _get("getOpenApi", "This document.", {"type": "object"}, tag="meta"),
     "/api/gatherings": _get(
-        "listGatherings", "Listed gatherings, newest first.", _ref("GatheringList")
+        "listGatherings", "Listed gatherings, newest first.", _ref(models.GatheringList)
     ),
     "/api/gatherings/{slug}": _get(
         "getGathering",
         "A gathering with its released programme (live places left).",
-        _ref("GatheringDetail"),
+        _ref(models.GatheringDetail),
         parameters=(_SLUG,),
     ),
     "/api/gatherings/{slug}/sessions/{session_id}": _get(
         "getSession",
         "One session of a gathering's released programme.",
-        _ref("Session"),
+        _ref(models.Session),
         parameters=(_SLUG, _SESSION_ID),
     ),
     "/api/gatherings/{slug}/registration": _get(
         "getRegistrationForm",
         "What the registration form offers (ticket types, questions, sessions with places "
         "left, consent wording), to build a form on another site.",
-        _ref("RegistrationForm"),
+        _ref(forms.RegistrationForm),
         parameters=(_SLUG,),
         tag="registration",
     ),
     "/api/gatherings/{slug}/registrations": _REGISTER,
     "/api/speakers": _get(
-        "listSpeakers", "Everyone speaking in a released programme.", _ref("SpeakerList")
+        "listSpeakers", "Everyone speaking in a released programme.", _ref(models.SpeakerList)
     ),
     "/api/speakers/{slug}": _get(
         "getSpeaker",
         "A speaker with their released sessions.",
-        _ref("SpeakerDetail"),
+        _ref(models.SpeakerDetail),
         parameters=(_SLUG,),
     ),
     "/api/organisations": _get(
-        "listOrganisations", "The network's organisations.", _ref("OrganisationList")
+        "listOrganisations", "The network's organisations.", _ref(models.OrganisationList)
     ),
     "/api/organisations/{slug}": _get(
         "getOrganisation",
         "An organisation with the released sessions it hosts or co-hosts.",
-        _ref("OrganisationDetail"),
+        _ref(models.OrganisationDetail),
         parameters=(_SLUG,),
     ),
     "/g/{slug}/schedule.xml": _get(
@@ -557,7 +256,7 @@ def document(base_url: str) -> dict[str, Any]:
             {"name": "meta", "description": "About the API."},
         ],
         "paths": PATHS,
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": schemas()},
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
 
 import httpx
 import jsonschema
@@ -12,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from gathering.core import schema
 from gathering.core.database import Database
@@ -279,13 +280,24 @@ async def test_nothing_private_in_any_response(db: Database, client: httpx.Async
             assert secret not in response.text, (path, secret)
 
 
+def _all_routes(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, Route]]:
+    """Every route with its full path, walking the mounts that group them by first segment."""
+    for route in routes:
+        if isinstance(route, Mount):
+            yield from _all_routes(route.routes, prefix + route.path)
+        elif isinstance(route, Route):
+            yield prefix + route.path, route
+
+
+def _template(path: str) -> str:
+    return re.sub(r"\{(\w+):\w+\}", r"{\1}", path)
+
+
 def _route_paths(app: Starlette) -> set[str]:
     paths = set()
-    for route in app.routes:
-        if isinstance(route, Route) and (
-            route.path.startswith("/api/") or (route.name or "").startswith("exports:")
-        ):
-            paths.add(re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path))
+    for path, route in _all_routes(app.routes):
+        if path.startswith("/api/") or (route.name or "").startswith("exports:"):
+            paths.add(_template(path))
     return paths
 
 
@@ -368,11 +380,11 @@ async def test_openapi_document_describes_every_route(
     jsonschema.Draft202012Validator(OPENAPI_SHAPE).validate(document)
     assert set(document["paths"]) == _route_paths(app)
     assert len(_route_paths(app)) == 12
-    for route in app.routes:  # each route's methods are the document's operations
-        if isinstance(route, Route) and route.path.startswith("/api/"):
-            item = document["paths"][re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)]
+    for path, route in _all_routes(app.routes):  # each route's methods are its operations
+        if path.startswith("/api/"):
+            item = document["paths"][_template(path)]
             methods = {m.lower() for m in route.methods or ()} - {"head", "options"}
-            assert methods == set(item), route.path
+            assert methods == set(item), path
     operations = [op for item in document["paths"].values() for op in item.values()]
     operation_ids = [op["operationId"] for op in operations]
     assert len(operation_ids) == len(set(operation_ids))
