@@ -1,8 +1,7 @@
 """Mail as data: outbox rows queued inside the change that causes them, delivered after commit.
 
 ``queue`` writes a row inside the caller's write unit. The sender (``gathering.mail.sender``)
-renders it
-from ``templates/email/<kind>.*`` with the stored context, sends it over SMTP outside any
+renders it from ``templates/email/<kind>.*`` with the stored context, sends it over SMTP outside any
 transaction, and records the outcome here. Delivery is at least once: a replica that dies between
 the SMTP server's "250 OK" and ``record_sent`` leaves a lease that expires, and the message goes
 again with the same Message-ID (``<outbox-{id}@{host}>``) so mail clients can drop the duplicate.
@@ -14,7 +13,6 @@ import datetime as dt
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,7 +20,8 @@ from gathering.core import audit
 from gathering.core.database import Database
 from gathering.core.errors import NotFound
 from gathering.core.permissions import Actor, require_admin
-from gathering.mail import queries
+from gathering.mail import queries, words
+from gathering.mail.queries import Json, OutboxRow, OutboxSummary
 
 # Kinds rendered from templates/email/<kind>.subject.txt, .txt and .html.
 KINDS = frozenset(
@@ -58,7 +57,7 @@ def retry_delay(attempts: int) -> dt.timedelta:
     return min(dt.timedelta(seconds=seconds), MAX_RETRY)
 
 
-def _check_attachment(spec: dict[str, Any]) -> None:
+def _check_attachment(spec: Json) -> None:
     kind = spec.get("kind")
     if kind == "qr_png":
         if not (isinstance(spec.get("cid"), str) and isinstance(spec.get("data"), str)):
@@ -78,9 +77,9 @@ async def queue(
     *,
     kind: str,
     to_address: str,
-    context: dict[str, Any],
+    context: Json,
     registration_id: int | None = None,
-    attachments: list[dict[str, Any]] | None = None,
+    attachments: list[Json] | None = None,
     now: dt.datetime,
     send_after: dt.datetime | None = None,
 ) -> int:
@@ -131,13 +130,13 @@ class Outgoing:
     subject: str
     body_text: str
     body_html: str
-    attachments: list[dict[str, Any]]
-    context: dict[str, Any] | None
+    attachments: list[Json]
+    context: Json | None
     created_at: dt.datetime
     attempts: int
 
 
-def _outgoing(row: Any) -> Outgoing:
+def _outgoing(row: OutboxRow) -> Outgoing:
     return Outgoing(
         id=row.id,
         kind=row.kind,
@@ -145,7 +144,7 @@ def _outgoing(row: Any) -> Outgoing:
         subject=row.subject,
         body_text=row.body_text,
         body_html=row.body_html,
-        attachments=list(row.attachments or []),
+        attachments=row.attachments,
         context=row.context,
         created_at=row.created_at,
         attempts=row.attempts,
@@ -231,7 +230,7 @@ class OutboxMessage:
     message: Outgoing
 
 
-def _entry(row: Any) -> OutboxEntry:
+def _entry(row: OutboxRow | OutboxSummary) -> OutboxEntry:
     return OutboxEntry(
         id=row.id,
         kind=row.kind,
@@ -274,7 +273,7 @@ async def outbox_message(db: Database, actor: Actor | None, message_id: int) -> 
     async def _write(conn: AsyncConnection) -> OutboxMessage:
         row = await queries.outbox_message(conn, message_id)
         if row is None:
-            raise NotFound("There is no message with that number in the outbox.")
+            raise NotFound(words.NO_SUCH_MESSAGE)
         await audit.insert_audit_event(
             conn,
             now=utcnow(),

@@ -3,13 +3,86 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.schema import outbox
+
+# A JSON object as stored (a message's template context, an attachment spec): checked to be
+# plain JSON when queued (``gathering.mail.messages.queue``), so its values are JSON values.
+Json = dict[str, Any]
+
+
+class OutboxRow(NamedTuple):
+    """One outbox message with its bodies, as the sender and the viewer use it."""
+
+    id: int
+    kind: str
+    to_address: str
+    subject: str
+    body_text: str
+    body_html: str
+    attachments: list[Json]
+    context: Json | None
+    created_at: dt.datetime
+    send_after: dt.datetime
+    attempts: int
+    last_error: str
+    sent_at: dt.datetime | None
+
+
+class OutboxSummary(NamedTuple):
+    """One line of the outbox list: no bodies, no context."""
+
+    id: int
+    kind: str
+    to_address: str
+    subject: str
+    created_at: dt.datetime
+    send_after: dt.datetime
+    attempts: int
+    last_error: str
+    sent_at: dt.datetime | None
+
+
+_ROW = sa.select(*(outbox.c[name] for name in OutboxRow._fields))
+_SUMMARY = sa.select(*(outbox.c[name] for name in OutboxSummary._fields))
+
+
+def _outbox_row(row: sa.Row[*tuple[Any, ...]]) -> OutboxRow:
+    values = row._mapping
+    return OutboxRow(
+        id=int(values["id"]),
+        kind=str(values["kind"]),
+        to_address=str(values["to_address"]),
+        subject=str(values["subject"]),
+        body_text=str(values["body_text"]),
+        body_html=str(values["body_html"] or ""),
+        attachments=list(values["attachments"] or []),
+        context=values["context"],
+        created_at=values["created_at"],
+        send_after=values["send_after"],
+        attempts=int(values["attempts"]),
+        last_error=str(values["last_error"] or ""),
+        sent_at=values["sent_at"],
+    )
+
+
+def _summary(row: sa.Row[*tuple[Any, ...]]) -> OutboxSummary:
+    values = row._mapping
+    return OutboxSummary(
+        id=int(values["id"]),
+        kind=str(values["kind"]),
+        to_address=str(values["to_address"]),
+        subject=str(values["subject"]),
+        created_at=values["created_at"],
+        send_after=values["send_after"],
+        attempts=int(values["attempts"]),
+        last_error=str(values["last_error"] or ""),
+        sent_at=values["sent_at"],
+    )
 
 
 async def queue_message(
@@ -21,9 +94,9 @@ async def queue_message(
     body_text: str,
     now: dt.datetime,
     body_html: str = "",
-    attachments: list[dict[str, Any]] | None = None,
+    attachments: list[Json] | None = None,
     registration_id: int | None = None,
-    context: dict[str, Any] | None = None,
+    context: Json | None = None,
     send_after: dt.datetime | None = None,
 ) -> int:
     """Insert one outbox row and return its id; ``context`` set means "render at send time"."""
@@ -53,7 +126,7 @@ async def claim_due_messages(
     lease_until: dt.datetime,
     limit: int,
     max_attempts: int,
-) -> Sequence[sa.Row[Any]]:
+) -> list[OutboxRow]:
     """Lease up to ``limit`` due, unsent messages to the caller and count the attempt.
 
     On PostgreSQL the candidate rows are locked with ``FOR UPDATE SKIP LOCKED`` so replicas claiming
@@ -81,8 +154,8 @@ async def claim_due_messages(
         .where(outbox.c.id.in_(ids))
         .values(locked_until=lease_until, attempts=outbox.c.attempts + 1)
     )
-    rows = await conn.execute(sa.select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id))
-    return rows.all()
+    rows = await conn.execute(_ROW.where(outbox.c.id.in_(ids)).order_by(outbox.c.id))
+    return [_outbox_row(row) for row in rows]
 
 
 async def mark_message_sent(conn: AsyncConnection, message_id: int, *, now: dt.datetime) -> None:
@@ -124,29 +197,15 @@ def _status_filter(status: str, max_attempts: int) -> list[sa.ColumnElement[bool
 
 async def outbox_messages(
     conn: AsyncConnection, *, status: str, max_attempts: int, offset: int, limit: int
-) -> Sequence[sa.Row[Any]]:
+) -> list[OutboxSummary]:
     """A page of messages, newest first, without their bodies."""
-    columns = [
-        outbox.c.id,
-        outbox.c.kind,
-        outbox.c.to_address,
-        outbox.c.subject,
-        outbox.c.context,
-        outbox.c.created_at,
-        outbox.c.send_after,
-        outbox.c.attempts,
-        outbox.c.last_error,
-        outbox.c.locked_until,
-        outbox.c.sent_at,
-    ]
     query = (
-        sa.select(*columns)
-        .where(*_status_filter(status, max_attempts))
+        _SUMMARY.where(*_status_filter(status, max_attempts))
         .order_by(outbox.c.id.desc())
         .offset(offset)
         .limit(limit)
     )
-    return (await conn.execute(query)).all()
+    return [_summary(row) for row in await conn.execute(query)]
 
 
 async def outbox_count(conn: AsyncConnection, *, status: str, max_attempts: int) -> int:
@@ -156,5 +215,6 @@ async def outbox_count(conn: AsyncConnection, *, status: str, max_attempts: int)
     return int((await conn.execute(query)).scalar_one())
 
 
-async def outbox_message(conn: AsyncConnection, message_id: int) -> sa.Row[Any] | None:
-    return (await conn.execute(sa.select(outbox).where(outbox.c.id == message_id))).first()
+async def outbox_message(conn: AsyncConnection, message_id: int) -> OutboxRow | None:
+    row = (await conn.execute(_ROW.where(outbox.c.id == message_id))).first()
+    return None if row is None else _outbox_row(row)

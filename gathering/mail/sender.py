@@ -1,12 +1,10 @@
 """The outbox's other end: render queued messages from templates and send them over SMTP.
 
-Beside ``web/`` in the layers: it may use ``domain``, ``db`` and the templates, and the app's
-lifespan starts it (:func:`mail_sender`). Each pass leases a batch of due messages in one short
-write unit (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so replicas never share a batch), sends them
-on one SMTP connection outside any transaction, and records each outcome in its own write unit. A
-failure is retried with backoff (``gathering.mail.messages.retry_delay``); a registration never
-waits
-on SMTP. Delivery is at least once, see ``gathering.mail.messages``.
+The app's lifespan starts it (:func:`mail_sender`). Each pass leases a batch of due messages in
+one short write unit (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so replicas never share a batch),
+sends them on one SMTP connection outside any transaction, and records each outcome in its own
+write unit. A failure is retried with backoff (``gathering.mail.messages.retry_delay``); a
+registration never waits on SMTP. Delivery is at least once, see ``gathering.mail.messages``.
 """
 
 from __future__ import annotations
@@ -34,9 +32,8 @@ from gathering.registration.tickets import qr_png
 
 log = logging.getLogger(__name__)
 
-POLL_INTERVAL = (
-    2.0  # seconds between passes when nobody calls wake(); other replicas' mail waits this long
-)
+# Seconds between passes when nobody calls wake(); other replicas' mail waits this long.
+POLL_INTERVAL = 2.0
 BATCH_SIZE = 20
 SMTP_TIMEOUT = 20.0  # seconds per SMTP command; BATCH_SIZE × this stays well inside mail.LEASE
 SHUTDOWN_GRACE = 10.0  # seconds a stopping app lets the current batch finish
