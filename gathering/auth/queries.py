@@ -8,8 +8,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.core import throttles
-from gathering.core.audit import insert_audit_event as insert_audit_event  # moved; see below
+from gathering.core.audit import insert_audit_event as insert_audit_event  # moved, see end
 from gathering.core.schema import account, login_session, membership
 
 
@@ -102,16 +101,5 @@ async def set_password_hash(conn: AsyncConnection, account_id: int, password_has
     )
 
 
-# ``insert_audit_event`` moved to ``gathering.core.audit`` (every feature writes audit rows);
-# the name stays importable from here until no module does so.
-
-
-async def hit_throttle(
-    conn: AsyncConnection, key: str, now: dt.datetime, window: dt.timedelta
-) -> tuple[int, dt.datetime]:
-    """Count one more hit on ``key`` in its window; return (hits, window start).
-
-    Kept only for the registration API until it moves onto ``gathering.core.throttles``; one
-    atomic upsert (it was read-then-write, which lost counts under concurrency)."""
-    row = await throttles.hit(conn, key, now, window)
-    return row.hits, row.window_start
+# ``insert_audit_event`` moved to ``gathering.core.audit`` (every feature writes audit rows); the
+# name stays importable from here only until no committed module imports it from here.

@@ -62,8 +62,7 @@ class Throttled(GatheringError):
 
     code = "throttled"
 
-    # The default only serves callers written before retry_after existed; pass it.
-    def __init__(self, message: str, *, retry_after: int = 60) -> None:
+    def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
