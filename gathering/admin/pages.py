@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from gathering.admin import forms
 from gathering.admin import rules as manage
 from gathering.core.caching import cached_response
 from gathering.core.csrf import checked_form
@@ -70,7 +71,7 @@ def _strings(form: FormData) -> dict[str, str]:
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
-async def _photo(form: FormData) -> manage.Photo | None:
+async def _photo(form: FormData) -> forms.Photo | None:
     upload = form.get("photo")
     if not isinstance(upload, UploadFile):
         return None
@@ -78,8 +79,8 @@ async def _photo(form: FormData) -> manage.Photo | None:
         if not upload.filename:
             return None
         # Read one byte past the limit, never more, so a too-large file is recognised as such.
-        data = await upload.read(manage.MAX_PHOTO_BYTES + 1)
-        return manage.Photo(data=data, filename=upload.filename)
+        data = await upload.read(forms.MAX_PHOTO_BYTES + 1)
+        return forms.Photo(data=data, filename=upload.filename)
     finally:
         await upload.close()  # Starlette leaves spooled uploads open otherwise
 
@@ -101,7 +102,7 @@ def _page(
     status_code: int = 200,
 ) -> Response:
     base: dict[str, Any] = {"errors": {}, "saved": request.query_params.get("saved") == "1"}
-    base.update(timezones=manage.COMMON_TIMEZONES, modes=MODE_CHOICES)
+    base.update(timezones=forms.COMMON_TIMEZONES, modes=MODE_CHOICES)
     base.update(context)
     return render(request, template, base, status_code=status_code)
 
@@ -359,7 +360,7 @@ def _delete_view(kind: str) -> Handler:
             await _form(request)
             parent_id = await manage.delete(db, actor, kind, row_id)
             if parent_id is not None:
-                parent_kind = manage.PARENTS[kind][0]
+                parent_kind = forms.PARENTS[kind][0]
                 url = request.url_for(EDIT_ROUTE[parent_kind], **{f"{parent_kind}_id": parent_id})
                 return RedirectResponse(url.path, 303)
             return RedirectResponse(request.url_for(LIST_ROUTE[kind]).path, 303)

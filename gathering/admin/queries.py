@@ -4,8 +4,9 @@ ticket types and registration questions."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -41,22 +42,111 @@ TABLES: dict[str, sa.Table] = {
 }
 
 
-async def row_by_id(conn: AsyncConnection, kind: str, row_id: int) -> Any:
+# Values written to a table: column name → value (the form's cleaned values).
+Values = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    """One row the admin edits: its id, the name it goes by, and every column as stored."""
+
+    id: int
+    label: str  # a gathering's title; anything else's name
+    columns: Mapping[str, object]
+
+    def column_id(self, name: str) -> int | None:
+        """An id-valued column (``gathering_id``, ``venue_id`` ...), or None."""
+        value = self.columns.get(name)
+        return value if isinstance(value, int) else None
+
+
+class GatheringListed(NamedTuple):
+    id: int
+    slug: str
+    title: str
+    starts_on: dt.date
+    ends_on: dt.date
+    mode: str
+    is_listed: bool
+    timezone: str
+    host_organisation_id: int | None
+
+
+class OrganisationListed(NamedTuple):
+    id: int
+    slug: str
+    name: str
+    short_name: str
+
+
+class SpeakerListed(NamedTuple):
+    id: int
+    slug: str
+    name: str
+    affiliation: str
+    photo: str | None
+
+
+class VenueListed(NamedTuple):
+    id: int
+    name: str
+    address: str
+
+
+class TrackListed(NamedTuple):
+    id: int
+    slug: str
+    name: str
+
+
+class TicketTypeListed(NamedTuple):
+    id: int
+    name: str
+    suggested_contribution: str
+    position: int
+
+
+class QuestionListed(NamedTuple):
+    id: int
+    key: str
+    label: str
+    help: str
+    is_required: bool
+    position: int
+
+
+class RoomListed(NamedTuple):
+    id: int
+    name: str
+    capacity: int | None
+    step_free: bool | None
+
+
+class SpeakerPhoto(NamedTuple):
+    content_type: str
+    data: bytes
+    updated_at: dt.datetime
+
+
+async def row_by_id(conn: AsyncConnection, kind: str, row_id: int) -> StoredRow | None:
     """One row of ``kind`` by id, or None."""
     table = TABLES[kind]
-    return (await conn.execute(sa.select(table).where(table.c.id == row_id))).first()
+    row = (await conn.execute(sa.select(table).where(table.c.id == row_id))).first()
+    if row is None:
+        return None
+    columns = dict(row._mapping)
+    label = columns.get("title" if kind == "gathering" else "name")
+    return StoredRow(int(row_id), str(label or ""), columns)
 
 
-async def insert_row(conn: AsyncConnection, kind: str, values: Mapping[str, Any]) -> int:
+async def insert_row(conn: AsyncConnection, kind: str, values: Values) -> int:
     """Insert one row of ``kind``; return its id."""
     table = TABLES[kind]
     result = await conn.execute(sa.insert(table).values(**values).returning(table.c.id))
     return int(result.scalar_one())
 
 
-async def update_row(
-    conn: AsyncConnection, kind: str, row_id: int, values: Mapping[str, Any]
-) -> bool:
+async def update_row(conn: AsyncConnection, kind: str, row_id: int, values: Values) -> bool:
     """Update one row of ``kind``; False if there was none."""
     table = TABLES[kind]
     result = await conn.execute(sa.update(table).where(table.c.id == row_id).values(**values))
@@ -80,7 +170,7 @@ async def slug_owner(
     return (await conn.execute(query.limit(1))).scalar_one_or_none()
 
 
-async def all_gatherings(conn: AsyncConnection) -> Sequence[Any]:
+async def all_gatherings(conn: AsyncConnection) -> list[GatheringListed]:
     query = sa.select(
         gathering.c.id,
         gathering.c.slug,
@@ -92,42 +182,44 @@ async def all_gatherings(conn: AsyncConnection) -> Sequence[Any]:
         gathering.c.timezone,
         gathering.c.host_organisation_id,
     ).order_by(gathering.c.starts_on.desc(), gathering.c.id)
-    return (await conn.execute(query)).all()
+    return [GatheringListed(*row) for row in await conn.execute(query)]
 
 
-async def all_organisations(conn: AsyncConnection) -> Sequence[Any]:
+async def all_organisations(conn: AsyncConnection) -> list[OrganisationListed]:
     query = sa.select(
         organisation.c.id, organisation.c.slug, organisation.c.name, organisation.c.short_name
     ).order_by(organisation.c.name, organisation.c.id)
-    return (await conn.execute(query)).all()
+    return [OrganisationListed(*row) for row in await conn.execute(query)]
 
 
-async def all_speakers(conn: AsyncConnection) -> Sequence[Any]:
+async def all_speakers(conn: AsyncConnection) -> list[SpeakerListed]:
     query = sa.select(
         speaker.c.id, speaker.c.slug, speaker.c.name, speaker.c.affiliation, speaker.c.photo
     ).order_by(speaker.c.name, speaker.c.id)
-    return (await conn.execute(query)).all()
+    return [SpeakerListed(*row) for row in await conn.execute(query)]
 
 
-async def venues_of_gathering(conn: AsyncConnection, gathering_id: int) -> Sequence[Any]:
+async def venues_of_gathering(conn: AsyncConnection, gathering_id: int) -> list[VenueListed]:
     query = (
         sa.select(venue.c.id, venue.c.name, venue.c.address)
         .where(venue.c.gathering_id == gathering_id)
         .order_by(venue.c.name, venue.c.id)
     )
-    return (await conn.execute(query)).all()
+    return [VenueListed(*row) for row in await conn.execute(query)]
 
 
-async def tracks_of_gathering(conn: AsyncConnection, gathering_id: int) -> Sequence[Any]:
+async def tracks_of_gathering(conn: AsyncConnection, gathering_id: int) -> list[TrackListed]:
     query = (
         sa.select(track.c.id, track.c.slug, track.c.name)
         .where(track.c.gathering_id == gathering_id)
         .order_by(track.c.name, track.c.id)
     )
-    return (await conn.execute(query)).all()
+    return [TrackListed(*row) for row in await conn.execute(query)]
 
 
-async def ticket_types_of_gathering(conn: AsyncConnection, gathering_id: int) -> Sequence[Any]:
+async def ticket_types_of_gathering(
+    conn: AsyncConnection, gathering_id: int
+) -> list[TicketTypeListed]:
     """A gathering's ticket types in the order the registration form offers them."""
     query = (
         sa.select(
@@ -139,7 +231,7 @@ async def ticket_types_of_gathering(conn: AsyncConnection, gathering_id: int) ->
         .where(ticket_type.c.gathering_id == gathering_id)
         .order_by(ticket_type.c.position, ticket_type.c.id)
     )
-    return (await conn.execute(query)).all()
+    return [TicketTypeListed(*row) for row in await conn.execute(query)]
 
 
 async def next_ticket_type_position(conn: AsyncConnection, gathering_id: int) -> int:
@@ -151,7 +243,7 @@ async def next_ticket_type_position(conn: AsyncConnection, gathering_id: int) ->
     return 0 if last is None else int(last) + 1
 
 
-async def questions_of_gathering(conn: AsyncConnection, gathering_id: int) -> Sequence[Any]:
+async def questions_of_gathering(conn: AsyncConnection, gathering_id: int) -> list[QuestionListed]:
     """A gathering's registration questions in the order the form asks them."""
     query = (
         sa.select(
@@ -165,15 +257,15 @@ async def questions_of_gathering(conn: AsyncConnection, gathering_id: int) -> Se
         .where(question.c.gathering_id == gathering_id)
         .order_by(question.c.position, question.c.id)
     )
-    return (await conn.execute(query)).all()
+    return [QuestionListed(*row) for row in await conn.execute(query)]
 
 
-async def insert_question(conn: AsyncConnection, values: Mapping[str, Any]) -> None:
+async def insert_question(conn: AsyncConnection, values: Values) -> None:
     await conn.execute(sa.insert(question).values(**values))
 
 
 async def update_question(
-    conn: AsyncConnection, gathering_id: int, key: str, values: Mapping[str, Any]
+    conn: AsyncConnection, gathering_id: int, key: str, values: Values
 ) -> None:
     await conn.execute(
         sa.update(question)
@@ -189,16 +281,16 @@ async def delete_question(conn: AsyncConnection, gathering_id: int, key: str) ->
     )
 
 
-async def rooms_of_venue(conn: AsyncConnection, venue_id: int) -> Sequence[Any]:
+async def rooms_of_venue(conn: AsyncConnection, venue_id: int) -> list[RoomListed]:
     query = (
         sa.select(room.c.id, room.c.name, room.c.capacity, room.c.step_free)
         .where(room.c.venue_id == venue_id)
         .order_by(room.c.name, room.c.id)
     )
-    return (await conn.execute(query)).all()
+    return [RoomListed(*row) for row in await conn.execute(query)]
 
 
-async def _count(conn: AsyncConnection, table: sa.Table, condition: Any) -> int:
+async def _count(conn: AsyncConnection, table: sa.Table, condition: sa.ColumnElement[bool]) -> int:
     query = sa.select(sa.func.count()).select_from(table).where(condition)
     return int((await conn.execute(query)).scalar_one())
 
@@ -280,11 +372,12 @@ async def delete_speaker_photo(conn: AsyncConnection, speaker_id: int) -> None:
     await conn.execute(sa.delete(speaker_photo).where(speaker_photo.c.speaker_id == speaker_id))
 
 
-async def speaker_photo_by_slug(conn: AsyncConnection, slug: str) -> Any:
+async def speaker_photo_by_slug(conn: AsyncConnection, slug: str) -> SpeakerPhoto | None:
     """content_type, data and updated_at of a speaker's photo, or None."""
     query = (
         sa.select(speaker_photo.c.content_type, speaker_photo.c.data, speaker_photo.c.updated_at)
         .join(speaker, speaker.c.id == speaker_photo.c.speaker_id)
         .where(speaker.c.slug == slug)
     )
-    return (await conn.execute(query)).first()
+    row = (await conn.execute(query)).first()
+    return None if row is None else SpeakerPhoto(row.content_type, bytes(row.data), row.updated_at)

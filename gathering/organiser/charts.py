@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from gathering.organiser.dashboard import TimeSeries
+from gathering.organiser.tallies import TimeSeries
 
 WIDTH = 400
 HEIGHT = 230

@@ -20,9 +20,10 @@ from gathering.core.guards import current_actor, signed_in
 from gathering.core.http import NO_STORE
 from gathering.core.render import database, render, wake_sender
 from gathering.organiser import attendees, dashboard
-from gathering.organiser.attendees import MessageInput
+from gathering.organiser import registrant_messages as messaging
 from gathering.organiser.charts import ColumnChart, column_chart, describe
-from gathering.organiser.dashboard import TimeSeries
+from gathering.organiser.registrant_messages import MessageInput
+from gathering.organiser.tallies import TimeSeries
 from gathering.registration.links import links
 
 KEPT_AS_TYPED = 200_000  # characters of an over-long message shown back in the form
@@ -139,14 +140,14 @@ def _sent_notice(request: Request) -> str:
 async def message_page(request: Request) -> Response:
     slug, session_id = request.path_params["slug"], request.path_params["session_id"]
     actor, db = await current_actor(request), database(request)
-    page = await attendees.message_page(db, actor, slug, session_id)
-    form, errors = MessageInput(nonce=attendees.new_nonce()), {}
+    page = await messaging.message_page(db, actor, slug, session_id)
+    form, errors = MessageInput(nonce=messaging.new_nonce()), {}
     if request.method == "POST":
         sent_form = await request.form()
         form, action = _message_input(sent_form), sent_form.get("action")
         try:
             if action == "send":
-                sent = await attendees.send_message(
+                sent = await messaging.send_message(
                     db, actor, slug, session_id, form, links=links(request)
                 )
                 wake_sender(request)
@@ -154,20 +155,20 @@ async def message_page(request: Request) -> Response:
                 again = "&again=1" if sent.already else ""
                 return RedirectResponse(f"{url.path}?sent={sent.recipients}{again}", 303)
             if action == "preview":
-                preview = await attendees.preview_message(db, actor, slug, session_id, form)
+                preview = await messaging.preview_message(db, actor, slug, session_id, form)
                 shown = {"preview": preview}
                 return render(request, "organiser/message_preview.html", shown, headers=NO_STORE)
         except InvalidInput as error:
             errors = error.errors
         if "nonce" in errors:
-            form = replace(form, nonce=attendees.new_nonce())
+            form = replace(form, nonce=messaging.new_nonce())
     context = {
         "page": page,
         "form": form,
         "errors": errors,
         "notice": "" if request.method == "POST" else _sent_notice(request),
-        "max_subject": attendees.MAX_SUBJECT,
-        "max_body": attendees.MAX_BODY,
+        "max_subject": messaging.MAX_SUBJECT,
+        "max_body": messaging.MAX_BODY,
     }
     status = 422 if errors else 200
     return render(request, "organiser/message.html", context, status_code=status, headers=NO_STORE)

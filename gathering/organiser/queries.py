@@ -8,16 +8,13 @@ buckets in the gathering's own time zone (the same code on both engines).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.schema import (
-    audit_event,
     check_in,
-    consent,
     organisation,
     programme_session,
     question,
@@ -28,8 +25,64 @@ from gathering.core.schema import (
 )
 
 LIVE = ("pending", "confirmed")  # registrations still holding their places
-CONTACT = "contact"  # consent purpose: "<organisation> may contact me about its work"
 _MOVES = ("entry", "exit")
+
+
+# --- typed rows -----------------------------------------------------------------------------------
+
+
+class GatheringSession(NamedTuple):
+    id: int
+    title: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    status: str
+    capacity: int | None
+
+
+class SessionRow(NamedTuple):
+    id: int
+    gathering_id: int
+    title: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    status: str
+    capacity: int | None
+
+
+class SessionHostName(NamedTuple):
+    session_id: int
+    organisation_id: int
+    role: str  # host | co_host
+    name: str
+
+
+class HostOfSession(NamedTuple):
+    organisation_id: int
+    role: str  # host | co_host
+    name: str
+    slug: str
+
+
+class PlaceCount(NamedTuple):
+    session_id: int
+    status: str
+    places: int
+
+
+class StatusCount(NamedTuple):
+    status: str
+    registrations: int
+
+
+class DoorCount(NamedTuple):
+    session_id: int | None  # None: the gathering's own door
+    people: int
+
+
+class TicketTypeName(NamedTuple):
+    id: int
+    name: str
 
 
 def _live_entry() -> list[sa.ColumnElement[bool]]:
@@ -39,7 +92,7 @@ def _live_entry() -> list[sa.ColumnElement[bool]]:
 # --- sessions and hosts ---------------------------------------------------------------------------
 
 
-async def sessions_of_gathering(conn: AsyncConnection, gathering_id: int) -> Sequence[Any]:
+async def sessions_of_gathering(conn: AsyncConnection, gathering_id: int) -> list[GatheringSession]:
     """Every session of the gathering (drafts and cancelled ones too), in programme order."""
     query = (
         sa.select(
@@ -53,10 +106,10 @@ async def sessions_of_gathering(conn: AsyncConnection, gathering_id: int) -> Seq
         .where(programme_session.c.gathering_id == gathering_id)
         .order_by(programme_session.c.starts_at, programme_session.c.id)
     )
-    return (await conn.execute(query)).all()
+    return [GatheringSession(*row) for row in await conn.execute(query)]
 
 
-async def session_row(conn: AsyncConnection, session_id: int) -> Any:
+async def session_row(conn: AsyncConnection, session_id: int) -> SessionRow | None:
     query = sa.select(
         programme_session.c.id,
         programme_session.c.gathering_id,
@@ -66,10 +119,11 @@ async def session_row(conn: AsyncConnection, session_id: int) -> Any:
         programme_session.c.status,
         programme_session.c.capacity,
     ).where(programme_session.c.id == session_id)
-    return (await conn.execute(query)).first()
+    row = (await conn.execute(query)).first()
+    return None if row is None else SessionRow(*row)
 
 
-async def hosts_of_sessions(conn: AsyncConnection, gathering_id: int) -> Sequence[Any]:
+async def hosts_of_sessions(conn: AsyncConnection, gathering_id: int) -> list[SessionHostName]:
     """(session id, organisation id, role, name) for every host of the gathering's sessions."""
     query = (
         sa.select(
@@ -83,10 +137,10 @@ async def hosts_of_sessions(conn: AsyncConnection, gathering_id: int) -> Sequenc
         .where(programme_session.c.gathering_id == gathering_id)
         .order_by(session_host.c.session_id, session_host.c.role.desc(), organisation.c.name)
     )
-    return (await conn.execute(query)).all()
+    return [SessionHostName(*row) for row in await conn.execute(query)]
 
 
-async def hosts_of_session(conn: AsyncConnection, session_id: int) -> Sequence[Any]:
+async def hosts_of_session(conn: AsyncConnection, session_id: int) -> list[HostOfSession]:
     """(organisation id, role, name, slug) of the session's hosts, hosts before co-hosts."""
     query = (
         sa.select(
@@ -99,7 +153,7 @@ async def hosts_of_session(conn: AsyncConnection, session_id: int) -> Sequence[A
         .where(session_host.c.session_id == session_id)
         .order_by(session_host.c.role.desc(), organisation.c.name)
     )
-    return (await conn.execute(query)).all()
+    return [HostOfSession(*row) for row in await conn.execute(query)]
 
 
 async def question_keys(conn: AsyncConnection, gathering_id: int) -> set[str]:
@@ -110,7 +164,7 @@ async def question_keys(conn: AsyncConnection, gathering_id: int) -> set[str]:
 # --- counts ---------------------------------------------------------------------------------------
 
 
-async def place_counts(conn: AsyncConnection, gathering_id: int) -> Sequence[Any]:
+async def place_counts(conn: AsyncConnection, gathering_id: int) -> list[PlaceCount]:
     """(session id, place status, count) over the gathering's sessions."""
     query = (
         sa.select(session_place.c.session_id, session_place.c.status, sa.func.count())
@@ -118,20 +172,20 @@ async def place_counts(conn: AsyncConnection, gathering_id: int) -> Sequence[Any
         .where(programme_session.c.gathering_id == gathering_id)
         .group_by(session_place.c.session_id, session_place.c.status)
     )
-    return (await conn.execute(query)).all()
+    return [PlaceCount(sid, status, int(n)) for sid, status, n in await conn.execute(query)]
 
 
-async def registration_counts(conn: AsyncConnection, gathering_id: int) -> Sequence[Any]:
+async def registration_counts(conn: AsyncConnection, gathering_id: int) -> list[StatusCount]:
     """(registration status, count) for the gathering."""
     query = (
         sa.select(registration.c.status, sa.func.count())
         .where(registration.c.gathering_id == gathering_id)
         .group_by(registration.c.status)
     )
-    return (await conn.execute(query)).all()
+    return [StatusCount(status, int(n)) for status, n in await conn.execute(query)]
 
 
-async def arrived_counts(conn: AsyncConnection, gathering_id: int) -> Sequence[Any]:
+async def arrived_counts(conn: AsyncConnection, gathering_id: int) -> list[DoorCount]:
     """(session id or None for the gathering's own door, people with a live entry there)."""
     query = (
         sa.select(check_in.c.session_id, sa.func.count(sa.distinct(check_in.c.registration_id)))
@@ -139,7 +193,7 @@ async def arrived_counts(conn: AsyncConnection, gathering_id: int) -> Sequence[A
         .where(registration.c.gathering_id == gathering_id, *_live_entry())
         .group_by(check_in.c.session_id)
     )
-    return (await conn.execute(query)).all()
+    return [DoorCount(sid, int(n)) for sid, n in await conn.execute(query)]
 
 
 async def arrived_anywhere(conn: AsyncConnection, gathering_id: int) -> int:
@@ -152,7 +206,7 @@ async def arrived_anywhere(conn: AsyncConnection, gathering_id: int) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
-async def inside_counts(conn: AsyncConnection, gathering_id: int) -> Sequence[Any]:
+async def inside_counts(conn: AsyncConnection, gathering_id: int) -> list[DoorCount]:
     """(session id or None, people inside now): their newest live entry-or-exit is an entry."""
     newer = check_in.alias("newer")
     later_move = sa.exists().where(
@@ -168,7 +222,7 @@ async def inside_counts(conn: AsyncConnection, gathering_id: int) -> Sequence[An
         .where(registration.c.gathering_id == gathering_id, *_live_entry(), ~later_move)
         .group_by(check_in.c.session_id)
     )
-    return (await conn.execute(query)).all()
+    return [DoorCount(sid, int(n)) for sid, n in await conn.execute(query)]
 
 
 # --- times for the charts ------------------------------------------------------------------------
@@ -239,13 +293,13 @@ async def ticket_type_counts(
     return {row[0]: int(row[1]) for row in (await conn.execute(query)).all()}
 
 
-async def all_ticket_types(conn: AsyncConnection, gathering_id: int) -> Sequence[Any]:
+async def all_ticket_types(conn: AsyncConnection, gathering_id: int) -> list[TicketTypeName]:
     query = (
         sa.select(ticket_type.c.id, ticket_type.c.name)
         .where(ticket_type.c.gathering_id == gathering_id)
         .order_by(ticket_type.c.position, ticket_type.c.id)
     )
-    return (await conn.execute(query)).all()
+    return [TicketTypeName(*row) for row in await conn.execute(query)]
 
 
 async def constituency_answers(
@@ -257,195 +311,3 @@ async def constituency_answers(
     value = registration.c.answers["constituency"].as_string()
     query = _live_people(gathering_id, session_id).add_columns(value)
     return list((await conn.execute(query)).scalars())
-
-
-# --- the people of one session -----------------------------------------------------------------
-
-
-def _confirmed_person_at(session_id: int) -> tuple[sa.ColumnElement[bool], ...]:
-    """A place at the session held by a confirmed registration that still has its person
-    (a purged one keeps its status, not its person). Joins session_place and registration."""
-    return (
-        session_place.c.session_id == session_id,
-        registration.c.status == "confirmed",
-        registration.c.anonymised_at.is_(None),
-    )
-
-
-def _consented_to(organisation_ids: Sequence[int]) -> sa.Exists:
-    return sa.exists().where(
-        consent.c.registration_id == registration.c.id,
-        consent.c.purpose == CONTACT,
-        consent.c.organisation_id.in_(list(organisation_ids)),
-        consent.c.withdrawn_at.is_(None),
-    )
-
-
-async def session_people(
-    conn: AsyncConnection,
-    session_id: int,
-    *,
-    consented_to: Sequence[int] | None,
-    with_access_needs: bool,
-    with_ticket_type: bool,
-) -> Sequence[Any]:
-    """People with a place at the session whose email is confirmed, by name.
-
-    ``consented_to``: only people with a live contact consent for one of these organisations
-    (None: everyone). The ticket type is read only when asked for (None otherwise). Access needs
-    are read only when asked for, and only for people who agreed to share them; the other
-    answers are never read.
-    """
-    shared = sa.case(
-        (
-            registration.c.share_access_needs.is_(True),
-            registration.c.answers["access_needs"].as_string(),
-        ),
-        else_=sa.null(),
-    )
-    access_needs = shared if with_access_needs else sa.null()
-    ticket = ticket_type.c.name if with_ticket_type else sa.null()
-    query = (
-        sa.select(
-            registration.c.id,
-            registration.c.name,
-            registration.c.email,
-            ticket.label("ticket_type"),
-            session_place.c.status.label("place_status"),
-            access_needs.label("access_needs"),
-        )
-        .select_from(
-            session_place.join(
-                registration, registration.c.id == session_place.c.registration_id
-            ).outerjoin(ticket_type, ticket_type.c.id == registration.c.ticket_type_id)
-        )
-        .where(
-            *_confirmed_person_at(session_id),
-        )
-        .order_by(registration.c.name, registration.c.id)
-    )
-    if consented_to is not None:
-        query = query.where(_consented_to(consented_to))
-    return (await conn.execute(query)).all()
-
-
-async def consented_people(
-    conn: AsyncConnection, session_id: int, organisation_id: int
-) -> Sequence[Any]:
-    """(id, name, email, place status, consented at) of people with a place at the session and
-    a live contact consent for this organisation, by name."""
-    given = (
-        sa.select(
-            consent.c.registration_id,
-            sa.func.min(consent.c.given_at).label("given_at"),
-        )
-        .where(
-            consent.c.purpose == CONTACT,
-            consent.c.organisation_id == organisation_id,
-            consent.c.withdrawn_at.is_(None),
-        )
-        .group_by(consent.c.registration_id)
-        .subquery()
-    )
-    query = (
-        sa.select(
-            registration.c.id,
-            registration.c.name,
-            registration.c.email,
-            session_place.c.status.label("place_status"),
-            given.c.given_at,
-        )
-        .select_from(
-            session_place.join(
-                registration, registration.c.id == session_place.c.registration_id
-            ).join(given, given.c.registration_id == registration.c.id)
-        )
-        .where(
-            *_confirmed_person_at(session_id),
-        )
-        .order_by(registration.c.name, registration.c.id)
-    )
-    return (await conn.execute(query)).all()
-
-
-async def session_moves(conn: AsyncConnection, session_id: int) -> Sequence[Any]:
-    """(registration id, kind, at) of every live entry and exit at the session, oldest first."""
-    query = (
-        sa.select(check_in.c.registration_id, check_in.c.kind, check_in.c.at)
-        .where(
-            check_in.c.session_id == session_id,
-            check_in.c.kind.in_(_MOVES),
-            check_in.c.undone_at.is_(None),
-        )
-        .order_by(check_in.c.id)
-    )
-    return (await conn.execute(query)).all()
-
-
-# --- messages to registrants ------------------------------------------------------------------
-
-
-async def recipients(
-    conn: AsyncConnection,
-    session_id: int,
-    place_statuses: Sequence[str],
-    *,
-    consented_to: Sequence[int] | None,
-) -> Sequence[Any]:
-    """(id, name, email, manage key) of confirmed people whose place is in these statuses.
-
-    ``consented_to``: only people with a live contact consent for one of these organisations
-    (None: everyone)."""
-    query = (
-        sa.select(
-            registration.c.id,
-            registration.c.name,
-            registration.c.email,
-            registration.c.manage_key,
-        )
-        .join(session_place, session_place.c.registration_id == registration.c.id)
-        .where(
-            *_confirmed_person_at(session_id),
-            session_place.c.status.in_(list(place_statuses)),
-        )
-        .order_by(registration.c.id)
-    )
-    if consented_to is not None:
-        query = query.where(_consented_to(consented_to))
-    return (await conn.execute(query)).all()
-
-
-async def recipient_counts(
-    conn: AsyncConnection, session_id: int, *, consented_to: Sequence[int] | None
-) -> dict[str, int]:
-    """Place status → confirmed people holding such a place at the session (only those with a
-    live contact consent for one of ``consented_to``, unless None)."""
-    query = (
-        sa.select(session_place.c.status, sa.func.count())
-        .join(registration, registration.c.id == session_place.c.registration_id)
-        .where(
-            *_confirmed_person_at(session_id),
-        )
-        .group_by(session_place.c.status)
-    )
-    if consented_to is not None:
-        query = query.where(_consented_to(consented_to))
-    return {row[0]: int(row[1]) for row in (await conn.execute(query)).all()}
-
-
-async def audit_detail_with_nonce(
-    conn: AsyncConnection, action: str, session_id: int, nonce: str
-) -> dict[str, Any] | None:
-    """The detail of an earlier audit event for this session carrying this form nonce."""
-    query = (
-        sa.select(audit_event.c.detail)
-        .where(
-            audit_event.c.action == action,
-            audit_event.c.subject_kind == "session",
-            audit_event.c.subject_id == session_id,
-            audit_event.c.detail["nonce"].as_string() == nonce,
-        )
-        .limit(1)
-    )
-    detail = (await conn.execute(query)).scalar()
-    return dict(detail) if detail is not None else None

@@ -11,7 +11,6 @@ import re
 import unicodedata
 import zoneinfo
 from dataclasses import dataclass, field, replace
-from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -31,6 +30,7 @@ from gathering.organiser import host_changes, words
 from gathering.organiser import session_queries as queries
 from gathering.organiser.session_queries import EditedSession, SessionHost
 from gathering.programme import queries as programme_queries
+from gathering.programme.queries import GatheringRow
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 20_000
@@ -91,7 +91,7 @@ class EditorContext:
     co_hosted_by: tuple[str, ...] = ()
 
 
-async def _context(conn: AsyncConnection, actor: Actor, gathering: Any) -> EditorContext:
+async def _context(conn: AsyncConnection, actor: Actor, gathering: GatheringRow) -> EditorContext:
     organisations = await queries.organisations(conn)
     host_choices = [o for o in organisations if actor.is_admin or o.id in actor.organisation_ids]
     return EditorContext(
@@ -118,7 +118,7 @@ async def _context(conn: AsyncConnection, actor: Actor, gathering: Any) -> Edito
     )
 
 
-async def _gathering(conn: AsyncConnection, slug: str) -> Any:
+async def _gathering(conn: AsyncConnection, slug: str) -> GatheringRow:
     row = await programme_queries.gathering_row(conn, slug=slug)
     if row is None:
         raise NotFound(words.NO_GATHERING)
@@ -264,7 +264,7 @@ def _validated(
     form: SessionInput,
     context: EditorContext,
     kept_hosts: list[tuple[int, str]] | None = None,
-) -> tuple[dict[str, Any], list[tuple[int, str]], list[tuple[int, str]]]:
+) -> tuple[dict[str, object], list[tuple[int, str]], list[tuple[int, str]]]:
     errors: dict[str, str] = {}
     title = _clean_line(form.title)
     if not title:

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gathering.admin import forms
 from gathering.admin import rules as manage
 from gathering.core import schema
 from gathering.core.database import Database
@@ -337,7 +338,7 @@ async def test_stored_photo_is_served_with_an_etag_and_can_be_removed(
     token = await _admin(db, client)
     png = tiny_png()
     speaker_id = await manage.create_speaker(
-        db, await _admin_actor(db), {"name": "Zoë Ångström"}, manage.Photo(png, "me.jpg")
+        db, await _admin_actor(db), {"name": "Zoë Ångström"}, forms.Photo(png, "me.jpg")
     )
     [s] = await _rows(db, schema.speaker, schema.speaker.c.id == speaker_id)
     assert s.photo == hashlib.sha256(png).hexdigest()[:12]
@@ -384,7 +385,7 @@ async def test_photo_is_checked_by_its_bytes_and_size(
     before = await _counts(db)
     with pytest.raises(InvalidInput) as refused:
         await manage.create_speaker(
-            db, await _admin_actor(db), {"name": "Pat"}, manage.Photo(data, "photo.png")
+            db, await _admin_actor(db), {"name": "Pat"}, forms.Photo(data, "photo.png")
         )
     assert refused.value.errors == {"photo": message}
     assert await _counts(db) == before

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Iterator, Sequence
 
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from gathering.core.database import Database
 from gathering.demo import load_demo
@@ -24,9 +26,19 @@ JVL = ("jvl@example.org", "demo-organiser-password")
 JVL_ALLOWED = {"organiser:home", "organiser:session_new", "organiser:steward_passes"}
 
 
+def _flat(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[Route]:
+    """Every route with its full path, also those grouped under unnamed mounts."""
+    for route in routes:
+        if isinstance(route, Mount) and route.name is None:
+            yield from _flat(route.routes, prefix + route.path)
+        elif isinstance(route, Route):
+            flat = copy.copy(route)
+            flat.path = prefix + route.path
+            yield flat
+
+
 def _protected(app: Starlette) -> list[Route]:
-    routes = [r for r in app.routes if isinstance(r, Route)]
-    return [r for r in routes if r.path.startswith(("/organiser", "/admin"))]
+    return [r for r in _flat(app.routes) if r.path.startswith(("/organiser", "/admin"))]
 
 
 def _path(route: Route, lla_session_id: int) -> str:

@@ -21,12 +21,8 @@ from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.permissions import Actor
 from gathering.demo import load_demo
-from gathering.organiser.attendees import (
-    CO_HOST_EXPORT_COLUMNS,
-    EXPORT_COLUMNS,
-    MessageInput,
-    send_message,
-)
+from gathering.organiser.attendees import CO_HOST_EXPORT_COLUMNS, EXPORT_COLUMNS
+from gathering.organiser.registrant_messages import MessageInput, send_message
 from gathering.registration.rules import Links
 from tests.conftest import TEST_SECRET
 from tests.helpers import csrf_from, parse_html, sign_in, texts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from gathering.organiser.charts import column_chart, describe, nice_step
-from gathering.organiser.dashboard import (
+from gathering.organiser.tallies import (
     ARRIVAL_STEPS,
     REGISTRATION_STEPS,
     bucket_times,

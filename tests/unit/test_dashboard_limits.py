@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gathering.organiser.dashboard import (
+from gathering.organiser.tallies import (
     FEWER,
     OR_MORE,
     Breakdown,
