@@ -51,7 +51,11 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        db = Database(
+            settings.database_url,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            time_limit_ms=settings.sqlite_time_limit_ms,
+        )
         if settings.migrate_on_start:
             before, after = await migrate.upgrade(db)
             if before != after:

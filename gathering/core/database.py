@@ -16,6 +16,13 @@ write-ahead log is copied into the database file by a worker thread, not by the 
 happens to fill it. Units whose statements grow with a gathering (a dashboard, a whole list, the
 retention purge) pass ``offload=True`` and run on aiosqlite's thread instead, as every unit did
 before: a thread hand-off per call, but the loop serves others meanwhile.
+
+A unit that still runs long is stopped (``time_limit_ms``, ``GATHERING_SQLITE_TIME_LIMIT_MS``): a
+progress handler, as in Datasette's ``sqlite_timelimit``, interrupts its statement once the unit
+has run that long, and the request is answered 503 in words (``StatementTooSlow``). Offloaded
+units get at least ``OFFLOADED_TIME_LIMIT_MS``: they do not hold the loop, only a worker thread
+(and, when writing, the write lock), and they are the ones that legitimately grow with a
+gathering (a whole list, an export, the purge), so they are cut only when plainly runaway.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import contextlib
 import logging
 import random
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +41,8 @@ import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import await_only
 
 from gathering.core import sqlite_inline
 from gathering.core.errors import Busy, DatabaseUnavailable
@@ -48,13 +58,49 @@ _MAX_ATTEMPTS = 40
 # SQLite: how many write units between two PASSIVE checkpoints on a worker thread (SQLite's own
 # automatic checkpoint, off here, runs at 1 000 pages of log: a few dozen writes).
 _CHECKPOINT_EVERY_WRITES = 32
+# SQLite: the least time an offloaded unit may run (see the module notes), and how many virtual
+# machine instructions run between two looks at the clock (Datasette's figure: about 1 µs of
+# SQLite's work per look, far below a millisecond of lateness).
+OFFLOADED_TIME_LIMIT_MS = 30_000
+_INSTRUCTIONS_PER_CHECK = 1000
+
+
+class StatementTooSlow(Busy):
+    """A SQLite unit of work ran past its time limit and was stopped (503, try again)."""
+
+
+class _Deadline:
+    """When the unit holding a connection must stop; the progress handler reads it."""
+
+    __slots__ = ("at",)
+
+    def __init__(self) -> None:
+        self.at = float("inf")
+
+    def passed(self) -> int:
+        return 1 if time.monotonic() > self.at else 0
 
 
 class Database:
     """The one way the service talks to its database."""
 
-    def __init__(self, url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        busy_timeout_ms: int = 5000,
+        pool_size: int = 10,
+        time_limit_ms: int = 0,
+        offloaded_time_limit_ms: int | None = None,
+    ) -> None:
         self.url = url
+        # 0: no limit (scripts and the CLI); the service passes GATHERING_SQLITE_TIME_LIMIT_MS.
+        self._time_limit_s = max(0, time_limit_ms) / 1000
+        if offloaded_time_limit_ms is None:
+            offloaded_time_limit_ms = max(time_limit_ms, OFFLOADED_TIME_LIMIT_MS)
+        self._offloaded_time_limit_s = (
+            max(0, offloaded_time_limit_ms) / 1000 if time_limit_ms > 0 else 0
+        )
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = asyncio.Lock()
         self._busy_timeout_ms = int(busy_timeout_ms)
@@ -125,6 +171,9 @@ class Database:
             mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
             conn.exec_driver_sql(f"BEGIN {mode}")
 
+        limit = self._time_limit_s if inline else self._offloaded_time_limit_s
+        if limit > 0:
+            _limit_units(engine, limit, inline=inline)
         return engine
 
     async def read(self, fn: Unit[T], *, offload: bool = False) -> T:
@@ -323,11 +372,41 @@ def _is_busy(error: exc.OperationalError) -> bool:
     return "database is locked" in str(error.orig)
 
 
+def _limit_units(engine: AsyncEngine, limit_s: float, *, inline: bool) -> None:
+    """Interrupt a statement once the unit of work that checked its connection out has run for
+    ``limit_s`` (https://sqlite.org/c3ref/progress_handler.html): the deadline is set when a unit
+    checks a connection out and lifted when it comes back (so the pool's reset never stops)."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        deadline = record.info["deadline"] = _Deadline()
+        driver = record.driver_connection
+        assert driver is not None  # just connected
+        if inline:
+            driver.set_progress_handler_now(deadline.passed, _INSTRUCTIONS_PER_CHECK)
+        else:  # aiosqlite: on its own thread, from inside SQLAlchemy's greenlet
+            await_only(driver.set_progress_handler(deadline.passed, _INSTRUCTIONS_PER_CHECK))
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(_dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        record.info["deadline"].at = time.monotonic() + limit_s
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        if "deadline" in record.info:
+            record.info["deadline"].at = float("inf")
+
+
 def _translated(error: exc.OperationalError) -> Exception:
     return _refused(str(error.orig) if error.orig is not None else str(error))
 
 
 def _refused(text: str) -> Exception:
+    if text == "interrupted":  # our progress handler stopped the statement (_limit_units)
+        return StatementTooSlow(
+            "This took too long to answer, so it was stopped to keep the site quick for "
+            "everyone. Please try again in a moment."
+        )
     if "database is locked" in text or "database is busy" in text:
         return Busy("the database is busy; please try again in a moment")
     return DatabaseUnavailable(f"the database cannot be used: {text}")

@@ -73,6 +73,13 @@ class Settings:
         'before the request is answered 503 "busy, try again" (the service never waits '
         "inside SQLite itself).",
     )
+    sqlite_time_limit_ms: int = _setting(
+        1000,
+        "SQLite: how long one unit of work (a request's reads or its write) may run before its "
+        "statement is stopped and the request answered 503 \"took too long, try again\", so one "
+        "slow statement cannot hold every other request (0: no limit). Units that run on a "
+        "worker thread (dashboards, whole lists, exports, the purge) get at least 30 seconds.",
+    )
     keep_alive_seconds: int = _setting(
         75,
         "Seconds an idle HTTP connection is kept open. Keep it longer than the idle timeout "
@@ -238,6 +245,8 @@ class Settings:
             raise ConfigError("GATHERING_KEEP_ALIVE_SECONDS must be from 1 to 3600")
         if self.sqlite_busy_timeout_ms < 0:
             raise ConfigError("GATHERING_SQLITE_BUSY_TIMEOUT_MS must not be negative")
+        if self.sqlite_time_limit_ms < 0:
+            raise ConfigError("GATHERING_SQLITE_TIME_LIMIT_MS must not be negative (0: no limit)")
         if self.password_hash_cost not in ("production", "test"):
             raise ConfigError(
                 "GATHERING_PASSWORD_HASH_COST must be production or test, "

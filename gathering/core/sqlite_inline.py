@@ -148,6 +148,13 @@ class InlineConnection:
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._open().create_function(*args, **kwargs)
 
+    async def set_progress_handler(self, handler: Callable[[], int] | None, n: int) -> None:
+        self.set_progress_handler_now(handler, n)
+
+    def set_progress_handler_now(self, handler: Callable[[], int] | None, n: int) -> None:
+        """``sqlite3.Connection.set_progress_handler``, at once (the time limit's hook)."""
+        self._open().set_progress_handler(handler, n)
+
     async def close(self) -> None:
         self.stop()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -25,10 +26,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.routing import Mount, Route
 
+from gathering.app import create_app
 from gathering.auth.accounts import check_email
 from gathering.core import schema
 from gathering.core.database import Database
+from gathering.core.settings import Settings
 from gathering.programme.openapi import openapi_document
 from tests.conftest import RUN_ID, _pg_execute, _sa_url
 from tests.faults.conftest import LiveServer
@@ -336,4 +340,79 @@ def test_session_editor_answers_every_body_without_a_server_error(
             assert _session_rows(demo_server.database_url, session_id) == before
 
     attempt()
+    assert "Traceback" not in demo_server.logs()[logged:]
+
+
+# --- bad input in the address and the headers (issue 14 #15) ------------------------------------
+
+BEYOND_64_BITS = (str(2**64), str(2**63), "9" * 40)
+ADMIN = ("admin@example.org", "demo-admin-password")
+
+
+def _routes_with_ids() -> list[tuple[str, str]]:
+    """(path template, method) of every route of the app that takes an integer id."""
+    app = create_app(Settings(database_url="sqlite+aiosqlite:///unused.db", secret_key="x" * 32))
+    found: list[tuple[str, str]] = []
+
+    def walk(routes: list[Any], prefix: str) -> None:
+        for route in routes:
+            if isinstance(route, Mount) and route.name is None:
+                walk(route.routes, prefix + route.path)
+            elif isinstance(route, Route) and ":int}" in route.path:
+                method = "GET" if "GET" in (route.methods or ()) else "POST"
+                found.append((prefix + route.path, method))
+
+    walk(app.routes, "")
+    return found
+
+
+def test_ids_beyond_64_bits_are_not_found(demo_server: LiveServer, browser: httpx.Client) -> None:
+    """Signed in as the admin (so every guard lets the request reach its query), an id no
+    database can hold is a plain 404 on every route, not an OverflowError."""
+    logged = len(demo_server.logs())
+    token = _token(browser, "/signin")
+    signed_in = browser.post(
+        "/signin", data={"csrftoken": token, "email": ADMIN[0], "password": ADMIN[1], "next": "/"}
+    )
+    assert signed_in.status_code == 303
+    routes = _routes_with_ids()
+    assert len(routes) >= 26
+    for template, method in routes:
+        for number in BEYOND_64_BITS:
+            path = re.sub(r"{\w+:int}", number, template)
+            path = path.replace("{slug}", CONFERENCE)
+            path = re.sub(r"{\w+}", "x", path)
+            if method == "GET":
+                answer = browser.get(path)
+            else:
+                answer = browser.post(path, data={"csrftoken": token})
+            assert answer.status_code == 404, (method, path, answer.status_code)
+            assert "There is nothing at this address" in answer.text
+    assert "Traceback" not in demo_server.logs()[logged:]
+
+
+NOT_UTF8_COOKIE = b"csrftoken=\xff\xfe\x80; gathering_session=caf\xe9; \xc3\x28=\xa0"
+
+
+def test_a_cookie_header_that_is_not_utf8_is_ignored(demo_server: LiveServer) -> None:
+    """A Cookie header with bytes that are not UTF-8: pages answer as without it, a POST
+    carrying it is refused in words, nothing is stored, and nothing ends in a 500."""
+    logged = len(demo_server.logs())
+    with httpx.Client(base_url=demo_server.url, timeout=30) as client:
+        headers = {"cookie": NOT_UTF8_COOKIE}
+        for path in ("/", f"/g/{NATIONAL}", f"/g/{NATIONAL}/register", "/signin", "/organiser"):
+            answer = client.get(path, headers=headers)
+            assert answer.status_code in (200, 303), (path, answer.status_code)
+        page = client.get(f"/g/{NATIONAL}/register", headers=headers)
+        assert page.status_code == 200
+        assert parse_html(page.text).xpath("//form//input[@name='csrftoken']/@value") != [""]
+        before = _counts(demo_server.database_url)
+        answer = client.post(
+            f"/g/{NATIONAL}/register",
+            content=b"csrftoken=x&name=A&email=a%40example.org",
+            headers={**headers, "content-type": "application/x-www-form-urlencoded"},
+        )
+        assert answer.status_code == 403
+        assert "This form has expired" in answer.text
+        assert _counts(demo_server.database_url) == before
     assert "Traceback" not in demo_server.logs()[logged:]
