@@ -4,7 +4,8 @@ SQLite's online backup API (``sqlite3.Connection.backup``) copies every page ins
 transaction, so the copy is the database as of one moment: writers carry on meanwhile (WAL mode),
 and nothing they commit later appears half-way in the copy. The copy is written beside the target
 under a temporary name, checked with ``PRAGMA integrity_check``, switched to a self-contained
-rollback journal (no ``-wal`` file to carry around), and only then renamed into place.
+rollback journal (no ``-wal`` file to carry around), and only then renamed into place. The copy
+is readable by its owner only (mode 0600), as the database is.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from gathering.core.errors import ConfigError, GatheringError
+from gathering.core.private_files import create_private
 
 
 class BackupFailed(GatheringError):
@@ -63,6 +65,9 @@ def backup_sqlite(
     try:
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=busy_timeout_ms / 1000)
         try:
+            # Owner-only from the start (core/private_files.py); os.replace keeps the mode.
+            partial.unlink(missing_ok=True)
+            create_private(partial)
             dst = sqlite3.connect(partial)
             try:
                 # pages=-1 (all at once): one read transaction, one consistent moment.

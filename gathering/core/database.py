@@ -46,6 +46,7 @@ from sqlalchemy.util import await_only
 
 from gathering.core import sqlite_inline
 from gathering.core.errors import Busy, DatabaseUnavailable
+from gathering.core.private_files import keep_private
 
 T = TypeVar("T")
 Unit = Callable[[AsyncConnection], Awaitable[T]]
@@ -59,8 +60,8 @@ _MAX_ATTEMPTS = 40
 # automatic checkpoint, off here, runs at 1 000 pages of log: a few dozen writes).
 _CHECKPOINT_EVERY_WRITES = 32
 # SQLite: the least time an offloaded unit may run (see the module notes), and how many virtual
-# machine instructions run between two looks at the clock (Datasette's figure: about 1 µs of
-# SQLite's work per look, far below a millisecond of lateness).
+# machine instructions run between two looks at the clock (Datasette's figure: some microseconds
+# of SQLite's work between looks, so a stop comes well within a millisecond of the limit).
 OFFLOADED_TIME_LIMIT_MS = 30_000
 _INSTRUCTIONS_PER_CHECK = 1000
 
@@ -141,6 +142,10 @@ class Database:
                 raise DatabaseUnavailable(
                     f"cannot open the SQLite database {database}: folder {parent} does not exist"
                 )
+            try:
+                keep_private(database)  # 0600, and so its -wal and -shm (core/private_files.py)
+            except OSError as error:
+                raise DatabaseUnavailable(f"cannot create {database}: {error}") from error
             self._sqlite_file = database
         if inline:
             creator = sqlite_inline.creator(database)
