@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import zoneinfo
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -400,7 +400,7 @@ def track_sessions(programme: Programme, track_slug: str) -> tuple[str, list[Pub
     return sessions[0].track.name, sessions
 
 
-def feed_cache_key(kind: str, name: str, events: Sequence[FeedEvent], base_url: str) -> Any:
+def feed_cache_key(kind: str, name: str, events: Sequence[FeedEvent], base_url: str) -> Hashable:
     """What a built feed depends on: each session's public version, the gatherings, the name.
 
     A session's version rises with every public change (programme.release_programme), and the

@@ -76,24 +76,25 @@ async def current_sessions(conn: AsyncConnection, gathering_id: int) -> dict[int
 
 
 def _room_json(row: queries.ReleasableSession) -> RoomJson | None:
-    if row.room_id is None:
+    # Room and venue columns are outer-joined, so typed optional; a room always has a venue and
+    # its text columns are NOT NULL, so with a room they are all there.
+    if row.room_id is None or row.venue_id is None:
         return None
-    # An inner join through the room: a room always has a name and a venue.
     return {
         "id": row.room_id,
-        "name": str(row.room_name),
+        "name": row.room_name or "",
         "capacity": row.room_capacity,
         "step_free": row.room_step_free,
-        "access_notes": str(row.room_access_notes),
+        "access_notes": row.room_access_notes or "",
         "venue": {
-            "id": int(row.venue_id or 0),
-            "name": str(row.venue_name),
-            "address": str(row.venue_address),
+            "id": row.venue_id,
+            "name": row.venue_name or "",
+            "address": row.venue_address or "",
             "step_free": row.venue_step_free,
             "hearing_loop": row.venue_hearing_loop,
             "bsl": row.venue_bsl,
             "quiet_room": row.venue_quiet_room,
-            "access_notes": str(row.venue_access_notes),
+            "access_notes": row.venue_access_notes or "",
         },
     }
 
@@ -114,7 +115,7 @@ def _session_json(
         "capacity": row.capacity,
         "language": row.language,
         "track": (
-            {"slug": row.track_slug, "name": str(row.track_name)} if row.track_slug else None
+            {"slug": row.track_slug, "name": row.track_name or ""} if row.track_slug else None
         ),
         "room": _room_json(row),
         "hosts": hosts,
