@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from gathering.admin import words
 from gathering.admin.dates import FIRST_YEAR, LAST_YEAR, is_within_bounds
 from gathering.auth.accounts import check_email
 from gathering.core.errors import InvalidInput
@@ -57,7 +58,7 @@ PARENTS = {"venue": ("gathering", "gathering_id"), "room": ("venue", "venue_id")
 PARENTS["track"] = ("gathering", "gathering_id")
 PARENTS["ticket_type"] = ("gathering", "gathering_id")
 # How each kind is named in messages.
-KIND_LABEL = {"ticket_type": "ticket type"}
+KIND_LABEL = words.KIND_NAMES
 MAX_POSITION = 10_000
 
 
@@ -118,11 +119,11 @@ def _text(
 ) -> str:
     value = form.get(name, "").strip()
     if "\x00" in value:
-        errors[name] = f"{label} contains a character that cannot be stored."
+        errors[name] = words.UNSTORABLE.format(label=label)
     elif required and not value:
-        errors[name] = f"Enter {label.lower()}."
+        errors[name] = words.ENTER.format(label=label.lower())
     elif len(value) > max_len:
-        errors[name] = f"{label} must be at most {max_len:,} characters (it has {len(value):,})."
+        errors[name] = words.TOO_LONG.format(label=label, max=max_len, length=len(value))
     return value
 
 
@@ -131,17 +132,17 @@ def _slug(form: Form, errors: dict[str, str], source: str) -> str:
     if not value:
         value = slugify(source)
         if not value and source:
-            errors["slug"] = "Enter a short address name using letters a–z, digits and hyphens."
+            errors["slug"] = words.SLUG_MISSING
         return value
     if len(value) > 80 or not _SLUG.match(value):
-        errors["slug"] = "Use only a–z, 0–9 and single hyphens between them (at most 80)."
+        errors["slug"] = words.SLUG_GARBLED
     return value
 
 
 def _tristate(form: Form, name: str, errors: dict[str, str]) -> bool | None:
     value = form.get(name, "unknown")
     if value not in TRISTATE:
-        errors[name] = "Choose yes, no or not known."
+        errors[name] = words.TRISTATE_UNKNOWN
         return None
     return {"yes": True, "no": False}.get(value)
 
@@ -155,10 +156,10 @@ def _int(
     try:
         value = int(raw)
     except ValueError:
-        errors[name] = f"{label} must be a whole number."
+        errors[name] = words.NOT_WHOLE.format(label=label)
         return None
     if not low <= value <= high:
-        errors[name] = f"{label} must be between {low:,} and {high:,}."
+        errors[name] = words.OUT_OF_RANGE.format(label=label, low=low, high=high)
     return value
 
 
@@ -167,12 +168,11 @@ def _date(form: Form, name: str, errors: dict[str, str], label: str) -> dt.date 
     try:
         day = dt.date.fromisoformat(raw)
     except ValueError:
-        errors[name] = f"Enter {label.lower()} as a date, like 2026-09-27."
+        errors[name] = words.DATE_GARBLED.format(label=label.lower())
         return None
     if not is_within_bounds(day):
-        errors[name] = (
-            f"Enter {label.lower()} between the years {FIRST_YEAR} and {LAST_YEAR} "
-            f"(you entered {raw})."
+        errors[name] = words.DATE_OUT_OF_YEARS.format(
+            label=label.lower(), first=FIRST_YEAR, last=LAST_YEAR, typed=raw
         )
         return None
     return day
@@ -180,39 +180,47 @@ def _date(form: Form, name: str, errors: dict[str, str], label: str) -> dt.date 
 
 def clean_gathering(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
     errors: dict[str, str] = {}
-    title = _text(form, "title", errors, "Title", 200, required=True)
+    title = _text(form, "title", errors, words.FIELDS["title"], 200, required=True)
     values: dict[str, Any] = {
         "title": title,
         "slug": _slug(form, errors, title),
-        "description": _text(form, "description", errors, "Description", MAX_LONG_TEXT),
-        "location": _text(form, "location", errors, "Location", 200),
-        "data_controller": _text(form, "data_controller", errors, "Data controller", 300),
-        "privacy_contact": _text(form, "privacy_contact", errors, "Privacy contact", 320),
+        "description": _text(
+            form, "description", errors, words.FIELDS["description"], MAX_LONG_TEXT
+        ),
+        "location": _text(form, "location", errors, words.FIELDS["location"], 200),
+        "data_controller": _text(
+            form, "data_controller", errors, words.FIELDS["data_controller"], 300
+        ),
+        "privacy_contact": _text(
+            form, "privacy_contact", errors, words.FIELDS["privacy_contact"], 320
+        ),
         "is_listed": form.get("is_listed", "") == "on",
         "registration_open": form.get("registration_open", "") == "on",
     }
-    starts = _date(form, "starts_on", errors, "First day")
-    ends = _date(form, "ends_on", errors, "Last day")
+    starts = _date(form, "starts_on", errors, words.FIELDS["starts_on"])
+    ends = _date(form, "ends_on", errors, words.FIELDS["ends_on"])
     if starts and ends and ends < starts:
-        errors["ends_on"] = "The last day must be on or after the first day."
+        errors["ends_on"] = words.LAST_BEFORE_FIRST
     values.update(starts_on=starts, ends_on=ends)
     zone = form.get("timezone", "").strip()
     if zone not in _zones():
-        errors["timezone"] = "Enter an IANA time zone such as Europe/London."
+        errors["timezone"] = words.TIMEZONE_UNKNOWN
     values["timezone"] = zone
     if form.get("mode", "") not in MODES:
-        errors["mode"] = "Choose in person, online or hybrid."
+        errors["mode"] = words.MODE_UNKNOWN
     values["mode"] = form.get("mode", "")
-    host = _int(form, "host_organisation_id", errors, "Host organisation", 1, 2**31 - 1)
+    host = _int(
+        form, "host_organisation_id", errors, words.FIELDS["host_organisation_id"], 1, 2**31 - 1
+    )
     values["host_organisation_id"] = host
     if values["privacy_contact"] and "privacy_contact" not in errors:
         try:
             values["privacy_contact"] = check_email(values["privacy_contact"], "privacy_contact")
         except InvalidInput as error:
             errors.update(error.errors)
-    days = _int(form, "retention_days", errors, "Retention", 1, 3650)
+    days = _int(form, "retention_days", errors, words.FIELDS["retention_days"], 1, 3650)
     if days is None and "retention_days" not in errors:
-        errors["retention_days"] = "Enter how many days to keep personal data (1 to 3,650)."
+        errors["retention_days"] = words.RETENTION_MISSING
     values["retention_days"] = days
     return values, errors
 
@@ -220,9 +228,9 @@ def clean_gathering(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
 def clean_venue(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
     errors: dict[str, str] = {}
     values: dict[str, Any] = {
-        "name": _text(form, "name", errors, "Name", 200, required=True),
-        "address": _text(form, "address", errors, "Address", 2000),
-        "access_notes": _text(form, "access_notes", errors, "Access notes", MAX_BIO),
+        "name": _text(form, "name", errors, words.FIELDS["name"], 200, required=True),
+        "address": _text(form, "address", errors, words.FIELDS["address"], 2000),
+        "access_notes": _text(form, "access_notes", errors, words.FIELDS["access_notes"], MAX_BIO),
     }
     for name in ("step_free", "hearing_loop", "bsl", "quiet_room"):
         values[name] = _tristate(form, name, errors)
@@ -232,36 +240,38 @@ def clean_venue(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
 def clean_room(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
     errors: dict[str, str] = {}
     values: dict[str, Any] = {
-        "name": _text(form, "name", errors, "Name", 200, required=True),
-        "capacity": _int(form, "capacity", errors, "Capacity", 0, 1_000_000),
+        "name": _text(form, "name", errors, words.FIELDS["name"], 200, required=True),
+        "capacity": _int(form, "capacity", errors, words.FIELDS["capacity"], 0, 1_000_000),
         "step_free": _tristate(form, "step_free", errors),
-        "access_notes": _text(form, "access_notes", errors, "Access notes", MAX_BIO),
+        "access_notes": _text(form, "access_notes", errors, words.FIELDS["access_notes"], MAX_BIO),
     }
     return values, errors
 
 
 def clean_track(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
     errors: dict[str, str] = {}
-    name = _text(form, "name", errors, "Name", 120, required=True)
+    name = _text(form, "name", errors, words.FIELDS["name"], 120, required=True)
     return {"name": name, "slug": _slug(form, errors, name)}, errors
 
 
 def clean_organisation(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
     errors: dict[str, str] = {}
-    name = _text(form, "name", errors, "Name", 200, required=True)
+    name = _text(form, "name", errors, words.FIELDS["name"], 200, required=True)
     values: dict[str, Any] = {
         "name": name,
         "slug": _slug(form, errors, name),
-        "short_name": _text(form, "short_name", errors, "Short name", 40),
-        "description": _text(form, "description", errors, "Description", MAX_LONG_TEXT),
-        "website": _text(form, "website", errors, "Website", 300),
-        "contact_email": _text(form, "contact_email", errors, "Contact email", 320),
+        "short_name": _text(form, "short_name", errors, words.FIELDS["short_name"], 40),
+        "description": _text(
+            form, "description", errors, words.FIELDS["description"], MAX_LONG_TEXT
+        ),
+        "website": _text(form, "website", errors, words.FIELDS["website"], 300),
+        "contact_email": _text(form, "contact_email", errors, words.FIELDS["contact_email"], 320),
     }
     website = values["website"]
     if website and "website" not in errors:
         parts = urlsplit(website)
         if parts.scheme != "https" or not parts.hostname or " " in website:
-            errors["website"] = "Enter a full https:// address, or leave it empty."
+            errors["website"] = words.WEBSITE_GARBLED
     if values["contact_email"] and "contact_email" not in errors:
         try:
             values["contact_email"] = check_email(values["contact_email"], "contact_email")
@@ -272,12 +282,12 @@ def clean_organisation(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
 
 def clean_speaker(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
     errors: dict[str, str] = {}
-    name = _text(form, "name", errors, "Name", 200, required=True)
+    name = _text(form, "name", errors, words.FIELDS["name"], 200, required=True)
     values: dict[str, Any] = {
         "name": name,
         "slug": _slug(form, errors, name),
-        "affiliation": _text(form, "affiliation", errors, "Affiliation", 200),
-        "bio": _text(form, "bio", errors, "Short bio", MAX_BIO),
+        "affiliation": _text(form, "affiliation", errors, words.FIELDS["affiliation"], 200),
+        "bio": _text(form, "bio", errors, words.FIELDS["bio"], MAX_BIO),
     }
     return values, errors
 
@@ -285,11 +295,11 @@ def clean_speaker(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
 def clean_ticket_type(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
     errors: dict[str, str] = {}
     values: dict[str, Any] = {
-        "name": _text(form, "name", errors, "Name", 80, required=True),
+        "name": _text(form, "name", errors, words.FIELDS["name"], 80, required=True),
         "suggested_contribution": _text(
-            form, "suggested_contribution", errors, "Suggested contribution", 200
+            form, "suggested_contribution", errors, words.FIELDS["suggested_contribution"], 200
         ),
-        "position": _int(form, "position", errors, "Position", 0, MAX_POSITION),
+        "position": _int(form, "position", errors, words.FIELDS["position"], 0, MAX_POSITION),
     }
     return values, errors
 
@@ -302,14 +312,14 @@ def clean_questions(form: Form) -> tuple[dict[str, dict[str, Any]], dict[str, st
         enabled = form.get(f"{q.key}_enabled", "") == "on"
         required = form.get(f"{q.key}_required", "") == "on"
         name = f"{q.key}_label"
-        label = _text(form, name, errors, f"Wording of “{q.title}”", 200, required=enabled)
+        wording = words.QUESTION_WORDING.format(title=q.title)
+        label = _text(form, name, errors, wording, 200, required=enabled)
         if enabled and name in errors and not label:
-            errors[name] = f"Enter the wording of the “{q.title}” question, or stop asking it."
-        help_text = _text(form, f"{q.key}_help", errors, f"Help for “{q.title}”", 400)
+            errors[name] = words.QUESTION_WORDING_MISSING.format(title=q.title)
+        help_label = words.QUESTION_HELP.format(title=q.title)
+        help_text = _text(form, f"{q.key}_help", errors, help_label, 400)
         if required and not enabled:
-            errors[f"{q.key}_required"] = (
-                f"“{q.title}” can only be required if it is asked: tick “Ask this question” too."
-            )
+            errors[f"{q.key}_required"] = words.QUESTION_REQUIRED_NOT_ASKED.format(title=q.title)
         if enabled:
             asked[q.key] = {"label": label, "help": help_text, "is_required": required}
     return asked, errors
@@ -362,12 +372,12 @@ def check_photo(photo: Photo | None, errors: dict[str, str]) -> str | None:
     if photo is None:
         return None
     if len(photo.data) > MAX_PHOTO_BYTES:
-        errors["photo"] = "The photo is larger than 2 MB. Choose a smaller image."
+        errors["photo"] = words.PHOTO_TOO_LARGE
         return None
     if not photo.data:
-        errors["photo"] = "The chosen file is empty."
+        errors["photo"] = words.PHOTO_EMPTY
         return None
     content_type = photo_type(photo.data)
     if content_type is None:
-        errors["photo"] = "The photo must be a JPEG, PNG or WebP image."
+        errors["photo"] = words.PHOTO_TYPE
     return content_type

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gathering.admin import forms
+from gathering.admin import forms, words
 from gathering.admin import rules as manage
 from gathering.core.caching import cached_response
 from gathering.core.csrf import checked_form
@@ -26,10 +26,7 @@ from gathering.programme.catalogue import speaker_profile
 # is too long and keep the rest of what was typed; a body beyond 16 MB is refused before parsing.
 MAX_BODY = 16 * 1024 * 1024
 MAX_TEXT_PART = 12 * 1024 * 1024
-TOO_LARGE = (
-    "This form is too large to accept: descriptions are limited to 20,000 characters and photos "
-    "to 2 MB. Go back, shorten the text, and send it again. Nothing was saved."
-)
+TOO_LARGE = words.FORM_TOO_LARGE
 EDIT_ROUTE = {
     "gathering": "admin:gathering_edit",
     "venue": "admin:venue_edit",

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.admin import queries
+from gathering.admin import queries, words
 from gathering.admin.forms import (
     CLEANERS,
     KIND_LABEL,
@@ -98,7 +98,7 @@ async def parent_label(db: Database, actor: Actor | None, kind: str, parent_id: 
     parent_kind = PARENTS[kind][0]
     row = await db.read(lambda conn: queries.row_by_id(conn, parent_kind, parent_id))
     if row is None:
-        raise NotFound(f"There is no such {parent_kind}.")
+        raise NotFound(words.NO_SUCH.format(kind=parent_kind))
     return row.label
 
 
@@ -109,9 +109,7 @@ async def editing(db: Database, actor: Actor | None, kind: str, row_id: int) -> 
     async def _read(conn: AsyncConnection) -> Editing:
         row = await queries.row_by_id(conn, kind, row_id)
         if row is None:
-            raise NotFound(
-                f"There is no such {KIND_LABEL.get(kind, kind)}. It may have been deleted."
-            )
+            raise NotFound(words.NO_SUCH_NOW.format(kind=KIND_LABEL.get(kind, kind)))
         children: dict[str, Sequence[Child]] = {}
         organisations: Sequence[OrganisationListed] = ()
         if kind == "gathering":
@@ -133,7 +131,7 @@ async def speaker_photo(db: Database, slug: str) -> tuple[str, bytes, dt.datetim
     """A speaker's photo (public): content type, bytes, when it changed. NotFound if none."""
     row = await db.read(lambda conn: queries.speaker_photo_by_slug(conn, slug))
     if row is None:
-        raise NotFound("This speaker has no photo.")
+        raise NotFound(words.NO_PHOTO)
     return row.content_type, row.data, row.updated_at
 
 
@@ -157,7 +155,7 @@ async def _unique_slug(
             return
         if not generated:
             break
-    raise InvalidInput({"slug": "That short address name is already used. Choose another."})
+    raise InvalidInput({"slug": words.SLUG_TAKEN})
 
 
 async def _save(
@@ -184,22 +182,20 @@ async def _save(
         if row_id is None and kind in PARENTS:
             parent_kind, column = PARENTS[kind]
             if parent_id is None or await queries.row_by_id(conn, parent_kind, parent_id) is None:
-                raise NotFound(f"There is no such {parent_kind}.")
+                raise NotFound(words.NO_SUCH.format(kind=parent_kind))
             values[column] = parent_id
         current = None
         if row_id is not None:
             current = await queries.row_by_id(conn, kind, row_id)
             if current is None:
-                raise NotFound(
-                    f"There is no such {KIND_LABEL.get(kind, kind)}. It may have been deleted."
-                )
+                raise NotFound(words.NO_SUCH_NOW.format(kind=KIND_LABEL.get(kind, kind)))
         if kind == "track":
             gathering_id = parent_id if current is None else current.column_id("gathering_id")
         if "slug" in values:
             await _unique_slug(conn, kind, values, row_id, generated, gathering_id)
         host = values.get("host_organisation_id")
         if host is not None and await queries.row_by_id(conn, "organisation", host) is None:
-            raise InvalidInput({"host_organisation_id": "Choose an organisation from the list."})
+            raise InvalidInput({"host_organisation_id": words.ORGANISATION_UNKNOWN})
         if kind == "gathering":
             values["updated_at"] = now
         if kind == "ticket_type" and values.get("position") is None:
@@ -341,7 +337,7 @@ async def question_settings(
     async def _read(conn: AsyncConnection) -> QuestionSettings:
         row = await queries.row_by_id(conn, "gathering", gathering_id)
         if row is None:
-            raise NotFound("There is no such gathering. It may have been deleted.")
+            raise NotFound(words.NO_SUCH_NOW.format(kind="gathering"))
         rows = await queries.questions_of_gathering(conn, gathering_id)
         return QuestionSettings(gathering_id, row.label, _question_form(rows))
 
@@ -361,7 +357,7 @@ async def save_questions(db: Database, actor: Actor | None, gathering_id: int, f
 
     async def _write(conn: AsyncConnection) -> None:
         if await queries.row_by_id(conn, "gathering", gathering_id) is None:
-            raise NotFound("There is no such gathering. It may have been deleted.")
+            raise NotFound(words.NO_SUCH_NOW.format(kind="gathering"))
         stored = {row.key for row in await queries.questions_of_gathering(conn, gathering_id)}
         for position, q in enumerate(STANDARD_QUESTIONS):
             if q.key in asked:
@@ -405,13 +401,11 @@ async def delete(db: Database, actor: Actor | None, kind: str, row_id: int) -> i
     async def _write(conn: AsyncConnection) -> int | None:
         row = await queries.row_by_id(conn, kind, row_id)
         if row is None:
-            raise NotFound(f"There is no such {named}. It may have been deleted already.")
+            raise NotFound(words.NO_SUCH_ANY_MORE.format(kind=named))
         blocking = await queries.dependents(conn, kind, row_id)
         if blocking:
             listed = ", ".join(f"{n} {what}" for what, n in blocking.items())
-            raise Conflict(
-                f"This {named} cannot be deleted while it has {listed}. Nothing changed."
-            )
+            raise Conflict(words.CANNOT_DELETE.format(kind=named, listed=listed))
         await queries.delete_row(conn, kind, row_id)
         await insert_audit_event(
             conn,

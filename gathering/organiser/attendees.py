@@ -35,7 +35,7 @@ from gathering.core.audit import insert_audit_event
 from gathering.core.database import Database
 from gathering.core.errors import Forbidden, InvalidInput
 from gathering.core.permissions import Actor
-from gathering.organiser import people_queries
+from gathering.organiser import people_queries, words
 from gathering.organiser.scope import (
     Organisation,
     Scope,
@@ -210,7 +210,7 @@ def parse_organisation(value: str | None) -> int | None:
     if value is None or value == "":
         return None
     if not (value.isascii() and value.isdigit() and len(value) <= 9):
-        raise InvalidInput({"organisation": "Choose an organisation from the list."})
+        raise InvalidInput({"organisation": words.ORGANISATION_UNKNOWN})
     return int(value)
 
 
@@ -218,15 +218,14 @@ def _export_organisation(scope: Scope, organisation_id: int | None) -> Organisat
     if organisation_id is None:
         if scope.export_needs_choice or not scope.export_organisations:
             raise InvalidInput(
-                {"organisation": "Choose which organisation's contact list to download."},
-                "Choose which organisation's contact list to download: it holds only the "
-                "people who agreed to hear from that organisation.",
+                {"organisation": words.EXPORT_CHOOSE},
+                words.EXPORT_CHOOSE_WHY,
             )
         return scope.export_organisations[0]
     for candidate in scope.export_organisations:
         if candidate.id == organisation_id:
             return candidate
-    raise Forbidden("You may download contact lists only for organisations you organise for.")
+    raise Forbidden(words.EXPORT_NOT_YOURS)
 
 
 async def export_attendees(

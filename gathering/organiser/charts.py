@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from gathering.organiser import words
 from gathering.organiser.tallies import TimeSeries
 
 WIDTH = 400
@@ -131,7 +132,7 @@ def describe(series: TimeSeries, noun: str, singular: str) -> str:
     """'12 registrations, Sunday 1 September 2019 to Friday 20 September 2019, by day; busiest:
     Sunday 15 September 2019 (4).' The busiest bucket is named only when one stands out."""
     if not series.buckets:
-        return f"No {noun} yet."
+        return words.NOTHING_YET.format(noun=noun)
     what = singular if series.total == 1 else noun
     text = f"{series.total:,} {what}, {series.span}, by {series.step}"
     peak = series.peak

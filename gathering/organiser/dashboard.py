@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core.database import Database
 from gathering.core.errors import Forbidden, NotFound
 from gathering.core.permissions import Actor, can_manage_session, can_release, require_actor
-from gathering.organiser import queries
+from gathering.organiser import queries, words
 from gathering.organiser.queries import SessionHostName
 from gathering.organiser.tallies import (
     ARRIVAL_STEPS,
@@ -155,7 +155,7 @@ async def _breakdowns(
 async def _gathering(conn: AsyncConnection, slug: str) -> GatheringRow:
     row = await programme_queries.gathering_row(conn, slug=slug)
     if row is None:
-        raise NotFound("There is no such gathering.")
+        raise NotFound(words.NO_GATHERING)
     return row
 
 
@@ -214,10 +214,7 @@ async def gathering_dashboard(
     async def _read(conn: AsyncConnection) -> GatheringDashboard:
         row = await _gathering(conn, slug)
         if not can_release(actor, row.host_organisation_id):
-            raise Forbidden(
-                "Only organisers of the gathering's host organisation see its whole dashboard. "
-                "Your own sessions' dashboards are linked from your organiser page."
-            )
+            raise Forbidden(words.ONLY_GATHERING_HOST_DASHBOARD)
         by_status = {
             status: int(n) for status, n in await queries.registration_counts(conn, row.id)
         }
@@ -267,11 +264,11 @@ async def session_dashboard(
         row = await _gathering(conn, slug)
         session = await queries.session_row(conn, session_id) if 0 < session_id < 2**31 else None
         if session is None or session.gathering_id != row.id:
-            raise NotFound("There is no such session in this gathering.")
+            raise NotFound(words.NO_SESSION)
         hosts = await queries.hosts_of_session(conn, session_id)
         may_see_gathering = can_release(actor, row.host_organisation_id)
         if not (can_manage_session(actor, [h.organisation_id for h in hosts]) or may_see_gathering):
-            raise Forbidden("Only organisers of this session's hosts and co-hosts see its numbers.")
+            raise Forbidden(words.ONLY_HOSTS_SEE_NUMBERS)
         hosts_it = any(
             h.role == "host" and h.organisation_id in actor.organisation_ids for h in hosts
         )

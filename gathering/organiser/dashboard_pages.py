@@ -19,7 +19,7 @@ from gathering.core.errors import InvalidInput
 from gathering.core.guards import current_actor, signed_in
 from gathering.core.http import NO_STORE
 from gathering.core.render import database, render, wake_sender
-from gathering.organiser import attendees, dashboard
+from gathering.organiser import attendees, dashboard, words
 from gathering.organiser import registrant_messages as messaging
 from gathering.organiser.charts import ColumnChart, column_chart, describe
 from gathering.organiser.registrant_messages import MessageInput
@@ -43,8 +43,8 @@ def _arrivals_chart(series: TimeSeries) -> ColumnChart:
     return column_chart(
         series,
         noun="arrivals",
-        x_title=f"Time of first check-in, per {series.step}",
-        y_title="Arrivals",
+        x_title=words.ARRIVALS_X.format(step=series.step),
+        y_title=words.ARRIVALS_Y,
         description=describe(series, "arrivals", "arrival"),
     )
 
@@ -56,7 +56,9 @@ async def gathering_page(request: Request) -> Response:
     )
     charts = {
         "registrations": _registrations_chart(
-            board.registrations, "registrations", f"Day registered, per {board.registrations.step}"
+            board.registrations,
+            "registrations",
+            words.REGISTERED_X.format(step=board.registrations.step),
         ),
         "arrivals": _arrivals_chart(board.arrivals),
     }
@@ -74,7 +76,7 @@ async def session_page(request: Request) -> Response:
     )
     charts = {
         "registrations": _registrations_chart(
-            board.registrations, "bookings", f"Day booked, per {board.registrations.step}"
+            board.registrations, "bookings", words.BOOKED_X.format(step=board.registrations.step)
         ),
         "arrivals": _arrivals_chart(board.arrivals),
     }
@@ -132,8 +134,8 @@ def _sent_notice(request: Request) -> str:
         return ""
     people = f"{int(raw):,} {'person' if int(raw) == 1 else 'people'}"
     if request.query_params.get("again") == "1":
-        return f"This message had already been sent to {people}. It was not sent again."
-    return f"Your message is on its way to {people}."
+        return words.MESSAGE_ALREADY_SENT.format(people=people)
+    return words.MESSAGE_ON_ITS_WAY.format(people=people)
 
 
 @signed_in

@@ -26,7 +26,7 @@ from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
 from gathering.core.permissions import Actor
 from gathering.mail import messages as mail
-from gathering.organiser import people_queries
+from gathering.organiser import people_queries, words
 from gathering.organiser.scope import (
     Organisation,
     SessionRef,
@@ -98,21 +98,16 @@ def clean_message(form: MessageInput) -> MessageInput:
         "".join(ch for ch in form.subject if unicodedata.category(ch)[0] != "C").split()
     )
     if not subject:
-        errors["subject"] = "Enter a subject, for example “Venue confirmed: Brighthelm Centre”."
+        errors["subject"] = words.SUBJECT_MISSING
     elif len(subject) > MAX_SUBJECT:
-        errors["subject"] = (
-            f"Keep the subject to {MAX_SUBJECT} characters or fewer (it has {len(subject):,})."
-        )
+        errors["subject"] = words.SUBJECT_TOO_LONG.format(max=MAX_SUBJECT, length=len(subject))
     body = form.body.replace("\r\n", "\n").replace("\r", "\n")
     body = "".join(ch for ch in body if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     body = "\n".join(line.rstrip() for line in body.strip().split("\n"))
     if not body:
-        errors["body"] = "Write the message you want to send."
+        errors["body"] = words.BODY_MISSING
     elif len(body) > MAX_BODY:
-        errors["body"] = (
-            f"Keep the message to {MAX_BODY:,} characters or fewer (it has {len(body):,}); "
-            "link to a longer text instead."
-        )
+        errors["body"] = words.BODY_TOO_LONG.format(max=MAX_BODY, length=len(body))
     if errors:
         raise InvalidInput(errors)
     return MessageInput(subject, body, form.include_waiting, form.nonce)
@@ -175,9 +170,7 @@ async def send_message(
     The same form (nonce) sent again queues nothing and reports the first sending.
     """
     if not _NONCE.fullmatch(form.nonce):
-        raise InvalidInput(
-            {"nonce": "This form has expired. Check the message and press Send again."}
-        )
+        raise InvalidInput({"nonce": words.FORM_EXPIRED})
     cleaned = clean_message(form)
 
     async def _write(conn: AsyncConnection) -> MessageSent:

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.errors import Forbidden, NotFound
 from gathering.core.permissions import Actor, require_actor
-from gathering.organiser import queries
+from gathering.organiser import queries, words
 from gathering.programme import queries as programme_queries
 
 
@@ -63,10 +63,10 @@ class Scope:
 async def session_ref(conn: AsyncConnection, slug: str, session_id: int) -> SessionRef:
     gathering = await programme_queries.gathering_row(conn, slug=slug)
     if gathering is None:
-        raise NotFound("There is no such gathering.")
+        raise NotFound(words.NO_GATHERING)
     row = await queries.session_row(conn, session_id) if 0 < session_id < 2**31 else None
     if row is None or row.gathering_id != gathering.id:
-        raise NotFound("There is no such session in this gathering.")
+        raise NotFound(words.NO_SESSION)
     hosts = tuple(
         Organisation(h.organisation_id, h.name, h.slug, h.role)
         for h in await queries.hosts_of_session(conn, session_id)
@@ -90,7 +90,7 @@ def scope_for(actor: Actor | None, hosts: tuple[Organisation, ...]) -> Scope:
         return Scope(True, (), hosts, True)
     mine = tuple(h for h in hosts if h.id in actor.organisation_ids)
     if not mine:
-        raise Forbidden("Only organisers of this session's hosts and co-hosts may see its people.")
+        raise Forbidden(words.ONLY_HOSTS_SEE_PEOPLE)
     sees_everyone = any(h.role == "host" for h in mine)
     return Scope(sees_everyone, () if sees_everyone else mine, mine, len(mine) > 1)
 

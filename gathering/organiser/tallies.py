@@ -28,13 +28,14 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from gathering.organiser import words
 from gathering.organiser.queries import TicketTypeName
 
 MAX_BUCKETS = 48
 TOP_CONSTITUENCIES = 12
 SMALL_COUNT = 5  # counts under this are withheld from those who do not host the session
-FEWER = f"Fewer than {SMALL_COUNT}"
-OR_MORE = f"{SMALL_COUNT} or more"
+FEWER = words.FEWER_THAN.format(n=SMALL_COUNT)
+OR_MORE = words.OR_MORE.format(n=SMALL_COUNT)
 MINUTE = dt.timedelta(minutes=1)
 DAY = dt.timedelta(days=1)
 WEEK = dt.timedelta(days=7)
@@ -132,13 +133,13 @@ def _step_name(step: dt.timedelta) -> str:
         return "day"
     if step >= dt.timedelta(hours=1):
         hours = step // dt.timedelta(hours=1)
-        return "hour" if hours == 1 else f"{hours} hours"
+        return words.ONE_HOUR if hours == 1 else words.HOURS.format(n=hours)
     return f"{step // MINUTE} minutes"
 
 
 def _labels(start: dt.datetime, step: dt.timedelta, spans_days: bool) -> tuple[str, str]:
     if step >= WEEK:
-        return f"{start.day} {start:%b}", f"Week from {start:%A} {start.day} {start:%B %Y}"
+        return f"{start.day} {start:%b}", words.WEEK_FROM.format(start=start, day=start.day)
     if step >= DAY:
         return f"{start.day} {start:%b}", f"{start:%A} {start.day} {start:%B %Y}"
     end = start + step
@@ -197,7 +198,7 @@ def ticket_breakdown(
     slices = [Slice(t.name, counts.get(t.id, 0)) for t in types]
     missing = sum(n for type_id, n in counts.items() if type_id not in {t.id for t in types})
     if missing:
-        slices.append(Slice("No ticket type", missing, is_other=True))
+        slices.append(Slice(words.NO_TICKET_TYPE, missing, is_other=True))
     return Breakdown(tuple(slices), sum(counts.values()))
 
 
@@ -227,11 +228,11 @@ def constituency_breakdown(answers: Iterable[str | None], *, smallest_named: int
         label = (
             f"{len(rest)} other constituenc{'y' if len(rest) == 1 else 'ies'}"
             if smallest_named <= 1
-            else "Other constituencies"
+            else words.OTHER_CONSTITUENCIES
         )
         slices.append(Slice(label, sum(count for count, _ in rest), is_other=True))
     if not_given:
-        slices.append(Slice("Not given", not_given, is_other=True))
+        slices.append(Slice(words.NOT_GIVEN, not_given, is_other=True))
     return Breakdown(tuple(slices), sum(count for count, _ in groups) + not_given)
 
 

@@ -84,3 +84,39 @@ SUPPORTERS_WOULD_BE_TOO_MANY = (
 SUPPORTERS_SAVED = "Saved. {added:,} added"
 SUPPORTERS_REMOVED = "{removed:,} removed"
 SUPPORTERS_ON_LIST = "; {count:,} on the list."
+
+# --- a session's people ------------------------------------------------------------------------
+ORGANISATION_UNKNOWN = "Choose an organisation from the list."
+EXPORT_CHOOSE = "Choose which organisation's contact list to download."
+EXPORT_CHOOSE_WHY = (
+    "Choose which organisation's contact list to download: it holds only the people who agreed "
+    "to hear from that organisation."
+)
+EXPORT_NOT_YOURS = "You may download contact lists only for organisations you organise for."
+
+# --- messages to registrants -------------------------------------------------------------------
+SUBJECT_MISSING = "Enter a subject, for example “Venue confirmed: Brighthelm Centre”."
+SUBJECT_TOO_LONG = "Keep the subject to {max} characters or fewer (it has {length:,})."
+BODY_MISSING = "Write the message you want to send."
+BODY_TOO_LONG = (
+    "Keep the message to {max:,} characters or fewer (it has {length:,}); link to a longer "
+    "text instead."
+)
+FORM_EXPIRED = "This form has expired. Check the message and press Send again."
+MESSAGE_ALREADY_SENT = "This message had already been sent to {people}. It was not sent again."
+MESSAGE_ON_ITS_WAY = "Your message is on its way to {people}."
+
+# --- the dashboard -----------------------------------------------------------------------------
+FEWER_THAN = "Fewer than {n}"
+OR_MORE = "{n} or more"
+NO_TICKET_TYPE = "No ticket type"
+OTHER_CONSTITUENCIES = "Other constituencies"
+NOT_GIVEN = "Not given"
+ONE_HOUR = "hour"
+HOURS = "{n} hours"
+WEEK_FROM = "Week from {start:%A} {day} {start:%B %Y}"
+ARRIVALS_X = "Time of first check-in, per {step}"
+ARRIVALS_Y = "Arrivals"
+REGISTERED_X = "Day registered, per {step}"
+BOOKED_X = "Day booked, per {step}"
+NOTHING_YET = "No {noun} yet."
