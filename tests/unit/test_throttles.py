@@ -27,11 +27,13 @@ GUESS = GuessLimit(
 )
 
 
-async def _count(db: Database, subject: str, now: dt.datetime) -> int:
+async def _count(
+    db: Database, subject: str, now: dt.datetime, *, serializable: bool = False
+) -> int:
     async def _write(conn: AsyncConnection) -> int:
         return await throttles.count_attempt(conn, RATE, subject, now)
 
-    return await db.write(_write, serializable=False)
+    return await db.write(_write, serializable=serializable)
 
 
 async def _claim(db: Database, subject: str, now: dt.datetime) -> int:
@@ -146,10 +148,14 @@ async def test_refund_guess_gives_back_only_this_try(db: Database) -> None:
     assert (await _row(db, "test-guess:shared")).hits == 1  # type: ignore[union-attr]
 
 
-async def test_simultaneous_attempts_on_one_key_count_exactly(db: Database) -> None:
+@pytest.mark.parametrize("serializable", [False, True])
+async def test_simultaneous_attempts_on_one_key_count_exactly(
+    db: Database, serializable: bool
+) -> None:
     hits = 40
     results = await asyncio.gather(
-        *(_count(db, "crowd", NOW) for _ in range(hits)), return_exceptions=True
+        *(_count(db, "crowd", NOW, serializable=serializable) for _ in range(hits)),
+        return_exceptions=True,
     )
     counted = sorted(r for r in results if isinstance(r, int))
     refusals = [r for r in results if isinstance(r, Throttled)]
