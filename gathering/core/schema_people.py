@@ -194,7 +194,7 @@ outbox = sa.Table(
     sa.Column("body_html", sa.Text, nullable=False, server_default=""),
     sa.Column("attachments", sa.JSON, nullable=False),
     # Set when the message is rendered from templates at send time (kind + context); empty
-    # subject/body then. Pre-rendered messages (password reset) leave it NULL.
+    # subject/body then. Messages stored already rendered (older password resets) leave it NULL.
     sa.Column("context", sa.JSON, nullable=True),
     fk_column("registration_id", "registration.id", nullable=True, ondelete="SET NULL"),
     created_column(),
