@@ -233,7 +233,7 @@ async def release_programme(
             else:
                 old = before[item["id"]]
                 item["version"], item["changed_at"] = old["version"], old["changed_at"]
-        number = (previous.number if previous else 0) + 1
+        number = (previous.number if previous is not None else 0) + 1
         snapshot: SnapshotJson = {
             "format": SNAPSHOT_FORMAT,
             "sessions": sorted(current.values(), key=lambda s: (s["starts_at"], s["id"])),
@@ -270,4 +270,4 @@ async def pending_changes(db: Database, gathering_id: int) -> list[Change]:
 
 def _snapshot_sessions(release: queries.ReleaseRow | None) -> dict[int, SessionJson]:
     """A release's sessions by id; none before the first release."""
-    return {s["id"]: s for s in release.snapshot["sessions"]} if release else {}
+    return {s["id"]: s for s in release.snapshot["sessions"]} if release is not None else {}
