@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import json
-import logging
 
-from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from gathering.core.errors import GatheringError, InvalidInput, NotFound
+from gathering.core.errors import InvalidInput, NotFound
 from gathering.core.http import NO_STORE
 from gathering.core.render import database, render, settings, wake_sender
 from gathering.registration import confirming, form, places, registering, tickets, words
 from gathering.registration import manage as booking_rules
 from gathering.registration.limits import Limits
 from gathering.registration.links import links
-
-log = logging.getLogger(__name__)
 
 
 def _text(form: FormData, name: str, limit: int = 20_000) -> str:
@@ -52,48 +48,36 @@ async def register(request: Request) -> Response:
     given = form.RegistrationInput(session_ids=(preselected,) if preselected else ())
     errors: dict[str, str] = {}
     if request.method == "POST":
+        # One unit of work reads what the form offers, checks the answers against it and
+        # registers; the page is read apart only to show errors.
         given = _registration_input(await request.form())
         limits = Limits.of(config)
         try:
-            accepted = await registering.accept(
+            done = await registering.register(
                 db,
                 slug,
                 given,
-                secret_key=config.secret_key,
+                links=links(request),
+                confirm_hours=config.confirm_hours,
                 limits=limits,
                 client_address=request.client.host if request.client else "unknown",
             )
         except InvalidInput as error:
             errors = error.errors
         else:
+            wake_sender(request)
+            title = done.gathering_title
+            if not title:
+                title = (await form.registration_page(db, slug)).programme.gathering.title
             sent = {
-                "gathering_title": accepted.gathering_title,
-                "email": accepted.form.email,
+                "gathering_title": title,
+                "email": given.email.strip(),
                 "hold_minutes": limits.hold_minutes,
             }
-            response = render(request, "registration/sent.html", sent, headers=NO_STORE)
-            # What depends on whether the address is registered runs after the answer has
-            # gone, so the answer's timing cannot tell (issue 14).
-            response.background = BackgroundTask(_record, request, accepted, limits)
-            return response
+            return render(request, "registration/sent.html", sent, headers=NO_STORE)
     page = await form.registration_page(db, slug)
     context = {"page": page, "form": given, "errors": errors}
     return render(request, "registration/form.html", context, status_code=422 if errors else 200)
-
-
-async def _record(request: Request, accepted: registering.Accepted, limits: Limits) -> None:
-    try:
-        await registering.record(
-            database(request),
-            accepted,
-            links=links(request),
-            confirm_hours=settings(request).confirm_hours,
-            limits=limits,
-        )
-    except GatheringError as error:  # the database busy or away: the page said to try again
-        log.warning("a registration could not be recorded: %s", error.message)
-        return
-    wake_sender(request)
 
 
 async def confirm(request: Request) -> Response:

@@ -3,9 +3,9 @@
 - No account: a name, an email and only the questions the organiser enabled.
 - Double opt-in: a registration is *pending* until its email is confirmed (``confirming``), and
   expires after ``confirm_hours``. It holds its places only briefly (``limits``).
-- Two steps, so the answer cannot tell a registered address from a new one (issue 14, timing):
-  ``accept`` does everything that decides the answer and does the same work for every address;
-  ``record`` then registers the address, or mails its owner, after the answer has gone.
+- An address already registered is not told apart on the page (attendance is sensitive): its
+  owner is mailed their link instead, and the answer costs the same work (issue 14, timing):
+  the registration's statements run for it too, inside a savepoint that is rolled back.
 - Mail is queued in the outbox inside the same transaction (``gathering.mail.messages.queue``).
 """
 
@@ -51,12 +51,12 @@ from gathering.registration.tokens import Links
 class Registered:
     registration_id: int | None  # None when nothing new was registered (never shown)
     places: dict[int, str]  # session id -> confirmed | waitlisted
-    gathering_title: str = ""  # for the "check your email" page
+    gathering_title: str = ""  # for the "check your email" page; empty if not read
 
 
 @dataclass(frozen=True)
 class Accepted:
-    """A registration that passed every check: what ``record`` needs, and the page's title."""
+    """A registration form that passed every check, with what registering it needs."""
 
     gathering_id: int
     gathering_title: str
@@ -64,125 +64,6 @@ class Accepted:
     form: CheckedForm
     recipient: str  # the email address's throttle subject
     client: str | None  # the network address's throttle subject; None: not from the form
-
-
-async def accept(
-    db: Database,
-    slug: str,
-    form: RegistrationInput,
-    *,
-    secret_key: str,
-    limits: Limits,
-    client_address: str | None = None,
-    now: dt.datetime | None = None,
-) -> Accepted:
-    """Check a registration and count it against its client address's limit: InvalidInput
-    naming every bad field, Conflict if registration is closed, Throttled past the limit.
-
-    Nothing here looks at who has registered, so it runs the same statements for every
-    address; what depends on that is ``record``'s, after the answer.
-    """
-
-    async def _write(conn: AsyncConnection) -> Accepted:
-        moment = now or dt.datetime.now(dt.UTC)
-        client = None
-        if client_address is not None:
-            client = subject(secret_key, "client", client_address)
-            await count_client_attempt(conn, limits, client, moment)
-        # Places left are not needed here: a place is taken by a conditional UPDATE.
-        row, page = await read_page(conn, slug, live_places=False)
-        if not page.is_open:
-            raise Conflict(words.NOT_OPEN)
-        checked = check_form(form, page)
-        await check_invite_codes(conn, checked.sessions, form)
-        recipient = subject(secret_key, "recipient", checked.email)
-        return Accepted(row.id, row.title, row.timezone, checked, recipient, client)
-
-    return await db.write(_write, serializable=False)
-
-
-async def record(
-    db: Database,
-    accepted: Accepted,
-    *,
-    links: Links,
-    confirm_hours: int,
-    limits: Limits,
-    now: dt.datetime | None = None,
-) -> Registered:
-    """Register an accepted form (pending until the email is confirmed), or, for an address
-    already registered, mail its owner their link (at most once per ``repeat_mail_minutes``).
-    """
-    title = accepted.gathering_title
-
-    async def _write(conn: AsyncConnection) -> Registered:
-        moment = now or dt.datetime.now(dt.UTC)
-        form = accepted.form
-        if not await is_recipient_allowed(conn, limits, accepted.recipient, moment):
-            return Registered(None, {}, title)
-        # Whether an address is a supporter (or, where registrants are eligible, registered) is
-        # never shown on the page: such sessions are left out and the address is told by mail.
-        refused = [
-            s for s in form.sessions if not await _may_join(conn, s, accepted.gathering_id, form)
-        ]
-        if refused:
-            await _tell_supporters_only(conn, accepted, refused, moment)
-        existing = await queries.live_registration_by_email(conn, accepted.gathering_id, form.email)
-        if existing is not None:
-            if await may_mail_again(conn, limits, accepted.recipient, moment):
-                await _remind_existing(conn, existing, title, links, moment)
-            return Registered(None, {}, title)
-        nonce = secrets.token_urlsafe(16)
-        registration_id = await queries.insert_registration(
-            conn,
-            NewRegistration(
-                gathering_id=accepted.gathering_id,
-                name=form.name,
-                email=form.email,
-                ticket_type_id=form.ticket_type_id,
-                answers=form.answers,
-                share_access_needs=form.share_access_needs,
-                manage_key=nonce,
-                expires_at=moment + dt.timedelta(hours=confirm_hours),
-                created_at=moment,
-            ),
-        )
-        chosen = [s for s in form.sessions if s not in refused]
-        places = await _take_places(conn, accepted, chosen, registration_id, links, limits, moment)
-        for organisation in form.contacts:
-            text = words.contact_text(organisation.label)
-            await queries.insert_consent(
-                conn, registration_id, CONTACT, int(organisation.value), text, moment
-            )
-        if form.constituency_match:
-            await queries.insert_consent(
-                conn, registration_id, MATCH, None, words.MATCH_TEXT, moment
-            )
-        await mail.queue(
-            conn,
-            kind="confirm_email",
-            to_address=form.email,
-            registration_id=registration_id,
-            now=moment,
-            context={
-                "name": form.name,
-                "gathering_title": title,
-                "confirm_url": links.confirm_url(registration_id),
-                "expires_at_text": moment_text(
-                    moment + dt.timedelta(hours=confirm_hours), accepted.timezone
-                ),
-                "held_until_text": moment_text(moment + limits.hold, accepted.timezone)
-                if "confirmed" in places.values()
-                else "",
-            },
-        )
-        return Registered(registration_id, places, title)
-
-    try:
-        return await db.write(_write, serializable=False)
-    except exc.IntegrityError:
-        # Two registrations for one address at the same instant: the unique index kept one.
-        return Registered(None, {}, title)
 
 
 async def register(
@@ -196,20 +77,150 @@ async def register(
     client_address: str | None = None,
     now: dt.datetime | None = None,
 ) -> Registered:
-    """``accept`` then ``record`` at once (for callers whose answer does not wait on it)."""
+    """Register (pending until the email is confirmed); InvalidInput names every bad field,
+    Conflict if registration is closed, Throttled past the client address's limit.
+
+    ``client_address`` (the form's caller) brings the per-address limits into play; without
+    it (the API, which has its own, and scripts) only the per-recipient ones apply.
+    """
     chosen = limits or Limits()
-    accepted = await accept(
-        db,
-        slug,
-        form,
-        secret_key=links.secret_key,
-        limits=chosen,
-        client_address=client_address,
-        now=now,
+
+    async def _write(conn: AsyncConnection) -> Registered:
+        moment = now or dt.datetime.now(dt.UTC)
+        accepted = await _accept(conn, slug, form, links.secret_key, chosen, client_address, moment)
+        return await _record(conn, accepted, links, confirm_hours, chosen, moment)
+
+    try:
+        return await db.write(_write, serializable=False)
+    except exc.IntegrityError:
+        # Two registrations for one address at the same instant: the unique index kept one.
+        return Registered(None, {})
+
+
+async def _accept(
+    conn: AsyncConnection,
+    slug: str,
+    form: RegistrationInput,
+    secret_key: str,
+    limits: Limits,
+    client_address: str | None,
+    now: dt.datetime,
+) -> Accepted:
+    client = None
+    if client_address is not None:
+        client = subject(secret_key, "client", client_address)
+        await count_client_attempt(conn, limits, client, now)
+    # Places left are not needed here: a place is taken by a conditional UPDATE.
+    row, page = await read_page(conn, slug, live_places=False)
+    if not page.is_open:
+        raise Conflict(words.NOT_OPEN)
+    checked = check_form(form, page)
+    await check_invite_codes(conn, checked.sessions, form)
+    recipient = subject(secret_key, "recipient", checked.email)
+    return Accepted(row.id, row.title, row.timezone, checked, recipient, client)
+
+
+async def _record(
+    conn: AsyncConnection,
+    accepted: Accepted,
+    links: Links,
+    confirm_hours: int,
+    limits: Limits,
+    now: dt.datetime,
+) -> Registered:
+    """Register an accepted form, or, for an address already registered, mail its owner their
+    link (at most once per ``repeat_mail_minutes``) after the same statements."""
+    title, form = accepted.gathering_title, accepted.form
+    if not await is_recipient_allowed(conn, limits, accepted.recipient, now):
+        return Registered(None, {}, title)
+    # Whether an address is a supporter (or, where registrants are eligible, registered) is
+    # never shown on the page: such sessions are left out and the address is told by mail.
+    refused = [
+        s for s in form.sessions if not await _may_join(conn, s, accepted.gathering_id, form)
+    ]
+    if refused:
+        await _tell_supporters_only(conn, accepted, refused, now)
+    chosen = [s for s in form.sessions if s not in refused]
+    existing = await queries.live_registration_by_email(conn, accepted.gathering_id, form.email)
+    # The same counting statement on both paths; a new address counts on a key of its own, so
+    # its first repeat post within the hour still mails the owner.
+    remind = await may_mail_again(
+        conn, limits, accepted.recipient if existing else f"new:{accepted.recipient}", now
     )
-    return await record(
-        db, accepted, links=links, confirm_hours=confirm_hours, limits=chosen, now=now
+    savepoint = await conn.begin_nested()
+    if existing is None:
+        registration_id, places = await _insert(
+            conn, accepted, form.email, chosen, links, confirm_hours, limits, now
+        )
+        await savepoint.commit()
+        return Registered(registration_id, places, title)
+    # Registered already: the same statements for an address nobody will see, rolled back.
+    decoy = f"{secrets.token_hex(8)}@registered.invalid"
+    await _insert(
+        conn, accepted, decoy, chosen, links, confirm_hours, limits, now, mail_too=not remind
     )
+    await savepoint.rollback()
+    if remind:
+        await _remind_existing(conn, existing, title, links, now)
+    return Registered(None, {}, title)
+
+
+async def _insert(
+    conn: AsyncConnection,
+    accepted: Accepted,
+    email: str,
+    sessions: list[PublicSession],
+    links: Links,
+    confirm_hours: int,
+    limits: Limits,
+    now: dt.datetime,
+    *,
+    mail_too: bool = True,
+) -> tuple[int, dict[int, str]]:
+    """Insert the registration of ``email``, its places, consents and confirmation mail."""
+    form = accepted.form
+    registration_id = await queries.insert_registration(
+        conn,
+        NewRegistration(
+            gathering_id=accepted.gathering_id,
+            name=form.name,
+            email=email,
+            ticket_type_id=form.ticket_type_id,
+            answers=form.answers,
+            share_access_needs=form.share_access_needs,
+            manage_key=secrets.token_urlsafe(16),
+            expires_at=now + dt.timedelta(hours=confirm_hours),
+            created_at=now,
+        ),
+    )
+    places = await _take_places(conn, accepted, sessions, registration_id, links, limits, now)
+    for organisation in form.contacts:
+        text = words.contact_text(organisation.label)
+        await queries.insert_consent(
+            conn, registration_id, CONTACT, int(organisation.value), text, now
+        )
+    if form.constituency_match:
+        await queries.insert_consent(conn, registration_id, MATCH, None, words.MATCH_TEXT, now)
+    if mail_too:
+        await mail.queue(
+            conn,
+            kind="confirm_email",
+            to_address=email,
+            registration_id=registration_id,
+            now=now,
+            context={
+                "name": form.name,
+                "gathering_title": accepted.gathering_title,
+                "confirm_url": links.confirm_url(registration_id),
+                "expires_at_text": moment_text(
+                    now + dt.timedelta(hours=confirm_hours), accepted.timezone
+                ),
+                "held_until_text": moment_text(now + limits.hold, accepted.timezone)
+                if "confirmed" in places.values()
+                else "",
+            },
+        )
+    return registration_id, places
 
 
 async def _take_places(

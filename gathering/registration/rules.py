@@ -3,8 +3,8 @@
 The rules live by topic; import from their home when you can:
 
 - ``form``: what the form offers and checking what was typed (``RegistrationInput``).
-- ``registering``: from the form to a pending registration (``accept``, ``record``,
-  ``register``); ``limits``: holds, attempt limits and repeat mail (issue 14).
+- ``registering``: from the form to a pending registration (``register``); ``limits``: holds,
+  attempt limits and repeat mail (issue 14).
 - ``confirming``: the email confirmed, the ticket mailed.
 - ``places``: holds, waiting lists and offers; the housekeeping's ``expire_overdue``.
 - ``manage``: the manage link (booking, answers, giving up, data, erasure, the ticket).
@@ -40,7 +40,7 @@ from gathering.registration.manage import (
 )
 from gathering.registration.notices import NOTIFIED_KINDS, change_notifier, queue_reminders
 from gathering.registration.places import accept_offer, expire_overdue
-from gathering.registration.registering import Accepted, Registered, accept, record, register
+from gathering.registration.registering import Registered, register
 from gathering.registration.tokens import Links, manage_token
 from gathering.registration.words import MATCH_TEXT, MAX_ANSWER, MAX_NAME, contact_text
 
@@ -51,7 +51,6 @@ __all__ = [
     "MAX_ANSWER",
     "MAX_NAME",
     "NOTIFIED_KINDS",
-    "Accepted",
     "Booking",
     "Choice",
     "Confirmed",
@@ -64,7 +63,6 @@ __all__ = [
     "RegistrationInput",
     "RegistrationPage",
     "Ticket",
-    "accept",
     "accept_offer",
     "booking",
     "cancel_place",
@@ -77,7 +75,6 @@ __all__ = [
     "manage_token",
     "personal_data",
     "queue_reminders",
-    "record",
     "register",
     "registration_page",
     "ticket",
