@@ -131,24 +131,24 @@ def _with_device(handler: DeviceHandler) -> Handler:
 async def _body(request: Request) -> dict[str, Any]:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
-        raise _BadRequest("Send the body as JSON.", 415, "unsupported_media_type")
+        raise _BadRequest(words.BODY_NOT_JSON, 415, "unsupported_media_type")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
-        raise _BadRequest("The body is too large.", 413, "payload_too_large")
+        raise _BadRequest(words.BODY_TOO_LARGE, 413, "payload_too_large")
     chunks = bytearray()
     try:
         async for chunk in request.stream():
             chunks += chunk
             if len(chunks) > MAX_BODY:
-                raise _BadRequest("The body is too large.", 413, "payload_too_large")
+                raise _BadRequest(words.BODY_TOO_LARGE, 413, "payload_too_large")
     except ClientDisconnect:
-        raise _BadRequest("The body did not arrive whole.") from None
+        raise _BadRequest(words.BODY_CUT_SHORT) from None
     try:
         data = json.loads(chunks.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise _BadRequest("The body is not valid JSON.") from None
+        raise _BadRequest(words.BODY_INVALID_JSON) from None
     if not isinstance(data, dict):
-        raise _BadRequest("The body must be a JSON object.")
+        raise _BadRequest(words.BODY_NOT_OBJECT)
     return data
 
 

@@ -32,7 +32,8 @@ from gathering.door.queries import StewardPass
 # past the free ones makes the next try from the same place wait longer, and a quiet spell
 # forgets them. A right PIN gives its try back. Keys are per network (an IPv6 /64 counts as
 # one), so a stranger elsewhere never delays a steward, and a phone that opened the pass before
-# (it still holds its device cookie) is trusted: it is never delayed at all.
+# (it still holds its device cookie) is trusted: it counts on a key of its own, which no
+# stranger's failures touch.
 PIN_GUESSES = throttles.GuessLimit(
     name="door-pin",  # per pass and network
     free_failures=5,
@@ -249,7 +250,10 @@ async def open_pass(
             await throttles.claim_guess(conn, LINK_GUESSES, network, now)
             return None
         trusted = _is_trusted(device, row)
-        if not trusted:
+        if trusted and device is not None:
+            # Its own key, which no stranger's failures touch (it still may not guess freely).
+            await throttles.claim_guess(conn, PIN_GUESSES, f"{row.id}:device:{device.id}", now)
+        else:
             await throttles.claim_guess(conn, NETWORK_PIN_GUESSES, network, now)
             await throttles.claim_guess(conn, PIN_GUESSES, f"{row.id}:{network}", now)
         return row, trusted
@@ -264,7 +268,9 @@ async def open_pass(
     pass_id, pin_hash, trusted = found[0].id, found[0].pin_hash, found[1]
 
     async def _open(conn: AsyncConnection) -> PassInfo:
-        if not trusted:
+        if trusted and device is not None:
+            await throttles.clear_guesses(conn, PIN_GUESSES, f"{pass_id}:device:{device.id}")
+        else:
             # Shared keys: give back this try only, so a steward's success does not wipe the
             # failures of someone guessing from the same network.
             await throttles.refund_guess(conn, NETWORK_PIN_GUESSES, network)

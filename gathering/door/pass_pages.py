@@ -14,6 +14,7 @@ from gathering.core.guards import current_actor, signed_in
 from gathering.core.http import NO_STORE
 from gathering.core.render import database, render, settings
 from gathering.door import passes as pass_rules
+from gathering.door import words
 from gathering.registration import tickets
 
 GET_POST = ["GET", "POST"]
@@ -57,7 +58,7 @@ async def passes(request: Request) -> Response:
             return render(request, "organiser/steward_pass_created.html", context, headers=NO_STORE)
     notice = ""
     if request.query_params.get("revoked", "").isdigit():
-        notice = "The pass is revoked: its devices are refused from their next scan."
+        notice = words.REVOKED_NOTICE
     context = {"page": page, "form": form, "errors": errors, "notice": notice}
     status = 422 if errors else 200
     return render(request, "organiser/steward_passes.html", context, status_code=status)

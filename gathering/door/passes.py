@@ -46,6 +46,7 @@ from gathering.core.errors import Forbidden, InvalidInput, NotFound
 from gathering.core.permissions import Actor, can_release, require_actor
 from gathering.door import pass_queries as queries
 from gathering.door import queries as door_queries
+from gathering.door import words
 from gathering.door.pass_queries import HostedSession, PassSummary
 from gathering.programme import queries as programme_queries
 from gathering.programme.queries import GatheringRow
@@ -123,7 +124,7 @@ def _audit_actor(actor: Actor) -> tuple[str, int | None]:
 async def _gathering(conn: AsyncConnection, slug: str) -> GatheringRow:
     row = await programme_queries.gathering_row(conn, slug=slug)
     if row is None:
-        raise NotFound("There is no such gathering.")
+        raise NotFound(words.NO_SUCH_GATHERING)
     return row
 
 
@@ -185,10 +186,7 @@ async def passes_page(db: Database, actor: Actor | None, slug: str, now: dt.date
             if _hosts(actor, s)
         )
         if not choices and not may_cover_all:
-            raise Forbidden(
-                "Only organisers of the organisations hosting this gathering's sessions may make "
-                "steward passes."
-            )
+            raise Forbidden(words.MAY_NOT_MAKE_PASSES)
         covered = await queries.sessions_by_pass(conn, gathering.id)
         rows = []
         for row in await queries.passes_of_gathering(conn, gathering.id):
@@ -277,50 +275,45 @@ def _validated(form: PassInput, gathering: GatheringRow, known: set[int]) -> _Va
     earliest, latest = _validity_bounds(gathering)
     label = _clean_label(form.label)
     if not label:
-        errors["label"] = "Give the pass a name stewards will recognise, such as “Door 2, Sunday”."
+        errors["label"] = words.FORM_LABEL_MISSING
     elif len(label) > MAX_LABEL:
-        errors["label"] = f"Keep the name to {MAX_LABEL} characters."
+        errors["label"] = words.FORM_LABEL_TOO_LONG.format(limit=MAX_LABEL)
     valid_from = _local_time(form.valid_from, zone)
     valid_until = _local_time(form.valid_until, zone)
     if valid_from is None:
-        errors["valid_from"] = "Give the date and time the pass starts working."
+        errors["valid_from"] = words.FORM_FROM_MISSING
     if valid_until is None:
-        errors["valid_until"] = "Give the date and time the pass stops working."
+        errors["valid_until"] = words.FORM_UNTIL_MISSING
     if valid_from and valid_until:
         if valid_until <= valid_from:
-            errors["valid_until"] = "The pass must stop working after it starts."
+            errors["valid_until"] = words.FORM_UNTIL_BEFORE_FROM
         elif valid_until - valid_from > MAX_VALIDITY:
-            errors["valid_until"] = "A pass works for at most 31 days; make another for later."
+            errors["valid_until"] = words.FORM_TOO_LONG
         elif valid_until > latest:
-            errors["valid_until"] = (
-                "A pass stops working by the end of the gathering's last day "
-                f"({latest - dt.timedelta(minutes=1):%A %d %B %Y %H:%M})."
-            )
+            last_minute = latest - dt.timedelta(minutes=1)
+            errors["valid_until"] = words.FORM_AFTER_GATHERING.format(latest=last_minute)
     if valid_from and valid_from < earliest:
-        errors["valid_from"] = (
-            "A pass starts working at the earliest the day before the gathering, for setting "
-            f"up ({earliest:%A %d %B %Y %H:%M})."
-        )
+        errors["valid_from"] = words.FORM_BEFORE_SETUP.format(earliest=earliest)
     elif valid_from and valid_from >= latest:
-        errors["valid_from"] = "The gathering is over: a pass can no longer be made for it."
+        errors["valid_from"] = words.FORM_GATHERING_OVER
     pin = form.pin.strip()
     pin_made = not pin
     if pin_made:
         pin = f"{secrets.randbelow(10**6):06d}"
     elif not (pin.isascii() and pin.isdigit() and PIN_DIGITS[0] <= len(pin) <= PIN_DIGITS[1]):
-        errors["pin"] = "Use 4 to 12 digits for the PIN, or leave it empty to get a random one."
+        errors["pin"] = words.FORM_BAD_PIN
     session_ids: list[int] = []
     if not form.all_sessions:
         for value in form.session_ids:
             if not (value.isascii() and value.isdigit() and len(value) < 12):
-                errors["session_ids"] = "Choose sessions from the list."
+                errors["session_ids"] = words.FORM_UNKNOWN_SESSION
                 break
             if int(value) not in known:
-                errors["session_ids"] = "Choose sessions from the list."
+                errors["session_ids"] = words.FORM_UNKNOWN_SESSION
                 break
             session_ids.append(int(value))
         if not session_ids and "session_ids" not in errors:
-            errors["session_ids"] = "Choose at least one session, or all sessions."
+            errors["session_ids"] = words.FORM_NO_SESSION
     if errors:
         raise InvalidInput(errors)
     assert valid_from is not None and valid_until is not None
@@ -349,12 +342,9 @@ async def create_pass(
         sessions = {s.id: s for s in await queries.sessions_with_hosts(conn, gathering.id)}
         valid = _validated(form, gathering, set(sessions))
         if valid.all_sessions and not can_release(actor, gathering.host_organisation_id):
-            raise Forbidden(
-                "Only organisers of the gathering's host organisation may make a pass for "
-                "every session. Choose the sessions your organisation runs."
-            )
+            raise Forbidden(words.FORM_ALL_SESSIONS_REFUSED)
         if not all(_hosts(actor, sessions[s]) for s in valid.session_ids):
-            raise Forbidden("Choose only sessions your organisation hosts (not co-hosts).")
+            raise Forbidden(words.FORM_NOT_YOUR_SESSIONS)
         pass_id = await queries.insert_pass(
             conn,
             gathering_id=gathering.id,
@@ -404,17 +394,17 @@ async def revoke_pass(
     """Revoke at once: every device's next request is refused. False if already revoked."""
     actor = require_actor(actor)
     if not 0 < pass_id < 2**31:
-        raise NotFound("There is no such steward pass for this gathering.")
+        raise NotFound(words.NO_SUCH_STEWARD_PASS)
 
     async def _write(conn: AsyncConnection) -> bool:
         gathering = await _gathering(conn, slug)
         row = await door_queries.pass_by_id(conn, pass_id)
         if row is None or row.gathering_id != gathering.id:
-            raise NotFound("There is no such steward pass for this gathering.")
+            raise NotFound(words.NO_SUCH_STEWARD_PASS)
         sessions = {s.id: s for s in await queries.sessions_with_hosts(conn, gathering.id)}
         covered = (await queries.sessions_by_pass(conn, gathering.id)).get(pass_id, [])
         if not _may_handle(actor, gathering, row.all_sessions, covered, sessions, row.created_by):
-            raise Forbidden("Only organisers of the sessions on this pass may revoke it.")
+            raise Forbidden(words.MAY_NOT_REVOKE)
         if not await queries.revoke_pass(conn, pass_id, now):
             return False
         kind, actor_id = _audit_actor(actor)

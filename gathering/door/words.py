@@ -87,6 +87,45 @@ TOO_MANY_MATCHES = "Too many people match: type more of the surname, or their em
 NO_MATCH = "Nobody with a place here matches. Check the spelling, or try their email."
 MATCHES_FOUND = "{count} found."
 
+# Organisers making and revoking passes.
+NO_SUCH_GATHERING = "There is no such gathering."
+NO_SUCH_STEWARD_PASS = "There is no such steward pass for this gathering."  # noqa: S105 - words
+MAY_NOT_REVOKE = "Only organisers of the sessions on this pass may revoke it."
+MAY_NOT_MAKE_PASSES = (
+    "Only organisers of the organisations hosting this gathering's sessions may make steward "
+    "passes."
+)
+FORM_ALL_SESSIONS_REFUSED = (
+    "Only organisers of the gathering's host organisation may make a pass for every session. "
+    "Choose the sessions your organisation runs."
+)
+FORM_NOT_YOUR_SESSIONS = "Choose only sessions your organisation hosts (not co-hosts)."
+FORM_LABEL_MISSING = "Give the pass a name stewards will recognise, such as “Door 2, Sunday”."
+FORM_LABEL_TOO_LONG = "Keep the name to {limit} characters."
+FORM_FROM_MISSING = "Give the date and time the pass starts working."
+FORM_UNTIL_MISSING = "Give the date and time the pass stops working."
+FORM_UNTIL_BEFORE_FROM = "The pass must stop working after it starts."
+FORM_TOO_LONG = "A pass works for at most 31 days; make another for later."
+FORM_BEFORE_SETUP = (
+    "A pass starts working at the earliest the day before the gathering, for setting up "
+    "({earliest:%A %d %B %Y %H:%M})."
+)
+FORM_AFTER_GATHERING = (
+    "A pass stops working by the end of the gathering's last day ({latest:%A %d %B %Y %H:%M})."
+)
+FORM_GATHERING_OVER = "The gathering is over: a pass can no longer be made for it."
+FORM_BAD_PIN = "Use 4 to 12 digits for the PIN, or leave it empty to get a random one."
+FORM_UNKNOWN_SESSION = "Choose sessions from the list."
+FORM_NO_SESSION = "Choose at least one session, or all sessions."
+REVOKED_NOTICE = "The pass is revoked: its devices are refused from their next scan."
+
+# The JSON API's answers to malformed requests.
+BODY_NOT_JSON = "Send the body as JSON."
+BODY_TOO_LARGE = "The body is too large."
+BODY_CUT_SHORT = "The body did not arrive whole."
+BODY_INVALID_JSON = "The body is not valid JSON."
+BODY_NOT_OBJECT = "The body must be a JSON object."
+
 
 def reason(code: str) -> str:
     """The words for a scan's or undo's reason code (the code itself if it has none)."""

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.templating import STATIC
+from gathering.door import words
 from gathering.door.pages import DECODER
 from gathering.registration import tickets
 from tests.door_data import ACCESS_NEEDS, TICKET_TYPE, DoorData, insert_open_door
@@ -512,6 +513,26 @@ def test_a_stale_csrf_token_asks_for_a_reload_and_never_stops_scanning(
     expect(detail).to_have_text("Not allowed here.")
     p.get_by_role("button", name="Next").click()
     expect(p.locator("#door-blocked")).to_be_hidden()
+
+    # A phone past its scan bounds (issue 14 #5) is told so in words: not checked, not stopped.
+    p.unroute("**/door/api/scan")
+    too_many = words.TOO_MANY_REFUSED.format(seconds=2)
+    p.route(
+        "**/door/api/scan",
+        lambda route: route.fulfill(
+            status=429,
+            headers={"retry-after": "2"},
+            json={"error": "too_many_refused", "message": too_many, "retry_after": 2},
+        ),
+    )
+    code.fill("4567 89AB CDEF")
+    check.click()
+    expect(result).to_have_attribute("data-status", "neutral")
+    expect(title).to_have_text("Not checked")
+    expect(detail).to_have_text(too_many)
+    p.get_by_role("button", name="Next").click()
+    expect(p.locator("#door-blocked")).to_be_hidden()
+    expect(code).to_be_enabled()
 
     # The door API's own refusal of the pass does.
     p.unroute("**/door/api/scan")
