@@ -97,6 +97,47 @@ async def register(
         return Registered(None, {})
 
 
+async def accept(
+    db: Database,
+    slug: str,
+    form: RegistrationInput,
+    *,
+    secret_key: str,
+    limits: Limits,
+    client_address: str | None = None,
+    now: dt.datetime | None = None,
+) -> Accepted:
+    """``register``'s checks alone, in a unit of their own (prefer ``register``: one unit,
+    and an answered registration is then stored before the answer)."""
+
+    async def _write(conn: AsyncConnection) -> Accepted:
+        moment = now or dt.datetime.now(dt.UTC)
+        return await _accept(conn, slug, form, secret_key, limits, client_address, moment)
+
+    return await db.write(_write, serializable=False)
+
+
+async def record(
+    db: Database,
+    accepted: Accepted,
+    *,
+    links: Links,
+    confirm_hours: int,
+    limits: Limits,
+    now: dt.datetime | None = None,
+) -> Registered:
+    """Register a form ``accept`` passed, in a unit of its own (see ``accept``)."""
+
+    async def _write(conn: AsyncConnection) -> Registered:
+        moment = now or dt.datetime.now(dt.UTC)
+        return await _record(conn, accepted, links, confirm_hours, limits, moment)
+
+    try:
+        return await db.write(_write, serializable=False)
+    except exc.IntegrityError:
+        return Registered(None, {}, accepted.gathering_title)
+
+
 async def _accept(
     conn: AsyncConnection,
     slug: str,
