@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 
 from gathering.core.database import Database
 from gathering.core.errors import GatheringError
-from gathering.privacy import retention
+from gathering.privacy import retention, storage
 from gathering.registration import rules as registration
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,9 @@ async def housekeeping(
         while True:
             try:
                 await run_once(db, links, offer_hours, reminder_hours)
+                # Erased values still in the database's files (a reader held SQLite's log, or
+                # PostgreSQL's rewrite waits for housekeeping): take them out now if owed.
+                await storage.finish_owed(db)
                 if purge_minutes and time.monotonic() >= next_purge:
                     # Set first: a purge that fails waits for the next turn (it is never urgent).
                     next_purge = time.monotonic() + purge_minutes * 60

@@ -9,6 +9,7 @@ from starlette.routing import BaseRoute, Route
 from gathering.core.guards import admin_only, current_actor
 from gathering.core.http import NO_STORE
 from gathering.core.render import database, render
+from gathering.privacy import audit
 from gathering.privacy import notice as privacy
 
 
@@ -24,7 +25,7 @@ def _page_number(request: Request) -> int:
 
 @admin_only
 async def audit_log(request: Request) -> Response:
-    listing = await privacy.audit_log(
+    listing = await audit.audit_log(
         database(request),
         await current_actor(request),
         page=_page_number(request),

@@ -3,8 +3,9 @@ notice is built from, and the admin's audit log."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from typing import Any
+import datetime as dt
+from collections.abc import Collection
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -21,10 +22,54 @@ from gathering.core.schema import (
     supporter,
 )
 
+
+class CheckInHeld(NamedTuple):
+    """An entry, exit or undo recorded for a person, with the session's title (None: the whole
+    gathering)."""
+
+    kind: str
+    door: str
+    at: dt.datetime
+    undone_at: dt.datetime | None
+    session_title: str | None
+
+
+class MailHeld(NamedTuple):
+    """A message queued for a person: its kind and when."""
+
+    kind: str
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+
+
+class OrganisationContact(NamedTuple):
+    name: str
+    contact_email: str
+    website: str
+
+
+class AuditRow(NamedTuple):
+    """One audit event as stored; ``detail`` is its decoded JSON (an object, normally)."""
+
+    id: int
+    at: dt.datetime
+    actor_kind: str
+    actor_id: int | None
+    action: str
+    subject_kind: str
+    subject_id: int | None
+    detail: object
+
+
+class AuditActor(NamedTuple):
+    actor_kind: str
+    actor_id: int | None
+
+
 # --- subject access -----------------------------------------------------------------------------
 
 
-async def check_ins_of(conn: AsyncConnection, registration_id: int) -> Sequence[Any]:
+async def check_ins_of(conn: AsyncConnection, registration_id: int) -> list[CheckInHeld]:
     """Every entry, exit and undo recorded for a registration, oldest first, with the session."""
     query = (
         sa.select(
@@ -38,12 +83,12 @@ async def check_ins_of(conn: AsyncConnection, registration_id: int) -> Sequence[
         .where(check_in.c.registration_id == registration_id)
         .order_by(check_in.c.at, check_in.c.id)
     )
-    return (await conn.execute(query)).all()
+    return [CheckInHeld(*row) for row in await conn.execute(query)]
 
 
 async def mail_to(
     conn: AsyncConnection, registration_id: int, address: str, kinds: Collection[str]
-) -> Sequence[Any]:
+) -> list[MailHeld]:
     """Messages queued for a registration, or to its address before it existed (templated kinds
     only), oldest first."""
     query = (
@@ -60,7 +105,7 @@ async def mail_to(
         )
         .order_by(outbox.c.created_at, outbox.c.id)
     )
-    return (await conn.execute(query)).all()
+    return [MailHeld(*row) for row in await conn.execute(query)]
 
 
 async def supporter_lists_with(conn: AsyncConnection, gathering_id: int, email: str) -> list[str]:
@@ -77,14 +122,17 @@ async def supporter_lists_with(conn: AsyncConnection, gathering_id: int, email: 
 # --- the privacy notice -------------------------------------------------------------------------
 
 
-async def organisation_contact(conn: AsyncConnection, organisation_id: int | None) -> Any:
+async def organisation_contact(
+    conn: AsyncConnection, organisation_id: int | None
+) -> OrganisationContact | None:
     """Name, contact address and website of an organisation, or None."""
     if organisation_id is None:
         return None
     query = sa.select(
         organisation.c.name, organisation.c.contact_email, organisation.c.website
     ).where(organisation.c.id == organisation_id)
-    return (await conn.execute(query)).first()
+    row = (await conn.execute(query)).first()
+    return None if row is None else OrganisationContact(*row)
 
 
 # --- the audit log ------------------------------------------------------------------------------
@@ -110,11 +158,13 @@ async def audit_events(
     actor_id: int | None,
     offset: int,
     limit: int,
-) -> Sequence[Any]:
+) -> list[AuditRow]:
     """One page of audit events, newest first."""
-    query = _filtered(sa.select(audit_event), action, actor_kind, actor_id)
-    query = query.order_by(audit_event.c.at.desc(), audit_event.c.id.desc())
-    return list((await conn.execute(query.offset(offset).limit(limit))).all())
+    a = audit_event.c
+    columns = (a.id, a.at, a.actor_kind, a.actor_id, a.action, a.subject_kind, a.subject_id)
+    query = _filtered(sa.select(*columns, a.detail), action, actor_kind, actor_id)
+    query = query.order_by(a.at.desc(), a.id.desc()).offset(offset).limit(limit)
+    return [AuditRow(*row) for row in await conn.execute(query)]
 
 
 async def audit_event_count(
@@ -131,14 +181,14 @@ async def audit_actions(conn: AsyncConnection) -> list[str]:
     return list((await conn.execute(query)).scalars())
 
 
-async def audit_actors(conn: AsyncConnection) -> Sequence[Any]:
+async def audit_actors(conn: AsyncConnection) -> list[AuditActor]:
     """Every (actor_kind, actor_id) that appears in the log."""
     query = (
         sa.select(audit_event.c.actor_kind, audit_event.c.actor_id)
         .distinct()
         .order_by(audit_event.c.actor_kind, audit_event.c.actor_id)
     )
-    return (await conn.execute(query)).all()
+    return [AuditActor(*row) for row in await conn.execute(query)]
 
 
 _NAMED: dict[str, tuple[sa.Table, str]] = {

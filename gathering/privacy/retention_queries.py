@@ -7,18 +7,13 @@ the caller can decode and search it off the event loop; rows are then rewritten 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import logging
-from collections.abc import Collection, Sequence
-from typing import Any
+from collections.abc import Collection, Iterator, Sequence
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.core.database import Database
-from gathering.core.errors import GatheringError
 from gathering.core.schema import (
     audit_event,
     check_in,
@@ -32,17 +27,80 @@ from gathering.core.schema import (
     throttle,
 )
 
-log = logging.getLogger(__name__)
-
 # What an erased registration's address becomes; ``.invalid`` can never be delivered (RFC 2606).
 ERASED_DOMAIN = "@invalid"
-# Tables a purge rewrites, for PostgreSQL's VACUUM afterwards.
-_TOUCHED = ("registration", "outbox", "scan", "audit_event", "supporter", "throttle")
 # Keys of a stored door answer that say who it was about.
 _SCAN_PERSONAL = ("name", "ticket_type", "access_needs")
-# Tries at emptying SQLite's log after an erasure, and the pause between them (no lock held).
-_CHECKPOINT_TRIES = 5
-_CHECKPOINT_PAUSE = 0.1
+
+
+class GatheringDue(NamedTuple):
+    """What decides when a gathering's personal data goes."""
+
+    id: int
+    slug: str
+    title: str
+    ends_on: dt.date
+    timezone: str
+    retention_days: int
+    anonymised_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class PersonalValues(NamedTuple):
+    """A registration's personal values that may be quoted elsewhere (logs, door answers)."""
+
+    id: int
+    gathering_id: int
+    name: str
+    email: str
+    ticket_code: str | None
+    manage_key: str | None
+    feed_key: str | None
+    created_at: dt.datetime
+
+    def searchable(self) -> Iterator[str]:
+        """The values worth searching for in free text."""
+        for value in (self.name, self.email, self.ticket_code, self.manage_key, self.feed_key):
+            if value:
+                yield value
+
+
+class StoredAudit(NamedTuple):
+    """An audit event with its detail as the JSON text stored (decoded by the caller)."""
+
+    id: int
+    actor_kind: str
+    actor_id: int | None
+    detail_json: str
+
+
+class StoredScan(NamedTuple):
+    """A door answer with its response as the JSON text stored."""
+
+    id: int
+    response_json: str
+
+
+_GATHERING_DUE = (
+    gathering.c.id,
+    gathering.c.slug,
+    gathering.c.title,
+    gathering.c.ends_on,
+    gathering.c.timezone,
+    gathering.c.retention_days,
+    gathering.c.anonymised_at,
+    gathering.c.created_at,
+)
+_PERSONAL = (
+    registration.c.id,
+    registration.c.gathering_id,
+    registration.c.name,
+    registration.c.email,
+    registration.c.ticket_code,
+    registration.c.manage_key,
+    registration.c.feed_key,
+    registration.c.created_at,
+)
 
 
 def erased_address(registration_id: int | None) -> str:
@@ -54,47 +112,32 @@ def erased_address(registration_id: int | None) -> str:
 # --- which gatherings, which people -------------------------------------------------------------
 
 
-async def gatherings_for_retention(conn: AsyncConnection) -> Sequence[Any]:
+async def gatherings_for_retention(conn: AsyncConnection) -> list[GatheringDue]:
     """Every gathering with what decides when its personal data goes."""
-    query = sa.select(
-        gathering.c.id,
-        gathering.c.slug,
-        gathering.c.title,
-        gathering.c.ends_on,
-        gathering.c.timezone,
-        gathering.c.retention_days,
-        gathering.c.anonymised_at,
-        gathering.c.created_at,
-    ).order_by(gathering.c.ends_on, gathering.c.id)
-    return (await conn.execute(query)).all()
+    query = sa.select(*_GATHERING_DUE).order_by(gathering.c.ends_on, gathering.c.id)
+    return [GatheringDue(*row) for row in await conn.execute(query)]
 
 
-async def gathering_for_retention(conn: AsyncConnection, gathering_id: int) -> Any:
+async def gathering_for_retention(conn: AsyncConnection, gathering_id: int) -> GatheringDue | None:
     """One gathering with what decides when its personal data goes; None if there is none."""
-    query = sa.select(
-        gathering.c.id,
-        gathering.c.slug,
-        gathering.c.title,
-        gathering.c.ends_on,
-        gathering.c.timezone,
-        gathering.c.retention_days,
-        gathering.c.anonymised_at,
-        gathering.c.created_at,
-    ).where(gathering.c.id == gathering_id)
-    return (await conn.execute(query)).first()
+    query = sa.select(*_GATHERING_DUE).where(gathering.c.id == gathering_id)
+    row = (await conn.execute(query)).first()
+    return None if row is None else GatheringDue(*row)
 
 
-async def live_personal_values(conn: AsyncConnection, gathering_id: int) -> Sequence[Any]:
+async def live_personal_values(conn: AsyncConnection, gathering_id: int) -> list[PersonalValues]:
     """Name, email and secrets of every registration of the gathering not yet anonymised."""
-    query = sa.select(
-        registration.c.id,
-        registration.c.name,
-        registration.c.email,
-        registration.c.ticket_code,
-        registration.c.manage_key,
-        registration.c.feed_key,
-    ).where(registration.c.gathering_id == gathering_id, registration.c.anonymised_at.is_(None))
-    return (await conn.execute(query)).all()
+    query = sa.select(*_PERSONAL).where(
+        registration.c.gathering_id == gathering_id, registration.c.anonymised_at.is_(None)
+    )
+    return [PersonalValues(*row) for row in await conn.execute(query)]
+
+
+async def personal_values_of(conn: AsyncConnection, registration_id: int) -> PersonalValues | None:
+    """One registration's personal values; None if there is none."""
+    query = sa.select(*_PERSONAL).where(registration.c.id == registration_id)
+    row = (await conn.execute(query)).first()
+    return None if row is None else PersonalValues(*row)
 
 
 def _registrations_of(gathering_id: int) -> sa.Select[Any]:
@@ -256,7 +299,7 @@ def _scans_of(gathering_id: int) -> sa.ColumnElement[bool]:
 
 async def scans_naming_people(
     conn: AsyncConnection, gathering_id: int, *, after_id: int = 0, name: str | None = None
-) -> Sequence[Any]:
+) -> list[StoredScan]:
     """(id, response_json: the stored answer as JSON text) of the gathering's scans whose answer
     still says who it was about (only those naming ``name``, if given), oldest first."""
     names_someone = sa.or_(
@@ -269,15 +312,15 @@ async def scans_naming_people(
     )
     if name is not None:
         query = query.where(scan.c.response["name"].as_string() == name)
-    return (await conn.execute(query)).all()
+    return [StoredScan(*row) for row in await conn.execute(query)]
 
 
-async def scans_by_ids(conn: AsyncConnection, ids: Collection[int]) -> Sequence[Any]:
+async def scans_by_ids(conn: AsyncConnection, ids: Collection[int]) -> list[StoredScan]:
     """(id, response_json) of these scans, read again inside a write unit."""
     query = sa.select(scan.c.id, _as_text(scan.c.response, "response_json")).where(
         scan.c.id.in_(list(ids))
     )
-    return (await conn.execute(query.order_by(scan.c.id))).all()
+    return [StoredScan(*row) for row in await conn.execute(query.order_by(scan.c.id))]
 
 
 async def set_scan_responses(
@@ -347,7 +390,7 @@ async def audit_of_gathering(
     *,
     since: dt.datetime | None = None,
     after_id: int = 0,
-) -> Sequence[Any]:
+) -> list[StoredAudit]:
     """(id, actor_kind, actor_id, detail_json: the detail as JSON text) of the audit events
     about the gathering (see ``_audit_of``), from ``since`` and after event ``after_id``."""
     query = (
@@ -362,10 +405,10 @@ async def audit_of_gathering(
     )
     if since is not None:
         query = query.where(audit_event.c.at >= since)
-    return (await conn.execute(query)).all()
+    return [StoredAudit(*row) for row in await conn.execute(query)]
 
 
-async def audit_by_ids(conn: AsyncConnection, ids: Collection[int]) -> Sequence[Any]:
+async def audit_by_ids(conn: AsyncConnection, ids: Collection[int]) -> list[StoredAudit]:
     """(id, actor_kind, actor_id, detail_json) of these audit events, read again in a write
     unit."""
     query = sa.select(
@@ -374,7 +417,7 @@ async def audit_by_ids(conn: AsyncConnection, ids: Collection[int]) -> Sequence[
         audit_event.c.actor_id,
         _as_text(audit_event.c.detail, "detail_json"),
     ).where(audit_event.c.id.in_(list(ids)))
-    return (await conn.execute(query.order_by(audit_event.c.id))).all()
+    return [StoredAudit(*row) for row in await conn.execute(query.order_by(audit_event.c.id))]
 
 
 async def pass_ids_of_gathering(conn: AsyncConnection, gathering_id: int) -> frozenset[int]:
@@ -399,38 +442,3 @@ async def throttle_keys(conn: AsyncConnection) -> list[str]:
 async def delete_throttles(conn: AsyncConnection, keys: Collection[str]) -> None:
     if keys:
         await conn.execute(sa.delete(throttle).where(throttle.c.key.in_(list(keys))))
-
-
-# --- making the bytes really gone ---------------------------------------------------------------
-
-
-async def reclaim(db: Database, *, vacuum: bool) -> bool:
-    """After erasing, leave no copy of the old values in the database's files.
-
-    On SQLite every connection runs with ``secure_delete`` (see ``Database``), so the rewritten
-    rows leave zeros, not old values, in the pages; what remains is the old page images in the
-    write-ahead log, which a checkpoint copies into the file and empties. ``Database.checkpoint``
-    never waits for a reader (a full VACUUM, or a checkpoint waiting on readers, would hold up
-    every write of a live door), so it is tried a few times with short pauses between, holding
-    no lock meanwhile. On PostgreSQL, with ``vacuum``, a plain ``VACUUM`` of the rewritten tables
-    removes the dead row versions (without the exclusive lock ``VACUUM FULL`` would take).
-
-    Returns False (the erasure itself stands, committed) if the log could not be emptied: readers
-    were still using it, or the database refused.
-    """
-    try:
-        if db.is_sqlite:
-            for attempt in range(_CHECKPOINT_TRIES):
-                if attempt:
-                    await asyncio.sleep(_CHECKPOINT_PAUSE)
-                if await db.checkpoint():
-                    return True
-            return False
-        if vacuum:
-            async with db.engine.connect() as conn:
-                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await autocommit.exec_driver_sql("VACUUM " + ", ".join(_TOUCHED))
-        return True
-    except (GatheringError, exc.DBAPIError, OSError) as error:
-        log.warning("could not reclaim the space of erased data: %s", error)
-        return False
