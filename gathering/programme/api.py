@@ -332,9 +332,9 @@ async def _register(request: Request) -> Response:
         return _api_error(400, "bad_request", "The body did not arrive whole.")
     form = registration_api.parse_registration(body)
     limits = Limits.of(config)
-    accepted = await registering.accept(
-        db, slug, form, secret_key=config.secret_key, limits=limits, client_address=client
-    )
+    # No client_address: this endpoint's own throttle (above) counts every attempt, failures
+    # too, so the form's per-address counts are not repeated here (two more upserts).
+    accepted = await registering.accept(db, slug, form, secret_key=config.secret_key, limits=limits)
     response = _api_json(_accepted(config.confirm_hours), 202)
     # As on the page: what depends on whether the address is registered runs after the answer
     # has gone, so the answer's timing cannot tell (issue 14).
