@@ -18,6 +18,7 @@ from gathering.core import migrate
 from gathering.core.database import Database
 from gathering.core.errors import ConfigError, GatheringError, InvalidInput
 from gathering.core.settings import Settings
+from gathering.privacy import words as privacy_words
 
 T = TypeVar("T")
 EXIT_CONFIG = 2
@@ -303,14 +304,8 @@ async def _purge(db: Database, args: argparse.Namespace) -> int:
     return 0
 
 
-PURGE_WORDS = {
-    "registrations": "registrations",
-    "mails": "messages",
-    "scans": "door scan answers",
-    "supporters": "supporters-list addresses",
-    "audit_events": "audit details",
-    "throttles": "throttle counters",
-}
+# The purge's words live with the privacy feature's other words.
+PURGE_WORDS = privacy_words.PURGE_WORDS
 
 
 def _backup(settings: Settings, args: argparse.Namespace) -> int:
