@@ -1,7 +1,8 @@
 """The registration form's limits (issue 14: place squatting, mail flooding), over core.throttles.
 
 - **Holds**: an unconfirmed registration holds its places for ``hold_minutes`` only. After that
-  a place goes back to the waiting list (offered to confirmed people waiting, else free again);
+  the housekeeping (every minute) gives each place back: offered to the confirmed people
+  waiting, else free again; the registration's place goes onto the waiting list, and
   confirming later still takes a place while one is left, or keeps the waiting-list place.
 - **Holds per client address**: at most ``holds_per_client`` unconfirmed registrations from one
   network address hold places within ``hold_minutes``. Past that they are still registered,
@@ -39,15 +40,13 @@ RECIPIENT_WINDOW = dt.timedelta(hours=1)
 
 @dataclass(frozen=True)
 class Limits:
-    """The registration form's limits (and the offer time of seats they free); the defaults
-    are the settings' defaults."""
+    """The registration form's limits; the defaults are the settings' defaults."""
 
     hold_minutes: int = 20
     holds_per_client: int = 10
     attempts_per_client: int = 600
     attempts_per_recipient: int = 10
     repeat_mail_minutes: int = 60
-    offer_hours: int = 24  # how long a seat freed from a lapsed hold is offered on
 
     @classmethod
     def of(cls, config: Settings) -> Limits:
@@ -58,7 +57,6 @@ class Limits:
             attempts_per_client=config.registrations_per_client,
             attempts_per_recipient=config.registrations_per_recipient,
             repeat_mail_minutes=config.repeat_mail_minutes,
-            offer_hours=config.offer_hours,
         )
 
     @property

@@ -42,7 +42,6 @@ from gathering.registration.limits import (
     subject,
 )
 from gathering.registration.mail_text import moment_text
-from gathering.registration.places import release_lapsed_holds
 from gathering.registration.queries import NewRegistration, RegistrationRow
 from gathering.registration.tokens import Links
 
@@ -234,7 +233,7 @@ async def _insert(
             created_at=now,
         ),
     )
-    places = await _take_places(conn, accepted, sessions, registration_id, links, limits, now)
+    places = await _take_places(conn, accepted, sessions, registration_id, limits, now)
     for organisation in form.contacts:
         text = words.contact_text(organisation.label)
         await queries.insert_consent(
@@ -269,15 +268,15 @@ async def _take_places(
     accepted: Accepted,
     sessions: list[PublicSession],
     registration_id: int,
-    links: Links,
     limits: Limits,
     now: dt.datetime,
 ) -> dict[int, str]:
     """Hold a place on each session while one is left (for the hold only), else wait.
 
-    A full session first gets back the places whose holds have lapsed (they go to confirmed
-    people waiting before anyone new). Past its client's share of holds, a registration holds
-    nothing: its places wait until it is confirmed.
+    Past its client's share of holds a registration holds nothing: its places wait until it
+    is confirmed. Lapsed holds are given back by the housekeeping every minute, not here:
+    looking for them on every registration for a full session cost more than the rush could
+    spare (bench/), and a minute more of a lapsed hold gains a squatter nothing.
     """
     if not sessions:
         return {}
@@ -286,11 +285,6 @@ async def _take_places(
     places = {}
     for session in sessions:
         took = holds and await place_queries.take_place(conn, session.id)
-        if holds and not took:
-            released = await release_lapsed_holds(
-                conn, now, links, limits.offer_hours, session_id=session.id
-            )
-            took = released > 0 and await place_queries.take_place(conn, session.id)
         status = "confirmed" if took else "waitlisted"
         await place_queries.insert_place(
             conn, registration_id, session.id, status, now, held_until=held_until if took else None

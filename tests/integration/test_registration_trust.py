@@ -214,8 +214,8 @@ async def test_a_lapsed_hold_goes_to_the_people_waiting_and_a_late_confirmation_
 async def test_a_full_session_takes_back_lapsed_holds_for_the_next_registration(
     db: Database,
 ) -> None:
-    """No housekeeping run needed: a registration that finds the session full gets back the
-    places whose holds lapsed. Confirming late takes a place while one is left, else waits."""
+    """After the hold the housekeeping gives the places back, and the next registration gets
+    one. Confirming late takes a place while one is left, else waits."""
     await load_demo(db, secret_key=TEST_SECRET)
     session_id = await _session_with_places(db, 2)
     ticket_type = await _ticket_type(db)
@@ -236,7 +236,9 @@ async def test_a_full_session_takes_back_lapsed_holds_for_the_next_registration(
     assert await register("one@example.net", now) == {session_id: "confirmed"}
     assert await register("two@example.net", now) == {session_id: "confirmed"}
     later = now + dt.timedelta(minutes=25)
-    assert await register("three@example.org", later) == {session_id: "confirmed"}
+    assert await register("three@example.org", later) == {session_id: "waitlisted"}
+    await places.expire_overdue(db, links=LINKS, offer_hours=24, now=later)
+    assert await register("four@example.org", later) == {session_id: "confirmed"}
     assert await _statuses(db, session_id, "one@%") == {"waitlisted": 1}
     assert await _statuses(db, session_id, "two@%") == {"waitlisted": 1}
 
@@ -249,10 +251,10 @@ async def test_a_full_session_takes_back_lapsed_holds_for_the_next_registration(
     [row] = await _rows(db, query)
     assert row.places_taken == row.capacity
     r = schema.registration
-    [three] = await _rows(
-        db, sa.select(r.c.id, r.c.manage_key).where(r.c.email == "three@example.org")
+    [four] = await _rows(
+        db, sa.select(r.c.id, r.c.manage_key).where(r.c.email == "four@example.org")
     )
-    token = manage_token(TEST_SECRET, three.id, three.manage_key)
+    token = manage_token(TEST_SECRET, four.id, four.manage_key)
     [place] = (await manage.booking(db, token, secret_key=TEST_SECRET)).places
     await manage.cancel_place(db, token, place.id, links=LINKS, offer_hours=24)
     assert await _statuses(db, session_id, "one@%") == {"offered": 1}
