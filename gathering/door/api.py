@@ -323,12 +323,12 @@ async def events(request: Request, device: StewardDevice) -> Response:
 
     async def stream() -> AsyncIterator[str]:
         last = _counts_json(first)
-        yield f"retry: {RECONNECT_MS}\n" + _event("counts", last)
         ends = time.monotonic() + STREAM_SECONDS
         with (
             signals.subscribe(info.gathering_id) as signal,
             bounds.stream(device.id, signal.fire) as slot,
         ):
+            yield f"retry: {RECONNECT_MS}\n" + _event("counts", last)
             while time.monotonic() < ends:
                 woke = await signal.wait(PING_SECONDS)
                 if slot.is_replaced:  # a newer stream of this phone took this one's place

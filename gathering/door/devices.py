@@ -291,7 +291,9 @@ async def open_pass(
         return await describe_pass(conn, row)
 
     info = await db.write(_open)
-    payload = {"p": pass_id, "k": _pin_fingerprint(pin_hash), "d": secrets.token_urlsafe(12)}
+    # Opened again on the same phone: it keeps its id, so it may still undo its own scans.
+    device_id = device.id if trusted and device is not None else secrets.token_urlsafe(12)
+    payload = {"p": pass_id, "k": _pin_fingerprint(pin_hash), "d": device_id}
     device_token = _serializer(secret_key).dumps(payload)
     opened = device_for_token(device_token, secret_key=secret_key)
     assert opened is not None

@@ -417,3 +417,4 @@ async def test_a_trusted_phone_is_never_delayed_by_strangers_wrong_pins(db: Data
         device=trusted,
     )
     assert reopened.device.pass_id == door.pass_id  # ... the phone that opened it before never
+    assert reopened.device.id == trusted.id  # the same phone: it may still undo its own scans
