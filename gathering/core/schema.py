@@ -25,6 +25,12 @@ from gathering.core.schema_base import (
     UTCDateTime,
     metadata,
 )
+from gathering.core.schema_fediverse import (
+    fediverse_actor,
+    fediverse_blocked_instance,
+    fediverse_delivery,
+    fediverse_follower,
+)
 from gathering.core.schema_people import (
     audit_event,
     check_in,
@@ -73,6 +79,10 @@ __all__ = [
     "audit_event",
     "check_in",
     "consent",
+    "fediverse_actor",
+    "fediverse_blocked_instance",
+    "fediverse_delivery",
+    "fediverse_follower",
     "gathering",
     "login_session",
     "membership",
