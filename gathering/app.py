@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.routing import Mount
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from gathering.admin import pages as admin
@@ -39,10 +39,16 @@ from gathering.privacy import pages as privacy
 from gathering.programme import api
 from gathering.programme import export_pages as exports
 from gathering.programme import pages as public
+from gathering.reach import pages as reach
+from gathering.reach import previews
 from gathering.registration import pages as registration
 from gathering.registration.links import links_for
 
 log = logging.getLogger(__name__)
+
+# Route groups tried first (the order changes no answer, see core.routing.grouped): the door's
+# scans, the programme with its feeds and forms, manage links, personal calendars, the JSON API.
+BUSIEST_GROUPS = ("door", "g", "r", "my", "api")
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -78,24 +84,6 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await db.dispose()
 
-    routes = [
-        *public.routes,
-        *exports.routes,
-        *api.routes,
-        *auth.routes,
-        *organiser.routes,
-        *steward_passes.routes,
-        *supporters.routes,
-        *steward.routes,
-        *door_pages.routes,
-        *dashboard.routes,
-        *privacy.routes,
-        *admin.routes,
-        *outbox.routes,
-        *feeds.routes,
-        *registration.routes,
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
-    ]
     middleware = [
         Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
         Middleware(csrf.MultipartGate),
@@ -112,7 +100,7 @@ def create_app(settings: Settings) -> Starlette:
     ]
     app = Starlette(
         # Grouped under Mount by first path segment, ids bounded (gathering/core/routing.py).
-        routes=grouped(routes),
+        routes=grouped(route_list(), first=BUSIEST_GROUPS),
         middleware=middleware,
         lifespan=lifespan,
         exception_handlers={
@@ -124,9 +112,33 @@ def create_app(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.actor_for_token = actor_for_token
     app.state.templates = make_templates(
-        public.TEMPLATE_FILTERS, {**public.TEMPLATE_GLOBALS, **feeds.TEMPLATE_GLOBALS}
+        public.TEMPLATE_FILTERS,
+        {**public.TEMPLATE_GLOBALS, **feeds.TEMPLATE_GLOBALS, **previews.TEMPLATE_GLOBALS},
     )
     return app
+
+
+def route_list() -> list[BaseRoute]:
+    """Every route of the app in the order it is declared (``create_app`` groups them)."""
+    return [
+        *public.routes,
+        *exports.routes,
+        *api.routes,
+        *auth.routes,
+        *organiser.routes,
+        *steward_passes.routes,
+        *supporters.routes,
+        *steward.routes,
+        *door_pages.routes,
+        *dashboard.routes,
+        *privacy.routes,
+        *admin.routes,
+        *outbox.routes,
+        *feeds.routes,
+        *registration.routes,
+        *reach.routes,
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
 
 
 def app_factory() -> Starlette:

@@ -81,8 +81,13 @@ def _group_of(route: BaseRoute) -> str | None:
     return segment if slash and rest else None
 
 
-def grouped(routes: Sequence[BaseRoute]) -> list[BaseRoute]:
-    """``routes`` with those of one first segment under one ``Mount`` (see the module notes)."""
+def grouped(routes: Sequence[BaseRoute], *, first: Sequence[str] = ()) -> list[BaseRoute]:
+    """``routes`` with those of one first segment under one ``Mount`` (see the module notes);
+    the groups named in ``first`` (the busiest) are tried first.
+
+    No two entries of the table can match one path (a group holds every route of its segment,
+    the rest are single routes of other segments or exact paths), so their order never changes
+    which route answers, only how many are tried before it."""
     groups: dict[str, list[BaseRoute]] = {}
     for route in routes:
         segment = _group_of(route)
@@ -108,4 +113,9 @@ def grouped(routes: Sequence[BaseRoute]) -> list[BaseRoute]:
             table.append(_with_path(route, route.path))
         else:
             table.append(route)
-    return table
+    busiest = [m for segment in first for m in table if _mounted_at(m) == segment]
+    return busiest + [entry for entry in table if entry not in busiest]
+
+
+def _mounted_at(entry: BaseRoute) -> str | None:
+    return entry.path.removeprefix("/") if isinstance(entry, Mount) else None

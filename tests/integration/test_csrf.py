@@ -1,4 +1,5 @@
-"""CSRF on every form, including the file uploads asgi-csrf cannot check (see web/csrf.py)."""
+"""CSRF on every form, including the file uploads whose token is in a multipart body (see
+gathering/core/csrf.py)."""
 
 from __future__ import annotations
 
@@ -80,9 +81,9 @@ async def test_upload_form_needs_the_csrf_token(db: Database, client: httpx.Asyn
 async def test_reads_of_data_carry_no_csrf_cookie_and_pages_with_forms_do(
     db: Database, client: httpx.AsyncClient
 ) -> None:
-    """asgi-csrf stays out of reads of data (it would sign a token per calendar poll that
-    nothing uses); pages with forms still get the token and its cookie, and a POST to the data
-    addresses is still checked."""
+    """The CSRF middleware stays out of reads of data (it would sign a token per calendar poll
+    that nothing uses); pages with forms still get the token and its cookie, and a POST to the
+    data addresses is still checked."""
     await load_demo(db, secret_key=TEST_SECRET)
     for path in (
         "/g/labour-conference-2019/calendar.ics",
