@@ -274,3 +274,18 @@ async def test_re_entry_is_the_organisers_choice_and_the_door_follows_it(
     token = await csrf_from(client, edit_path)
     await client.post(edit_path, data=_form(token, orgs, allow_reentry="1"))
     assert await db.read(_allowed) is True
+
+
+async def test_session_form_number_and_date_fields_carry_real_attributes(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    # The form macro once printed extra attributes as escaped text (inputmode=&#34;numeric&#34;).
+    await load_demo(db, secret_key=TEST_SECRET)
+    await sign_in(client, *LLA)
+    response = await client.get(f"/organiser/g/{SLUG}/sessions/new")
+    page = parse_html(response.text)
+    [capacity] = page.xpath("//input[@name='capacity']")
+    assert (capacity.get("inputmode"), capacity.get("min")) == ("numeric", "0")
+    [day] = page.xpath("//input[@name='day']")
+    assert (day.get("min"), day.get("max")) == ("2019-09-21", "2019-09-25")
+    assert "&#34;" not in response.text and "&quot;" not in response.text
