@@ -7,7 +7,7 @@ address (``core.throttles.Throttled`` past the limit, with the app's one wait fo
 The body is decoded and type-checked in one pass by msgspec against ``RegistrationRequest``
 (``gathering.registration.api_models``). Anything that is not that shape is a ``BadRequest``,
 so a client bug is told apart from a person's correctable mistake (``InvalidInput``, from
-``register``); its message names the field and what it must be, in words taken from the
+``registering.accept``); its message names the field and what it must be, in words taken from the
 model's own types, never a 500 whatever the bytes.
 """
 
@@ -64,7 +64,7 @@ def parse_registration(body: bytes) -> RegistrationInput:
     """The JSON body as a ``RegistrationInput``; BadRequest naming what is wrong.
 
     Only the shape is checked here; what the values mean (a valid email, a ticket type this
-    gathering offers, required answers, lengths) is ``register``'s to check, as InvalidInput.
+    gathering offers, required answers, lengths) is ``registering.accept``'s, as InvalidInput.
     """
     try:
         request = _DECODER.decode(body)
