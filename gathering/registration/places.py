@@ -24,6 +24,8 @@ from gathering.registration.place_queries import PlaceRow
 from gathering.registration.queries import RegistrationRow
 from gathering.registration.tokens import Links
 
+OLDEST_COUNT = dt.timedelta(days=7)
+
 
 async def free_place(
     conn: AsyncConnection, place: PlaceRow, links: Links, offer_hours: int, now: dt.datetime
@@ -163,7 +165,8 @@ async def expire_overdue(
     db: Database, *, links: Links, offer_hours: int, now: dt.datetime | None = None
 ) -> tuple[int, int]:
     """Expire unconfirmed registrations, end lapsed holds and lapsed offers, passing their
-    places on. Returns (registrations expired, offers lapsed). Run on a schedule; idempotent."""
+    places on, and forget the form's old throttle counts. Returns (registrations expired,
+    offers lapsed). Run on a schedule; idempotent."""
 
     async def _write(conn: AsyncConnection) -> tuple[int, int]:
         moment = now or dt.datetime.now(dt.UTC)
@@ -173,6 +176,8 @@ async def expire_overdue(
             if row is not None:
                 await cancel_all(conn, row, links, offer_hours, moment, status="cancelled")
         await release_lapsed_holds(conn, moment, links, offer_hours)
+        # Every limit's window is at most 10 000 minutes (settings): older counts are over.
+        await queries.forget_old_counts(conn, moment - OLDEST_COUNT)
         lapsed = await place_queries.expired_offers(conn, moment)
         for offer in lapsed:
             await free_place(conn, offer, links, offer_hours, moment)

@@ -19,6 +19,7 @@ from gathering.core.schema import (
     registration,
     scan,
     session_host,
+    throttle,
     ticket_type,
 )
 
@@ -294,3 +295,12 @@ async def erase_personal_values(
     for scan_id, response in scans.all():
         kept = {k: v for k, v in (response or {}).items() if k in ("status", "reason", "at")}
         await conn.execute(sa.update(scan).where(scan.c.id == scan_id).values(response=kept))
+
+
+async def forget_old_counts(conn: AsyncConnection, before: dt.datetime) -> None:
+    """Drop the registration form's throttle rows whose window began before ``before``."""
+    await conn.execute(
+        sa.delete(throttle).where(
+            throttle.c.key.startswith("registration-"), throttle.c.window_start < before
+        )
+    )

@@ -443,3 +443,26 @@ async def test_the_answer_runs_the_same_statements_for_a_registered_and_a_new_ad
         db, sa.select(ps.c.capacity - ps.c.places_taken).where(ps.c.id == session_id)
     )
     assert row[0] == 3  # the two new people hold a place each; the owner's rolled back
+
+
+async def test_old_counts_of_the_form_are_forgotten_by_the_housekeeping(db: Database) -> None:
+    """The keyed hashes of addresses do not pile up: a week on, the housekeeping drops them."""
+    now = dt.datetime.now(dt.UTC)
+    t = schema.throttle
+    await _execute(
+        db,
+        sa.insert(t).values(
+            [
+                {
+                    "key": "registration-recipient:old",
+                    "window_start": now - dt.timedelta(days=8),
+                    "count": 3,
+                },
+                {"key": "registration-recipient:new", "window_start": now, "count": 1},
+                {"key": "signin:old", "window_start": now - dt.timedelta(days=8), "count": 1},
+            ]
+        ),
+    )
+    await places.expire_overdue(db, links=LINKS, offer_hours=24, now=now)
+    kept = sorted(row.key for row in await _rows(db, sa.select(t.c.key)))
+    assert kept == ["registration-recipient:new", "signin:old"]
