@@ -127,7 +127,7 @@ async def sign_in(
             await clear_guesses(conn, BY_DEVICE, claimed.trusted.id)
         else:
             await clear_guesses(conn, BY_ACCOUNT, email)
-            await refund_guess(conn, BY_ADDRESS, client_address)
+            await refund_guess(conn, BY_ADDRESS, client_address, now)
         expires = now + SESSION_LIFETIME
         await queries.insert_login_session(conn, token_hash(token), account_id, now, expires)
         await insert_audit_event(

@@ -240,9 +240,23 @@ async def clear_guesses(conn: AsyncConnection, limit: GuessLimit, subject: str) 
     await conn.execute(sa.delete(throttle).where(throttle.c.key == key))
 
 
-async def refund_guess(conn: AsyncConnection, limit: GuessLimit, subject: str) -> None:
-    """The right secret on a shared key: give back only this try's claimed failure."""
-    await _decrement(conn, throttle_key(limit.name, subject))
+async def refund_guess(
+    conn: AsyncConnection, limit: GuessLimit, subject: str, now: dt.datetime
+) -> None:
+    """The right secret on a shared key: give back only this try's claimed failure, and the
+    delay that claim set (a claim is only allowed once earlier delays have run, so the next
+    person may try at once; the failures before stay counted for the next wrong try)."""
+    moment = _instant(now)
+    await conn.execute(
+        sa.update(throttle)
+        .where(throttle.c.key == throttle_key(limit.name, subject), throttle.c.count > 0)
+        .values(
+            count=throttle.c.count - 1,
+            window_start=sa.case(
+                (throttle.c.window_start > moment, moment), else_=throttle.c.window_start
+            ),
+        )
+    )
 
 
 async def _decrement(conn: AsyncConnection, key: str) -> None:

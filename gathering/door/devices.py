@@ -273,8 +273,8 @@ async def open_pass(
         else:
             # Shared keys: give back this try only, so a steward's success does not wipe the
             # failures of someone guessing from the same network.
-            await throttles.refund_guess(conn, NETWORK_PIN_GUESSES, network)
-            await throttles.refund_guess(conn, PIN_GUESSES, f"{pass_id}:{network}")
+            await throttles.refund_guess(conn, NETWORK_PIN_GUESSES, network, now)
+            await throttles.refund_guess(conn, PIN_GUESSES, f"{pass_id}:{network}", now)
         row = await queries.pass_by_id(conn, pass_id)
         problem = pass_problem(row, None, now)
         if problem is not None or row is None:

@@ -142,10 +142,29 @@ async def test_refund_guess_gives_back_only_this_try(db: Database) -> None:
         await _claim(db, "shared", NOW)
 
     async def _refund(conn: AsyncConnection) -> None:
-        await throttles.refund_guess(conn, GUESS, "shared")
+        await throttles.refund_guess(conn, GUESS, "shared", NOW)
 
     await db.write(_refund)
     assert (await _row(db, "test-guess:shared")).hits == 1  # type: ignore[union-attr]
+
+
+async def test_refund_guess_gives_back_the_delay_its_claim_set(db: Database) -> None:
+    # Three failures on a shared network key: the third sets a 10 s delay.
+    for _ in range(3):
+        await _claim(db, "venue", NOW)
+    later = NOW + dt.timedelta(seconds=10)
+    assert await _claim(db, "venue", later) == 4  # a steward's try, claimed before the check
+
+    async def _refund(conn: AsyncConnection) -> None:  # ...and the PIN was right
+        await throttles.refund_guess(conn, GUESS, "venue", later)
+
+    await db.write(_refund)
+    # The next steward on that network is not made to wait for the right PIN's claim...
+    assert await _claim(db, "venue", later + dt.timedelta(seconds=1)) == 4
+    # ...but the earlier failures still count: that wrong try set the next, longer delay.
+    with pytest.raises(Throttled) as refused:
+        await _claim(db, "venue", later + dt.timedelta(seconds=2))
+    assert refused.value.retry_after == 19
 
 
 @pytest.mark.parametrize("serializable", [False, True])
