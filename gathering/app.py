@@ -39,6 +39,8 @@ from gathering.privacy import pages as privacy
 from gathering.programme import api
 from gathering.programme import export_pages as exports
 from gathering.programme import pages as public
+from gathering.reach import pages as reach
+from gathering.reach import previews
 from gathering.registration import pages as registration
 from gathering.registration.links import links_for
 
@@ -110,7 +112,8 @@ def create_app(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.actor_for_token = actor_for_token
     app.state.templates = make_templates(
-        public.TEMPLATE_FILTERS, {**public.TEMPLATE_GLOBALS, **feeds.TEMPLATE_GLOBALS}
+        public.TEMPLATE_FILTERS,
+        {**public.TEMPLATE_GLOBALS, **feeds.TEMPLATE_GLOBALS, **previews.TEMPLATE_GLOBALS},
     )
     return app
 
@@ -133,6 +136,7 @@ def route_list() -> list[BaseRoute]:
         *outbox.routes,
         *feeds.routes,
         *registration.routes,
+        *reach.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 

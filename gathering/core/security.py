@@ -20,6 +20,12 @@ CSP = "; ".join(
     ]
 )
 
+# The embed pages (the public programme in another site's <iframe>) and nothing else: the same
+# policy, with any page allowed to frame them. X-Frame-Options has no "anyone" value, so the
+# middleware leaves it off a response carrying exactly this policy.
+FRAMEABLE_CSP = CSP.replace("frame-ancestors 'none'", "frame-ancestors *")
+FRAMEABLE_HEADERS = {"content-security-policy": FRAMEABLE_CSP}
+
 BASE_HEADERS = {
     "content-security-policy": CSP,
     "x-content-type-options": "nosniff",
@@ -51,6 +57,8 @@ class SecurityHeadersMiddleware:
                 # A header the response set itself (a page's own CSP, say) is kept as it is.
                 headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _value in headers}
+                if (b"content-security-policy", FRAMEABLE_CSP.encode()) in headers:
+                    present.add(b"x-frame-options")
                 headers += [pair for pair in self.raw if pair[0] not in present]
                 message["headers"] = headers
             await send(message)

@@ -50,6 +50,7 @@ from gathering.programme.wording import (
     in_zone,
     short_moment,
 )
+from gathering.reach.previews import rescheduled_sessions
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ATOM_TYPE = "application/atom+xml"
@@ -76,8 +77,12 @@ async def session_page(request: Request) -> Response:
     programme, session = await load_session(
         database(request), request.path_params["slug"], request.path_params["session_id"]
     )
+    # For the link preview's eventStatus (EventRescheduled): only the release history tells.
+    moved = session.id in await rescheduled_sessions(database(request), programme)
     return render(
-        request, "public/session.html", {"gathering": programme.gathering, "session": session}
+        request,
+        "public/session.html",
+        {"gathering": programme.gathering, "session": session, "moved": moved},
     )
 
 
