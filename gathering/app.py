@@ -29,6 +29,8 @@ from gathering.door import api as steward
 from gathering.door import pages as door_pages
 from gathering.door import pass_pages as steward_passes
 from gathering.door.live import DoorSignals
+from gathering.fediverse import pages as fediverse
+from gathering.fediverse.delivery import fediverse_deliverer
 from gathering.housekeeping import housekeeping
 from gathering.mail import pages as outbox
 from gathering.mail.sender import mail_sender
@@ -71,6 +73,7 @@ def create_app(settings: Settings) -> Starlette:
             links = links_for(app, settings)
             async with (
                 mail_sender(db, settings) as app.state.mailer,  # wake(): state.mailer.wake()
+                fediverse_deliverer(db, settings) as app.state.fediverse,
                 DoorSignals(settings.database_url).running() as app.state.door_signals,
                 housekeeping(
                     db,
@@ -136,6 +139,7 @@ def route_list() -> list[BaseRoute]:
         *outbox.routes,
         *feeds.routes,
         *registration.routes,
+        *fediverse.routes,
         *reach.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

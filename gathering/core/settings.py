@@ -148,6 +148,11 @@ class Settings:
     mail_from: str = _setting(
         "Gathering <gathering@localhost>", "Sender address of every message the service sends."
     )
+    fediverse_private_network: bool = _setting(
+        False,
+        "Let the fediverse code fetch and deliver to plain-http and private or loopback "
+        "addresses (tests and closed networks only). Off: only https to public addresses.",
+    )
     log_level: str = _setting("info", "Logging level: debug, info, warning or error.")
     password_hash_cost: str = _setting(
         "production",

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core.clock import utc_now
 from gathering.core.database import Database
 from gathering.core.errors import Conflict, NotFound
+from gathering.fediverse.outbox import queue_release as queue_fediverse_deliveries
 from gathering.programme import queries, wording
 from gathering.programme.documents import SNAPSHOT_FORMAT, SessionJson, SnapshotJson
 from gathering.programme.published import (
@@ -252,6 +253,7 @@ async def release_programme(
         release = Release(number, now, note.strip(), tuple(changes))
         if on_release is not None:
             await on_release(conn, row, release, now)
+        await queue_fediverse_deliveries(conn, gathering_id, number, now)  # same transaction
         return release
 
     return await db.write(_write)
