@@ -25,6 +25,7 @@ from gathering.core.schema_base import (
     UTCDateTime,
     metadata,
 )
+from gathering.core.schema_door import door_conflict
 from gathering.core.schema_fediverse import (
     fediverse_actor,
     fediverse_blocked_instance,
@@ -79,6 +80,7 @@ __all__ = [
     "audit_event",
     "check_in",
     "consent",
+    "door_conflict",
     "fediverse_actor",
     "fediverse_blocked_instance",
     "fediverse_delivery",

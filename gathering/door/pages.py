@@ -15,7 +15,7 @@ from gathering.core.clock import utc_now
 from gathering.core.http import NO_STORE
 from gathering.core.render import database, render, settings
 from gathering.core.templating import STATIC
-from gathering.door import page_rules
+from gathering.door import offline_api, page_rules
 from gathering.door.api import COOKIE
 from gathering.door.devices import PassRefused, StewardDevice, device_for_token
 
@@ -59,6 +59,7 @@ async def scan_page(request: Request) -> Response:
 
 # /door/scan first: /door/{token} would take it otherwise (the domain also refuses such tokens).
 routes: list[BaseRoute] = [
+    *offline_api.routes,
     Route("/door/scan", scan_page, name="door:scan_page"),
     Route("/door/{token}", open_page, name="door:open_page"),
 ]

@@ -24,6 +24,9 @@ bad_code                    red     empty, over 64 characters, or not the ticket
 pass_revoked / pass_expired red     the pass was revoked (or its PIN changed) / is over
 not_yet_valid               red     the pass's validity window has not begun
 session_not_on_pass         red     the pass does not cover that session
+admitted_twice_offline      amber   an offline scan (``scanned_at``) of someone already inside:
+                                    the first admission stands, a ``door_conflict`` row tells
+                                    organisers (see ``gathering.door.offline``)
 ==========================  ======  ==========================================================
 
 Only green and amber answers carry the holder's display name and ticket type; access needs only
@@ -37,6 +40,7 @@ check-ins, so concurrent scans of one ticket admit exactly once. A device past i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import zoneinfo
@@ -49,7 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
-from gathering.door import move_queries, queries, words
+from gathering.door import bundle_queries, move_queries, queries, words
 from gathering.door.bounds import DeviceBounds
 from gathering.door.desk import registration_for_ref
 from gathering.door.devices import StewardDevice, pass_problem, usable_pass
@@ -175,7 +179,9 @@ class _Scan:
     session_id: int | None
     door: str
     kind: Kind
-    now: dt.datetime
+    nonce: str
+    now: dt.datetime  # when the ticket was scanned (for an offline scan, on the phone)
+    received_at: dt.datetime | None = None  # an offline scan: when it reached the server
 
 
 @dataclass(frozen=True)
@@ -256,9 +262,25 @@ async def _decide(
             return red("not_checked_in")
     elif is_inside:
         first = next(m for m in moves if m.kind == "entry")
+        reason = "already_checked_in"
+        if s.received_at is not None:
+            # Admitted offline by this phone while already in by another: the first stands.
+            reason = "admitted_twice_offline"
+            await bundle_queries.insert_conflict(
+                conn,
+                gathering_id=pass_row.gathering_id,
+                registration_id=person.id,
+                session_id=session_id,
+                check_in_id=first.id,
+                pass_id=pass_row.id,
+                door=s.door,
+                at=s.now,
+                recorded_at=s.received_at,
+                client_nonce=s.nonce,
+            )
         result = ScanResult(
             "amber",
-            "already_checked_in",
+            reason,
             s.kind,
             s.session_id,
             s.now,
@@ -317,9 +339,14 @@ async def scan(
     ref: str | None = None,
     secret_key: str = "",
     bounds: DeviceBounds | None = None,
+    registration_id: int | None = None,
+    scanned_at: dt.datetime | None = None,
 ) -> ScanResult:
     """Admit (or let out) the holder of ``code``, or of a help-desk match's ``ref`` (which needs
-    ``secret_key``); see the module docstring for the answers.
+    ``secret_key``), or of ``registration_id`` (an offline scan matched by its hash, 0 for no
+    match); see the module docstring for the answers. ``scanned_at`` makes it an offline scan
+    made then (kept between the pass's start and now): decided as of that time, except that a
+    pass revoked since refuses it.
 
     A bad code, unknown ticket or unusable pass is a red result, not an error; InvalidInput only
     for a malformed nonce, door or kind (the client's fault, not the ticket's), TooManyScans
@@ -328,11 +355,12 @@ async def scan(
     nonce = _checked_nonce(client_nonce)
     if kind not in ("entry", "exit"):
         raise InvalidInput({"kind": words.BAD_KIND})
-    registration_id = None
     if ref is not None:
         # A ref that is forged, stale or made for another pass matches nobody: 0 is no row.
         registration_id = registration_for_ref(ref, device, secret_key) or 0
-    request = _Scan(code, registration_id, session_id, _checked_door(door), kind, now)
+    request = _Scan(code, registration_id, session_id, _checked_door(door), kind, nonce, now)
+    if scanned_at is not None:
+        request = dataclasses.replace(request, now=min(scanned_at, now), received_at=now)
     if bounds is not None:
         bounds.take_scan(device.id)
 
@@ -346,13 +374,17 @@ async def scan(
             if problem is not None:
                 return ScanResult("red", problem, kind, session_id, now)
             return _stored_answer(stored, device)
-        decision = await _decide(conn, device, pass_row, request)
+        asked = request
+        if request.received_at is not None and pass_row is not None:
+            # A phone's clock may run fast or slow; it cannot have scanned before its pass began.
+            asked = dataclasses.replace(request, now=max(request.now, pass_row.valid_from))
+        decision = await _decide(conn, device, pass_row, asked)
         result = decision.result
         await move_queries.insert_scan(
             conn,
             pass_id=None if pass_row is None else pass_row.id,
             client_nonce=nonce,
-            at=now,
+            at=asked.now,
             session_id=decision.session_id,
             door=request.door,
             kind=kind,

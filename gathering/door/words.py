@@ -23,6 +23,7 @@ REASONS = {
     "pass_expired": "This steward pass has expired.",
     "not_yet_valid": "This steward pass is not valid yet.",
     "session_not_on_pass": "This steward pass does not cover that session.",
+    "admitted_twice_offline": "Admitted twice while offline: another phone let them in first.",
     "undone": "Undone.",
     "nothing_to_undo": "Nothing to undo.",
     "undo_too_late": "Too late to undo: check-ins can be undone for five minutes.",
@@ -130,3 +131,11 @@ BODY_NOT_OBJECT = "The body must be a JSON object."
 def reason(code: str) -> str:
     """The words for a scan's or undo's reason code (the code itself if it has none)."""
     return REASONS.get(code, code)
+
+
+# The door offline (``gathering.door.offline_api``).
+SYNC_NOT_A_LIST = "'scans' must be a list of queued scans."
+SYNC_TOO_MANY = "At most {limit} queued scans at a time."
+SYNC_BAD_SCAN = "Queued scan {number} is not valid: {problem}"
+SYNC_BAD_TIME = "'at' must be a date and time with its offset."
+SYNC_BAD_HASH = "'hash' must be a string."

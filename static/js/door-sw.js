@@ -1,0 +1,79 @@
+// The door's Service Worker (issue 15): once a steward pass has been opened on this phone, the
+// scan page opens with no network, even after the browser was closed. It keeps the scan page
+// (which shows no people), its script, styles, the QR decoder and icons in Cache Storage; the
+// offline bundle lives in IndexedDB (door-offline.js), never here. Served as /door/sw.js, so its
+// scope is /door/. The door's API is never cached: it always goes to the network.
+"use strict";
+
+var CACHE = "gathering-door-v1";
+var PAGE = "/door/scan";
+
+self.addEventListener("install", function () { self.skipWaiting(); });
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(caches.keys().then(function (names) {
+    return Promise.all(names.filter(function (name) {
+      return name.indexOf("gathering-door-") === 0 && name !== CACHE;
+    }).map(function (name) { return caches.delete(name); }));
+  }).then(function () { return self.clients.claim(); }));
+});
+
+function isStatic(url) { return url.origin === self.location.origin && url.pathname.indexOf("/static/") === 0; }
+
+// The page asks for its own files to be kept (they were fetched before this worker ran), and
+// for everything to go on sign-out, expiry or revocation.
+self.addEventListener("message", function (event) {
+  var data = event.data || {};
+  if (data.type === "keep" && Array.isArray(data.urls)) {
+    var urls = data.urls.filter(function (href) {
+      var url = new URL(href, self.location.href);
+      return url.origin === self.location.origin && (isStatic(url) || url.pathname === PAGE);
+    });
+    event.waitUntil(caches.open(CACHE).then(function (cache) {
+      return Promise.all(urls.map(function (href) {
+        var url = new URL(href, self.location.href);
+        var key = url.pathname === PAGE ? PAGE : url.href;
+        return fetch(url.href, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+          if (response.ok) return cache.put(key, response);
+          return null;
+        }).catch(function () { return null; });
+      }));
+    }));
+  } else if (data.type === "forget") {
+    event.waitUntil(caches.delete(CACHE));
+  }
+});
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request;
+  if (request.method !== "GET") return;
+  var url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (url.pathname === PAGE && request.mode === "navigate") {
+    // The network first (a fresh page, a fresh CSRF token); the kept copy when there is none.
+    event.respondWith(fetch(request).then(function (response) {
+      if (response.ok) {
+        var copy = response.clone();
+        caches.open(CACHE).then(function (cache) { return cache.put(PAGE, copy); });
+      }
+      return response;
+    }).catch(function () {
+      return caches.open(CACHE).then(function (cache) { return cache.match(PAGE); }).then(function (kept) {
+        return kept || Response.error();
+      });
+    }));
+    return;
+  }
+  if (isStatic(url)) {
+    // Static files carry their content's hash in ?v=, so a kept copy is the right one.
+    event.respondWith(caches.open(CACHE).then(function (cache) {
+      return cache.match(request).then(function (kept) {
+        if (kept) return kept;
+        return fetch(request).then(function (response) {
+          if (response.ok) cache.put(request, response.clone());
+          return response;
+        });
+      });
+    }));
+  }
+});
