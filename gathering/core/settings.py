@@ -51,7 +51,8 @@ class Settings:
     )
     base_url: str = _setting(
         "http://127.0.0.1:8000",
-        "Public address of the service, used in emails, calendar UIDs and feed links.",
+        "Public address of the service: every absolute URL (page links, feeds, emails, calendar "
+        "UIDs) starts with it, never with the Host header a request claims.",
     )
     host: str = _setting("127.0.0.1", "Address `gathering serve` listens on.")
     port: int = _setting(8000, "Port `gathering serve` listens on (1-65535).")
