@@ -117,6 +117,11 @@ _LIVE_REGISTRATION_BY_EMAIL = sa.select(*_REGISTRATION_COLUMNS).where(
     registration.c.email == sa.bindparam("email"),
     registration.c.status.in_(["pending", "confirmed"]),
 )
+_LIVE_REGISTRATION_ID = sa.select(registration.c.id).where(
+    registration.c.gathering_id == sa.bindparam("gathering_id"),
+    registration.c.email == sa.bindparam("email"),
+    registration.c.status.in_(["pending", "confirmed"]),
+)
 _REGISTRATION_BY_ID = sa.select(*_REGISTRATION_COLUMNS).where(
     registration.c.id == sa.bindparam("registration_id")
 )
@@ -159,6 +164,14 @@ async def live_registration_by_email(
     """The pending or confirmed registration of ``email`` for the gathering, if any."""
     values = {"gathering_id": gathering_id, "email": email}
     return _registration((await conn.execute(_LIVE_REGISTRATION_BY_EMAIL, values)).first())
+
+
+async def live_registration_id(conn: AsyncConnection, gathering_id: int, email: str) -> int | None:
+    """The id of the pending or confirmed registration of ``email`` for the gathering, if any
+    (the id alone: registering reads no more for a registered address than for a new one)."""
+    values = {"gathering_id": gathering_id, "email": email}
+    found = (await conn.execute(_LIVE_REGISTRATION_ID, values)).scalar_one_or_none()
+    return None if found is None else int(found)
 
 
 async def insert_registration(conn: AsyncConnection, new: NewRegistration) -> int:

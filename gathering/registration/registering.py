@@ -181,11 +181,11 @@ async def _record(
     if refused:
         await _tell_supporters_only(conn, accepted, refused, now)
     chosen = [s for s in form.sessions if s not in refused]
-    existing = await queries.live_registration_by_email(conn, accepted.gathering_id, form.email)
+    existing = await queries.live_registration_id(conn, accepted.gathering_id, form.email)
     # The same counting statement on both paths; a new address counts on a key of its own, so
     # its first repeat post within the hour still mails the owner.
     remind = await may_mail_again(
-        conn, limits, accepted.recipient if existing else f"new:{accepted.recipient}", now
+        conn, limits, f"new:{accepted.recipient}" if existing is None else accepted.recipient, now
     )
     # Plain SQL: SQLAlchemy's begin_nested() cost as much as the two statements' work.
     await conn.exec_driver_sql("SAVEPOINT registering")
@@ -201,8 +201,9 @@ async def _record(
         conn, accepted, decoy, chosen, links, confirm_hours, limits, now, mail_too=not remind
     )
     await conn.exec_driver_sql("ROLLBACK TO SAVEPOINT registering")  # the commit ends it
-    if remind:
-        await _remind_existing(conn, existing, title, links, now)
+    owner = await queries.registration_by_id(conn, existing) if remind else None
+    if owner is not None:
+        await _remind_existing(conn, owner, title, links, now)
     return Registered(None, {}, title)
 
 
