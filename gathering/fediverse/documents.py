@@ -46,6 +46,11 @@ EVENT_TERMS: Document = {
     "isOnline": {"@id": "mz:isOnline", "@type": "sc:Boolean"},
     "joinMode": {"@id": "mz:joinMode", "@type": "mz:joinModeType"},
     "externalParticipationUrl": {"@id": "mz:externalParticipationUrl", "@type": "sc:URL"},
+    # Actor terms Mastodon defines (its context): followers need no approval, listed in search.
+    "toot": "http://joinmastodon.org/ns#",
+    "as": "https://www.w3.org/ns/activitystreams#",
+    "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+    "discoverable": "toot:discoverable",
 }
 CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, EVENT_TERMS]
 

@@ -143,10 +143,12 @@ async def insert_actor_key(
 ) -> None:
     await conn.execute(
         sa.insert(fediverse_actor).values(
-            {_subject_column(kind).name: subject_id},
-            public_key_pem=public_pem,
-            private_key_pem=private_pem,
-            created_at=now,
+            {
+                _subject_column(kind).name: subject_id,
+                "public_key_pem": public_pem,
+                "private_key_pem": private_pem,
+                "created_at": now,
+            }
         )
     )
 
