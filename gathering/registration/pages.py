@@ -208,7 +208,7 @@ async def ticket(request: Request) -> Response:
 
 async def ticket_image(request: Request) -> Response:
     if request.path_params["kind"] not in ("svg", "png"):
-        raise NotFound("There is nothing at this address.")
+        raise NotFound(words.NOTHING_HERE)
     view = await booking_rules.ticket(
         database(request),
         request.path_params["token"],

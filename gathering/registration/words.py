@@ -53,6 +53,7 @@ OFFER_LAPSED = "Sorry, this offer has lapsed and the place went to the next pers
 
 # --- the manage page ----------------------------------------------------------------------------
 
+NOTHING_HERE = "There is nothing at this address."
 NOT_YOUR_PLACE = "That place is not part of this booking."
 NO_TICKET_YET = "There is no ticket until you confirm your email address."
 NOTICES = {
