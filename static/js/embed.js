@@ -35,19 +35,21 @@
   // clock is read from the string itself, so the host visitor's own zone changes nothing.
   function clock(stamp) { return stamp.slice(11, 16); }
 
+  var DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+  var MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+    "September", "October", "November", "December"];
+
+  // "Saturday 18 September 2021", as the embed page writes it (no locale guesswork).
   function dayHeading(stamp) {
     var parts = stamp.slice(0, 10).split("-");
     var day = new Date(Date.UTC(+parts[0], +parts[1] - 1, +parts[2], 12));
-    return day.toLocaleDateString("en-GB", {
-      weekday: "long", day: "numeric", month: "long", year: "numeric", timeZone: "UTC"
-    });
+    return DAYS[day.getUTCDay()] + " " + (+parts[2]) + " " + MONTHS[+parts[1] - 1] + " " + parts[0];
   }
 
   function place(session) {
-    var where;
-    if (session.room) where = session.room.name + ", " + session.room.venue.name;
-    else where = session.format === "online" ? "Online" : "Venue tbc";
-    return session.format === "hybrid" && session.room ? where + " and online" : where;
+    if (session.format === "online") return "Online";
+    var where = session.room ? session.room.name + ", " + session.room.venue.name : "Venue tbc";
+    return session.format === "hybrid" ? where + " and online" : where;
   }
 
   function sessionItem(session, withDate) {
@@ -96,7 +98,7 @@
     if (track && sessions.length) title += ": " + sessions[0].track.name;
     box.appendChild(element("h2", "title")).appendChild(link(data.url, title));
     byKey(sessions, function (s) { return s.starts_at.slice(0, 10); }).forEach(function (g) {
-      box.appendChild(groupSection(dayHeading(g.key + "T"), g.sessions, false));
+      box.appendChild(groupSection(dayHeading(g.key), g.sessions, false));
     });
     return sessions.length;
   }
