@@ -23,15 +23,20 @@
   var data = root.dataset;
   var urls = {
     scan: data.scanUrl, undo: data.undoUrl, counts: data.countsUrl, close: data.closeUrl,
-    events: data.eventsUrl, search: data.searchUrl, signedOut: data.signedOutUrl
+    events: data.eventsUrl, search: data.searchUrl, signedOut: data.signedOutUrl,
+    bundle: data.bundleUrl, sync: data.syncUrl, worker: data.workerUrl
   };
+  var offline = window.GatheringDoorOffline && window.GatheringDoorOffline.isSupported
+    ? window.GatheringDoorOffline : null;
+  var passId = Number(data.passId);
   var el = {
     main: $("main"), bar: document.querySelector(".door-bar"),
     blocked: $("door-blocked"), blockedMessage: $("door-blocked-message"),
     stale: $("door-stale"), staleReload: $("door-stale-reload"),
     session: $("door-session"), door: $("door-name"), sound: $("door-sound"),
     countIn: $("door-count-in"), countRegistered: $("door-count-registered"), countLeft: $("door-count-left"),
-    live: $("door-live"),
+    countHere: $("door-count-here"), countQueued: $("door-count-queued"),
+    live: $("door-live"), network: $("door-network"), syncReport: $("door-sync-report"), rapid: $("door-rapid"),
     viewfinder: $("door-viewfinder"), video: $("door-video"), cameraButton: $("door-camera-button"),
     cameraStatus: $("door-camera-status"),
     codeForm: $("door-code-form"), code: $("door-code"),
@@ -111,6 +116,7 @@
         : Promise.resolve(null);
       return parsed.then(function (json) {
         var isJson = json !== null && typeof json === "object" && !Array.isArray(json);
+        if (isJson) heard();
         return { status: response.status, ok: response.ok, json: isJson, data: isJson ? json : {} };
       });
     }).finally(function () { clearTimeout(timer); });
@@ -259,7 +265,7 @@
     el.resultRetry.hidden = status !== "neutral";
     el.resultReload.hidden = true;
     el.resultNext.hidden = false;
-    el.resultNext.focus({ preventScroll: true });
+    if (!el.rapid.checked) el.resultNext.focus({ preventScroll: true });
     announce([title, name, detail, needs ? "Access needs: " + needs : ""].filter(Boolean).join(". "));
     signal(status);
     clearTimeout(hideTimer);
@@ -307,9 +313,17 @@
       detail = answer.message || "Refused.";
     }
     if (body.code) answered.set(codeKey(body.code), Date.now());
+    if (answer.offline) {
+      title = OFFLINE_TITLES[status] || title;
+      if (status === "red") detail = OFFLINE_WORDS[answer.reason] || detail;
+      if (status === "amber") detail = [answer.ticket_type, answer.first_at ? "Admitted here at " + when(answer.first_at) : ""].filter(Boolean).join(" · ");
+      if (isExit && status === "green") title = "Checked out (offline)";
+    } else if (status === "green" && offline && body.code) {
+      offline.noteAdmitted(body.code, body.session_id, answer.kind, answer.at).then(showQueue);
+    }
     showFinal(status, title, answer.name || "", detail, needs, SHOW_MS[status]);
     el.undoStatus.textContent = "";
-    if (PASS_REASONS.indexOf(answer.reason) !== -1) block(answer.message);
+    if (PASS_REASONS.indexOf(answer.reason) !== -1) { forgetOffline(); block(answer.message); }
     if (!events) refreshCounts();
     return status;
   }
@@ -384,8 +398,187 @@
     if (busy || blocked) return Promise.resolve("");
     var body = { session_id: sessionId(), door: doorName(), kind: kind(), nonce: newNonce() };
     if (what.ref) body.ref = what.ref; else body.code = what.code;
+    if (body.code && offline && !navigator.onLine) return decideOffline(body);
     return send(body);
   }
+
+  // --- the door offline (issue 15) ----------------------------------------------------------
+  var OFFLINE_TITLES = { green: "Admitted (offline)", amber: "Already admitted on this phone", red: "Not admitted (offline)" };
+  var OFFLINE_WORDS = {
+    unknown_code: "Unknown ticket code.",
+    not_registered_for_session: "Not registered for this session.",
+    cancelled: "This registration or place was cancelled.",
+    not_confirmed: "This registration is not confirmed yet.",
+    bad_code: "That is not a ticket code.",
+    not_checked_in: "Not admitted on this phone, so cannot be checked out offline."
+  };
+  var SYNC_MS = 15000; // queued scans are sent this often while online (and at once on reconnect)
+  var BUNDLE_MS = 5 * 60 * 1000; // the bundle is fetched again this often while online
+  var lastHeard = null;
+  var syncing = false;
+
+  function heard() {
+    lastHeard = new Date();
+    if (offline) offline.setMeta("last_heard", lastHeard.toISOString());
+    showNetwork();
+  }
+
+  function showNetwork() {
+    var isOnline = navigator.onLine;
+    el.network.dataset.state = isOnline ? "online" : "offline";
+    var heardText = lastHeard ? "last heard from the server at " + when(lastHeard.toISOString()) : "not heard from the server yet";
+    el.network.textContent = (isOnline ? "Online" : "Offline") + " · " + heardText;
+  }
+
+  function showQueue() {
+    if (!offline) return Promise.resolve();
+    return Promise.all([offline.queued(), offline.meta("admitted_here")]).then(function (found) {
+      el.countQueued.textContent = String(found[0].length);
+      el.countHere.textContent = String(found[1] || 0);
+    });
+  }
+
+  function decideOffline(body) {
+    busy = true;
+    return offline.verdict(body).then(function (answer) {
+      if (answer.status === "neutral") {
+        showFinal("neutral", "Not checked", "", "No signal, and this phone holds no offline list for this pass: this ticket is NOT checked.", "", 0);
+        return "neutral";
+      }
+      var status = showAnswer(answer, body);
+      showQueue();
+      return status;
+    }, function () {
+      showFinal("neutral", "Not checked", "", "This phone could not check the ticket offline: it is NOT checked.", "", 0);
+      return "neutral";
+    });
+  }
+
+  function report(text) {
+    el.syncReport.textContent = text;
+    el.syncReport.hidden = !text;
+  }
+
+  // Sends the queue in turns; the server's answers settle each scan (see gathering/door/offline.py).
+  function syncQueue() {
+    if (!offline || syncing || !navigator.onLine || !urls.sync) return Promise.resolve();
+    syncing = true;
+    return offline.queued().then(function (queue) {
+      if (!queue.length) return null;
+      queue.sort(function (a, b) { return a.at < b.at ? -1 : 1; });
+      return call("POST", urls.sync, { scans: queue.slice(0, 50) }).then(function (reply) {
+        if (!reply.ok || !reply.json || !Array.isArray(reply.data.results)) {
+          if (stopIfRefused(reply)) forgetOffline();
+          return null;
+        }
+        var refused = [], twice = 0, revoked = null;
+        return Promise.all(reply.data.results.map(function (answer) {
+          if (answer.status === "red") refused.push(answer);
+          if (answer.reason === "admitted_twice_offline") twice += 1;
+          if (PASS_REASONS.indexOf(answer.reason) !== -1) revoked = answer.message;
+          return offline.dequeue(answer.nonce);
+        })).then(function () {
+          var lines = [];
+          if (refused.length) {
+            lines.push(refused.length + (refused.length === 1 ? " scan made offline was" : " scans made offline were") +
+              " refused by the server: " + (refused[0].message || refused[0].reason));
+          }
+          if (twice) lines.push(twice + " admitted offline had already been admitted by another phone.");
+          if (lines.length) report(lines.join(" "));
+          if (revoked) { forgetOffline(); block(revoked); }
+          if (!events) refreshCounts();
+          return reply.data.results.length === 50 ? "more" : null;
+        });
+      });
+    }).catch(function () { return null; }).then(function (more) {
+      syncing = false;
+      showQueue();
+      if (more === "more") return syncQueue();
+      return null;
+    });
+  }
+
+  function fetchBundle() {
+    if (!offline || blocked || !navigator.onLine || !urls.bundle) return Promise.resolve();
+    return fetch(urls.bundle, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+      var type = (response.headers.get("content-type") || "").toLowerCase();
+      if (response.ok && type.indexOf("application/octet-stream") === 0) {
+        heard();
+        return response.arrayBuffer().then(function (buffer) { return offline.save(passId, buffer); });
+      }
+      if (response.status === 401 || response.status === 403) {
+        // The pass cannot be used any more: what this phone holds for it goes.
+        return response.json().then(function (answer) {
+          if (answer && (SIGNED_OUT_REASONS.indexOf(answer.error) !== -1 || PASS_REASONS.indexOf(answer.error) !== -1)) {
+            return forgetOffline();
+          }
+          return null;
+        }, function () { return null; });
+      }
+      return null;
+    }).catch(function () { return null; });
+  }
+
+  function forgetOffline() {
+    if (!offline) return Promise.resolve();
+    if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+      navigator.serviceWorker.controller.postMessage({ type: "forget" });
+    }
+    return offline.forget().then(showQueue);
+  }
+
+  function startOffline() {
+    showNetwork();
+    if (!offline) return;
+    offline.meta("last_heard").then(function (value) {
+      if (value && !lastHeard) { lastHeard = new Date(value); showNetwork(); }
+    });
+    offline.restore(passId).then(function () {
+      showQueue();
+      return fetchBundle();
+    }).then(syncQueue);
+    setInterval(function () { if (!document.hidden) syncQueue(); }, SYNC_MS);
+    setInterval(function () { if (!document.hidden) fetchBundle(); }, BUNDLE_MS);
+    window.addEventListener("online", function () { showNetwork(); syncQueue(); fetchBundle(); });
+    window.addEventListener("offline", showNetwork);
+    if (navigator.serviceWorker && urls.worker) {
+      navigator.serviceWorker.register(urls.worker, { scope: "/door/" }).then(function () {
+        return navigator.serviceWorker.ready;
+      }).then(function (registration) {
+        // The files this page was served with, kept so it opens with no network.
+        var files = [window.location.pathname];
+        Array.prototype.forEach.call(document.querySelectorAll("script[src], link[rel='stylesheet'], link[rel='icon']"), function (node) {
+          files.push(node.src || node.href);
+        });
+        if (registration.active) registration.active.postMessage({ type: "keep", urls: files });
+      }).catch(function () { /* no offline page: scanning online still works */ });
+    }
+  }
+
+  // --- rapid mode: a hardware scanner types the code and Enter ------------------------------
+  var RAPID_KEY = "gathering.door.rapid";
+  var typed = "";
+  if (store.get(RAPID_KEY) === "on") el.rapid.checked = true;
+  el.rapid.addEventListener("change", function () { store.set(RAPID_KEY, el.rapid.checked ? "on" : "off"); typed = ""; });
+  document.addEventListener("keydown", function (event) {
+    if (!el.rapid.checked || blocked) return;
+    var target = event.target;
+    var isTextField = target && (target.tagName === "TEXTAREA" ||
+      (target.tagName === "INPUT" && ["text", "search", "password"].indexOf(target.type) !== -1));
+    if (isTextField || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "Enter") {
+      var code = typed;
+      typed = "";
+      if (code.length < 8) return;
+      event.preventDefault();
+      unlockAudio();
+      // The next ticket is already here: the answer on screen gives way to it.
+      if (!el.result.hidden && el.result.dataset.status !== "pending") hideResult();
+      scan({ code: code });
+    } else if (event.key.length === 1) {
+      typed = (typed + event.key).slice(-80);
+    }
+  });
 
   // --- typed codes ------------------------------------------------------------------------
   el.codeForm.addEventListener("submit", function (event) {
@@ -796,12 +989,15 @@
 
   el.closeForm.addEventListener("submit", function (event) {
     event.preventDefault();
-    if (!window.confirm("Sign out this phone? Scanning again needs the pass link and its PIN.")) return;
+    var waiting = Number(el.countQueued.textContent) || 0;
+    var question = "Sign out this phone? Scanning again needs the pass link and its PIN.";
+    if (waiting) question = waiting + " scans made offline are not sent yet and will be lost. " + question;
+    if (!window.confirm(question)) return;
     stopCamera();
     disconnectCounts();
     call("POST", urls.close, {}).then(function (reply) {
       if (reply.ok && reply.json) {
-        window.location.assign(urls.signedOut);
+        forgetOffline().then(function () { window.location.assign(urls.signedOut); });
         return;
       }
       // Not signed out: the device cookie is still there, so the page must not say otherwise.
@@ -817,4 +1013,5 @@
   window.addEventListener("pagehide", function () { disconnectCounts(); stopCamera(); });
 
   connectCounts();
+  startOffline();
 }());
