@@ -373,6 +373,16 @@ async def test_download_then_erase_reaches_every_trace_and_offers_the_place_on(
         db, token_of(confirm.context["confirm_url"]), links=LINKS, confirm_hours=24
     )
     token = token_of(confirmed.manage_url)
+    # Only people who confirmed their address are offered a freed place (issue 14, squatting).
+    [next_mail] = await rows(
+        db,
+        sa.select(out).where(
+            out.c.kind == "confirm_email", out.c.to_address == "next.inline@example.com"
+        ),
+    )
+    await reg.confirm_registration(
+        db, token_of(next_mail.context["confirm_url"]), links=LINKS, confirm_hours=24
+    )
     r = schema.registration
     [erin] = await rows(db, sa.select(r).where(r.c.email == email))
 
