@@ -114,7 +114,7 @@ async def test_webfinger_names_the_organisation_and_the_gathering(
     [
         "acct:nobody@127.0.0.1:8000",
         "acct:lla@elsewhere.example",
-        "acct:practice-evening@127.0.0.1:8000",  # unlisted gatherings are never announced
+        "acct:door-practice@127.0.0.1:8000",  # unlisted gatherings are never announced
     ],
 )
 async def test_webfinger_refuses_what_is_not_ours(client: httpx.AsyncClient, resource: str) -> None:
@@ -248,10 +248,11 @@ async def test_outboxes_hold_mobilizon_shaped_events_of_public_sessions_only(
 
 
 async def test_a_place_is_a_place_with_its_address(client: httpx.AsyncClient) -> None:
-    from tests.factories import add_room
     import sqlalchemy as sa
+
     from gathering.core import schema
     from gathering.programme.release import release_programme
+    from tests.factories import add_room
 
     await _demo(client)
     db = client._transport.app.state.db  # type: ignore[attr-defined]
@@ -307,6 +308,7 @@ async def test_a_place_is_a_place_with_its_address(client: httpx.AsyncClient) ->
 
 async def test_a_supporters_only_session_is_no_object(client: httpx.AsyncClient) -> None:
     import sqlalchemy as sa
+
     from gathering.core import schema
 
     await _demo(client)
