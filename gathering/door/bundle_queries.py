@@ -9,7 +9,14 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.core.schema import door_conflict, registration, session_place, ticket_type
+from gathering.core.schema import (
+    check_in,
+    door_conflict,
+    programme_session,
+    registration,
+    session_place,
+    ticket_type,
+)
 from gathering.door.queries import StewardPass
 
 
@@ -123,3 +130,33 @@ async def insert_conflict(
             client_nonce=client_nonce,
         )
     )
+
+
+class DoorConflict(NamedTuple):
+    """A ticket admitted twice while offline, as organisers see it: where and when, no one named."""
+
+    session_title: str | None  # None: the gathering's own door
+    door: str
+    first_at: dt.datetime | None  # the admission that stands
+    at: dt.datetime  # the second phone's
+
+
+async def conflicts_of_gathering(conn: AsyncConnection, gathering_id: int) -> list[DoorConflict]:
+    """The gathering's "admitted twice while offline" entries, newest first."""
+    query = (
+        sa.select(
+            programme_session.c.title,
+            door_conflict.c.door,
+            check_in.c.at.label("first_at"),
+            door_conflict.c.at,
+        )
+        .select_from(
+            door_conflict.outerjoin(programme_session).outerjoin(
+                check_in, check_in.c.id == door_conflict.c.check_in_id
+            )
+        )
+        .where(door_conflict.c.gathering_id == gathering_id)
+        .order_by(door_conflict.c.at.desc(), door_conflict.c.id.desc())
+        .limit(200)
+    )
+    return [DoorConflict._make(row) for row in await conn.execute(query)]

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core.database import Database
 from gathering.core.errors import Forbidden, NotFound
 from gathering.core.permissions import Actor, can_manage_session, can_release, require_actor
+from gathering.door.bundle_queries import DoorConflict, conflicts_of_gathering
 from gathering.organiser import queries, words
 from gathering.organiser.queries import SessionHostName
 from gathering.organiser.tallies import (
@@ -112,6 +113,8 @@ class GatheringDashboard:
     arrivals: TimeSeries
     ticket_types: Breakdown | None  # None: the gathering has no ticket types
     constituencies: Breakdown | None  # None: the gathering does not ask
+    # Tickets admitted twice while offline (two stewards' phones without signal), issue 15.
+    offline_conflicts: tuple[DoorConflict, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,7 @@ async def gathering_dashboard(
             ),
             ticket_types=tickets,
             constituencies=constituencies,
+            offline_conflicts=tuple(await conflicts_of_gathering(conn, row.id)),
         )
 
     return await db.read(_read, offload=True)

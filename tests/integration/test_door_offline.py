@@ -29,7 +29,7 @@ from gathering.door import bundles, devices, offline
 from gathering.door.devices import PassRefused, StewardDevice
 from gathering.door.offline import QueuedScan
 from tests.conftest import TEST_SECRET
-from tests.helpers import csrf_from
+from tests.helpers import csrf_from, parse_html, sign_in, texts
 from tests.integration.test_checkin import PIN, _execute, _live_door, _rows
 
 pytestmark = pytest.mark.anyio
@@ -383,3 +383,23 @@ async def test_the_api_serves_the_bundle_takes_the_queue_and_serves_the_worker(
         "/door/api/sync", json={"scans": [{**item, "nonce": "sync-2"}]}, headers=headers
     )
     assert [(a["status"], a["reason"]) for a in late.json()["results"]] == [("red", "pass_revoked")]
+
+
+async def test_organisers_see_admitted_twice_offline_on_the_dashboard_without_names(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    door = await _live_door(db)
+    now = dt.datetime.now(dt.UTC)
+    phone_a, phone_b = await _device(db, now), await _device(db, now)
+    header = await _bundle_header(db, phone_a)
+    person, session = door.people[0], door.sessions[0]
+    for phone, nonce in ((phone_a, "d-1"), (phone_b, "d-2")):
+        queued = [_queued(header, person.ticket_code, session.id, nonce, now)]
+        await offline.send_queued(db, phone, queued, now=now, secret_key=TEST_SECRET)
+    await sign_in(client, "organiser@example.org", "demo-organiser-password")
+    response = await client.get("/organiser/g/labour-conference-2019/dashboard")
+    assert response.status_code == 200, response.text
+    page = parse_html(response.text)
+    [entry] = texts(page, "//ul[@id='offline-conflicts']/li")
+    assert entry.startswith(f"{session.title} · Side door: admitted again at ")
+    assert person.name not in response.text
