@@ -33,7 +33,7 @@ import logging
 import random
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -176,9 +176,8 @@ class Database:
             mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
             conn.exec_driver_sql(f"BEGIN {mode}")
 
-        limit = self._time_limit_s if inline else self._offloaded_time_limit_s
-        if limit > 0:
-            _limit_units(engine, limit, inline=inline)
+        if (self._time_limit_s if inline else self._offloaded_time_limit_s) > 0:
+            _limit_units(engine, inline=inline)
         return engine
 
     async def read(self, fn: Unit[T], *, offload: bool = False) -> T:
@@ -211,11 +210,13 @@ class Database:
     async def _sqlite_connection(self, offload: bool) -> AsyncIterator[AsyncConnection]:
         if offload:  # real I/O on a thread: SQLAlchemy's own (shielded) close
             async with self._threaded_engine().connect() as conn:
-                yield conn
+                with _time_limited(conn, self._offloaded_time_limit_s):
+                    yield conn
             return
         conn = await self.engine.connect()
         try:
-            yield conn
+            with _time_limited(conn, self._time_limit_s):
+                yield conn
         finally:
             await conn.close()
 
@@ -377,10 +378,11 @@ def _is_busy(error: exc.OperationalError) -> bool:
     return "database is locked" in str(error.orig)
 
 
-def _limit_units(engine: AsyncEngine, limit_s: float, *, inline: bool) -> None:
-    """Interrupt a statement once the unit of work that checked its connection out has run for
-    ``limit_s`` (https://sqlite.org/c3ref/progress_handler.html): the deadline is set when a unit
-    checks a connection out and lifted when it comes back (so the pool's reset never stops)."""
+def _limit_units(engine: AsyncEngine, *, inline: bool) -> None:
+    """Give each connection a progress handler that interrupts its statement once the deadline
+    of the unit of work using it has passed (https://sqlite.org/c3ref/progress_handler.html).
+    Only units set a deadline (``_time_limited``): migrations and the pool's own resets never
+    stop."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
@@ -392,14 +394,19 @@ def _limit_units(engine: AsyncEngine, limit_s: float, *, inline: bool) -> None:
         else:  # aiosqlite: on its own thread, from inside SQLAlchemy's greenlet
             await_only(driver.set_progress_handler(deadline.passed, _INSTRUCTIONS_PER_CHECK))
 
-    @event.listens_for(engine.sync_engine, "checkout")
-    def _on_checkout(_dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
-        record.info["deadline"].at = time.monotonic() + limit_s
 
-    @event.listens_for(engine.sync_engine, "checkin")
-    def _on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-        if "deadline" in record.info:
-            record.info["deadline"].at = float("inf")
+@contextlib.contextmanager
+def _time_limited(conn: AsyncConnection, limit_s: float) -> Iterator[None]:
+    """Run the unit on ``conn`` under a deadline ``limit_s`` from now (none when 0)."""
+    deadline = conn.info.get("deadline") if limit_s > 0 else None
+    if deadline is None:
+        yield
+        return
+    deadline.at = time.monotonic() + limit_s
+    try:
+        yield
+    finally:
+        deadline.at = float("inf")
 
 
 def _translated(error: exc.OperationalError) -> Exception:

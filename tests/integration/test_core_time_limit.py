@@ -141,3 +141,29 @@ async def test_an_offloaded_unit_gets_the_longer_limit_and_holds_no_loop(db_url:
 
 async def _one(conn: AsyncConnection) -> int:
     return int((await conn.execute(sa.text("SELECT 1"))).scalar_one())
+
+
+async def test_only_units_of_work_are_limited(db_url: str) -> None:
+    """Migrations (run on the engine's own connections, at start-up) are never stopped, however
+    long they take; a unit of work with the same statement is."""
+    db = Database(db_url, time_limit_ms=1)
+    if not db.is_sqlite:
+        await db.dispose()
+        pytest.skip("the limit is SQLite's (PostgreSQL statements never hold the loop)")
+    statement = sa.text(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000) "
+        "SELECT count(*) FROM n"
+    )
+    try:
+        async with db.engine.connect() as conn:  # as gathering.core.migrate does
+            assert (await conn.execute(statement)).scalar_one() == 2000000
+
+        async def _unit(conn: AsyncConnection) -> int:
+            return int((await conn.execute(statement)).scalar_one())
+
+        with pytest.raises(StatementTooSlow):
+            await db.read(_unit)
+        async with db.engine.connect() as conn:  # the same pooled connection, no deadline left
+            assert (await conn.execute(statement)).scalar_one() == 2000000
+    finally:
+        await db.dispose()
