@@ -120,7 +120,7 @@ async def load_embed(db: Database, target: Target) -> Embed:
     return await gathering_embed(db, target.slug, target.track)
 
 
-_SLUG = r"[a-z0-9][a-z0-9-]{0,99}"
+_SLUG = r"[^/]{1,200}"  # any segment: loading the embed says whether it names something
 _PROGRAMME_PATH = re.compile(rf"/g/(?P<slug>{_SLUG})/?")
 _ORGANISATION_PATH = re.compile(rf"/organisations/(?P<slug>{_SLUG})/?")
 

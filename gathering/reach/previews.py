@@ -264,7 +264,7 @@ def programme_preview(
     url = _url(request, "public:gathering", slug=gathering.slug)
     description = gathering.description or ", ".join(
         part
-        for part in (f"{gathering.starts_on:%-d %B %Y}", gathering.location)
+        for part in (f"{gathering.starts_on.day} {gathering.starts_on:%B %Y}", gathering.location)
         if part  # the dates and the town, when there is no description
     )
     listing = programme_list(request, gathering, programme.sessions) if programme.sessions else None

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import lxml.html
 import pytest
 
-from tests.e2e.conftest import LiveServer, screenshot
+from tests.e2e.conftest import LiveServer, screenshot, serious_accessibility_violations
 
 pytestmark = pytest.mark.browser
 NATIONAL = "dont-leave-organise-2021"
@@ -208,3 +208,7 @@ def test_snippet_builder_preview_follows_the_choice(
     framed.first.wait_for()
     assert framed.all_inner_texts() == shown
     screenshot(tab, "reach-snippet-builder", 360)
+    assert serious_accessibility_violations(tab) == []
+    for theme in ("light", "dark"):
+        tab.goto(f"{live_server.url}/embed/g/{NATIONAL}?theme={theme}")
+        assert serious_accessibility_violations(tab) == [], theme
