@@ -90,6 +90,13 @@ class Deliverer:
         """Lease one batch of due deliveries and try each once; returns how many were leased."""
         now = self.clock()
 
+        async def _any_due(conn: AsyncConnection) -> bool:
+            return await queries.has_due_deliveries(conn, now=now, max_attempts=MAX_ATTEMPTS)
+
+        # A read first: an idle server polls without taking SQLite's write lock every pass.
+        if not await self.db.read(_any_due):
+            return 0
+
         async def _claim(conn: AsyncConnection) -> list[DeliveryRow]:
             return await queries.claim_due_deliveries(
                 conn, now=now, lease_until=now + LEASE, limit=BATCH_SIZE, max_attempts=MAX_ATTEMPTS

@@ -321,6 +321,23 @@ async def queue_delivery(conn: AsyncConnection, *, now: dt.datetime, **values: A
 _DELIVERY = sa.select(*(fediverse_delivery.c[name] for name in DeliveryRow._fields))
 
 
+def _due(now: dt.datetime, max_attempts: int) -> list[sa.ColumnElement[bool]]:
+    return [
+        fediverse_delivery.c.delivered_at.is_(None),
+        fediverse_delivery.c.send_after <= now,
+        fediverse_delivery.c.attempts < max_attempts,
+        sa.or_(
+            fediverse_delivery.c.locked_until.is_(None),
+            fediverse_delivery.c.locked_until < now,
+        ),
+    ]
+
+
+async def has_due_deliveries(conn: AsyncConnection, *, now: dt.datetime, max_attempts: int) -> bool:
+    query = sa.select(fediverse_delivery.c.id).where(*_due(now, max_attempts)).limit(1)
+    return (await conn.execute(query)).first() is not None
+
+
 async def claim_due_deliveries(
     conn: AsyncConnection,
     *,
@@ -333,15 +350,7 @@ async def claim_due_deliveries(
     PostgreSQL, so replicas take disjoint batches; SQLite's write unit already runs alone)."""
     candidates = (
         sa.select(fediverse_delivery.c.id)
-        .where(
-            fediverse_delivery.c.delivered_at.is_(None),
-            fediverse_delivery.c.send_after <= now,
-            fediverse_delivery.c.attempts < max_attempts,
-            sa.or_(
-                fediverse_delivery.c.locked_until.is_(None),
-                fediverse_delivery.c.locked_until < now,
-            ),
-        )
+        .where(*_due(now, max_attempts))
         .order_by(fediverse_delivery.c.send_after, fediverse_delivery.c.id)
         .limit(limit)
     )

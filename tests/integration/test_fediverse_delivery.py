@@ -368,3 +368,23 @@ async def test_only_an_admin_blocks(
     )
     assert answer.status_code == 403
     assert (await _fediverse_state(db))[0::2] == (1, 0)
+
+
+async def test_an_instance_posting_too_often_is_told_to_wait(
+    client: httpx.AsyncClient, world: tuple[Database, Peer, Any]
+) -> None:
+    from gathering.fediverse.inbox import INSTANCE_RATE
+
+    db, peer, _logins = world
+    lla = await _actor_url(client, "lla")
+    inbox = f"{lla}/inbox".removeprefix(BASE)
+    body, headers = peer.signed(f"{lla}/inbox", peer.follow(lla))
+    # Signed, then altered: each costs us a key fetch and a verification, and counts.
+    forged = body.replace(b"follows/1", b"follows/9")
+    for _ in range(INSTANCE_RATE.limit):
+        assert (await client.post(inbox, content=forged, headers=headers)).status_code == 401
+    answer = await client.post(inbox, content=body, headers=headers)
+    assert answer.status_code == 429
+    assert int(answer.headers["retry-after"]) >= 1
+    assert "wait" in answer.json()["message"]
+    assert await _fediverse_state(db) == (0, 0, 0)  # even the good one was not taken
