@@ -265,6 +265,10 @@ async def test_snippet_builder_writes_both_snippets(
 ) -> None:
     await load_demo(db, secret_key=TEST_SECRET)
     await sign_in(client, *LLA)
+    home = parse_html((await client.get("/organiser")).text)
+    assert home.xpath('//main//a[.="Put the programme on your group\'s website"]/@href') == [
+        f"{OWN}/organiser/embed"
+    ]
     first = parse_html((await client.get("/organiser/embed")).text)
     values = first.xpath("//select[@id='snippet-source']//option/@value")
     # The organiser's own organisation comes first; every released gathering and its tracks follow.
