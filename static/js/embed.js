@@ -11,7 +11,10 @@
 (function () {
   "use strict";
 
-  var script = document.currentScript;
+  // Where this script came from is where the API is (a site builder may load it in a way that
+  // leaves currentScript empty: then look for our tag).
+  var script = document.currentScript ||
+    document.querySelector("script[src$='/embed/v1.js']");
   var API = script && script.src ? new URL(script.src).origin + "/api" : null;
   var SLUG = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
 
