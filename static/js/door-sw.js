@@ -58,7 +58,7 @@ self.addEventListener("fetch", function (event) {
       }
       return response;
     }).catch(function () {
-      return caches.open(CACHE).then(function (cache) { return cache.match(PAGE); }).then(function (kept) {
+      return caches.match(PAGE, { ignoreVary: true, ignoreSearch: true }).then(function (kept) {
         return kept || Response.error();
       });
     }));

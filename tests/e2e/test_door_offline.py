@@ -19,18 +19,15 @@ from gathering.core import schema
 from gathering.core.database import Database
 from gathering.registration.tickets import new_ticket_code
 from tests.door_data import DoorData
+from tests.e2e import test_door_camera
 from tests.e2e.conftest import CHROMIUM_ARGS, LiveServer, screenshot
-from tests.e2e.test_door_camera import (  # noqa: F401 (fixtures)
-    _in_thread,
-    _moves,
-    _open_scan_page,
-    _revoke,
-    camera_page,
-    door,
-)
+from tests.e2e.test_door_camera import _in_thread, _moves, _open_scan_page, _revoke
 
 pytestmark = pytest.mark.browser
 OTHER_NAME = "Clara Zetkin-Jones"
+# The camera door's fixtures: a door open now, and a Chromium filming its ticket.
+door = test_door_camera.door
+camera_page = test_door_camera.camera_page
 
 
 def _other_session_ticket(database_url: str, d: DoorData) -> tuple[str, str]:
@@ -97,8 +94,13 @@ READY = """async () => {
   const kept = await (await caches.open('gathering-door-v1')).keys();
   if (!kept.some(r => new URL(r.url).pathname === '/door/scan')) return false;
   if (!kept.some(r => r.url.includes('door-offline.js'))) return false;
-  const db = await new Promise((ok, no) => { const q = indexedDB.open('gathering-door', 1); q.onsuccess = () => ok(q.result); q.onerror = no; });
-  const n = await new Promise(ok => { const q = db.transaction('bundle').objectStore('bundle').count(); q.onsuccess = () => ok(q.result); });
+  const db = await new Promise((ok, no) => {
+    const q = indexedDB.open('gathering-door', 1); q.onsuccess = () => ok(q.result); q.onerror = no;
+  });
+  const n = await new Promise(ok => {
+    const q = db.transaction('bundle').objectStore('bundle').count();
+    q.onsuccess = () => ok(q.result);
+  });
   db.close();
   return n === 1;
 }"""
@@ -223,15 +225,21 @@ DUMP = """async () => {
   const out = {local: JSON.stringify(Object.entries(localStorage)),
     session: JSON.stringify(Object.entries(sessionStorage)), cookies: document.cookie,
     idb: [], caches: []};
-  const hex = (buf) => Array.from(new Uint8Array(buf)).map(b => b.toString(16).padStart(2, '0')).join('');
-  const flat = (v) => v instanceof ArrayBuffer ? 'HEX:' + hex(v) + ' TXT:' + new TextDecoder('latin1').decode(v)
+  const hex = (buf) => Array.from(new Uint8Array(buf))
+    .map(b => b.toString(16).padStart(2, '0')).join('');
+  const flat = (v) => v instanceof ArrayBuffer
+    ? 'HEX:' + hex(v) + ' TXT:' + new TextDecoder('latin1').decode(v)
     : ArrayBuffer.isView(v) ? flat(v.buffer) : (v && typeof v === 'object')
     ? Object.entries(v).map(([k, x]) => k + '=' + flat(x)).join(';') : String(v);
   for (const info of await indexedDB.databases()) {
-    const db = await new Promise((ok, no) => { const q = indexedDB.open(info.name); q.onsuccess = () => ok(q.result); q.onerror = no; });
+    const db = await new Promise((ok, no) => {
+      const q = indexedDB.open(info.name); q.onsuccess = () => ok(q.result); q.onerror = no;
+    });
     for (const name of db.objectStoreNames) {
-      const values = await new Promise(ok => { const q = db.transaction(name).objectStore(name).getAll(); q.onsuccess = () => ok(q.result); });
-      const keys = await new Promise(ok => { const q = db.transaction(name).objectStore(name).getAllKeys(); q.onsuccess = () => ok(q.result); });
+      const read = (how) => new Promise(ok => {
+        const q = db.transaction(name).objectStore(name)[how](); q.onsuccess = () => ok(q.result);
+      });
+      const values = await read('getAll'), keys = await read('getAllKeys');
       out.idb.push(name + ':' + keys.map(flat).join(',') + ':' + values.map(flat).join('|'));
     }
     db.close();
