@@ -55,12 +55,12 @@ def _wants_activity(request: Request) -> bool:
 
 
 async def _actor(request: Request) -> LocalActor:
-    kind = KIND_BY_LETTER.get(request.path_params["letter"])
-    if kind is None:
-        raise HTTPException(404)
-    return await actors.find_actor(
-        database(request), kind, int(request.path_params["actor_id"]), _base(request)
-    )
+    params = request.path_params
+    if "organisation_id" in params:
+        kind, subject_id = "organisation", int(params["organisation_id"])
+    else:
+        kind, subject_id = "gathering", int(params["gathering_id"])
+    return await actors.find_actor(database(request), kind, subject_id, _base(request))
 
 
 async def webfinger(request: Request) -> Response:
@@ -205,18 +205,23 @@ async def blocks_page(request: Request) -> Response:
     return render(request, "fediverse/blocks.html", context, status_code=status, headers=NO_STORE)
 
 
+def _actor_routes(letter: str, param: str, name: str) -> list[BaseRoute]:
+    """The actor document, outbox, followers and inbox of organisations (``o``) or gatherings
+    (``g``): ``/ap/o/12``, ``/ap/o/12/outbox`` ..."""
+    path = f"/ap/{letter}/{{{param}:int}}"
+    return [
+        Route(path, actor_document, name=f"fediverse:{name}"),
+        Route(f"{path}/outbox", outbox, name=f"fediverse:{name}_outbox"),
+        Route(f"{path}/followers", followers, name=f"fediverse:{name}_followers"),
+        Route(f"{path}/inbox", actor_inbox, methods=["POST"], name=f"fediverse:{name}_inbox"),
+    ]
+
+
 routes: list[BaseRoute] = [
     Route("/.well-known/webfinger", webfinger, name="fediverse:webfinger"),
     Route("/ap/inbox", shared_inbox, methods=["POST"], name="fediverse:shared_inbox"),
     Route("/ap/sessions/{session_id:int}", session_object, name="fediverse:session"),
-    Route("/ap/{letter}/{actor_id:int}", actor_document, name="fediverse:actor"),
-    Route("/ap/{letter}/{actor_id:int}/outbox", outbox, name="fediverse:outbox"),
-    Route("/ap/{letter}/{actor_id:int}/followers", followers, name="fediverse:followers"),
-    Route(
-        "/ap/{letter}/{actor_id:int}/inbox",
-        actor_inbox,
-        methods=["POST"],
-        name="fediverse:inbox",
-    ),
+    *_actor_routes("o", "organisation_id", "organisation"),
+    *_actor_routes("g", "gathering_id", "gathering"),
     Route("/admin/fediverse", blocks_page, methods=["GET", "POST"], name="fediverse:blocks"),
 ]

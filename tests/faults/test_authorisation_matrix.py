@@ -143,6 +143,22 @@ RULES: dict[tuple[str, str], str] = {
     ("dashboard:attendees", "*"): "host",
     ("dashboard:attendees_csv", "*"): "host",
     ("dashboard:message", "*"): "host",
+    # The fediverse: WebFinger, actors, outboxes and inboxes are public (an inbox POST proves
+    # who sends it by its HTTP signature); blocking an instance is the network admin's.
+    **{
+        (f"fediverse:{name}", "*"): "public"
+        for name in (
+            "webfinger",
+            "shared_inbox",
+            "session",
+            *(
+                f"{who}{part}"
+                for who in ("organisation", "gathering")
+                for part in ("", "_outbox", "_followers", "_inbox")
+            ),
+        )
+    },
+    ("fediverse:blocks", "*"): "admin",
     # The network admin's pages and the outbox viewer.
     ("admin:audit", "*"): "admin",
     ("outbox:list", "*"): "admin",
