@@ -29,7 +29,8 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import exc
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from gathering.core.clock import utc_now
 from gathering.core.database import Database
@@ -108,17 +109,21 @@ async def _checkpoint(db: Database, patience: float) -> bool:
 async def _rewrite_postgres(db: Database, transaction: int, patience: float) -> str:
     """Rewrite the touched tables, the statistics and the log; "" when all is done, "log" when
     only the log could not be cleared (a privilege the deployment did not grant), else what
-    it waits for."""
+    it waits for.
+
+    On a connection of its own, outside the pool: it runs with a short ``lock_timeout``, which
+    must not reach the service's other units, and a rewrite cancelled midway (the service
+    stopping) leaves nothing to put back, so the cancellation goes through untouched."""
+    engine = create_async_engine(db.url, poolclass=NullPool, hide_parameters=True)
     try:
-        async with db.engine.connect() as conn:
+        async with engine.connect() as conn:
             auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            try:
-                return await _rewrite_on(auto, transaction, patience)
-            finally:
-                await queries.reset_session(auto)
+            return await _rewrite_on(auto, transaction, patience)
     except (exc.DBAPIError, OSError) as error:
         log.warning("could not rewrite the files after an erasure: %s", type(error).__name__)
         return "refused"
+    finally:
+        await engine.dispose()
 
 
 async def _rewrite_on(conn: AsyncConnection, transaction: int, patience: float) -> str:

@@ -127,11 +127,6 @@ async def set_lock_timeout(conn: AsyncConnection, milliseconds: int) -> None:
     await conn.exec_driver_sql(f"SET lock_timeout = {int(milliseconds)}")
 
 
-async def reset_session(conn: AsyncConnection) -> None:
-    """Put the connection's settings back before it returns to the pool."""
-    await conn.exec_driver_sql("RESET ALL")
-
-
 async def rewrite_table(conn: AsyncConnection, table: str) -> None:
     """Rewrite a table, its TOAST table and its indexes into new files holding only live rows
     (the old files are truncated at commit), and renew its planner statistics."""

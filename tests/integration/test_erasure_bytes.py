@@ -239,10 +239,19 @@ def wal_not_recycled() -> None:
             await conn.execute("SELECT pg_reload_conf()")
         finally:
             await conn.close()
+        # The reload is signalled, not awaited: wait until a new session sees it.
+        for _ in range(50):
+            conn = await asyncpg.connect(dsn.replace("postgresql+asyncpg://", "postgresql://"))
+            try:
+                if await conn.fetchval("SHOW wal_recycle") == "off":
+                    return
+            finally:
+                await conn.close()
+            await asyncio.sleep(0.1)
+        pytest.fail("the server did not take wal_recycle = off")
 
     if dsn:
         asyncio.run(_set())
-        time.sleep(0.2)  # the checkpointer reads its configuration at its next wake-up
 
 
 @pytest.fixture
