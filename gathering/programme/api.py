@@ -18,12 +18,10 @@ already registered, as the page does.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import zoneinfo
 from typing import Any
 
 from msgspec.structs import asdict
-from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, NoMatchFound, Route
@@ -49,7 +47,6 @@ from gathering.registration.links import links
 from gathering.registration.words import MATCH_TEXT, contact_text
 
 JSON = "application/json"
-log = logging.getLogger(__name__)
 
 
 def _json(request: Request, model: models.Model) -> Response:
@@ -331,30 +328,19 @@ async def _register(request: Request) -> Response:
     except ClientDisconnect:
         return _api_error(400, "bad_request", "The body did not arrive whole.")
     form = registration_api.parse_registration(body)
-    limits = Limits.of(config)
-    # No client_address: this endpoint's own throttle (above) counts every attempt, failures
-    # too, so the form's per-address counts are not repeated here (two more upserts).
-    accepted = await registering.accept(db, slug, form, secret_key=config.secret_key, limits=limits)
-    response = _api_json(_accepted(config.confirm_hours), 202)
-    # As on the page: what depends on whether the address is registered runs after the answer
-    # has gone, so the answer's timing cannot tell (issue 14).
-    response.background = BackgroundTask(_record, request, accepted, limits)
-    return response
-
-
-async def _record(request: Request, accepted: registering.Accepted, limits: Limits) -> None:
-    try:
-        await registering.record(
-            database(request),
-            accepted,
-            links=links(request),
-            confirm_hours=settings(request).confirm_hours,
-            limits=limits,
-        )
-    except GatheringError as error:  # the database busy or away: 202 said to check the email
-        log.warning("a registration from the API could not be recorded: %s", error.message)
-        return
+    # One unit, as before: ``register`` runs the same statements for a new address and one
+    # already registered (issue 14), so neither the answer nor its timing tells them apart.
+    # No client_address: this endpoint's own throttle (above) already counts every attempt.
+    await registering.register(
+        db,
+        slug,
+        form,
+        links=links(request),
+        confirm_hours=config.confirm_hours,
+        limits=Limits.of(config),
+    )
     wake_sender(request)  # mail was queued for a new address and an already registered one alike
+    return _api_json(_accepted(config.confirm_hours), 202)
 
 
 # --- handlers ------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ is the OpenAPI document's schema, so the three cannot disagree."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -209,3 +210,56 @@ async def test_throttle_keeps_no_client_address_and_says_the_wait(
     assert [k for k in keys if k.startswith("register-api:")], keys
     # The throttle table names nobody: the address is kept only as a keyed hash.
     assert not [k for k in keys if address in k], keys
+
+
+# --- the answer tells nobody whether an address is registered ------------------------------------
+
+
+def _same_work(statements: list[str]) -> list[str]:
+    """Statements with how a savepoint ends made one: kept (a new address) or rolled back."""
+    return [
+        "END SAVEPOINT" if re.match(r"(RELEASE|ROLLBACK TO) SAVEPOINT", s) else s
+        for s in statements
+    ]
+
+
+@pytest.mark.anyio
+async def test_a_registered_address_runs_the_statements_of_a_new_one(
+    db: Database, app: Starlette, client: httpx.AsyncClient
+) -> None:
+    """Before its 202, the API runs the very statements for an address already registered as
+    for a new one (issue 14 #8, argued by statements rather than timed on a shared machine)."""
+    await load_demo(db, secret_key=TEST_SECRET)
+    form = (await client.get(REGISTER.removesuffix("s"))).json()
+    body = {"name": "Rosa Example", "ticket_type_id": form["ticket_types"][0]["id"]}
+    headers = {"content-type": "application/json"}
+    client.cookies.clear()
+    first = await client.post(
+        REGISTER, content=json.dumps({**body, "email": "known@example.org"}), headers=headers
+    )
+    assert first.status_code == 202
+    statements: list[str] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    engine = app.state.db.engine.sync_engine
+    ran: dict[str, tuple[bytes, list[str]]] = {}
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        for label, email in (
+            ("again, its owner mailed", "known@example.org"),  # once an hour: reads the row
+            ("new", "stranger@example.org"),
+            ("again", "known@example.org"),
+            ("another new", "passer.by@example.org"),
+        ):
+            statements.clear()
+            answer = await client.post(
+                REGISTER, content=json.dumps({**body, "email": email}), headers=headers
+            )
+            assert answer.status_code == 202
+            ran[label] = (answer.content, _same_work(statements))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+    assert any(s.startswith("INSERT INTO registration") for s in ran["again"][1])
+    assert ran["again"] == ran["new"] == ran["another new"]
