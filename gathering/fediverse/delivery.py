@@ -102,7 +102,8 @@ class Deliverer:
                 conn, now=now, lease_until=now + LEASE, limit=BATCH_SIZE, max_attempts=MAX_ATTEMPTS
             )
 
-        batch = await self.db.write(_claim)
+        # READ COMMITTED: SKIP LOCKED passes over rows another replica holds instead of failing.
+        batch = await self.db.write(_claim, serializable=False)
         if batch:
             async with httpx.AsyncClient(timeout=POST_TIMEOUT, follow_redirects=False) as client:
                 for row in batch:

@@ -388,3 +388,37 @@ async def test_an_instance_posting_too_often_is_told_to_wait(
     assert int(answer.headers["retry-after"]) >= 1
     assert "wait" in answer.json()["message"]
     assert await _fediverse_state(db) == (0, 0, 0)  # even the good one was not taken
+
+
+async def test_concurrent_claims_take_disjoint_batches(db: Database) -> None:
+    """Replicas claiming at once never share a delivery (SKIP LOCKED on PostgreSQL, the single
+    writer on SQLite), and every due delivery is claimed by someone."""
+    import asyncio
+
+    from gathering.fediverse import queries
+
+    async def _queue(conn: AsyncConnection) -> None:
+        for number in range(30):
+            await queries.queue_delivery(
+                conn,
+                now=NOW,
+                verb="Update",
+                session_id=number,
+                version=1,
+                inbox_url=f"https://social{number}.example/inbox",
+            )
+
+    await db.write(_queue)
+
+    async def _claim(conn: AsyncConnection) -> list[int]:
+        rows = await queries.claim_due_deliveries(
+            conn, now=NOW, lease_until=NOW + dt.timedelta(minutes=5), limit=12, max_attempts=12
+        )
+        return [row.id for row in rows]
+
+    batches = await asyncio.gather(*(db.write(_claim, serializable=False) for _ in range(4)))
+    claimed = [i for batch in batches for i in batch]
+    assert len(claimed) == len(set(claimed)) == 30
+    assert all(len(batch) <= 12 for batch in batches)
+    # Leased: nobody else takes them until the lease ends.
+    assert await db.write(_claim) == []
