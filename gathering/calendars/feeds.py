@@ -36,6 +36,7 @@ from gathering.programme.catalogue import (
 )
 from gathering.programme.published import Programme, PublicGathering, PublicSession
 from gathering.programme.release import load_programme
+from gathering.registration.links import links as registration_links
 
 MEDIA_TYPE = "text/calendar; charset=utf-8"
 CACHE_SIZE = 256
@@ -225,6 +226,16 @@ async def speaker_ics(request: Request) -> Response:
 _PRIVATE = {"x-robots-tag": "noindex"}
 
 
+async def _load_agenda(request: Request, feed_key: str) -> calendars.Agenda:
+    # Each place's personal joining link, from the moment it opens (issue 20).
+    return await calendars.load_agenda(
+        database(request),
+        feed_key,
+        links=registration_links(request),
+        reveal_minutes=settings(request).joining_link_minutes,
+    )
+
+
 def _agenda_events(request: Request, agenda: calendars.Agenda) -> list[FeedEvent]:
     gathering = agenda.programme.gathering
     return [
@@ -235,7 +246,7 @@ def _agenda_events(request: Request, agenda: calendars.Agenda) -> list[FeedEvent
 
 async def agenda_page(request: Request) -> Response:
     feed_key = request.path_params["feed_key"]
-    agenda = await calendars.load_agenda(database(request), feed_key)
+    agenda = await _load_agenda(request, feed_key)
     feed_url = _absolute(request, "calendars:agenda_ics", feed_key=feed_key)
     context = {
         "agenda": agenda,
@@ -250,7 +261,7 @@ async def agenda_page(request: Request) -> Response:
 
 async def agenda_ics(request: Request) -> Response:
     feed_key = request.path_params["feed_key"]
-    agenda = await calendars.load_agenda(database(request), feed_key)
+    agenda = await _load_agenda(request, feed_key)
     gathering = agenda.programme.gathering
     info = FeedInfo(
         words.AGENDA_FEED_NAME.format(title=gathering.title),

@@ -38,6 +38,8 @@ from gathering.core.database import Database
 from gathering.core.errors import NotFound
 from gathering.programme.published import Programme, PublicGathering, PublicSession
 from gathering.programme.release import load_programme
+from gathering.registration import joining
+from gathering.registration.tokens import Links
 
 if TYPE_CHECKING:
     from icalendar import Calendar, Event, Timezone
@@ -461,24 +463,42 @@ async def rotate_feed_key(db: Database, feed_key: str) -> str:
     return await db.write(_write)
 
 
-async def load_agenda(db: Database, feed_key: str) -> Agenda:
-    """The agenda behind a personal feed key; NotFound unless the registration is confirmed."""
+async def load_agenda(
+    db: Database,
+    feed_key: str,
+    *,
+    links: Links | None = None,
+    reveal_minutes: int = 0,
+    now: dt.datetime | None = None,
+) -> Agenda:
+    """The agenda behind a personal feed key; NotFound unless the registration is confirmed.
+
+    Joining links are the places' personal links (``registration.joining``), never a meeting's
+    own address, and appear only once they open; without ``links`` there are none."""
 
     async def _person(conn: AsyncConnection) -> tuple[int, str, list[int], dict[int, str]]:
         row = await queries.registration_by_feed_key(conn, feed_key)
         if row is None or row.status != "confirmed":
             raise NotFound(words.NO_CALENDAR_HERE)
         session_ids = await queries.confirmed_place_session_ids(conn, row.id)
-        links = await queries.joining_links(conn, session_ids)
-        return row.id, row.gathering_slug, session_ids, links
+        personal = {}
+        if links is not None:
+            personal = await joining.revealed_links(
+                conn,
+                row.id,
+                links,
+                reveal_minutes=reveal_minutes,
+                now=now or dt.datetime.now(dt.UTC),
+            )
+        return row.id, row.gathering_slug, session_ids, personal
 
-    registration_id, slug, session_ids, links = await db.read(_person)
+    registration_id, slug, session_ids, personal = await db.read(_person)
     programme = await load_programme(db, slug)
     wanted = set(session_ids)
     sessions = tuple(s for s in programme.sessions if s.id in wanted)
     private = {
-        s.id: links[s.id]
+        s.id: personal[s.id]
         for s in sessions
-        if s.id in links and s.format in ONLINE_FORMATS and not s.is_cancelled
+        if s.id in personal and s.format in ONLINE_FORMATS and not s.is_cancelled
     }
     return Agenda(registration_id, programme, sessions, private)

@@ -32,6 +32,7 @@ from gathering.core.schema_fediverse import (
     fediverse_delivery,
     fediverse_follower,
 )
+from gathering.core.schema_online import introduction_round, online_join
 from gathering.core.schema_people import (
     audit_event,
     check_in,
@@ -86,9 +87,11 @@ __all__ = [
     "fediverse_delivery",
     "fediverse_follower",
     "gathering",
+    "introduction_round",
     "login_session",
     "membership",
     "metadata",
+    "online_join",
     "organisation",
     "outbox",
     "programme_release",

@@ -44,6 +44,7 @@ from gathering.organiser.scope import (
     scope_for,
     session_ref,
 )
+from gathering.registration import joining_queries
 
 MAX_QUERY = 100
 EXPORT_COLUMNS = ("name", "email", "place_status", "checked_in", "consented_at")
@@ -65,6 +66,7 @@ class Attendee:
     arrived_at: dt.datetime | None  # first entry not undone, in the gathering's zone
     is_inside: bool
     access_needs: str | None  # only when shared and the viewer may see it
+    joined_online_at: dt.datetime | None = None  # first opening of their own joining link
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class AttendeeList:
     attendees: tuple[Attendee, ...]
     total: int  # before the search narrowed it
     shows_details: bool  # ticket type, arrivals and shared access needs: hosts and admins only
+    has_online: bool = False  # an online or hybrid session: online joins shown with arrivals
 
 
 def clean_query(text: str) -> str:
@@ -138,6 +141,9 @@ async def attendee_list(
             with_ticket_type=details,
         )
         door = await _door(conn, session_id) if details else {}
+        # Online joins are shown where arrivals are (issue 20): hosts' and admins' view only.
+        has_online = await joining_queries.format_of_session(conn, session_id) != "in_person"
+        joins = await joining_queries.first_joins_of_session(conn, session_id) if details else {}
         zone = zoneinfo.ZoneInfo(session.timezone)
         attendees = []
         for row in sorted(rows, key=lambda r: (r.name.casefold(), r.id)):
@@ -153,6 +159,7 @@ async def attendee_list(
                     arrived_at=arrived.astimezone(zone) if arrived else None,
                     is_inside=inside,
                     access_needs=(row.access_needs or None) if details else None,
+                    joined_online_at=joins[row.id].astimezone(zone) if row.id in joins else None,
                 )
             )
         await insert_audit_event(
@@ -184,6 +191,7 @@ async def attendee_list(
             attendees=tuple(attendees),
             total=len(rows),
             shows_details=details,
+            has_online=has_online,
         )
 
     return await db.write(_write, offload=True)
@@ -247,12 +255,23 @@ async def export_attendees(
         rows = await people_queries.consented_people(conn, session_id, chosen.id)
         with_door = chosen.role == "host"  # a co-host's contact list leaves out who came
         door = await _door(conn, session_id) if with_door else {}
+        # Whether someone joined online goes wherever "checked_in" goes, for online and hybrid
+        # sessions only (issue 20).
+        online = with_door and await joining_queries.format_of_session(conn, session_id) != (
+            "in_person"
+        )
+        joins = await joining_queries.first_joins_of_session(conn, session_id) if online else {}
         zone = zoneinfo.ZoneInfo(session.timezone)
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(EXPORT_COLUMNS if with_door else CO_HOST_EXPORT_COLUMNS)
+        columns = EXPORT_COLUMNS if with_door else CO_HOST_EXPORT_COLUMNS
+        if online:
+            columns = (*columns[:4], "joined_online", *columns[4:])
+        writer.writerow(columns)
         for row in sorted(rows, key=lambda r: (r.name.casefold(), r.id)):
             came = ["yes" if row.id in door else "no"] if with_door else []
+            if online:
+                came.append("yes" if row.id in joins else "no")
             writer.writerow(
                 [
                     csv_cell(row.name),

@@ -50,6 +50,7 @@ from gathering.organiser.tallies import (
 )
 from gathering.programme import queries as programme_queries
 from gathering.programme.queries import GatheringRow
+from gathering.registration import joining_queries
 
 # --- values the pages show ---------------------------------------------------------------------
 
@@ -65,6 +66,11 @@ class Counts:
     arrived: int = 0
     inside: int = 0
     capacity: int | None = None
+    # Online attendance (issue 20): places whose personal joining link was opened inside its
+    # window, links opened from many devices, and people who came either way (each once).
+    joined_online: int = 0
+    shared_links: int = 0
+    attended: int = 0
 
     @property
     def registered(self) -> int:
@@ -87,6 +93,7 @@ class SessionLine:
     hosts: tuple[str, ...]
     counts: Counts
     may_manage: bool  # hosts/co-hosts (and admins): attendee list, export, message
+    format: str = "in_person"  # in_person | online | hybrid
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,7 @@ class Totals:
     erased: int
     arrived: int  # people through any door
     inside: int  # inside now, by the gathering's own door (not a session's)
+    joined_online: int = 0  # people who joined any session online by their own link
 
 
 @dataclass(frozen=True)
@@ -171,6 +179,9 @@ async def _session_lines(
         places.setdefault(session_id, Counter())[status] = int(count)
     arrived = {sid: int(n) for sid, n in await queries.arrived_counts(conn, gathering.id)}
     inside = {sid: int(n) for sid, n in await queries.inside_counts(conn, gathering.id)}
+    joins = await joining_queries.session_joins(conn, gathering.id)
+    attended = await joining_queries.attended_counts(conn, gathering.id)
+    formats = await joining_queries.session_formats(conn, gathering.id)
     hosts: dict[int, list[SessionHostName]] = {}
     for host in await queries.hosts_of_sessions(conn, gathering.id):
         hosts.setdefault(host.session_id, []).append(host)
@@ -187,6 +198,9 @@ async def _session_lines(
             arrived=arrived.get(row.id, 0),
             inside=inside.get(row.id, 0),
             capacity=row.capacity,
+            joined_online=joins[row.id].joined if row.id in joins else 0,
+            shared_links=joins[row.id].shared if row.id in joins else 0,
+            attended=attended.get(row.id, 0),
         )
         mine = hosts.get(row.id, [])
         lines.append(
@@ -199,6 +213,7 @@ async def _session_lines(
                 hosts=tuple(h.name for h in mine),
                 counts=counts,
                 may_manage=can_manage_session(actor, [h.organisation_id for h in mine]),
+                format=formats.get(row.id, "in_person"),
             )
         )
     return lines
@@ -229,6 +244,7 @@ async def gathering_dashboard(
             erased=by_status.get("anonymised", 0),
             arrived=await queries.arrived_anywhere(conn, row.id),
             inside=inside.get(None, 0),
+            joined_online=await joining_queries.joined_anywhere(conn, row.id),
         )
         tickets, constituencies = await _breakdowns(conn, row.id, None)
         return GatheringDashboard(

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.calendars import queries as calendar_queries
 from gathering.calendars import rules as calendars
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
@@ -68,8 +67,6 @@ async def _mail_ticket(
     programme = await programme_for_row(conn, gathering)
     feed_key = await calendars.ensure_feed_key(conn, row.id)
     places = await place_queries.places_of(conn, row.id)
-    confirmed = [p.session_id for p in places if p.status == "confirmed"]
-    private = await calendar_queries.joining_links(conn, confirmed)
     sessions, events = [], []
     for place in places:
         session = programme.session(place.session_id)
@@ -78,9 +75,8 @@ async def _mail_ticket(
         sessions.append(session_context(session, gathering.timezone, place.status))
         if place.status == "confirmed":
             url = links.session_url(gathering.slug, session.id)
-            events.append(
-                calendars.FeedEvent(programme.gathering, session, url, private.get(session.id, ""))
-            )
+            # No joining link: the personal feed adds each place's own link once it opens.
+            events.append(calendars.FeedEvent(programme.gathering, session, url))
     attachments: list[dict[str, object]] = [{"kind": "qr_png", "cid": "ticket-qr", "data": code}]
     if events:
         info = calendars.FeedInfo(

@@ -31,6 +31,7 @@ def links_for(app: Starlette, config: Settings) -> Links:
         agenda=template("calendars:agenda", feed_key=marker),
         session_page=base + session_page,
         base_url=base,
+        join=template("registration:join", token=marker),
     )
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.calendars import queries as calendar_queries
 from gathering.core import audit as audit_queries
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput, NotFound
@@ -21,6 +20,7 @@ from gathering.privacy import queries as privacy_queries
 from gathering.privacy import retention
 from gathering.programme import queries as programme_queries
 from gathering.programme.release import Programme, PublicSession, programme_for_row
+from gathering.registration import joining as joining_rules
 from gathering.registration import place_queries, queries, tokens, words
 from gathering.registration.form import Question, checked_answers
 from gathering.registration.places import cancel_all, free_place
@@ -292,8 +292,10 @@ async def erase(db: Database, token: str, *, links: Links, offer_hours: int) -> 
 @dataclass(frozen=True)
 class JoiningLink:
     session_id: int
-    url: str | None  # None until it opens
+    token: str  # the place's personal link (``/j/<token>``); never the meeting's own address
     opens_at: dt.datetime
+    ends_at: dt.datetime
+    is_open: bool  # inside its window now
 
 
 @dataclass(frozen=True)
@@ -310,25 +312,28 @@ async def ticket(
     joining_link_minutes: int,
     now: dt.datetime | None = None,
 ) -> Ticket:
-    """The ticket page: QR code, name, type, sessions; a joining link only from
-    ``joining_link_minutes`` before its session starts, and only for a confirmed place."""
+    """The ticket page: QR code, name, type, sessions; for each confirmed place at an online or
+    hybrid session its personal joining link, which leads to the meeting only from
+    ``joining_link_minutes`` before the start (issue 20)."""
 
     async def _read(conn: AsyncConnection) -> Ticket:
         moment = now or dt.datetime.now(dt.UTC)
         row = await registration_for_token(conn, token, secret_key)
         b = await _booking(conn, row, token)
-        if b.status != "confirmed":
+        if b.status != "confirmed" or row.manage_key is None:
             raise NotFound(words.NO_TICKET_YET)
-        confirmed = [p.session.id for p in b.places if p.status == "confirmed"]
-        links = await calendar_queries.joining_links(conn, confirmed)
-        lead = dt.timedelta(minutes=joining_link_minutes)
         joining = {}
         for place in b.places:
             online = place.session.format in ("online", "hybrid")
-            if place.session.id in links and online and not place.session.is_cancelled:
-                opens = place.session.starts_at - lead
-                url = links[place.session.id] if moment >= opens else None
-                joining[place.session.id] = JoiningLink(place.session.id, url, opens)
+            if place.status == "confirmed" and online and not place.session.is_cancelled:
+                opens = joining_rules.opens_at(place.session.starts_at, joining_link_minutes)
+                joining[place.session.id] = JoiningLink(
+                    place.session.id,
+                    tokens.join_token(secret_key, place.id, row.manage_key),
+                    opens,
+                    place.session.ends_at,
+                    opens <= moment < place.session.ends_at,
+                )
         return Ticket(b, joining)
 
     return await db.read(_read)

@@ -6,15 +6,14 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.calendars import queries as calendar_queries
 from gathering.core.database import Database
 from gathering.mail import messages as mail
 from gathering.programme import queries as programme_queries
 from gathering.programme.queries import GatheringRow
 from gathering.programme.release import Programme, Release, ReleaseHook, programme_for_row
 from gathering.programme.wording import change_lines
-from gathering.registration import place_queries
-from gathering.registration.mail_text import session_context
+from gathering.registration import joining, place_queries
+from gathering.registration.mail_text import moment_text, session_context
 from gathering.registration.tokens import Links
 
 # Changes worth an email: the public details people plan around.
@@ -64,7 +63,12 @@ def change_notifier(links: Links) -> ReleaseHook:
 
 
 async def queue_reminders(
-    db: Database, *, links: Links, reminder_hours: int, now: dt.datetime | None = None
+    db: Database,
+    *,
+    links: Links,
+    reminder_hours: int,
+    joining_minutes: int = 30,
+    now: dt.datetime | None = None,
 ) -> int:
     """Queue one reminder per confirmed place whose session starts within ``reminder_hours``.
 
@@ -78,7 +82,6 @@ async def queue_reminders(
             conn, moment, moment + dt.timedelta(hours=reminder_hours)
         )
         programmes: dict[int, tuple[GatheringRow, Programme]] = {}
-        links_by_session = await calendar_queries.joining_links(conn, [p.session_id for p in due])
         queued = 0
         for place in due:
             if place.gathering_id not in programmes:
@@ -95,8 +98,12 @@ async def queue_reminders(
                 "when_text": details["when_text"],
                 "where_text": details["where_text"],
             }
-            if session.format in ("online", "hybrid") and place.session_id in links_by_session:
-                context["joining_link"] = links_by_session[place.session_id]
+            if session.format in ("online", "hybrid") and place.manage_key:
+                # The place's personal link, never the meeting's address (issue 20).
+                context["joining_link"] = links.join_url(place.id, place.manage_key)
+                context["joining_opens_text"] = moment_text(
+                    joining.opens_at(session.starts_at, joining_minutes), gathering.timezone
+                )
             if place.manage_key:
                 context["manage_url"] = links.manage_url(place.registration_id, place.manage_key)
             await mail.queue(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -12,7 +13,15 @@ from starlette.routing import Route
 from gathering.core.errors import InvalidInput, NotFound
 from gathering.core.http import NO_STORE
 from gathering.core.render import database, render, settings, wake_sender
-from gathering.registration import confirming, form, places, registering, tickets, words
+from gathering.registration import (
+    confirming,
+    form,
+    joining,
+    places,
+    registering,
+    tickets,
+    words,
+)
 from gathering.registration import manage as booking_rules
 from gathering.registration.limits import Limits
 from gathering.registration.links import links
@@ -243,6 +252,37 @@ async def offer(request: Request) -> Response:
     return RedirectResponse(manage_url + "?done=accepted", 303)
 
 
+async def join(request: Request) -> Response:
+    """A personal joining link: to the meeting inside its window, else when it opens or ended."""
+    config = settings(request)
+    opening = await joining.open_link(
+        database(request),
+        request.path_params["token"],
+        secret_key=config.secret_key,
+        reveal_minutes=config.joining_link_minutes,
+        is_new_device=joining.DEVICE_COOKIE not in request.cookies,
+    )
+    if opening.state != "open":
+        status = 410 if opening.state == "ended" else 200
+        context = {"opening": opening}
+        return render(
+            request, "registration/joining.html", context, status_code=status, headers=NO_STORE
+        )
+    headers = {**NO_STORE, "referrer-policy": "no-referrer"}
+    response = RedirectResponse(opening.meeting_url, 303, headers=headers)
+    # One random value per browser and link, never stored: it only tells devices apart.
+    response.set_cookie(
+        joining.DEVICE_COOKIE,
+        secrets.token_urlsafe(16),
+        max_age=joining.DEVICE_COOKIE_SECONDS,
+        path=request.url.path,
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
 GET_POST = ["GET", "POST"]
 routes = [
     Route("/g/{slug}/register", register, methods=GET_POST, name="registration:form"),
@@ -261,4 +301,5 @@ routes = [
     Route("/r/{token}/erase", erase, methods=GET_POST, name="registration:erase"),
     Route("/r/{token}/ticket", ticket, name="registration:ticket"),
     Route("/r/{token}/ticket.{kind:str}", ticket_image, name="registration:ticket_image"),
+    Route("/j/{token}", join, name="registration:join"),
 ]

@@ -28,6 +28,10 @@ class Links:
     ticket: str = ""  # with {token}: the ticket page (the manage token)
     session_page: str = ""  # with {slug} and {session_id}
     base_url: str = ""
+    join: str = ""  # with {token}: a place's personal joining link (issue 20)
+
+    def join_url(self, place_id: int, manage_key: str) -> str:
+        return self.join.format(token=join_token(self.secret_key, place_id, manage_key))
 
     def ticket_url(self, registration_id: int, nonce: str) -> str:
         return self.ticket.format(token=manage_token(self.secret_key, registration_id, nonce))
@@ -60,6 +64,15 @@ def manage_token(secret_key: str, registration_id: int, nonce: str) -> str:
     mac = hmac.new(secret_key.encode(), f"manage|{registration_id}|{nonce}".encode(), "sha256")
     signature = base64.urlsafe_b64encode(mac.digest()[:24]).decode().rstrip("=")
     return f"{registration_id}-{signature}"
+
+
+def join_token(secret_key: str, place_id: int, manage_key: str) -> str:
+    """``<place id>-<signature>``: a place's personal joining link. Nothing of it is stored; it
+    is signed over the registration's manage key, so erasure kills it and a database copy alone
+    cannot make one."""
+    mac = hmac.new(secret_key.encode(), f"join|{place_id}|{manage_key}".encode(), "sha256")
+    signature = base64.urlsafe_b64encode(mac.digest()[:24]).decode().rstrip("=")
+    return f"{place_id}-{signature}"
 
 
 def manage_id(token: str) -> int | None:

@@ -54,6 +54,10 @@ OFFER_LAPSED = "Sorry, this offer has lapsed and the place went to the next pers
 # --- the manage page ----------------------------------------------------------------------------
 
 NOTHING_HERE = "There is nothing at this address."
+JOIN_LINK_DEAD = (
+    "This joining link does not work: the place was given up or cancelled, or the session was "
+    "cancelled. Check your latest email from us, or your ticket page."
+)
 NOT_YOUR_PLACE = "That place is not part of this booking."
 NO_TICKET_YET = "There is no ticket until you confirm your email address."
 NOTICES = {

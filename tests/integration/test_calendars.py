@@ -622,9 +622,12 @@ async def test_personal_feed_has_joining_links_only_for_own_online_sessions(
     events = {str(e["UID"]): e for e in calendar.events}
     assert sorted(events) == sorted([_uid(repeal.id), _uid(closing.id)])
     closing_event = events[_uid(closing.id)]
-    assert str(closing_event["CONFERENCE"]) == "https://meet.example.org/dlo-plenary"
+    # Issue 20: her place's personal link (its window has opened), never the meeting's address.
+    personal = str(closing_event["CONFERENCE"])
+    assert re.fullmatch(r"http://127\.0\.0\.1:8000/j/\d+-[A-Za-z0-9_-]{32}", personal)
     assert closing_event["CONFERENCE"].params["FEATURE"] == "VIDEO"
-    assert "Join online: https://meet.example.org/dlo-plenary" in str(closing_event["DESCRIPTION"])
+    assert f"Join online: {personal}" in str(closing_event["DESCRIPTION"])
+    assert "meet.example.org" not in response.text
     assert "CONFERENCE" not in events[_uid(repeal.id)]
     body = response.text
     assert "in-person-only" not in body
@@ -637,7 +640,8 @@ async def test_personal_feed_has_joining_links_only_for_own_online_sessions(
     doc = parse_html(page.text)
     assert doc.xpath("//meta[@name='robots']/@content") == ["noindex, nofollow"]
     assert page.headers["cache-control"] == "private, no-store"
-    assert doc.xpath("//a[@class='joining-link']/@href") == ["https://meet.example.org/dlo-plenary"]
+    assert doc.xpath("//a[@class='joining-link']/@href") == [personal]
+    assert "meet.example.org" not in page.text
     [webcal] = doc.xpath("//a[@class='calendar-webcal']/@href")
     assert webcal == f"webcal://127.0.0.1:8000/my/{key}/agenda.ics"
     [help_text] = doc.xpath("//p[@class='subscribe-help']")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +36,7 @@ LINKS = reg.Links(
     ticket=BASE + "/r/{token}/ticket",
     session_page=BASE + "/g/{slug}/s/{session_id}",
     base_url=BASE,
+    join=BASE + "/j/{token}",
 )
 
 
@@ -164,7 +166,9 @@ async def test_register_confirm_and_manage_through_the_pages(
     )
     [event] = icalendar.Calendar.from_ical(ics["text"]).walk("VEVENT")
     assert str(event["UID"]) == f"session-{plenary}@127.0.0.1"
-    assert "https://meet.example.org/dlo-plenary" in str(event["DESCRIPTION"])  # theirs alone
+    # Issue 20: never the meeting's address; the personal feed adds their own link once it opens.
+    assert "meet.example.org" not in ics["text"]
+    assert "CONFERENCE" not in event
     assert row.feed_key
     assert ticket_mail.context["agenda_url"] == f"{BASE}/my/{row.feed_key}"
 
@@ -541,7 +545,7 @@ async def test_joining_link_appears_only_from_the_lead_time(db: Database) -> Non
         joining_link_minutes=30,
         now=starts - dt.timedelta(minutes=31),
     )
-    assert early.joining[online].url is None
+    assert not early.joining[online].is_open
     assert early.joining[online].opens_at == starts - dt.timedelta(minutes=30)
     due = await reg.ticket(
         db,
@@ -550,7 +554,10 @@ async def test_joining_link_appears_only_from_the_lead_time(db: Database) -> Non
         joining_link_minutes=30,
         now=starts - dt.timedelta(minutes=29),
     )
-    assert due.joining[online].url == "https://meet.example.org/dlo-organising"
+    # Issue 20: the place's personal link (open now), never the meeting's address.
+    assert due.joining[online].is_open
+    assert due.joining[online].token == early.joining[online].token
+    assert re.fullmatch(r"\d+-[A-Za-z0-9_-]{32}", due.joining[online].token)
 
 
 async def test_ticket_needs_a_confirmed_registration(db: Database) -> None:
@@ -624,7 +631,9 @@ async def test_one_reminder_per_place_with_the_joining_link(db: Database) -> Non
     reminders = await mine()
     assert len(reminders) == 1  # two replicas at once still send one
     assert sum(counts) >= 1
-    assert reminders[0].context["joining_link"] == "https://meet.example.org/dlo-organising"
+    # Issue 20: the place's personal link, never the meeting's address.
+    assert re.fullmatch(BASE + r"/j/\d+-[A-Za-z0-9_-]{32}", reminders[0].context["joining_link"])
+    assert "meet.example.org" not in json.dumps(reminders[0].context)
     assert reminders[0].context["manage_url"].startswith(BASE + "/r/")
     await reg.queue_reminders(db, links=LINKS, reminder_hours=3, now=due)
     assert len(await mine()) == 1
