@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
@@ -25,6 +26,7 @@ from gathering.core.routing import grouped
 from gathering.core.security import SecurityHeadersMiddleware
 from gathering.core.settings import Settings
 from gathering.core.templating import STATIC, make_templates
+from gathering.core.urls import own_hosts
 from gathering.door import api as steward
 from gathering.door import pages as door_pages
 from gathering.door import pass_pages as steward_passes
@@ -89,6 +91,15 @@ def create_app(settings: Settings) -> Starlette:
 
     middleware = [
         Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
+        # Production answers only for its own name (and the machine itself, for health checks):
+        # Starlette's trailing-slash redirect and anything else built from the Host header can
+        # then never name another site (issue 14 #10). Development answers any name, so a phone
+        # on the same network can open the door by the laptop's address.
+        *(
+            [Middleware(TrustedHostMiddleware, allowed_hosts=own_hosts(settings.base_url))]
+            if settings.is_production
+            else []
+        ),
         Middleware(csrf.MultipartGate),
         Middleware(csrf.FormBodyGate),
         Middleware(

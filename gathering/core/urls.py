@@ -12,6 +12,7 @@ request's ``Host`` header.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.datastructures import URL, URLPath
@@ -87,3 +88,9 @@ def absolute_url(request: Request, name: str, /, **path_params: Any) -> URL:
     if path.host or path.protocol not in ("", "http"):
         return path.make_absolute_url(base_url=public_base(request))
     return URL(public_base(request) + str(path))
+
+
+def own_hosts(base_url: str) -> list[str]:
+    """The host names this service answers to in production: its public name and loopback."""
+    host = urlsplit(base_url).hostname or "localhost"
+    return [host, "127.0.0.1", "localhost"]

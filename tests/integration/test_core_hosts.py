@@ -8,7 +8,9 @@ import icalendar
 import lxml.etree
 import pytest
 
+from gathering.app import create_app
 from gathering.core.database import Database
+from gathering.core.settings import Settings
 from gathering.demo import load_demo
 from tests.conftest import TEST_SECRET
 from tests.helpers import parse_html
@@ -86,3 +88,28 @@ async def test_a_redirect_goes_to_the_base_url(db: Database, client: httpx.Async
     answer = await client.post(form.get("action"), data=data, headers=FORGED)
     assert answer.status_code == 303
     assert answer.headers["location"].startswith(OWN + "/my/")
+
+
+async def test_production_answers_only_for_its_own_name(db_url: str) -> None:
+    """Starlette's trailing-slash redirect builds its Location from the Host header: production
+    refuses other names outright, so no answer can point at another site."""
+    config = Settings(
+        env="production",
+        database_url=db_url,
+        secret_key=TEST_SECRET,
+        base_url="https://gathering.example.org",
+    )
+    app = create_app(config)
+    async with app.router.lifespan_context(app):
+        await load_demo(app.state.db, secret_key=TEST_SECRET)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://x") as client:
+            forged = await client.get(f"/g/{SLUG}/", headers={"host": "attacker.example"})
+            assert forged.status_code == 400
+            assert "attacker.example" not in forged.text + forged.headers.get("location", "")
+            own = await client.get(f"/g/{SLUG}/", headers={"host": "gathering.example.org"})
+            assert own.status_code in (307, 308)
+            assert own.headers["location"].startswith("https://gathering.example.org/")
+            # The container's health check asks the machine itself.
+            health = await client.get("/healthz", headers={"host": "127.0.0.1:8000"})
+            assert health.status_code == 200
