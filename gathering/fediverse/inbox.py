@@ -62,6 +62,8 @@ def _local_target(object_id: str, base_url: str) -> tuple[str, int] | None:
     parts = urlsplit(object_id).path.strip("/").split("/")
     if len(parts) != 3 or parts[1] not in ("o", "g") or not parts[2].isdigit():
         return None
+    if int(parts[2]) >= 2**63:  # no database holds such an id (and binding it would overflow)
+        return None
     return ("organisation" if parts[1] == "o" else "gathering"), int(parts[2])
 
 

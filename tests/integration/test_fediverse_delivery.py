@@ -422,3 +422,18 @@ async def test_concurrent_claims_take_disjoint_batches(db: Database) -> None:
     assert all(len(batch) <= 12 for batch in batches)
     # Leased: nobody else takes them until the lease ends.
     assert await db.write(_claim) == []
+
+
+async def test_a_follow_of_an_impossible_actor_through_the_shared_inbox_is_refused_in_words(
+    client: httpx.AsyncClient, world: tuple[Database, Peer, Any]
+) -> None:
+    db, peer, _logins = world
+    for target in (
+        f"{BASE}/ap/o/{2**64}",
+        f"{BASE}/ap/g/99999",
+        "https://elsewhere.example/ap/o/1",
+    ):
+        answer = await peer.post_as_alice(f"{BASE}/ap/inbox", peer.follow(target))
+        assert answer.status_code in (404, 422), (target, answer.status_code)
+        assert answer.json()["message"]
+    assert await _fediverse_state(db) == (0, 0, 0)
