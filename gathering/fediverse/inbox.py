@@ -1,4 +1,5 @@
-"""What our inboxes accept: ``Follow`` and ``Undo`` of a Follow, signed by the following actor.
+"""What our inboxes accept: ``Follow`` and ``Undo`` of a Follow, signed by the following actor,
+and the ``Delete`` of a follower's own account (its server must confirm it is gone).
 
 Everything else (likes, replies, deletes of remote accounts, ...) is ignored before any key is
 fetched or anything stored: the caller answers 202 alike. A Follow is checked before it counts:
@@ -21,7 +22,7 @@ from gathering.core.errors import Forbidden, GatheringError, InvalidInput, NotFo
 from gathering.core.throttles import AttemptRate, count_attempt
 from gathering.fediverse import actors, queries, words
 from gathering.fediverse.documents import Document, LocalActor, host_of
-from gathering.fediverse.remote import RemoteActor, RemoteError, fetch_actor
+from gathering.fediverse.remote import RemoteActor, RemoteError, RemoteGone, fetch_actor, fetch_json
 from gathering.fediverse.signatures import SignatureRefused, signature_key_id, verify_request
 
 HANDLED = ("Follow", "Undo")
@@ -76,6 +77,50 @@ def is_handled(activity: Document) -> bool:
     )
 
 
+async def _admit(db: Database, instance: str) -> None:
+    """Forbidden for a blocked instance, Throttled past its rate; else counts one activity."""
+
+    async def _write(conn: AsyncConnection) -> None:
+        if await queries.is_blocked(conn, instance):
+            raise Forbidden(words.INSTANCE_BLOCKED)
+        await count_attempt(conn, INSTANCE_RATE, instance, utc_now())
+
+    await db.write(_write, serializable=False)
+
+
+def deleted_account(activity: Document) -> str:
+    """The actor of a ``Delete`` of itself (an account deleted on its server), else ''."""
+    if activity.get("type") != "Delete":
+        return ""
+    actor = _id_of(activity.get("actor"))
+    return actor if actor and actor == _id_of(activity.get("object")) else ""
+
+
+async def _forget_if_gone(db: Database, actor_uri: str, *, private_network: bool) -> str:
+    """Remove a follower whose account was deleted. Its key is deleted with it, so the
+    signature cannot be checked; its own server saying 404 or 410 is the proof instead. Only
+    for a stored follower: anyone else's deletion costs us no request."""
+
+    async def _known(conn: AsyncConnection) -> bool:
+        return await queries.is_follower(conn, actor_uri)
+
+    if not await db.read(_known):
+        return "ignored"
+    await _admit(db, host_of(actor_uri))
+    try:
+        await fetch_json(actor_uri, private_network=private_network)
+    except RemoteGone:
+
+        async def _forget(conn: AsyncConnection) -> None:
+            await queries.remove_follower_everywhere(conn, actor_uri)
+
+        await db.write(_forget)
+        return "forgotten"
+    except RemoteError:
+        return "ignored"  # unreachable is not gone: keep the follower
+    return "ignored"  # still there: a forged Delete
+
+
 async def _signed_by(db: Database, request: Delivered, *, private_network: bool) -> RemoteActor:
     """The remote actor whose key signed the request (checked: not blocked, within rate)."""
     try:
@@ -84,12 +129,7 @@ async def _signed_by(db: Database, request: Delivered, *, private_network: bool)
         raise Unauthorised(words.SIGNATURE_NEEDED) from error
     instance = host_of(key_id)
 
-    async def _admit(conn: AsyncConnection) -> None:
-        if await queries.is_blocked(conn, instance):
-            raise Forbidden(words.INSTANCE_BLOCKED)
-        await count_attempt(conn, INSTANCE_RATE, instance, utc_now())
-
-    await db.write(_admit, serializable=False)
+    await _admit(db, instance)
     try:
         remote = await fetch_actor(key_id, private_network=private_network)
     except RemoteError as error:
@@ -117,8 +157,12 @@ async def receive(
     inbox_of: LocalActor | None,
     private_network: bool,
 ) -> str:
-    """Act on one inbox POST; returns what happened (followed, unfollowed, ignored)."""
+    """Act on one inbox POST; returns what happened (followed, unfollowed, forgotten,
+    ignored)."""
     activity = request.activity
+    gone = deleted_account(activity)
+    if gone:
+        return await _forget_if_gone(db, gone, private_network=private_network)
     if not is_handled(activity):
         return "ignored"
     follow = activity if activity.get("type") == "Follow" else activity["object"]

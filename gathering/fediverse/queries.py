@@ -230,6 +230,20 @@ async def remove_follower(conn: AsyncConnection, *, actor_id: int, follower_uri:
     return int(result.rowcount)
 
 
+async def is_follower(conn: AsyncConnection, follower_uri: str) -> bool:
+    query = sa.select(fediverse_follower.c.id).where(
+        fediverse_follower.c.follower_uri == follower_uri
+    )
+    return (await conn.execute(query.limit(1))).first() is not None
+
+
+async def remove_follower_everywhere(conn: AsyncConnection, follower_uri: str) -> int:
+    result = await conn.execute(
+        sa.delete(fediverse_follower).where(fediverse_follower.c.follower_uri == follower_uri)
+    )
+    return int(result.rowcount)
+
+
 async def follower_by_id(conn: AsyncConnection, follower_id: int) -> FollowerRow | None:
     row = (await conn.execute(_FOLLOWER.where(fediverse_follower.c.id == follower_id))).first()
     return None if row is None else FollowerRow._make(row)

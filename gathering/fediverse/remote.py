@@ -24,6 +24,10 @@ class RemoteError(Exception):
     """A remote actor could not be read, or may not be contacted."""
 
 
+class RemoteGone(RemoteError):
+    """The remote server says the document is gone (404 or 410): a deleted account."""
+
+
 @dataclass(frozen=True)
 class RemoteActor:
     id: str
@@ -67,6 +71,8 @@ async def fetch_json(url: str, *, private_network: bool) -> dict[str, object]:
             httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as client,
             client.stream("GET", url, headers=headers) as response,
         ):
+            if response.status_code in (404, 410):
+                raise RemoteGone(f"{url} answered {response.status_code}")
             if response.status_code != 200:
                 raise RemoteError(f"{url} answered {response.status_code}")
             body = bytearray()

@@ -29,6 +29,7 @@ class Peer:
         self.raw_bodies: list[bytes] = []
         self.refused: list[str] = []
         self.port = 0
+        self.is_deleted = False  # alice deleted her account: her actor answers 410 Gone
         self._runner: web.AppRunner | None = None
 
     @property
@@ -73,6 +74,8 @@ class Peer:
             self._runner = None
 
     async def _actor(self, request: web.Request) -> web.Response:
+        if self.is_deleted:
+            return web.Response(status=410)
         document = {
             "@context": [AS, "https://w3id.org/security/v1"],
             "id": self.actor_id,

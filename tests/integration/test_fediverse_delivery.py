@@ -437,3 +437,33 @@ async def test_a_follow_of_an_impossible_actor_through_the_shared_inbox_is_refus
         assert answer.status_code in (404, 422), (target, answer.status_code)
         assert answer.json()["message"]
     assert await _fediverse_state(db) == (0, 0, 0)
+
+
+async def test_a_deleted_account_stops_following_and_a_forged_deletion_does_not(
+    client: httpx.AsyncClient, world: tuple[Database, Peer, Any]
+) -> None:
+    db, peer, _logins = world
+    lla = await _follow(client, peer, "lla")
+    await _follow(client, peer, "labour-conference-2019")
+    delete = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{peer.actor_id}#delete",
+        "type": "Delete",
+        "actor": peer.actor_id,
+        "object": peer.actor_id,
+    }
+    inbox = f"{lla}/inbox".removeprefix(BASE)
+    # Unsigned, while alice's account still exists: a forgery, nothing happens.
+    answer = await client.post(
+        inbox, content=json.dumps(delete), headers={"content-type": ACTIVITY}
+    )
+    assert answer.status_code == 202
+    assert len(await _rows(db, schema.fediverse_follower)) == 2
+    # Her server deleted her (her actor is 410 Gone; her key went with it): she is forgotten
+    # by every actor she followed.
+    peer.is_deleted = True
+    answer = await client.post(
+        "/ap/inbox", content=json.dumps(delete), headers={"content-type": ACTIVITY}
+    )
+    assert answer.status_code == 202
+    assert await _rows(db, schema.fediverse_follower) == []
