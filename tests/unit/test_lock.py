@@ -8,17 +8,24 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+) \\$", re.M)
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)(?: ; (.+?))? \\$", re.M)
 
 
 def _pins(name: str) -> dict[str, str]:
+    """Name → the version pinned for this interpreter (a lock for several Pythons may pin a
+    package twice, under markers)."""
     text = (REPO / "requirements" / name).read_text(encoding="utf-8")
-    return {canonicalize_name(m[1]): m[2] for m in PIN.finditer(text)}
+    return {
+        canonicalize_name(m[1]): m[2]
+        for m in PIN.finditer(text)
+        if m[3] is None or Marker(m[3]).evaluate()
+    }
 
 
 @pytest.mark.parametrize(
