@@ -34,6 +34,7 @@ from gathering.door.live import DoorSignals
 from gathering.fediverse import pages as fediverse
 from gathering.fediverse.delivery import fediverse_deliverer
 from gathering.housekeeping import housekeeping
+from gathering.introductions import pages as introductions
 from gathering.mail import pages as outbox
 from gathering.mail.sender import mail_sender
 from gathering.organiser import dashboard_pages as dashboard
@@ -83,6 +84,7 @@ def create_app(settings: Settings) -> Starlette:
                     settings.offer_hours,
                     settings.reminder_hours,
                     purge_minutes=settings.purge_interval_minutes,
+                    joining_minutes=settings.joining_link_minutes,
                 ),
             ):
                 yield
@@ -150,6 +152,7 @@ def route_list() -> list[BaseRoute]:
         *outbox.routes,
         *feeds.routes,
         *registration.routes,
+        *introductions.routes,
         *fediverse.routes,
         *reach.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

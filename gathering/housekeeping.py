@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 
 from gathering.core.database import Database
 from gathering.core.errors import GatheringError
+from gathering.introductions import rules as introductions
 from gathering.privacy import retention, storage
 from gathering.registration import rules as registration
 
@@ -29,14 +30,25 @@ FIRST_PURGE_AFTER_SECONDS = 300
 
 
 async def run_once(
-    db: Database, links: registration.Links, offer_hours: int, reminder_hours: int
+    db: Database,
+    links: registration.Links,
+    offer_hours: int,
+    reminder_hours: int,
+    joining_minutes: int = 30,
 ) -> None:
     expired, lapsed = await registration.expire_overdue(db, links=links, offer_hours=offer_hours)
     if expired or lapsed:
         log.info("expired %d unconfirmed registrations and %d lapsed offers", expired, lapsed)
-    reminded = await registration.queue_reminders(db, links=links, reminder_hours=reminder_hours)
+    reminded = await registration.queue_reminders(
+        db, links=links, reminder_hours=reminder_hours, joining_minutes=joining_minutes
+    )
     if reminded:
         log.info("queued %d session reminders", reminded)
+    # CLP introductions whose chosen time has come (once each), and sent ones emptied (issue 20).
+    introduced = await introductions.send_due(db, links=links)
+    if introduced:
+        log.info("queued the CLP introductions of %d gatherings", introduced)
+    await introductions.seal_sent(db)
 
 
 async def purge_once(db: Database) -> list[retention.Erasure]:
@@ -66,6 +78,7 @@ async def housekeeping(
     interval: float = INTERVAL_SECONDS,
     purge_minutes: int = 60,
     first_purge_after: float = FIRST_PURGE_AFTER_SECONDS,
+    joining_minutes: int = 30,
 ) -> AsyncIterator[None]:
     """Run the scheduled work every ``interval`` seconds while the app serves, and the purge
     every ``purge_minutes`` (0: never; ``gathering purge`` from cron does it then)."""
@@ -74,7 +87,7 @@ async def housekeeping(
         next_purge = time.monotonic() + first_purge_after
         while True:
             try:
-                await run_once(db, links, offer_hours, reminder_hours)
+                await run_once(db, links, offer_hours, reminder_hours, joining_minutes)
                 # Erased values still in the database's files (a reader held SQLite's log, or
                 # PostgreSQL's rewrite waits for housekeeping): take them out now if owed.
                 await storage.finish_owed(db)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -35,8 +35,14 @@ KINDS = frozenset(
         "organiser_message",
         "supporters_only",
         "password_reset",
+        "introduction",
+        "introduction_single",
     }
 )
+# CLP introductions (issue 20) are double-blind: not even the network admin may see who was
+# introduced to whom, so the outbox pages never show their recipients or what they say.
+SEALED_KINDS = frozenset({"introduction", "introduction_single"})
+SEALED = "(sealed: a CLP introduction)"
 ATTACHMENT_KINDS = frozenset({"qr_png", "file"})
 
 MAX_ATTEMPTS = 28  # 30 s doubling to a 1 h cap: about 22 hours of retrying, then "failed"
@@ -234,8 +240,8 @@ def _entry(row: OutboxRow | OutboxSummary) -> OutboxEntry:
     return OutboxEntry(
         id=row.id,
         kind=row.kind,
-        to_address=row.to_address,
-        subject=row.subject,
+        to_address=SEALED if row.kind in SEALED_KINDS else row.to_address,
+        subject=SEALED if row.kind in SEALED_KINDS else row.subject,
         status=status_of(row.sent_at, row.attempts),
         created_at=row.created_at,
         send_after=row.send_after,
@@ -283,6 +289,17 @@ async def outbox_message(db: Database, actor: Actor | None, message_id: int) -> 
             subject_kind="outbox",
             subject_id=message_id,
         )
-        return OutboxMessage(_entry(row), _outgoing(row))
+        message = _outgoing(row)
+        if row.kind in SEALED_KINDS:
+            message = replace(
+                message,
+                to_address=SEALED,
+                subject=SEALED,
+                body_text=SEALED,
+                body_html="",
+                attachments=[],
+                context=None,
+            )
+        return OutboxMessage(_entry(row), message)
 
     return await db.write(_write)

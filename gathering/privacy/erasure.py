@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.database import Database
 from gathering.core.errors import GatheringError
+from gathering.introductions.forgetting import forget_person_online
 from gathering.mail.messages import KINDS as TEMPLATED_MAIL
 from gathering.privacy import retention_queries as queries
 from gathering.privacy import storage, words
@@ -103,6 +104,7 @@ async def forget_person(conn: AsyncConnection, person: Person, traces: Traces) -
         await scrub_scans(conn, found)
     await queries.delete_supporter_address(conn, values.gathering_id, values.email)
     await queries.scrub_unlinked_mail_to(conn, values.email, TEMPLATED_MAIL)
+    await forget_person_online(conn, values.id, values.email)  # joins, introductions (issue 20)
     keys = matching_throttles(await queries.throttle_keys(conn), [values.email])
     await queries.delete_throttles(conn, keys)
     newer = await queries.audit_of_gathering(

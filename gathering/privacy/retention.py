@@ -44,6 +44,7 @@ from gathering.core import audit as audit_queries
 from gathering.core.clock import utc_now
 from gathering.core.database import Database
 from gathering.core.errors import GatheringError
+from gathering.introductions.forgetting import forget_gathering_online
 from gathering.mail.messages import KINDS as TEMPLATED_MAIL
 from gathering.privacy import retention_queries as queries
 from gathering.privacy import storage, words
@@ -245,6 +246,7 @@ async def _finish(conn: AsyncConnection, plan: _Plan, now: dt.datetime, done: Er
     throttles = matching_throttles(await queries.throttle_keys(conn), plan.addresses)
     await queries.delete_throttles(conn, throttles)
     supporters = await queries.delete_supporters_of_gathering(conn, gathering_id)
+    await forget_gathering_online(conn, gathering_id)  # joins and CLP introductions (issue 20)
     # Mail before registrations: mail queued without a registration is found by their address.
     mails = await queries.scrub_mail_of_gathering(conn, gathering_id, TEMPLATED_MAIL)
     registrations = await queries.anonymise_registrations(conn, gathering_id, now)
