@@ -7,18 +7,23 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from icalendar import Calendar
 
 from gathering.core import schema
 from gathering.core.database import Database
+from gathering.mail.messages import Outgoing
+from gathering.mail.sender import render
 from gathering.registration import manage as booking_rules
 from gathering.registration.joining import SHARED_DEVICES
 from gathering.registration.links import links_for
+from gathering.registration.notices import queue_reminders
 from gathering.registration.tokens import join_token
-from tests.helpers import parse_html, sign_in
+from tests.helpers import csrf_from, parse_html, sign_in
 from tests.integration.online_world import LLA, SLUG, World, build, rows
 
 pytestmark = pytest.mark.anyio
@@ -200,3 +205,180 @@ async def test_dashboard_counts_online_joins_beside_arrivals(
     assert set(joined) == {"Ann", "Ben", "Cat", "Dan", "Eve"}
     assert joined["Ben"] == "Not yet" and joined["Eve"] == "Not yet"
     assert joined["Ann"] != "Not yet" and joined["Cat"] != "Not yet"
+
+
+# --- the meeting's address reaches no attendee ---------------------------------------------------
+
+SKIPPED_PREFIXES = ("/organiser", "/admin", "/steward", "/door", "/signin", "/account", "/static")
+ATTENDEE_ROUTE_PARAMS = ("slug", "session_id", "token", "feed_key", "kind", "track")
+
+
+def _attendee_paths(app: Any, world: World) -> list[str]:
+    """Every GET route an attendee or the public can reach, with this world's values."""
+    from starlette.routing import Route
+
+    values = {
+        "slug": SLUG,
+        "session_id": str(world.sessions["Hybrid"]),
+        "token": world.manage("Ann"),
+        "feed_key": "feed-ann-0123456789abcdef0123456789abcdef",
+        "kind": "svg",
+    }
+    paths = []
+    from gathering.app import route_list
+
+    for route in route_list():
+        if not isinstance(route, Route) or "GET" not in (route.methods or set()):
+            continue
+        if route.path.startswith(SKIPPED_PREFIXES) or route.path.startswith("/j/"):
+            continue
+        if not set(route.param_convertors) <= set(values):
+            continue
+        params = {name: values[name] for name in route.param_convertors}
+        paths.append(str(app.url_path_for(route.name, **params)))
+    return paths
+
+
+async def test_the_meeting_address_reaches_no_attendee_page_mail_feed_or_api(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    from gathering.programme.release import release_programme
+    from gathering.registration.notices import change_notifier
+
+    world = await build(db, PEOPLE)
+    app = client._transport.app  # type: ignore[attr-defined]
+    links = links_for(app, app.state.settings)
+    meetings = [world.meeting(title) for title in ("Hybrid", "Online", "Ended")]
+
+    # Mail of every kind a person with a place gets: the reminder, a released change, a place
+    # given up, the confirmation and ticket of someone registering through the form.
+    now = dt.datetime.now(dt.UTC)
+    assert await queue_reminders(db, links=links, reminder_hours=24, now=now) >= 3
+    await db.write(
+        lambda conn: conn.execute(
+            sa.update(schema.programme_session)
+            .where(schema.programme_session.c.id == world.sessions["Online"])
+            .values(title="Online, retitled", version=schema.programme_session.c.version + 1)
+        )
+    )
+    await release_programme(
+        db, world.gathering_id, released_by=None, on_release=change_notifier(links)
+    )
+    await booking_rules.cancel_place(
+        db, world.manage("Ben"), world.places[("Ben", "Hall")], links=links, offer_hours=24
+    )
+    form = f"/g/{SLUG}/register"
+    registered = await client.post(
+        form,
+        data={
+            "csrftoken": await csrf_from(client, form),
+            "name": "Zed Newcomer",
+            "email": "zed@example.org",
+            "session_ids": str(world.sessions["Hybrid"]),
+        },
+    )
+    assert registered.status_code == 200, registered.text[:500]
+    o = schema.outbox
+    [confirm] = await rows(db, sa.select(o).where(o.c.kind == "confirm_email"))
+    confirm_path = urlsplit(confirm.context["confirm_url"]).path
+    confirmed = await client.post(
+        confirm_path, data={"csrftoken": await csrf_from(client, confirm_path)}
+    )
+    assert confirmed.status_code == 303
+    mails = await rows(db, sa.select(o).order_by(o.c.id))
+    kinds = {m.kind for m in mails}
+    assert {
+        "session_reminder",
+        "session_changed",
+        "confirm_email",
+        "registration_confirmed",
+    } <= kinds
+    reminders = [m for m in mails if m.kind == "session_reminder"]
+    for mail in mails:
+        text = _rendered(mail) + json.dumps(mail.context) + json.dumps(mail.attachments)
+        for meeting in meetings:
+            assert meeting not in text, mail.kind
+    ann_reminders = [m for m in reminders if m.to_address == "ann@example.org"]
+    assert any(BASE_LINK + world.join_path("Ann", "Hybrid") in _rendered(m) for m in ann_reminders)
+
+    # Every page, feed and API answer an attendee or the public can fetch.
+    paths = _attendee_paths(app, world)
+    assert f"/r/{world.manage('Ann')}/ticket" in paths
+    assert "/my/feed-ann-0123456789abcdef0123456789abcdef/agenda.ics" in paths
+    assert f"/api/gatherings/{SLUG}" in paths
+    fetched = 0
+    for path in paths:
+        response = await client.get(path)
+        if response.status_code >= 400:
+            continue
+        fetched += 1
+        for meeting in meetings:
+            assert meeting.encode() not in response.content, path
+    assert fetched >= 15
+    # The early link's page and the ended link's page do not carry it either.
+    for name, session in (("Ann", "Online"), ("Ann", "Ended")):
+        response = await client.get(world.join_path(name, session))
+        assert "meet.example.org" not in response.text
+
+    # Her own link is on her ticket and in her feed (the hybrid session's window is open; the
+    # online one's is not, so the feed has nothing for it yet).
+    ticket = parse_html((await client.get(f"/r/{world.manage('Ann')}/ticket")).text)
+    hrefs = ticket.xpath("//a[contains(@class,'joining-link')]/@href")
+    assert BASE_LINK + world.join_path("Ann", "Hybrid") in hrefs
+    assert BASE_LINK + world.join_path("Ann", "Online") in hrefs
+    feed = await client.get("/my/feed-ann-0123456789abcdef0123456789abcdef/agenda.ics")
+    calendar = Calendar.from_ical(feed.content)
+    conference = {str(e["SUMMARY"]): str(e.get("CONFERENCE", "")) for e in calendar.walk("VEVENT")}
+    assert conference["Hybrid"] == BASE_LINK + world.join_path("Ann", "Hybrid")
+    assert conference["Online, retitled"] == ""
+    assert "meet.example.org" not in feed.text
+
+
+BASE_LINK = "http://127.0.0.1:8000"
+
+
+def _rendered(row: Any) -> str:
+    message = Outgoing(
+        id=row.id,
+        kind=row.kind,
+        to_address=row.to_address,
+        subject=row.subject,
+        body_text=row.body_text,
+        body_html=row.body_html,
+        attachments=row.attachments,
+        context=row.context,
+        created_at=row.created_at,
+        attempts=row.attempts,
+    )
+    shown = render(message)
+    return "\n".join((shown.subject, shown.text, shown.html))
+
+
+async def test_erasure_and_the_purge_thin_online_joins(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    from gathering.privacy import retention
+
+    world = await build(db, PEOPLE)
+    for name in ("Ann", "Cat", "Eve"):
+        assert (await client.get(world.join_path(name, "Hybrid"))).status_code == 303
+    app = client._transport.app  # type: ignore[attr-defined]
+    links = links_for(app, app.state.settings)
+    await booking_rules.erase(db, world.manage("Ann"), links=links, offer_hours=24)
+    [ann] = await _joins(db, world, "Ann", "Hybrid")
+    assert ann.last_joined_at is None and ann.opens == 0 and ann.window_started_at is None
+    [cat] = await _joins(db, world, "Cat", "Hybrid")
+    assert cat.last_joined_at is not None and cat.opens == 1
+    # Her link is dead with her manage key.
+    assert (await client.get(world.join_path("Ann", "Hybrid"))).status_code == 404
+
+    await retention.purge(db, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=400))
+    joins = await rows(db, sa.select(schema.online_join))
+    assert len(joins) == 3  # the counts stay, as check-ins do
+    for join in joins:
+        assert (join.last_joined_at, join.opens, join.window_devices, join.shared_at) == (
+            None,
+            0,
+            0,
+            None,
+        )
