@@ -125,8 +125,8 @@ class Settings:
     )
     joining_link_minutes: int = _setting(
         30,
-        "Minutes before an online or hybrid session starts that its joining link appears on the "
-        "attendee's ticket page.",
+        "Minutes before an online or hybrid session starts that each attendee's personal joining "
+        "link starts leading to the meeting (and appears in their personal calendar feed).",
     )
     reminder_hours: int = _setting(
         3,
