@@ -114,6 +114,20 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "reset_url": "http://127.0.0.1:8000/password/reset/xyz",
         "minutes": 60,
     },
+    "introduction": {
+        "name": "Ada",
+        "gathering_title": "Autumn Conference 2027",
+        "constituency": "Hove and Portslade",
+        "others": [{"name": "Bea", "email": "bea@example.org"}],
+        "single_contact": "",
+    },
+    "introduction_single": {
+        "name": "Ada",
+        "gathering_title": "Autumn Conference 2027",
+        "constituency": "Lewes",
+        "others": [],
+        "single_contact": "south-east@network.example.org",
+    },
 }
 SUBJECTS = {
     "confirm_email": "Confirm your email to book Autumn Conference 2027",
@@ -125,6 +139,8 @@ SUBJECTS = {
     "organiser_message": "Bring your <questions> · Housing fringe",
     "supporters_only": "Supporters only: Housing fringe · Autumn Conference 2027",
     "password_reset": "Reset your Gathering password",
+    "introduction": "Meet others from your constituency · Autumn Conference 2027",
+    "introduction_single": "No one else from your constituency, this time · Autumn Conference 2027",
 }
 
 
