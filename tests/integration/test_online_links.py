@@ -382,3 +382,55 @@ async def test_erasure_and_the_purge_thin_online_joins(
             0,
             None,
         )
+
+
+async def test_host_export_says_who_joined_online_for_consented_people_only(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    import csv
+    import io
+
+    world = await build(db, PEOPLE)
+    now = dt.datetime.now(dt.UTC)
+
+    async def _consent(conn: Any) -> None:
+        for name in ("Ann", "Ben"):  # Cat joins too, but never agreed to be contacted
+            await conn.execute(
+                sa.insert(schema.consent).values(
+                    registration_id=world.people[name],
+                    purpose="contact",
+                    organisation_id=world.orgs["lla"],
+                    text="may contact me",
+                    given_at=now,
+                )
+            )
+
+    await db.write(_consent)
+    for name in ("Ann", "Cat"):
+        assert (await client.get(world.join_path(name, "Hybrid"))).status_code == 303
+    await sign_in(client, *LLA)
+    hybrid, hall = world.sessions["Hybrid"], world.sessions["Hall"]
+    response = await client.get(f"/organiser/g/{SLUG}/sessions/{hybrid}/attendees.csv")
+    assert response.status_code == 200
+    table = list(csv.reader(io.StringIO(response.text)))
+    assert table[0] == [
+        "name",
+        "email",
+        "place_status",
+        "checked_in",
+        "joined_online",
+        "consented_at",
+    ]
+    assert [row[:5] for row in table[1:]] == [
+        ["Ann", "ann@example.org", "confirmed", "no", "yes"],
+        ["Ben", "ben@example.org", "confirmed", "no", "no"],
+    ]
+    # An in-person session's export is as it always was.
+    response = await client.get(f"/organiser/g/{SLUG}/sessions/{hall}/attendees.csv")
+    assert next(csv.reader(io.StringIO(response.text))) == [
+        "name",
+        "email",
+        "place_status",
+        "checked_in",
+        "consented_at",
+    ]
