@@ -21,7 +21,7 @@ from gathering.privacy import retention
 from gathering.programme import queries as programme_queries
 from gathering.programme.release import Programme, PublicSession, programme_for_row
 from gathering.registration import joining as joining_rules
-from gathering.registration import place_queries, queries, tokens, words
+from gathering.registration import joining_queries, place_queries, queries, tokens, words
 from gathering.registration.form import Question, checked_answers
 from gathering.registration.places import cancel_all, free_place
 from gathering.registration.queries import RegistrationRow
@@ -198,6 +198,7 @@ async def personal_data(db: Database, token: str, *, secret_key: str) -> dict[st
         check_ins = await privacy_queries.check_ins_of(conn, row.id)
         mails = await privacy_queries.mail_to(conn, row.id, row.email, mail.KINDS)
         lists = await privacy_queries.supporter_lists_with(conn, row.gathering_id, row.email)
+        joins = await joining_queries.joins_of_places(conn, [p.id for p in b.places])
         return {
             "gathering": b.programme.gathering.title,
             "name": b.name,
@@ -244,6 +245,21 @@ async def personal_data(db: Database, token: str, *, secret_key: str) -> dict[st
                 for m in mails
             ],
             "on_supporters_lists_of": list(lists),
+            # Issue 20: when their own joining link took them into a session.
+            "joined_online": [
+                {
+                    "session": p.session.title,
+                    "first_at": joins[p.id].first_joined_at.astimezone(zone).isoformat(),
+                    "last_at": (
+                        last.astimezone(zone).isoformat()
+                        if (last := joins[p.id].last_joined_at)
+                        else None
+                    ),
+                    "times_opened": joins[p.id].opens,
+                }
+                for p in b.places
+                if p.id in joins
+            ],
         }
 
     return await db.read(_read)

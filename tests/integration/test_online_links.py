@@ -59,6 +59,9 @@ async def test_joining_link_leads_to_the_meeting_only_inside_its_window(
     assert again.status_code == 303
     [join2] = await _joins(db, world, "Ann", "Hybrid")
     assert join2.opens == 2 and join2.first_joined_at == join.first_joined_at
+    # Her own download of her data says so.
+    held = (await client.get(f"/r/{world.manage('Ann')}/data.json")).json()
+    assert [(j["session"], j["times_opened"]) for j in held["joined_online"]] == [("Hybrid", 2)]
     assert join2.last_joined_at >= join.last_joined_at
     assert join2.window_devices == 1  # the same browser, by its cookie
 
