@@ -320,3 +320,36 @@ async def test_erasure_and_the_purge_remove_the_records(
     left = json.dumps([list(map(str, r)) for r in await rows(db, sa.select(o))])
     for name in PEOPLE:
         assert email(name) not in left
+
+
+async def test_only_the_host_organisation_may_see_counts_or_send(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    world = await _world(db)
+    path = f"/organiser/g/{SLUG}/introductions"
+    # Signed out: sent to sign in, nothing queued.
+    anonymous = await client.get(path)
+    assert anonymous.status_code in (302, 303, 401)
+    # An organiser of another organisation (JVL co-hosts nothing here, hosts nothing).
+    await sign_in(client, "jvl@example.org", "demo-organiser-password")
+    token = await csrf_from(client, "/organiser")
+    assert (await client.get(path)).status_code == 403
+    refused = await client.post(f"{path}/send", data={"csrftoken": token})
+    assert refused.status_code == 403
+    scheduled = await client.post(
+        path, data={"csrftoken": token, "send_at": "", "single_contact": "x"}
+    )
+    assert scheduled.status_code == 403
+    assert await _mails(db) == []
+    assert await rows(db, sa.select(schema.introduction_round)) == []
+    # A forged manage link cannot withdraw anyone.
+    forged = f"/r/{world.people['Ann']}-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/introductions"
+    assert (await client.post(forged, data={"csrftoken": token})).status_code == 404
+    consents = schema.consent
+    standing = await rows(
+        db,
+        sa.select(consents).where(
+            consents.c.withdrawn_at.is_(None), consents.c.purpose == "constituency_match"
+        ),
+    )
+    assert len(standing) == sum(1 for spec in PEOPLE.values() if spec.get("match"))
