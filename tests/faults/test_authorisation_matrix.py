@@ -98,6 +98,10 @@ RULES: dict[tuple[str, str], str] = {
             "auth:signin",
             "auth:signout",
             "auth:forgot",
+            "reach:script",
+            "reach:embed_gathering",
+            "reach:embed_organisation",
+            "reach:oembed",
             "auth:reset",  # the emailed token decides, not who asks
             "door:open_page",  # the pass link's page: the PIN decides
             "steward:open",  # opening a pass: its link and PIN decide
@@ -133,6 +137,7 @@ RULES: dict[tuple[str, str], str] = {
     ("organiser:home", "*"): "any_organiser",
     ("organiser:session_new", "*"): "any_organiser",
     ("organiser:steward_passes", "*"): "any_organiser",
+    ("reach:snippets", "*"): "any_organiser",  # builds snippets of public views only
     ("organiser:session_edit", "*"): "host",
     ("organiser:release", "*"): "host",
     ("organiser:steward_pass_revoke", "*"): "host",
@@ -308,6 +313,7 @@ def _path(route: Route, ids: Ids, visitor: str) -> str:
         "public:organisation": {"slug": "lla"},
         "api:organisation": {"slug": "lla"},
         "calendars:organisation": {"slug": "lla"},
+        "reach:embed_organisation": {"slug": "lla"},
         "registration:confirm": {"token": secrets["confirm"]},
         "registration:offer": {"token": secrets["offer"]},
         "auth:reset": {"token": "not-a-reset-token"},

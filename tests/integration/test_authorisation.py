@@ -23,7 +23,12 @@ JVL = ("jvl@example.org", "demo-organiser-password")
 
 # What the JVL organiser (not an admin, not a host of the conference) may open. JVL co-hosts a
 # session of the conference, so it may make steward passes for that session (and see only those).
-JVL_ALLOWED = {"organiser:home", "organiser:session_new", "organiser:steward_passes"}
+JVL_ALLOWED = {
+    "organiser:home",
+    "organiser:session_new",
+    "organiser:steward_passes",
+    "reach:snippets",  # any organiser builds snippets of public views
+}
 
 
 def _flat(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[Route]:
