@@ -471,25 +471,17 @@ async def load_agenda(
     reveal_minutes: int = 0,
     now: dt.datetime | None = None,
 ) -> Agenda:
-    """The agenda behind a personal feed key; NotFound unless the registration is confirmed.
-
-    Joining links are the places' personal links (``registration.joining``), never a meeting's
-    own address, and appear only once they open; without ``links`` there are none."""
+    """The agenda behind a personal feed key (NotFound unless confirmed); personal joining
+    links from when they open (issue 20), none without ``links``."""
 
     async def _person(conn: AsyncConnection) -> tuple[int, str, list[int], dict[int, str]]:
         row = await queries.registration_by_feed_key(conn, feed_key)
         if row is None or row.status != "confirmed":
             raise NotFound(words.NO_CALENDAR_HERE)
         session_ids = await queries.confirmed_place_session_ids(conn, row.id)
-        personal = {}
-        if links is not None:
-            personal = await joining.revealed_links(
-                conn,
-                row.id,
-                links,
-                reveal_minutes=reveal_minutes,
-                now=now or dt.datetime.now(dt.UTC),
-            )
+        personal = await joining.revealed_links(
+            conn, row.id, links, reveal_minutes=reveal_minutes, now=now or dt.datetime.now(dt.UTC)
+        )
         return row.id, row.gathering_slug, session_ids, personal
 
     registration_id, slug, session_ids, personal = await db.read(_person)

@@ -146,13 +146,16 @@ async def _record_join(
 async def revealed_links(
     conn: AsyncConnection,
     registration_id: int,
-    links: Links,
+    links: Links | None,
     *,
     reveal_minutes: int,
     now: dt.datetime,
 ) -> dict[int, str]:
     """Personal joining links (by session id) of the registration's confirmed places at online
-    or hybrid sessions whose links have opened: a feed shows nothing earlier."""
+    or hybrid sessions whose links have opened: a feed shows nothing earlier (none without
+    ``links``)."""
+    if links is None:
+        return {}
     return {
         place.session_id: links.join_url(place.place_id, place.manage_key)
         for place in await queries.personal_places(conn, registration_id)
