@@ -129,7 +129,10 @@ def oembed_target(url: str, base_url: str) -> Target:
     """The programme view an oEmbed ``url`` names: a gathering's programme (its ``track`` filter
     kept) or an organisation's page, on this site's public address; NotFound for anything else
     (oEmbed 1.0 §2.3.4: 404 when the provider has no response for the URL)."""
-    page, base = urlsplit(url.strip()), urlsplit(base_url)
+    try:
+        page, base = urlsplit(url.strip()), urlsplit(base_url)
+    except ValueError:  # not a URL at all (an unclosed IPv6 bracket, say)
+        raise NotFound(words.OEMBED_NOT_EMBEDDABLE) from None
     if (page.scheme, page.netloc.lower()) != (base.scheme, base.netloc.lower()):
         raise NotFound(words.OEMBED_NOT_EMBEDDABLE)
     path = page.path

@@ -218,6 +218,9 @@ async def test_oembed_is_404_for_anything_else(db: Database, client: httpx.Async
         f"http://127.0.0.1:9999/g/{NATIONAL}",
         f"{OWN}/g/{NATIONAL}?track=no-such-track",
         "javascript:alert(1)",
+        "http://[::1/g/x",  # not a URL at all
+        f"{OWN}/g/%00",
+        f"{OWN}/g/" + "x" * 5000,
     ]:
         response = await _oembed(client, url)
         assert response.status_code == 404, url
