@@ -1,14 +1,14 @@
-"""Queries for calendar feeds: personal feed keys, a person's places and private joining links."""
+"""Queries for calendar feeds: personal feed keys and a person's places (their joining links are
+the places' personal links: ``registration.joining``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.core.schema import gathering, programme_session, registration, session_place
+from gathering.core.schema import gathering, registration, session_place
 
 
 class FeedKey(NamedTuple):
@@ -75,17 +75,3 @@ async def confirmed_place_session_ids(conn: AsyncConnection, registration_id: in
         .order_by(session_place.c.session_id)
     )
     return [int(row.session_id) for row in (await conn.execute(query)).all()]
-
-
-async def joining_links(conn: AsyncConnection, session_ids: Sequence[int]) -> dict[int, str]:
-    """Private joining links of the given sessions (only those that have one)."""
-    if not session_ids:
-        return {}
-    query = sa.select(programme_session.c.id, programme_session.c.joining_link).where(
-        programme_session.c.id.in_(list(session_ids))
-    )
-    return {
-        int(row.id): str(row.joining_link)
-        for row in (await conn.execute(query)).all()
-        if row.joining_link
-    }
