@@ -114,6 +114,14 @@ RULES: dict[tuple[str, str], str] = {
     ("registration:confirm", "POST"): "attendee_secret",
     ("registration:offer", "GET"): "public",
     ("registration:offer", "POST"): "attendee_secret",
+    # A personal joining link (issue 20): its signed token decides, as a reset link's does; a
+    # forged one is not found (tests/integration/test_online_links.py performs the forgeries).
+    ("registration:join", "*"): "public",
+    # CLP introductions (issue 20): the person's own page behind their manage link; counts,
+    # schedule and sending for the gathering's host organisation.
+    ("introductions:mine", "*"): "attendee_secret",
+    ("introductions:organiser", "*"): "host",
+    ("introductions:send", "*"): "host",
     # The attendee's own booking and calendar, behind their secret links.
     **{
         (name, "*"): "attendee_secret"
