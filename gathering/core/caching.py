@@ -21,7 +21,13 @@ def etag_for(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-def _not_modified(request: Request, etag: str, last_modified: dt.datetime | None) -> bool:
+def format_http_date(moment: dt.datetime) -> str:
+    """An HTTP date (IMF-fixdate, GMT) for Last-Modified."""
+    return format_datetime(moment.astimezone(dt.UTC), usegmt=True)
+
+
+def not_modified(request: Request, etag: str, last_modified: dt.datetime | None) -> bool:
+    """True when the client's copy (If-None-Match, else If-Modified-Since) is current."""
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
         # RFC 9110 §13.1.2: If-None-Match wins over If-Modified-Since; weak comparison.
@@ -55,11 +61,11 @@ def cached_response(
     out = {"etag": etag, "cache-control": f"{'public' if public else 'private'}, max-age={max_age}"}
     out["vary"] = "Accept-Encoding"
     if last_modified is not None:
-        out["last-modified"] = format_datetime(last_modified.astimezone(dt.UTC), usegmt=True)
+        out["last-modified"] = format_http_date(last_modified)
     if public:
         out.update(PUBLIC_CORS)
     out.update(headers or {})
-    if _not_modified(request, etag, last_modified):
+    if not_modified(request, etag, last_modified):
         return Response(status_code=304, headers=out)
     return Response(body, media_type=media_type, headers=out)
 

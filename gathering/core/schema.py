@@ -64,6 +64,7 @@ from gathering.core.schema_programme import (
     track,
     venue,
 )
+from gathering.core.schema_public import public_generation
 
 __all__ = [
     "ACCESS_KINDS",
@@ -96,6 +97,7 @@ __all__ = [
     "outbox",
     "programme_release",
     "programme_session",
+    "public_generation",
     "question",
     "registration",
     "room",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any
 
 from starlette.requests import Request
@@ -21,6 +21,7 @@ from gathering.core.caching import cached_response
 from gathering.core.errors import GatheringError, InvalidInput
 from gathering.core.health import database_revision
 from gathering.core.markdown import render_markdown
+from gathering.core.page_cache import Rendered
 from gathering.core.render import database, render
 from gathering.core.urls import absolute_url
 from gathering.core.urls import absolute_url
@@ -39,6 +40,7 @@ from gathering.programme.directory import (
     search_sessions,
 )
 from gathering.programme.gatherings import list_gatherings
+from gathering.programme.page_cache import kept_page
 from gathering.programme.published import PublicGathering, Release
 from gathering.programme.release import list_releases
 from gathering.programme.wording import (
@@ -57,12 +59,12 @@ ATOM_TYPE = "application/atom+xml"
 _FILTER_FIELDS = ("organisation", "track", "format", "access")
 
 
-async def home(request: Request) -> Response:
+async def _home(request: Request) -> Response:
     gatherings = await list_gatherings(database(request))
     return render(request, "public/home.html", {"gatherings": gatherings})
 
 
-async def programme_page(request: Request) -> Response:
+async def _programme_page(request: Request) -> Response:
     # Values are checked against the offered choices in the domain; cap the length first.
     filters = ProgrammeFilters(
         **{name: request.query_params.get(name, "")[:100] for name in _FILTER_FIELDS}
@@ -73,7 +75,7 @@ async def programme_page(request: Request) -> Response:
     )
 
 
-async def session_page(request: Request) -> Response:
+async def _session_page(request: Request) -> Response:
     programme, session = await load_session(
         database(request), request.path_params["slug"], request.path_params["session_id"]
     )
@@ -86,17 +88,17 @@ async def session_page(request: Request) -> Response:
     )
 
 
-async def speaker_page(request: Request) -> Response:
+async def _speaker_page(request: Request) -> Response:
     profile = await speaker_profile(database(request), request.path_params["slug"])
     return render(request, "public/speaker.html", {"profile": profile})
 
 
-async def organisation_page(request: Request) -> Response:
+async def _organisation_page(request: Request) -> Response:
     profile = await organisation_profile(database(request), request.path_params["slug"])
     return render(request, "public/organisation.html", {"profile": profile})
 
 
-async def search_page(request: Request) -> Response:
+async def _search_page(request: Request) -> Response:
     query = request.query_params.get("q", "")
     try:
         result = await search_sessions(database(request), query)
@@ -107,11 +109,65 @@ async def search_page(request: Request) -> Response:
     return render(request, "public/search.html", context)
 
 
-async def changes_page(request: Request) -> Response:
+async def _changes_page(request: Request) -> Response:
     history = await release_history(database(request), request.path_params["slug"])
     return render(
         request, "public/changes.html", {"history": history, "gathering": history.gathering}
     )
+
+
+# --- kept pages (issue 17): rendered once per public generation, see programme.page_cache ---
+
+
+def _kept(
+    request: Request,
+    key: Hashable,
+    page: Callable[[Request], Awaitable[Response]],
+    *,
+    places_of: int | None = None,
+) -> Awaitable[Response]:
+    async def build() -> Rendered:
+        response = await page(request)
+        return Rendered(bytes(response.body), response.status_code)
+
+    return kept_page(request, key, build, places_of=places_of)
+
+
+async def home(request: Request) -> Response:
+    return await _kept(request, "home", _home)
+
+
+async def programme_page(request: Request) -> Response:
+    # Only the filter fields are part of the key (other parameters change nothing).
+    filters = tuple(request.query_params.get(name, "")[:100] for name in _FILTER_FIELDS)
+    key = ("programme", request.path_params["slug"], filters)
+    return await _kept(request, key, _programme_page)
+
+
+async def session_page(request: Request) -> Response:
+    session_id = request.path_params["session_id"]
+    key = ("session", request.path_params["slug"], session_id)
+    return await _kept(request, key, _session_page, places_of=session_id)
+
+
+async def speaker_page(request: Request) -> Response:
+    return await _kept(request, ("speaker", request.path_params["slug"]), _speaker_page)
+
+
+async def organisation_page(request: Request) -> Response:
+    key = ("organisation", request.path_params["slug"])
+    return await _kept(request, key, _organisation_page)
+
+
+async def search_page(request: Request) -> Response:
+    # The landing page (nothing asked) is the same for everyone; answers are rendered each time.
+    if request.query_params.get("q", "").strip():
+        return await _search_page(request)
+    return await _kept(request, "search", _search_page)
+
+
+async def changes_page(request: Request) -> Response:
+    return await _kept(request, ("changes", request.path_params["slug"]), _changes_page)
 
 
 async def changes_atom(request: Request) -> Response:
