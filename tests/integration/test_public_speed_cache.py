@@ -1,0 +1,186 @@
+"""Public pages kept ready (issue 17): statement-count guards, invalidation by every public write,
+places left on the next request, negotiated compression and 304."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+from collections.abc import Iterator
+from typing import Any
+
+import brotli  # type: ignore[import-untyped]
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.applications import Starlette
+
+from gathering.core import schema
+from gathering.core.database import Database
+from gathering.demo import load_demo
+from gathering.programme.release import load_programme, release_programme
+from tests.conftest import TEST_SECRET
+from tests.helpers import parse_html, texts
+
+pytestmark = pytest.mark.anyio
+CONFERENCE = "labour-conference-2019"
+PS = schema.programme_session
+
+
+@contextlib.contextmanager
+def counted(app: Starlette) -> Iterator[list[str]]:
+    """The SQL statements the app's engine runs inside the block (BEGIN/COMMIT not counted)."""
+    seen: list[str] = []
+    engine = app.state.db.engine.sync_engine
+
+    def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().split(None, 1)[0].upper() in {
+            "SELECT",
+            "WITH",
+            "INSERT",
+            "UPDATE",
+            "DELETE",
+        }:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", _count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", _count)
+
+
+async def _execute(db: Database, statement: sa.Executable) -> None:
+    async def _write(conn: AsyncConnection) -> None:
+        await conn.execute(statement)
+
+    await db.write(_write)
+
+
+async def _paths(db: Database) -> list[str]:
+    await load_demo(db, secret_key=TEST_SECRET)
+    programme = await load_programme(db, CONFERENCE)
+    session = programme.sessions[0]
+    speaker = next(s for s in programme.sessions if s.speakers).speakers[0]
+    host = next(s for s in programme.sessions if s.hosts).hosts[0]
+    return [
+        "/",
+        "/search",
+        f"/g/{CONFERENCE}",
+        f"/g/{CONFERENCE}?track=nonsense",
+        f"/g/{CONFERENCE}/s/{session.id}",
+        f"/g/{CONFERENCE}/changes",
+        f"/speakers/{speaker.slug}",
+        f"/organisations/{host.slug}",
+    ]
+
+
+# Statements a first rendering may run (the version check, then the page's reads); a page that
+# starts doing more SQL fails here, not only in bench/.
+# Speaker and organisation pages read every listed gathering's programme (3 statements each; the
+# demo lists 3) on a miss.
+MISS_LIMIT = {"/": 2, "/search": 1, "/speakers/": 11, "/organisations/": 11}
+MISS_DEFAULT = 7
+
+
+def _miss_limit(path: str) -> int:
+    return next(
+        (
+            n
+            for prefix, n in MISS_LIMIT.items()
+            if path.startswith(prefix) and (prefix != "/" or path == "/")
+        ),
+        MISS_DEFAULT,
+    )
+
+
+async def test_each_public_page_runs_one_statement_when_kept(
+    db: Database, app: Starlette, client: httpx.AsyncClient
+) -> None:
+    for path in await _paths(db):
+        with counted(app) as miss:
+            first = await client.get(path)
+        assert first.status_code == 200, path
+        assert first.headers["x-page-cache"] == "miss", path
+        assert len(miss) <= _miss_limit(path), (path, miss)
+        with counted(app) as hit:
+            second = await client.get(path)
+        assert second.headers["x-page-cache"] == "hit", path
+        assert second.text == first.text, path
+        assert len(hit) == 1, (path, hit)
+        assert "public_generation" in hit[0], path
+
+
+async def test_a_release_or_an_admin_edit_is_shown_on_the_next_request(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    programme = await load_programme(db, CONFERENCE)
+    session = programme.sessions[0]
+    await client.get(f"/g/{CONFERENCE}")
+    await _execute(db, sa.update(PS).where(PS.c.id == session.id).values(title="Renamed talk"))
+    # Unreleased: the kept page stands.
+    kept = await client.get(f"/g/{CONFERENCE}")
+    assert kept.headers["x-page-cache"] == "hit"
+    assert "Renamed talk" not in kept.text
+    await release_programme(db, programme.gathering.id, released_by=None)
+    fresh = await client.get(f"/g/{CONFERENCE}")
+    assert fresh.headers["x-page-cache"] == "miss"
+    assert "Renamed talk" in texts(parse_html(fresh.text), "//main//li//a")
+    # An edit of the gathering itself (no release needed) shows too.
+    G = schema.gathering
+    await _execute(db, sa.update(G).where(G.c.slug == CONFERENCE).values(title="Renamed 2019"))
+    page = parse_html((await client.get(f"/g/{CONFERENCE}")).text)
+    assert texts(page, "//h1") == ["Renamed 2019"]
+    home = parse_html((await client.get("/")).text)
+    assert "Renamed 2019" in " ".join(texts(home, "//main//a"))
+
+
+async def test_places_left_show_on_the_next_request(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    programme = await load_programme(db, CONFERENCE)
+    session = next(s for s in programme.sessions if s.capacity)
+    path = f"/g/{CONFERENCE}/s/{session.id}"
+    await client.get(path)
+    assert (await client.get(path)).headers["x-page-cache"] == "hit"
+    await _execute(db, sa.update(PS).where(PS.c.id == session.id).values(places_taken=3))
+    response = await client.get(path)
+    assert response.headers["x-page-cache"] == "miss"
+    places = texts(parse_html(response.text), "//dd[contains(@class,'places')]")
+    assert places[0].startswith(f"{session.capacity - 3} places left")
+
+
+async def test_compression_is_negotiated_and_304_answers_a_current_copy(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    path = f"/g/{CONFERENCE}"
+    plain = await client.get(path, headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.headers["vary"] == "Accept-Encoding"
+    raw = {}
+    for coding in ("br", "gzip"):
+        async with client.stream("GET", path, headers={"accept-encoding": coding}) as answer:
+            assert answer.headers["content-encoding"] == coding
+            raw[coding] = b"".join([part async for part in answer.aiter_raw()])
+    assert brotli.decompress(raw["br"]) == plain.content
+    assert gzip.decompress(raw["gzip"]) == plain.content
+    refused = await client.get(path, headers={"accept-encoding": "br;q=0, gzip;q=0"})
+    assert "content-encoding" not in refused.headers
+    etag, modified = plain.headers["etag"], plain.headers["last-modified"]
+    again = await client.get(path, headers={"if-none-match": etag})
+    assert again.status_code == 304 and again.content == b""
+    since = await client.get(path, headers={"if-modified-since": modified})
+    assert since.status_code == 304
+
+
+async def test_an_unknown_gathering_is_404_and_never_kept(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    for _ in range(2):
+        response = await client.get("/g/no-such-gathering")
+        assert response.status_code == 404
+    assert len(app.state.page_cache) == 0
