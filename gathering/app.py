@@ -20,6 +20,7 @@ from gathering.auth.rules import actor_for_token
 from gathering.calendars import feeds
 from gathering.core import csrf, migrate
 from gathering.core import error_pages as errors
+from gathering.core.compression import PlainAnswers
 from gathering.core.database import Database
 from gathering.core.errors import GatheringError
 from gathering.core.routing import grouped
@@ -92,6 +93,8 @@ def create_app(settings: Settings) -> Starlette:
             await db.dispose()
 
     middleware = [
+        # Outermost: it must see the CSRF middleware's Vary: Cookie (core/compression.py).
+        Middleware(PlainAnswers),
         Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
         # Production answers only for its own name (and the machine itself, for health checks):
         # Starlette's trailing-slash redirect and anything else built from the Host header can

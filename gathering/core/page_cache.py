@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from gathering.core.caching import etag_for, format_http_date, not_modified
 from gathering.core.clock import utc_now
+from gathering.core.compression import KEEP_PLAIN
 
 PAGE_CACHE_SIZE = 512
 # Quality chosen once per rendering, not per request: the best ratio that stays cheap for a
@@ -198,6 +199,7 @@ def page_response(
     if page.status_code == 200 and not_modified(request, page.etag, page.last_modified):
         return Response(status_code=304, headers=headers)
     body, encoding = page.encoded(request.headers.get("accept-encoding", ""))
-    if encoding is not None:
-        headers["content-encoding"] = encoding
+    # Plain on purpose (the client refused br and gzip): the compression middleware must not
+    # try again, nor add a second Vary.
+    headers["content-encoding"] = encoding or KEEP_PLAIN
     return Response(body, status_code=page.status_code, media_type=media_type, headers=headers)

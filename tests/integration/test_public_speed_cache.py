@@ -184,3 +184,20 @@ async def test_an_unknown_gathering_is_404_and_never_kept(
         response = await client.get("/g/no-such-gathering")
         assert response.status_code == 404
     assert len(app.state.page_cache) == 0
+
+
+async def test_public_data_is_compressed_and_pages_with_a_token_are_not(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    """BREACH: a page with a CSRF token (the sign-in form) never goes out compressed."""
+    await load_demo(db, secret_key=TEST_SECRET)
+    api = await client.get(f"/api/gatherings/{CONFERENCE}", headers={"accept-encoding": "br"})
+    assert api.status_code == 200
+    assert api.headers["content-encoding"] == "br"
+    assert api.json()["slug"] == CONFERENCE
+    signin = await client.get("/signin", headers={"accept-encoding": "br, gzip"})
+    assert signin.status_code == 200
+    assert "content-encoding" not in signin.headers
+    assert "x-gathering-plain" not in signin.text
+    token = parse_html(signin.text).xpath("//input[@name='csrftoken']/@value")
+    assert token and token[0]
