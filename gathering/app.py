@@ -11,7 +11,6 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import BaseRoute, Mount
-from starlette.staticfiles import StaticFiles
 
 from gathering.admin import pages as admin
 from gathering.auth import pages as auth
@@ -26,6 +25,7 @@ from gathering.core.errors import GatheringError
 from gathering.core.routing import grouped
 from gathering.core.security import SecurityHeadersMiddleware
 from gathering.core.settings import Settings
+from gathering.core.static_files import PrecompressedStaticFiles
 from gathering.core.templating import STATIC, make_templates
 from gathering.core.urls import own_hosts
 from gathering.door import api as steward
@@ -158,7 +158,7 @@ def route_list() -> list[BaseRoute]:
         *introductions.routes,
         *fediverse.routes,
         *reach.routes,
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Mount("/static", PrecompressedStaticFiles(directory=STATIC), name="static"),
     ]
 
 

@@ -150,6 +150,7 @@ async def test_places_left_show_on_the_next_request(
     response = await client.get(path)
     assert response.headers["x-page-cache"] == "miss"
     places = texts(parse_html(response.text), "//dd[contains(@class,'places')]")
+    assert session.capacity is not None
     assert places[0].startswith(f"{session.capacity - 3} places left")
 
 
@@ -201,3 +202,23 @@ async def test_public_data_is_compressed_and_pages_with_a_token_are_not(
     assert "x-gathering-plain" not in signin.text
     token = parse_html(signin.text).xpath("//input[@name='csrftoken']/@value")
     assert token and token[0]
+
+
+async def test_static_files_go_out_precompressed_with_their_validators(
+    client: httpx.AsyncClient,
+) -> None:
+    plain = await client.get("/static/css/main.css", headers={"accept-encoding": "identity"})
+    assert plain.status_code == 200 and "content-encoding" not in plain.headers
+    async with client.stream(
+        "GET", "/static/css/main.css", headers={"accept-encoding": "br"}
+    ) as answer:
+        assert answer.headers["content-encoding"] == "br"
+        assert answer.headers["etag"] == plain.headers["etag"]
+        assert answer.headers["content-type"].startswith("text/css")
+        raw = b"".join([part async for part in answer.aiter_raw()])
+    assert brotli.decompress(raw) == plain.content
+    assert len(raw) <= 15 * 1024  # the CSS budget (issue 17)
+    again = await client.get(
+        "/static/css/main.css", headers={"if-none-match": plain.headers["etag"]}
+    )
+    assert again.status_code == 304
