@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from email.utils import format_datetime, parsedate_to_datetime
 
+import brotli  # type: ignore[import-untyped]
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -67,7 +69,58 @@ def cached_response(
     out.update(headers or {})
     if not_modified(request, etag, last_modified):
         return Response(status_code=304, headers=out)
+    body, coding = encoded_body(body, etag, request.headers.get("accept-encoding", ""))
+    if coding is not None:
+        out["content-encoding"] = coding  # the compression middleware leaves it as it is
     return Response(body, media_type=media_type, headers=out)
+
+
+def accepted_codings(accept_encoding: str) -> frozenset[str]:
+    """The content codings an Accept-Encoding header allows (RFC 9110 §12.5.3; q=0 refuses)."""
+    accepted: set[str] = set()
+    for part in accept_encoding.split(","):
+        coding, _, params = part.partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if coding.strip() and quality > 0:
+            accepted.add(coding.strip().lower())
+    return frozenset(accepted)
+
+
+# Feeds and exports are asked for again and again between two releases: each body is compressed
+# once per ETag (brotli 5, gzip 6: cheap enough for a cold feed's first answer), not per request.
+ENCODED_SIZE = 128
+MIN_COMPRESSED = 1024
+_encoded: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+
+
+def encoded_body(body: bytes, etag: str, accept_encoding: str) -> tuple[bytes, str | None]:
+    """``body`` in the best coding the client accepts (br, gzip), compressed once per ETag."""
+    if len(body) < MIN_COMPRESSED:
+        return body, None
+    codings = accepted_codings(accept_encoding)
+    coding = "br" if "br" in codings else "gzip" if "gzip" in codings else None
+    if coding is None:
+        return body, None
+    key = (etag, coding)
+    found = _encoded.get(key)
+    if found is None:
+        if coding == "br":
+            found = brotli.compress(body, quality=5)
+        else:
+            found = gzip.compress(body, compresslevel=6, mtime=0)
+        _encoded[key] = found
+        if len(_encoded) > ENCODED_SIZE:
+            _encoded.popitem(last=False)
+    else:
+        _encoded.move_to_end(key)
+    return found, coding
 
 
 CACHE_SIZE = 64

@@ -20,7 +20,7 @@ import brotli  # type: ignore[import-untyped]
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gathering.core.caching import etag_for, format_http_date, not_modified
+from gathering.core.caching import accepted_codings, etag_for, format_http_date, not_modified
 from gathering.core.clock import utc_now
 from gathering.core.compression import KEEP_PLAIN
 
@@ -62,24 +62,6 @@ class CachedPage:
         if "gzip" in accepted:
             return self.gzip, "gzip"
         return self.identity, None
-
-
-def accepted_codings(accept_encoding: str) -> frozenset[str]:
-    """The content codings an Accept-Encoding header allows (RFC 9110 §12.5.3; q=0 refuses)."""
-    accepted: set[str] = set()
-    for part in accept_encoding.split(","):
-        coding, _, params = part.partition(";")
-        quality = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if coding.strip() and quality > 0:
-            accepted.add(coding.strip().lower())
-    return frozenset(accepted)
 
 
 def compress_page(

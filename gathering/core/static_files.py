@@ -15,7 +15,7 @@ from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from gathering.core.page_cache import accepted_codings
+from gathering.core.caching import accepted_codings
 
 COMPRESSIBLE = (".css", ".js", ".svg", ".json", ".webmanifest", ".txt", ".html", ".map")
 _HEADERS_KEPT = ("etag", "last-modified", "cache-control", "content-type")

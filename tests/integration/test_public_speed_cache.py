@@ -222,3 +222,18 @@ async def test_static_files_go_out_precompressed_with_their_validators(
         "/static/css/main.css", headers={"if-none-match": plain.headers["etag"]}
     )
     assert again.status_code == 304
+
+
+async def test_an_export_is_compressed_once_per_etag_and_negotiated(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    path = f"/g/{CONFERENCE}/schedule.json"
+    plain = await client.get(path, headers={"accept-encoding": "identity"})
+    assert plain.status_code == 200 and "content-encoding" not in plain.headers
+    for coding, decode in (("br", brotli.decompress), ("gzip", gzip.decompress)):
+        async with client.stream("GET", path, headers={"accept-encoding": coding}) as answer:
+            assert answer.headers["content-encoding"] == coding
+            assert answer.headers["etag"] == plain.headers["etag"]
+            raw = b"".join([part async for part in answer.aiter_raw()])
+        assert decode(raw) == plain.content
