@@ -77,7 +77,7 @@ class Settings:
     sqlite_time_limit_ms: int = _setting(
         1000,
         "SQLite: how long one unit of work (a request's reads or its write) may run before its "
-        "statement is stopped and the request answered 503 \"took too long, try again\", so one "
+        'statement is stopped and the request answered 503 "took too long, try again", so one '
         "slow statement cannot hold every other request (0: no limit). Units that run on a "
         "worker thread (dashboards, whole lists, exports, the purge) get at least 30 seconds.",
     )
@@ -258,7 +258,7 @@ class Settings:
                 "GATHERING_PASSWORD_HASH_COST must be production or test, "
                 f"not {self.password_hash_cost!r}"
             )
-        if self.is_production and self.password_hash_cost != "production":
+        if self.is_production and self.password_hash_cost != "production":  # noqa: S105 (a cost name, not a password)
             raise ConfigError(
                 "GATHERING_PASSWORD_HASH_COST=test is for the test suite; "
                 "GATHERING_ENV=production needs production"

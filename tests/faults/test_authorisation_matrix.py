@@ -184,6 +184,11 @@ RULES: dict[tuple[str, str], str] = {
     ("steward:events", "*"): "steward",
     ("steward:search", "*"): "steward",
     ("door:scan_page", "*"): "steward",
+    # Offline door: the bundle and the queued scans are a pass's; the service worker is only
+    # the page's code (no data), so anyone may load it.
+    ("steward:bundle", "*"): "steward",
+    ("steward:sync", "*"): "steward",
+    ("door:service_worker", "*"): "public",
 }
 ADMIN_PREFIX = "admin:"  # every other admin:* route is for the admin alone
 

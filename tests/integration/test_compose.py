@@ -933,7 +933,9 @@ def test_dockerfile_base_image_and_user(dockerfile: list[Instruction]) -> None:
         assert any(f"--uid={user}" in " ".join(c).replace("--uid ", "--uid=") for c in created)
 
 
-def test_dockerfile_installs_the_lock_then_the_copied_tree_editable(dockerfile: list[Instruction]) -> None:
+def test_dockerfile_installs_the_lock_then_the_copied_tree_editable(
+    dockerfile: list[Instruction],
+) -> None:
     workdir = "/"
     copied_to: str | None = None
     installed_in: str | None = None
