@@ -94,7 +94,7 @@ def accepted_codings(accept_encoding: str) -> frozenset[str]:
 
 
 # Feeds and exports are asked for again and again between two releases: each body is compressed
-# once per ETag (brotli 5, gzip 6: cheap enough for a cold feed's first answer), not per request.
+# once per ETag (brotli 4, gzip 6: cheap enough for a cold feed's first answer), not per request.
 ENCODED_SIZE = 128
 MIN_COMPRESSED = 1024
 _encoded: OrderedDict[tuple[str, str], bytes] = OrderedDict()
@@ -112,7 +112,7 @@ def encoded_body(body: bytes, etag: str, accept_encoding: str) -> tuple[bytes, s
     found = _encoded.get(key)
     if found is None:
         if coding == "br":
-            found = brotli.compress(body, quality=5)
+            found = brotli.compress(body, quality=4)
         else:
             found = gzip.compress(body, compresslevel=6, mtime=0)
         _encoded[key] = found
