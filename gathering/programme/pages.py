@@ -24,7 +24,6 @@ from gathering.core.markdown import render_markdown
 from gathering.core.page_cache import Rendered
 from gathering.core.render import database, render
 from gathering.core.urls import absolute_url
-from gathering.core.urls import absolute_url
 from gathering.programme import wording
 from gathering.programme.catalogue import (
     Appearance,
