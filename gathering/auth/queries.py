@@ -8,7 +8,6 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.core.audit import insert_audit_event as insert_audit_event  # moved, see end
 from gathering.core.schema import account, login_session, membership
 
 
@@ -99,7 +98,3 @@ async def set_password_hash(conn: AsyncConnection, account_id: int, password_has
     await conn.execute(
         sa.update(account).where(account.c.id == account_id).values(password_hash=password_hash)
     )
-
-
-# ``insert_audit_event`` moved to ``gathering.core.audit`` (every feature writes audit rows); the
-# name stays importable from here only until no committed module imports it from here.

@@ -22,8 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.auth import devices, queries, words
 from gathering.auth.devices import Device
-from gathering.auth.passwords import DUMMY_HASH as DUMMY_HASH
-from gathering.auth.passwords import verify_password as verify_password
+from gathering.auth.passwords import verify_password
 from gathering.core.audit import insert_audit_event
 from gathering.core.clock import utc_now
 from gathering.core.database import Database

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.auth.rules import DUMMY_HASH, verify_password
+from gathering.auth.passwords import DUMMY_HASH, verify_password
 from gathering.core import audit, throttles
 from gathering.core.database import Database
 from gathering.core.errors import GatheringError

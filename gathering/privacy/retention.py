@@ -48,9 +48,6 @@ from gathering.introductions.forgetting import forget_gathering_online
 from gathering.mail.messages import KINDS as TEMPLATED_MAIL
 from gathering.privacy import retention_queries as queries
 from gathering.privacy import storage, words
-from gathering.privacy.erasure import forget_person as forget_person
-from gathering.privacy.erasure import reclaim_after_erasure as reclaim_after_erasure
-from gathering.privacy.erasure import scrub_audit_of as scrub_audit_of
 from gathering.privacy.rewrites import rewrite_audit, rewrite_scans, scrub_audit, scrub_scans
 from gathering.privacy.scrubbing import (
     FREE_TEXT_KEYS,

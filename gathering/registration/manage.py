@@ -16,8 +16,8 @@ from gathering.core import audit as audit_queries
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput, NotFound
 from gathering.mail import messages as mail
+from gathering.privacy import erasure
 from gathering.privacy import queries as privacy_queries
-from gathering.privacy import retention
 from gathering.programme import queries as programme_queries
 from gathering.programme.release import Programme, PublicSession, programme_for_row
 from gathering.registration import joining as joining_rules
@@ -278,14 +278,14 @@ async def erase(db: Database, token: str, *, links: Links, offer_hours: int) -> 
     # of its own: inside the erasure's unit the search would hold SQLite's one writer (and every
     # door scan) meanwhile. Should the erasure then fail, what is gone is only what they asked
     # to be gone, and searches which might have been for them.
-    traces = await retention.scrub_audit_of(db, await db.read(_read))
+    traces = await erasure.scrub_audit_of(db, await db.read(_read))
 
     async def _write(conn: AsyncConnection) -> None:
         now = dt.datetime.now(dt.UTC)
         row = await registration_for_token(conn, token, links.secret_key)
         await cancel_all(conn, row, links, offer_hours, now, status="anonymised")
         await queries.withdraw_consents(conn, row.id, now)
-        await retention.forget_person(conn, row, traces)
+        await erasure.forget_person(conn, row, traces)
         await queries.erase_personal_values(conn, row.id, now)
         await audit_queries.insert_audit_event(
             conn,
@@ -299,7 +299,7 @@ async def erase(db: Database, token: str, *, links: Links, offer_hours: int) -> 
         )
 
     await db.write(_write, serializable=False)
-    await retention.reclaim_after_erasure(db)
+    await erasure.reclaim_after_erasure(db)
 
 
 # --- the ticket -------------------------------------------------------------------------------
