@@ -55,6 +55,9 @@ from gathering.core.errors import GatheringError
 from gathering.core.schema import UTCDateTime, throttle
 
 _KEY_LENGTH = 200
+# How early a guess may come before its delay ends: far below any delay a policy sets (seconds),
+# and above the spread of instants among simultaneous requests.
+CLOCK_SLACK = dt.timedelta(milliseconds=250)
 
 
 class Throttled(GatheringError):
@@ -89,8 +92,8 @@ class GuessLimit:
     refusal: str  # the user's words, with ``{wait}``
 
     def __post_init__(self) -> None:
-        if not dt.timedelta(0) < self.first_delay <= self.max_delay:
-            raise ValueError("a guess limit needs 0 < first_delay <= max_delay")
+        if not CLOCK_SLACK < self.first_delay <= self.max_delay:
+            raise ValueError("a guess limit needs CLOCK_SLACK < first_delay <= max_delay")
 
     def delay_after(self, failures: int) -> dt.timedelta:
         """How long the next try waits after ``failures`` counted failures."""
@@ -222,7 +225,10 @@ async def claim_guess(
                 "count": sa.case((forgotten, 1), else_=throttle.c.count + 1),
                 "window_start": next_try,
             },
-            where=throttle.c.window_start <= _instant(now),
+            # Claims are ordered by the database, but each brings the instant its request read:
+            # two simultaneous claims may arrive in the other order, the later one carrying the
+            # earlier instant. Without slack the free tries of a burst were refused "wait 1 s".
+            where=throttle.c.window_start <= _instant(now + CLOCK_SLACK),
         )
         .returning(throttle.c.count)
     )
