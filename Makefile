@@ -30,10 +30,13 @@ $(DECODER): node_modules/.installed
 	mkdir -p $(dir $@)
 	cp node_modules/jsqr/dist/jsQR.js $@
 
-# Browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
+# Browser tests drive Debian's Chromium (Playwright cannot download its own browser here); the
+# calendar tests read every feed with libical too (Debian's libical3, through ctypes).
 browser:
 	@command -v chromium >/dev/null || { apt-get update && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-dejavu-core; }
+	@ldconfig -p | grep -q 'libical\.so\.3' || { apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y libical3; }
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
