@@ -60,6 +60,8 @@ registration = sa.Table(
     sa.Column("confirmed_at", UTCDateTime(), nullable=True),
     sa.Column("expires_at", UTCDateTime(), nullable=True),
     sa.Column("anonymised_at", UTCDateTime(), nullable=True),
+    # Issue 16: a cancelled registration may be restored until then (its ticket code kept).
+    sa.Column("undo_until", UTCDateTime(), nullable=True),
     created_column(),
     choice_check("status", REGISTRATION_STATUSES),
 )
@@ -82,6 +84,10 @@ session_place = sa.Table(
     sa.Column("offered_until", UTCDateTime(), nullable=True),
     # Set once the reminder mail is queued, by one conditional UPDATE: one reminder per place.
     sa.Column("reminded_at", UTCDateTime(), nullable=True),
+    # Issue 16: a place given up may be taken back until ``undo_until``; ``undo_status`` is what
+    # it was. A seat it held stays taken until then, then goes to the next person waiting.
+    sa.Column("undo_status", sa.String(20), nullable=True),
+    sa.Column("undo_until", UTCDateTime(), nullable=True),
     created_column(),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.UniqueConstraint("registration_id", "session_id"),
