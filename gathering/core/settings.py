@@ -123,6 +123,12 @@ class Settings:
         "Registering again with an address already registered mails its owner their link at "
         "most once per this many minutes.",
     )
+    undo_minutes: int = _setting(
+        5,
+        "Minutes during which a person who gave up a place, or cancelled their whole "
+        "registration, can undo it from their manage link; the place stays theirs meanwhile and "
+        "then goes to the next person waiting.",
+    )
     joining_link_minutes: int = _setting(
         30,
         "Minutes before an online or hybrid session starts that each attendee's personal joining "
@@ -238,6 +244,8 @@ class Settings:
         for name in ("unconfirmed_hold_minutes", "repeat_mail_minutes"):
             if not 1 <= getattr(self, name) <= 10_000:
                 raise ConfigError(f"{env_name(name)} must be from 1 to 10000")
+        if not 1 <= self.undo_minutes <= 60:
+            raise ConfigError(f"{env_name('undo_minutes')} must be from 1 to 60")
         for name in (
             "held_registrations_per_client",
             "registrations_per_client",
