@@ -97,6 +97,9 @@ gathering = sa.Table(
     ),
     sa.Column("is_listed", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("registration_open", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Registration windows (issue 16): NULL is no bound; closed anyway once the gathering ended.
+    sa.Column("registration_opens_at", UTCDateTime(), nullable=True),
+    sa.Column("registration_closes_at", UTCDateTime(), nullable=True),
     sa.Column("data_controller", sa.String(300), nullable=False, server_default=""),
     # Where attendees write about their data (an email address); empty: the host's contact.
     sa.Column("privacy_contact", sa.String(320), nullable=False, server_default=""),
@@ -190,6 +193,9 @@ programme_session = sa.Table(
     # Rises on every public change; calendar feeds use it as SEQUENCE.
     sa.Column("version", sa.Integer, nullable=False, server_default="0"),
     sa.Column("public_changed_at", UTCDateTime(), nullable=True),
+    # A session's own registration window inside the gathering's (issue 16); NULL: no bound.
+    sa.Column("registration_opens_at", UTCDateTime(), nullable=True),
+    sa.Column("registration_closes_at", UTCDateTime(), nullable=True),
     created_column(),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     choice_check("format", MODES),
