@@ -64,6 +64,24 @@ membership = sa.Table(
     choice_check("role", MEMBER_ROLES),
 )
 
+# An organiser invites someone into their organisation (issue 16): a single-use, expiring link
+# whose secret is kept only as its SHA-256.
+organiser_invitation = sa.Table(
+    "organiser_invitation",
+    metadata,
+    id_column(),
+    fk_column("organisation_id", "organisation.id"),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False, server_default="organiser"),
+    sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
+    fk_column("invited_by", "account.id", nullable=True, ondelete="SET NULL"),
+    created_column(),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("accepted_at", UTCDateTime(), nullable=True),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+    choice_check("role", MEMBER_ROLES),
+)
+
 # Server-side sign-in sessions: the cookie holds a random token, the table its SHA-256.
 login_session = sa.Table(
     "login_session",
@@ -158,6 +176,8 @@ speaker = sa.Table(
     sa.Column("affiliation", sa.String(200), nullable=False, server_default=""),
     sa.Column("bio", sa.Text, nullable=False, server_default=""),
     sa.Column("photo", sa.String(100), nullable=True),
+    # Private: where release notices go (issue 16); never on a page, feed, export or API.
+    sa.Column("email", sa.String(320), nullable=False, server_default=""),
     created_column(),
 )
 
