@@ -288,7 +288,14 @@ def clean_speaker(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
         "slug": _slug(form, errors, name),
         "affiliation": _text(form, "affiliation", errors, words.FIELDS["affiliation"], 200),
         "bio": _text(form, "bio", errors, words.FIELDS["bio"], MAX_BIO),
+        # Private (issue 16): for release notices only, never shown anywhere public.
+        "email": _text(form, "email", errors, words.FIELDS["speaker_email"], 320),
     }
+    if values["email"] and "email" not in errors:
+        try:
+            values["email"] = check_email(values["email"], "email")
+        except InvalidInput as error:
+            errors.update(error.errors)
     return values, errors
 
 

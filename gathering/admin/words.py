@@ -26,6 +26,7 @@ FIELDS = {
     "contact_email": "Contact email",
     "affiliation": "Affiliation",
     "bio": "Short bio",
+    "speaker_email": "Private email",
     "suggested_contribution": "Suggested contribution",
     "position": "Position",
 }
