@@ -62,12 +62,16 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render(message: Outgoing) -> Rendered:
-    """Subject, text and HTML: stored ones, or rendered from the kind's templates and context."""
+def render(message: Outgoing, *, base_url: str = "") -> Rendered:
+    """Subject, text and HTML: stored ones, or rendered from the kind's templates and context.
+
+    ``base_url`` (the public address) lets a template make a link from a path in its context.
+    """
     if message.context is None:
         return Rendered(message.subject, message.body_text, message.body_html)
     env = _environment()
     context = dict(message.context)
+    context.setdefault("base_url", base_url.rstrip("/"))
     context["inline_images"] = [a["cid"] for a in message.attachments if a["kind"] == "qr_png"]
     context["attached_files"] = [a["filename"] for a in message.attachments if a["kind"] == "file"]
     subject = env.get_template(f"{message.kind}.subject.txt").render(context)
@@ -87,7 +91,7 @@ def message_id(message_id_number: int, settings: Settings) -> str:
 
 def compose(message: Outgoing, settings: Settings, *, now: dt.datetime) -> EmailMessage:
     """The MIME message: text and HTML alternatives, inline QR images, attached files."""
-    rendered = render(message)
+    rendered = render(message, base_url=settings.base_url)
     email = EmailMessage()
     email["From"] = settings.mail_from
     email["To"] = message.to_address

@@ -39,6 +39,7 @@ from gathering.programme.published import (
     Venue,
 )
 from gathering.programme.queries import GatheringRow
+from gathering.programme.speaker_notices import queue_speaker_notices
 from gathering.programme.snapshots import (
     change_from_json,
     change_json,
@@ -253,6 +254,8 @@ async def release_programme(
         release = Release(number, now, note.strip(), tuple(changes))
         if on_release is not None:
             await on_release(conn, row, release, now)
+        programme = await programme_for_row(conn, row, live_places=False)
+        await queue_speaker_notices(conn, row, release, programme, now)  # issue 16, item 9
         await queue_fediverse_deliveries(conn, gathering_id, number, now)  # same transaction
         return release
 
