@@ -43,6 +43,7 @@ from gathering.core.clock import utc_now
 from gathering.core.database import Database
 from gathering.core.errors import Conflict, InvalidInput, NotFound
 from gathering.core.permissions import Actor, require_admin
+from gathering.programme.speaker_notices import forget_speaker
 
 # The rows listed under a gathering or venue on its edit page.
 Child = VenueListed | TrackListed | TicketTypeListed | QuestionListed | RoomListed
@@ -406,6 +407,8 @@ async def delete(db: Database, actor: Actor | None, kind: str, row_id: int) -> i
         if blocking:
             listed = ", ".join(f"{n} {what}" for what, n in blocking.items())
             raise Conflict(words.CANNOT_DELETE.format(kind=named, listed=listed))
+        if kind == "speaker":  # their private address goes with them, and mail sent to it
+            await forget_speaker(conn, row_id)
         await queries.delete_row(conn, kind, row_id)
         await insert_audit_event(
             conn,

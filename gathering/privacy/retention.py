@@ -57,6 +57,7 @@ from gathering.privacy.scrubbing import (
     matching_throttles,
     scans_to_scrub,
 )
+from gathering.programme.speaker_notices import forget_after_purge as forget_speakers_after_purge
 
 log = logging.getLogger(__name__)
 
@@ -246,6 +247,8 @@ async def _finish(conn: AsyncConnection, plan: _Plan, now: dt.datetime, done: Er
     await forget_gathering_online(conn, gathering_id)  # joins and CLP introductions (issue 20)
     # Mail before registrations: mail queued without a registration is found by their address.
     mails = await queries.scrub_mail_of_gathering(conn, gathering_id, TEMPLATED_MAIL)
+    # Speakers' notices about it, and the address of speakers left only in purged gatherings.
+    mails += await forget_speakers_after_purge(conn, gathering_id)
     registrations = await queries.anonymise_registrations(conn, gathering_id, now)
     erasure = Erasure(
         gathering_id,

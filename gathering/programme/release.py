@@ -39,7 +39,6 @@ from gathering.programme.published import (
     Venue,
 )
 from gathering.programme.queries import GatheringRow
-from gathering.programme.speaker_notices import queue_speaker_notices
 from gathering.programme.snapshots import (
     change_from_json,
     change_json,
@@ -47,6 +46,7 @@ from gathering.programme.snapshots import (
     diff_sessions,
     session_from_json,
 )
+from gathering.programme.speaker_notices import queue_speaker_notices
 
 __all__ = [
     "Change",
