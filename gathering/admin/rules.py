@@ -408,7 +408,7 @@ async def delete(db: Database, actor: Actor | None, kind: str, row_id: int) -> i
             listed = ", ".join(f"{n} {what}" for what, n in blocking.items())
             raise Conflict(words.CANNOT_DELETE.format(kind=named, listed=listed))
         if kind == "speaker":  # their private address goes with them, and mail sent to it
-            await forget_speaker(conn, row_id)
+            await forget_speaker(conn, row_id, now=utc_now(), actor_id=admin.account_id)
         await queries.delete_row(conn, kind, row_id)
         await insert_audit_event(
             conn,

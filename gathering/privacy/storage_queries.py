@@ -18,13 +18,21 @@ from gathering.core import audit as audit_queries
 from gathering.core.schema import audit_event, metadata
 
 # Audit actions written by an erasure (a person's, or a gathering's purge) ...
-ERASING_ACTIONS = ("registration_erased", "retention_purge")
+ERASING_ACTIONS = ("registration_erased", "retention_purge", "speaker_email_erased")
 # ... and by the rewrite that took what they erased out of the files.
 COMPLETED = "erasure_completed"
 # Tables whose rows an erasure blanks or deletes: their files are rewritten afterwards. Then the
 # planner's statistics (pg_statistic samples column values: most common values, histograms),
 # renewed by ANALYZE and rewritten in turn.
-REWRITTEN = ("registration", "outbox", "scan", "audit_event", "supporter", "throttle")
+REWRITTEN = (
+    "registration",
+    "outbox",
+    "scan",
+    "audit_event",
+    "supporter",
+    "throttle",
+    "speaker",  # a speaker's private email (issue 16)
+)
 STATISTICS = "pg_statistic"
 
 

@@ -18,6 +18,7 @@ import zoneinfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gathering.core.audit import insert_audit_event
 from gathering.mail import messages as mail
 from gathering.programme import speaker_queries as queries
 from gathering.programme.published import Programme, PublicSession, Release
@@ -30,6 +31,7 @@ NOTICE_KINDS = frozenset({"moved_time", "moved_room", "cancelled", "reinstated"}
 # app's route, as the mail is composed where no request is at hand.
 SPEAKER_FEED_PATH = "/speakers/{slug}/calendar.ics"
 SPEAKER_PAGE_PATH = "/speakers/{slug}"
+ERASED_ACTION = "speaker_email_erased"
 
 
 def _when_where(session: PublicSession, timezone: str) -> tuple[str, str]:
@@ -85,9 +87,28 @@ async def queue_speaker_notices(
     return queued
 
 
-async def forget_speaker(conn: AsyncConnection, speaker_id: int) -> int:
-    """Before a speaker is deleted: drop the notices sent to them; how many went."""
-    return await queries.delete_notices_to_speaker(conn, speaker_id)
+async def forget_speaker(
+    conn: AsyncConnection, speaker_id: int, *, now: dt.datetime, actor_id: int | None
+) -> int:
+    """Before a speaker is deleted: drop the notices sent to them; how many went.
+
+    A speaker who had an address leaves a ``speaker_email_erased`` event, which makes the
+    privacy feature take the old values out of the database's files (``privacy.storage``).
+    """
+    had_email = bool(await queries.speaker_email(conn, speaker_id))
+    dropped = await queries.delete_notices_to_speaker(conn, speaker_id)
+    if had_email or dropped:
+        await insert_audit_event(
+            conn,
+            now=now,
+            actor_kind="account" if actor_id is not None else "system",
+            actor_id=actor_id,
+            action=ERASED_ACTION,
+            subject_kind="speaker",
+            subject_id=speaker_id,
+            detail={"mails": dropped},
+        )
+    return dropped
 
 
 async def forget_after_purge(conn: AsyncConnection, gathering_id: int) -> int:

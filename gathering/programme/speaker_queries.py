@@ -48,6 +48,12 @@ async def speaker_contacts(
     return [SpeakerContact(*row) for row in await conn.execute(query)]
 
 
+async def speaker_email(conn: AsyncConnection, speaker_id: int) -> str:
+    """One speaker's private address ("" if none, or no such speaker)."""
+    query = sa.select(speaker.c.email).where(speaker.c.id == speaker_id)
+    return str((await conn.execute(query)).scalar_one_or_none() or "")
+
+
 async def delete_notices_to_speaker(conn: AsyncConnection, speaker_id: int) -> int:
     """Drop every release notice queued or sent to one speaker; how many went."""
     result = await conn.execute(
