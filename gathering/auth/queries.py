@@ -51,8 +51,13 @@ async def account_by_id(conn: AsyncConnection, account_id: int) -> AccountRow | 
     return _account((await conn.execute(_ACCOUNT.where(account.c.id == account_id))).first())
 
 
-async def organisation_ids_of(conn: AsyncConnection, account_id: int) -> frozenset[int]:
-    query = sa.select(membership.c.organisation_id).where(membership.c.account_id == account_id)
+async def organisation_ids_of(
+    conn: AsyncConnection, account_id: int, role: str = "organiser"
+) -> frozenset[int]:
+    """The organisations where the account has this role (organiser, or viewer: counts only)."""
+    query = sa.select(membership.c.organisation_id).where(
+        membership.c.account_id == account_id, membership.c.role == role
+    )
     return frozenset(int(i) for i in (await conn.execute(query)).scalars())
 
 

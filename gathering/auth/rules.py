@@ -150,6 +150,7 @@ async def _actor(conn: AsyncConnection, account_id: int) -> Actor | None:
         display_name=row.display_name,
         is_admin=row.is_admin,
         organisation_ids=await queries.organisation_ids_of(conn, row.id),
+        viewer_organisation_ids=await queries.organisation_ids_of(conn, row.id, "viewer"),
     )
 
 

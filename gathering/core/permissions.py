@@ -16,7 +16,9 @@ class Actor:
     email: str
     display_name: str
     is_admin: bool
-    organisation_ids: frozenset[int]
+    organisation_ids: frozenset[int]  # where the account is an organiser (every power below)
+    # Where it is only a viewer (issue 16): the numbers on dashboards, never a name.
+    viewer_organisation_ids: frozenset[int] = frozenset()
 
 
 def require_actor(actor: Actor | None) -> Actor:

@@ -36,6 +36,7 @@ from gathering.core.permissions import Actor, can_manage_session, can_release, r
 from gathering.door.bundle_queries import DoorConflict, conflicts_of_gathering
 from gathering.organiser import queries, words
 from gathering.organiser.queries import SessionHostName
+from gathering.organiser.scope import counts_view
 from gathering.organiser.tallies import (
     ARRIVAL_STEPS,
     MINUTE,
@@ -231,7 +232,7 @@ async def gathering_dashboard(
 
     async def _read(conn: AsyncConnection) -> GatheringDashboard:
         row = await _gathering(conn, slug)
-        if not can_release(actor, row.host_organisation_id):
+        if not can_release(counts_view(actor), row.host_organisation_id):  # viewers too
             raise Forbidden(words.ONLY_GATHERING_HOST_DASHBOARD)
         by_status = {
             status: int(n) for status, n in await queries.registration_counts(conn, row.id)
@@ -286,11 +287,14 @@ async def session_dashboard(
         if session is None or session.gathering_id != row.id:
             raise NotFound(words.NO_SESSION)
         hosts = await queries.hosts_of_session(conn, session_id)
-        may_see_gathering = can_release(actor, row.host_organisation_id)
-        if not (can_manage_session(actor, [h.organisation_id for h in hosts]) or may_see_gathering):
+        viewing = counts_view(actor)  # viewers see the numbers too (issue 16)
+        may_see_gathering = can_release(viewing, row.host_organisation_id)
+        if not (
+            can_manage_session(viewing, [h.organisation_id for h in hosts]) or may_see_gathering
+        ):
             raise Forbidden(words.ONLY_HOSTS_SEE_NUMBERS)
         hosts_it = any(
-            h.role == "host" and h.organisation_id in actor.organisation_ids for h in hosts
+            h.role == "host" and h.organisation_id in viewing.organisation_ids for h in hosts
         )
         is_limited = not (actor.is_admin or may_see_gathering or hosts_it)
         [line] = await _session_lines(conn, actor, row, only=session_id)

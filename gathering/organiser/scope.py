@@ -15,10 +15,16 @@ nothing without their own consent", so, checked here whatever a page shows:
   not even read from the database for them. With no such consent they see nobody.
 - Anyone else is refused (Forbidden), including organisers of the gathering's host organisation
   who neither host nor co-host the session.
+- *Viewers* of an organisation (issue 16) see counts only: ``Actor.organisation_ids`` holds only
+  the organisations where the account is an organiser, so a viewer is refused here (and by every
+  rule that reads people: the attendee list, its CSV export, messages, supporters, steward
+  passes and so the help desk) as anyone else is, with words that say why. The dashboards,
+  which name nobody, let viewers in through ``counts_view``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
@@ -27,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.errors import Forbidden, NotFound
 from gathering.core.permissions import Actor, require_actor
-from gathering.organiser import queries, words
+from gathering.organiser import member_words, queries, words
 from gathering.programme import queries as programme_queries
 
 
@@ -90,6 +96,8 @@ def scope_for(actor: Actor | None, hosts: tuple[Organisation, ...]) -> Scope:
         return Scope(True, (), hosts, True)
     mine = tuple(h for h in hosts if h.id in actor.organisation_ids)
     if not mine:
+        if any(h.id in actor.viewer_organisation_ids for h in hosts):
+            raise Forbidden(member_words.VIEWERS_SEE_NUMBERS_ONLY)
         raise Forbidden(words.ONLY_HOSTS_SEE_PEOPLE)
     sees_everyone = any(h.role == "host" for h in mine)
     return Scope(sees_everyone, () if sees_everyone else mine, mine, len(mine) > 1)
@@ -98,3 +106,13 @@ def scope_for(actor: Actor | None, hosts: tuple[Organisation, ...]) -> Scope:
 def consent_filter(scope: Scope) -> list[int] | None:
     """The organisations whose contact consent lets the actor reach a person (None: everyone)."""
     return None if scope.sees_everyone else [o.id for o in scope.consent_organisations]
+
+
+def counts_view(actor: Actor) -> Actor:
+    """The actor as the dashboards (counts, no names) see them: organisations where they are
+    a viewer count as theirs. Never pass the result to a rule that reads people."""
+    if not actor.viewer_organisation_ids:
+        return actor
+    return dataclasses.replace(
+        actor, organisation_ids=actor.organisation_ids | actor.viewer_organisation_ids
+    )

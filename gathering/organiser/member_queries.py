@@ -1,0 +1,253 @@
+"""Queries for an organisation's members and invitations (issue 16, item 11), as typed rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gathering.core.schema import account, membership, organisation, organiser_invitation
+
+
+class OrganisationRef(NamedTuple):
+    id: int
+    slug: str
+    name: str
+
+
+class MemberRow(NamedTuple):
+    account_id: int
+    display_name: str
+    email: str
+    role: str
+    joined_at: dt.datetime
+
+
+class InvitationRow(NamedTuple):
+    id: int
+    organisation_id: int
+    email: str
+    role: str
+    secret_hash: str
+    invited_by_name: str | None
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    accepted_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+async def organisation_by_slug(conn: AsyncConnection, slug: str) -> OrganisationRef | None:
+    query = sa.select(organisation.c.id, organisation.c.slug, organisation.c.name).where(
+        organisation.c.slug == slug
+    )
+    row = (await conn.execute(query)).first()
+    return None if row is None else OrganisationRef(*row)
+
+
+async def organisations_by_id(conn: AsyncConnection, ids: frozenset[int]) -> list[OrganisationRef]:
+    query = (
+        sa.select(organisation.c.id, organisation.c.slug, organisation.c.name)
+        .where(organisation.c.id.in_(sorted(ids)))
+        .order_by(organisation.c.name)
+    )
+    return [OrganisationRef(*row) for row in await conn.execute(query)]
+
+
+async def members_of(conn: AsyncConnection, organisation_id: int) -> list[MemberRow]:
+    query = (
+        sa.select(
+            account.c.id,
+            account.c.display_name,
+            account.c.email,
+            membership.c.role,
+            membership.c.created_at,
+        )
+        .join(account, account.c.id == membership.c.account_id)
+        .where(membership.c.organisation_id == organisation_id)
+        .order_by(membership.c.role, account.c.display_name, account.c.id)
+    )
+    return [MemberRow(*row) for row in await conn.execute(query)]
+
+
+async def member_role(conn: AsyncConnection, organisation_id: int, account_id: int) -> str | None:
+    query = sa.select(membership.c.role).where(
+        membership.c.organisation_id == organisation_id, membership.c.account_id == account_id
+    )
+    role = (await conn.execute(query)).scalar_one_or_none()
+    return None if role is None else str(role)
+
+
+async def count_organisers(conn: AsyncConnection, organisation_id: int) -> int:
+    query = (
+        sa.select(sa.func.count())
+        .select_from(membership)
+        .where(membership.c.organisation_id == organisation_id, membership.c.role == "organiser")
+    )
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def set_role(conn: AsyncConnection, organisation_id: int, account_id: int, role: str) -> None:
+    await conn.execute(
+        sa.update(membership)
+        .where(
+            membership.c.organisation_id == organisation_id, membership.c.account_id == account_id
+        )
+        .values(role=role)
+    )
+
+
+async def delete_membership(conn: AsyncConnection, organisation_id: int, account_id: int) -> None:
+    await conn.execute(
+        sa.delete(membership).where(
+            membership.c.organisation_id == organisation_id, membership.c.account_id == account_id
+        )
+    )
+
+
+async def insert_membership(
+    conn: AsyncConnection, organisation_id: int, account_id: int, role: str, now: dt.datetime
+) -> None:
+    await conn.execute(
+        sa.insert(membership).values(
+            organisation_id=organisation_id, account_id=account_id, role=role, created_at=now
+        )
+    )
+
+
+_INVITATION = sa.select(
+    organiser_invitation.c.id,
+    organiser_invitation.c.organisation_id,
+    organiser_invitation.c.email,
+    organiser_invitation.c.role,
+    organiser_invitation.c.secret_hash,
+    account.c.display_name,
+    organiser_invitation.c.created_at,
+    organiser_invitation.c.expires_at,
+    organiser_invitation.c.accepted_at,
+    organiser_invitation.c.revoked_at,
+).outerjoin(account, account.c.id == organiser_invitation.c.invited_by)
+
+
+async def pending_invitations(
+    conn: AsyncConnection, organisation_id: int, now: dt.datetime
+) -> list[InvitationRow]:
+    """Invitations neither used, withdrawn nor expired, newest first."""
+    query = _INVITATION.where(
+        organiser_invitation.c.organisation_id == organisation_id,
+        organiser_invitation.c.accepted_at.is_(None),
+        organiser_invitation.c.revoked_at.is_(None),
+        organiser_invitation.c.expires_at > now,
+    ).order_by(organiser_invitation.c.created_at.desc(), organiser_invitation.c.id.desc())
+    return [InvitationRow._make(row) for row in await conn.execute(query)]
+
+
+async def invitation_by_id(conn: AsyncConnection, invitation_id: int) -> InvitationRow | None:
+    query = _INVITATION.where(organiser_invitation.c.id == invitation_id)
+    row = (await conn.execute(query)).first()
+    return None if row is None else InvitationRow._make(row)
+
+
+async def insert_invitation(
+    conn: AsyncConnection,
+    *,
+    organisation_id: int,
+    email: str,
+    role: str,
+    secret_hash: str,
+    invited_by: int | None,
+    now: dt.datetime,
+    expires_at: dt.datetime,
+) -> int:
+    result = await conn.execute(
+        sa.insert(organiser_invitation)
+        .values(
+            organisation_id=organisation_id,
+            email=email,
+            role=role,
+            secret_hash=secret_hash,
+            invited_by=invited_by,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        .returning(organiser_invitation.c.id)
+    )
+    return int(result.scalar_one())
+
+
+async def revoke_pending_to(
+    conn: AsyncConnection, organisation_id: int, email: str, now: dt.datetime
+) -> list[int]:
+    """Withdraw every unused invitation of the organisation to this address; their ids."""
+    result = await conn.execute(
+        sa.update(organiser_invitation)
+        .where(
+            organiser_invitation.c.organisation_id == organisation_id,
+            organiser_invitation.c.email == email,
+            organiser_invitation.c.accepted_at.is_(None),
+            organiser_invitation.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+        .returning(organiser_invitation.c.id)
+    )
+    return [int(i) for i in result.scalars()]
+
+
+async def mark_revoked(conn: AsyncConnection, invitation_id: int, now: dt.datetime) -> bool:
+    """Withdraw one invitation if still unused; False if it was used or withdrawn already."""
+    result = await conn.execute(
+        sa.update(organiser_invitation)
+        .where(
+            organiser_invitation.c.id == invitation_id,
+            organiser_invitation.c.accepted_at.is_(None),
+            organiser_invitation.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    return bool(result.rowcount)
+
+
+async def mark_accepted(conn: AsyncConnection, invitation_id: int, now: dt.datetime) -> bool:
+    """Use one invitation, once: one conditional update, so two clicks cannot both join."""
+    result = await conn.execute(
+        sa.update(organiser_invitation)
+        .where(
+            organiser_invitation.c.id == invitation_id,
+            organiser_invitation.c.accepted_at.is_(None),
+            organiser_invitation.c.revoked_at.is_(None),
+            organiser_invitation.c.expires_at > now,
+        )
+        .values(accepted_at=now)
+    )
+    return bool(result.rowcount)
+
+
+async def account_by_email(conn: AsyncConnection, email: str) -> tuple[int, str] | None:
+    query = sa.select(account.c.id, account.c.display_name).where(account.c.email == email)
+    row = (await conn.execute(query)).first()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+async def insert_account(
+    conn: AsyncConnection, *, email: str, display_name: str, password_hash: str, now: dt.datetime
+) -> int:
+    result = await conn.execute(
+        sa.insert(account)
+        .values(
+            email=email,
+            display_name=display_name,
+            password_hash=password_hash,
+            is_admin=False,
+            created_at=now,
+        )
+        .returning(account.c.id)
+    )
+    return int(result.scalar_one())
+
+
+async def all_organisations(conn: AsyncConnection) -> list[OrganisationRef]:
+    query = sa.select(organisation.c.id, organisation.c.slug, organisation.c.name).order_by(
+        organisation.c.name
+    )
+    return [OrganisationRef(*row) for row in await conn.execute(query)]

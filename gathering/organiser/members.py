@@ -1,0 +1,322 @@
+"""An organisation's members and invitations (issue 16, item 11), checked here in the rules.
+
+- Organisers of an organisation (and the network admin) see its members and pending invitations,
+  invite people by email (role organiser or viewer), withdraw invitations, change a member's role
+  and remove members. Viewers and everyone else are refused.
+- An organisation always keeps at least one organiser: its last organiser can neither leave, be
+  removed, nor become a viewer. On PostgreSQL the write units are serialisable, on SQLite
+  serialised, so two organisers removing each other at once cannot both succeed.
+- Every change of membership (invited, invitation withdrawn, joined, role changed, removed) is in
+  the audit log with the organisation and the role, never a typed address.
+- Invitations per organisation are limited (``INVITATIONS``), so the form cannot be used to mail
+  strangers in bulk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gathering.auth import invitations
+from gathering.core.audit import insert_audit_event
+from gathering.core.clock import utc_now
+from gathering.core.database import Database
+from gathering.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gathering.core.permissions import Actor, require_actor
+from gathering.core.schema import MEMBER_ROLES
+from gathering.core.throttles import AttemptRate, count_attempt
+from gathering.mail import messages as mail
+from gathering.organiser import member_queries as queries
+from gathering.organiser import member_words as words
+from gathering.organiser.member_queries import OrganisationRef
+
+INVITATIONS = AttemptRate(
+    "invitations", limit=30, window=dt.timedelta(hours=1), refusal=words.TOO_MANY_INVITATIONS
+)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class Member:
+    account_id: int
+    name: str
+    email: str
+    role: str
+    role_label: str
+    is_me: bool
+    is_last_organiser: bool
+
+
+@dataclass(frozen=True)
+class PendingInvitation:
+    id: int
+    email: str
+    role_label: str
+    invited_by: str
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class MembersPage:
+    organisation: OrganisationRef
+    members: tuple[Member, ...]
+    invitations: tuple[PendingInvitation, ...]
+
+
+async def _organisation(conn: AsyncConnection, actor: Actor, slug: str) -> OrganisationRef:
+    org = await queries.organisation_by_slug(conn, slug)
+    if org is None:
+        raise NotFound(words.NO_ORGANISATION)
+    if actor.is_admin or org.id in actor.organisation_ids:
+        return org
+    if org.id in actor.viewer_organisation_ids:
+        raise Forbidden(words.VIEWERS_SEE_NUMBERS_ONLY)
+    raise Forbidden(words.ONLY_ORGANISERS_MANAGE)
+
+
+async def my_organisations(db: Database, actor: Actor | None) -> list[OrganisationRef]:
+    """The organisations whose members this actor manages (every one, for the admin)."""
+    actor = require_actor(actor)
+
+    async def _read(conn: AsyncConnection) -> list[OrganisationRef]:
+        if actor.is_admin:
+            return await queries.all_organisations(conn)
+        return await queries.organisations_by_id(conn, actor.organisation_ids)
+
+    return await db.read(_read)
+
+
+async def members_page(db: Database, actor: Actor | None, slug: str) -> MembersPage:
+    """An organisation's members and pending invitations, for its organisers."""
+    actor = require_actor(actor)
+
+    async def _read(conn: AsyncConnection) -> MembersPage:
+        org = await _organisation(conn, actor, slug)
+        rows = await queries.members_of(conn, org.id)
+        organisers = sum(1 for r in rows if r.role == "organiser")
+        members = tuple(
+            Member(
+                r.account_id,
+                r.display_name,
+                r.email,
+                r.role,
+                words.ROLE_LABELS[r.role],
+                r.account_id == actor.account_id,
+                r.role == "organiser" and organisers == 1,
+            )
+            for r in rows
+        )
+        pending = tuple(
+            PendingInvitation(
+                i.id, i.email, words.ROLE_LABELS[i.role], i.invited_by_name or "", i.expires_at
+            )
+            for i in await queries.pending_invitations(conn, org.id, utc_now())
+        )
+        return MembersPage(org, members, pending)
+
+    return await db.read(_read)
+
+
+def _role(value: str, field: str = "role") -> str:
+    if value not in MEMBER_ROLES:
+        raise InvalidInput({field: words.CHOOSE_ROLE})
+    return value
+
+
+async def _audit(
+    conn: AsyncConnection,
+    actor: Actor,
+    action: str,
+    now: dt.datetime,
+    subject_kind: str,
+    subject_id: int,
+    detail: dict[str, object],
+) -> None:
+    await insert_audit_event(
+        conn,
+        now=now,
+        actor_kind="account",
+        actor_id=actor.account_id,
+        action=action,
+        subject_kind=subject_kind,
+        subject_id=subject_id,
+        detail=detail,
+    )
+
+
+async def invite(
+    db: Database,
+    actor: Actor | None,
+    slug: str,
+    *,
+    email: str,
+    role: str,
+    secret_key: str,
+    accept_url: str,
+) -> str:
+    """Invite someone by email; the address, normalised. ``accept_url`` holds ``{token}``.
+
+    The mail is an outbox row in the same unit; a pending invitation to the same address is
+    withdrawn, so only the newest link works.
+    """
+    actor = require_actor(actor)
+    email = email.strip().lower()
+    errors: dict[str, str] = {}
+    if len(email) > 320 or not _EMAIL.match(email):
+        errors["email"] = words.ENTER_EMAIL
+    if role not in MEMBER_ROLES:
+        errors["role"] = words.CHOOSE_ROLE
+    if errors:
+        raise InvalidInput(errors)
+    fresh = invitations.new_secret()
+
+    async def _write(conn: AsyncConnection) -> str:
+        now = utc_now()
+        org = await _organisation(conn, actor, slug)
+        existing = await queries.account_by_email(conn, email)
+        if existing is not None and await queries.member_role(conn, org.id, existing[0]):
+            raise InvalidInput(
+                {"email": words.ALREADY_MEMBER.format(email=email, organisation=org.name)}
+            )
+        await count_attempt(conn, INVITATIONS, str(org.id), now)
+        for old in await queries.revoke_pending_to(conn, org.id, email, now):
+            await _audit(
+                conn,
+                actor,
+                "membership_invitation_revoked",
+                now,
+                "invitation",
+                old,
+                {"organisation_id": org.id, "replaced": True},
+            )
+        expires = now + invitations.INVITATION_LIFETIME
+        invitation_id = await queries.insert_invitation(
+            conn,
+            organisation_id=org.id,
+            email=email,
+            role=role,
+            secret_hash=fresh.secret_hash,
+            invited_by=actor.account_id,
+            now=now,
+            expires_at=expires,
+        )
+        token = invitations.make_token(secret_key, invitation_id, fresh.secret)
+        await mail.queue(
+            conn,
+            kind="organiser_invitation",
+            to_address=email,
+            now=now,
+            context={
+                "organisation_name": org.name,
+                "invited_by": actor.display_name,
+                "role_label": words.ROLE_LABELS[role],
+                "role_explained": words.ROLE_EXPLAINED[role],
+                "accept_url": accept_url.format(token=token),
+                "days": invitations.INVITATION_LIFETIME.days,
+            },
+        )
+        await _audit(
+            conn,
+            actor,
+            "membership_invited",
+            now,
+            "invitation",
+            invitation_id,
+            {"organisation_id": org.id, "role": role},
+        )
+        return email
+
+    return await db.write(_write)
+
+
+async def revoke(db: Database, actor: Actor | None, slug: str, invitation_id: int) -> str:
+    """Withdraw a pending invitation; the address it went to."""
+    actor = require_actor(actor)
+
+    async def _write(conn: AsyncConnection) -> str:
+        now = utc_now()
+        org = await _organisation(conn, actor, slug)
+        row = await queries.invitation_by_id(conn, invitation_id)
+        if row is None or row.organisation_id != org.id:
+            raise NotFound(words.NO_INVITATION)
+        if not await queries.mark_revoked(conn, row.id, now):
+            raise Conflict(words.NO_INVITATION)
+        await _audit(
+            conn,
+            actor,
+            "membership_invitation_revoked",
+            now,
+            "invitation",
+            row.id,
+            {"organisation_id": org.id, "role": row.role},
+        )
+        return row.email
+
+    return await db.write(_write)
+
+
+async def _member(conn: AsyncConnection, org_id: int, account_id: int) -> queries.MemberRow:
+    for row in await queries.members_of(conn, org_id):
+        if row.account_id == account_id:
+            return row
+    raise NotFound(words.NO_MEMBER)
+
+
+async def change_role(
+    db: Database, actor: Actor | None, slug: str, account_id: int, role: str
+) -> queries.MemberRow:
+    """Make a member an organiser or a viewer; the member as they now are."""
+    actor = require_actor(actor)
+    role = _role(role)
+
+    async def _write(conn: AsyncConnection) -> queries.MemberRow:
+        now = utc_now()
+        org = await _organisation(conn, actor, slug)
+        member = await _member(conn, org.id, account_id)
+        if member.role == role:
+            return member
+        if member.role == "organiser" and await queries.count_organisers(conn, org.id) <= 1:
+            raise Conflict(words.LAST_ORGANISER)
+        await queries.set_role(conn, org.id, account_id, role)
+        await _audit(
+            conn,
+            actor,
+            "membership_role_changed",
+            now,
+            "account",
+            account_id,
+            {"organisation_id": org.id, "role": role, "was": member.role},
+        )
+        return member._replace(role=role)
+
+    return await db.write(_write)
+
+
+async def remove(
+    db: Database, actor: Actor | None, slug: str, account_id: int
+) -> tuple[queries.MemberRow, OrganisationRef]:
+    """Remove a member from the organisation (their account stays); who it was."""
+    actor = require_actor(actor)
+
+    async def _write(conn: AsyncConnection) -> tuple[queries.MemberRow, OrganisationRef]:
+        now = utc_now()
+        org = await _organisation(conn, actor, slug)
+        member = await _member(conn, org.id, account_id)
+        if member.role == "organiser" and await queries.count_organisers(conn, org.id) <= 1:
+            raise Conflict(words.LAST_ORGANISER)
+        await queries.delete_membership(conn, org.id, account_id)
+        await _audit(
+            conn,
+            actor,
+            "membership_removed",
+            now,
+            "account",
+            account_id,
+            {"organisation_id": org.id, "role": member.role},
+        )
+        return member, org
+
+    return await db.write(_write)
