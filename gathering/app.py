@@ -45,6 +45,7 @@ from gathering.privacy import pages as privacy
 from gathering.programme import api
 from gathering.programme import export_pages as exports
 from gathering.programme import pages as public
+from gathering.programme import starred
 from gathering.reach import pages as reach
 from gathering.reach import previews
 from gathering.registration import pages as registration
@@ -141,6 +142,7 @@ def route_list() -> list[BaseRoute]:
     """Every route of the app in the order it is declared (``create_app`` groups them)."""
     return [
         *public.routes,
+        *starred.routes,
         *exports.routes,
         *api.routes,
         *auth.routes,

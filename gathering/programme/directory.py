@@ -19,6 +19,7 @@ from gathering.programme import wording
 from gathering.programme.catalogue import Appearance, released_programmes
 from gathering.programme.published import Programme, PublicGathering, PublicSession, Release
 from gathering.programme.release import list_releases, load_programme
+from gathering.programme.timetable import Timetable, build_timetable
 
 MAX_QUERY_LENGTH = 200
 FORMATS = ("in_person", "hybrid", "online")
@@ -57,6 +58,7 @@ class ProgrammeFilters:
 class Day:
     date: dt.date  # in the gathering's zone
     sessions: tuple[PublicSession, ...]
+    timetable: Timetable | None = None  # the wide screen's grid; None: a list everywhere
 
 
 @dataclass(frozen=True)
@@ -83,13 +85,19 @@ class SearchResult:
     listings: tuple[Appearance, ...]
 
 
-def sessions_by_day(sessions: Iterable[PublicSession], timezone: str) -> tuple[Day, ...]:
-    """Sessions grouped by their start date in ``timezone``, in time order."""
+def sessions_by_day(
+    sessions: Iterable[PublicSession], timezone: str, *, grid: bool = False
+) -> tuple[Day, ...]:
+    """Sessions grouped by their start date in ``timezone``, in time order; with ``grid``, each
+    day's timetable too."""
     zone = zoneinfo.ZoneInfo(timezone)
     days: dict[dt.date, list[PublicSession]] = {}
     for session in sorted(sessions, key=lambda s: (s.starts_at, s.id)):
         days.setdefault(session.starts_at.astimezone(zone).date(), []).append(session)
-    return tuple(Day(date, tuple(items)) for date, items in days.items())
+    return tuple(
+        Day(date, tuple(items), build_timetable(items, timezone) if grid else None)
+        for date, items in days.items()
+    )
 
 
 async def browse_programme(db: Database, slug: str, filters: ProgrammeFilters) -> ProgrammeView:
@@ -115,7 +123,7 @@ async def browse_programme(db: Database, slug: str, filters: ProgrammeFilters) -
         programme=programme,
         filters=applied,
         days=sessions_by_day(
-            (s for s in sessions if applied.matches(s)), programme.gathering.timezone
+            (s for s in sessions if applied.matches(s)), programme.gathering.timezone, grid=True
         ),
         organisations=tuple(Option(v, label) for v, label in organisations),
         tracks=tuple(Option(v, label) for v, label in tracks),

@@ -17,16 +17,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gathering.core import clock as app_clock
 from gathering.core.caching import cached_response
 from gathering.core.errors import GatheringError, InvalidInput
 from gathering.core.health import database_revision
 from gathering.core.markdown import render_markdown
-from gathering.core.page_cache import Rendered
+from gathering.core.page_cache import Rendered, compress_page, page_response
 from gathering.core.render import database, render
 from gathering.core.urls import absolute_url
 from gathering.programme import wording
 from gathering.programme.catalogue import (
     Appearance,
+    list_organisations,
+    list_speakers,
     load_session,
     organisation_profile,
     speaker_profile,
@@ -39,9 +42,10 @@ from gathering.programme.directory import (
     search_sessions,
 )
 from gathering.programme.gatherings import list_gatherings
-from gathering.programme.page_cache import kept_page
+from gathering.programme.now_next import now_and_next
+from gathering.programme.page_cache import kept_page, page_cache, read_generation
 from gathering.programme.published import PublicGathering, Release
-from gathering.programme.release import list_releases
+from gathering.programme.release import list_releases, load_programme
 from gathering.programme.wording import (
     ACCESS_LABELS,
     LANGUAGE_NAMES,
@@ -108,6 +112,24 @@ async def _search_page(request: Request) -> Response:
     return render(request, "public/search.html", context)
 
 
+async def _speakers_page(request: Request) -> Response:
+    return render(
+        request, "public/speakers.html", {"speakers": await list_speakers(database(request))}
+    )
+
+
+async def _organisations_page(request: Request) -> Response:
+    organisations = await list_organisations(database(request))
+    return render(request, "public/organisations.html", {"organisations": organisations})
+
+
+async def _now_page(request: Request, at: dt.datetime) -> Response:
+    programme = await load_programme(database(request), request.path_params["slug"])
+    glance = now_and_next(programme, at)
+    context = {"gathering": programme.gathering, "programme": programme, "glance": glance}
+    return render(request, "public/now.html", context)
+
+
 async def _changes_page(request: Request) -> Response:
     history = await release_history(database(request), request.path_params["slug"])
     return render(
@@ -165,6 +187,36 @@ async def search_page(request: Request) -> Response:
     return await _kept(request, "search", _search_page)
 
 
+async def speakers_index(request: Request) -> Response:
+    return await _kept(request, "speakers", _speakers_page)
+
+
+async def organisations_index(request: Request) -> Response:
+    return await _kept(request, "organisations", _organisations_page)
+
+
+async def now_page(request: Request) -> Response:
+    """Now and next (issue 16 #7). Its answer depends on the minute, so it is kept per
+    (generation, minute) under one key per gathering: rendered at most once a minute, never
+    older than the minute it names, and a release shows at once as on every kept page."""
+    minute = app_clock.utc_now().replace(second=0, microsecond=0)
+
+    async def build() -> Rendered:
+        response = await _now_page(request, minute)
+        return Rendered(bytes(response.body), response.status_code)
+
+    generation = await database(request).read(read_generation)
+    if generation is None:
+        return page_response(request, compress_page(await build(), 0, 0.0), hit=False)
+    key = (
+        request.url.scheme,
+        request.headers.get("host", ""),
+        ("now", request.path_params["slug"]),
+    )
+    page, hit = await page_cache(request).page(key, (generation, minute), build)
+    return page_response(request, page, hit=hit)
+
+
 async def changes_page(request: Request) -> Response:
     return await _kept(request, ("changes", request.path_params["slug"]), _changes_page)
 
@@ -203,9 +255,12 @@ routes = [
     Route("/search", search_page, name="public:search"),
     Route("/g/{slug}", programme_page, name="public:gathering"),
     Route("/g/{slug}/s/{session_id:int}", session_page, name="public:session"),
+    Route("/g/{slug}/now", now_page, name="programme:now"),
     Route("/g/{slug}/changes", changes_page, name="public:changes"),
     Route("/g/{slug}/changes.atom", changes_atom, name="public:changes_atom"),
+    Route("/speakers", speakers_index, name="public:speakers"),
     Route("/speakers/{slug}", speaker_page, name="public:speaker"),
+    Route("/organisations", organisations_index, name="public:organisations"),
     Route("/organisations/{slug}", organisation_page, name="public:organisation"),
 ]
 
