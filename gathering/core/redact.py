@@ -1,9 +1,10 @@
 """Keep secret links out of the access log.
 
-Manage links, ticket and offer links, personal calendar feeds, steward pass links and password
-resets carry their secret in the path. Whoever reads a server's logs must not be able to open
-someone's registration (or learn that they registered), so the access log shows those paths with
-the secret replaced by ``…``. Query strings are dropped from logged paths altogether.
+Manage links, ticket and offer links, personal calendar feeds, steward pass links, password
+resets and organiser invitations carry their secret in the path. Whoever reads a server's logs
+must not be able to open someone's registration (or learn that they registered), so the access
+log shows those paths with the secret replaced by ``…``. Query strings are dropped from logged
+paths altogether.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import re
 from typing import Any
 
 _SECRET_PATHS = re.compile(
-    r"^(?P<prefix>/(?:r/confirm|r/offer|r|door|my|password/reset))/(?P<secret>[^/?#]+)"
+    r"^(?P<prefix>/(?:r/confirm|r/offer|r|door|my|password/reset|invitation))"
+    r"/(?P<secret>[^/?#]+)"
 )
 _NOT_SECRET = {"api", "scan"}  # /door/api/..., /door/scan
 
