@@ -65,7 +65,9 @@ def _choice(routes: list[BaseRoute], scope: dict[str, Any]) -> tuple[str, dict[s
 def test_routes_are_grouped_by_first_segment(app: Any) -> None:
     mounts = {r.path: r for r in app.routes if isinstance(r, Mount) and r.name is None}
     assert {"/g", "/door", "/admin", "/organiser", "/r", "/api"} <= set(mounts)
-    assert len(app.routes) < 25 < len(route_list())
+    # Exact paths that share a segment with a group (/organiser, /admin, /speakers,
+    # /organisations) stay top-level entries beside their group's mount.
+    assert len(app.routes) < 27 < len(route_list())
     # The busiest groups come first (the order of disjoint entries changes no answer).
     assert [r.path for r in app.routes[:5]] == ["/door", "/g", "/r", "/my", "/api"]
     # Each group keeps its routes in their original order (the first match wins within it).
