@@ -13,6 +13,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import BaseRoute, Mount
 
 from gathering.admin import pages as admin
+from gathering.auth import invitation_pages
 from gathering.auth import pages as auth
 from gathering.auth.passwords import use_hash_cost
 from gathering.auth.rules import actor_for_token
@@ -39,6 +40,7 @@ from gathering.introductions import pages as introductions
 from gathering.mail import pages as outbox
 from gathering.mail.sender import mail_sender
 from gathering.organiser import dashboard_pages as dashboard
+from gathering.organiser import member_pages
 from gathering.organiser import pages as organiser
 from gathering.organiser import supporter_pages as supporters
 from gathering.privacy import pages as privacy
@@ -146,7 +148,9 @@ def route_list() -> list[BaseRoute]:
         *exports.routes,
         *api.routes,
         *auth.routes,
+        *invitation_pages.routes,
         *organiser.routes,
+        *member_pages.routes,
         *steward_passes.routes,
         *supporters.routes,
         *steward.routes,
