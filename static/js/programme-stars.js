@@ -68,6 +68,7 @@
     button.setAttribute("aria-pressed", starred.indexOf(id) === -1 ? "false" : "true");
     button.addEventListener("click", function () { toggle(button, id); });
     heading.parentNode.insertBefore(button, heading.nextSibling);
+    heading.parentNode.classList.add("has-star");
   });
 
   /* Another tab starred something: follow it. */
