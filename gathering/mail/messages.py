@@ -28,15 +28,20 @@ KINDS = frozenset(
     {
         "confirm_email",
         "registration_confirmed",
+        "booking_changed",
+        "already_registered",
         "place_offered",
         "registration_cancelled",
         "session_changed",
+        "session_cancelled",
         "session_reminder",
         "organiser_message",
         "supporters_only",
         "password_reset",
         "introduction",
         "introduction_single",
+        "speaker_session_changed",  # issue 16: a speaker's session moved or cancelled
+        "organiser_invitation",  # issue 16: join an organisation
     }
 )
 # CLP introductions (issue 20) are double-blind: not even the network admin may see who was

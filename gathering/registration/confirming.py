@@ -7,14 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.calendars import rules as calendars
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
-from gathering.mail import messages as mail
-from gathering.programme import queries as programme_queries
-from gathering.programme.release import programme_for_row
-from gathering.registration import place_queries, queries, tokens, words
-from gathering.registration.mail_text import session_context
+from gathering.registration import queries, tokens, words
+from gathering.registration.booking_mail import queue_booking_mail
 from gathering.registration.places import claim_waiting_places
 from gathering.registration.queries import RegistrationRow
 from gathering.registration.tickets import new_ticket_code
@@ -60,53 +56,6 @@ async def _mail_ticket(
     links: Links,
     now: dt.datetime,
 ) -> None:
-    """Queue the ticket mail: the code as a QR image, the sessions, and a calendar of them."""
-    gathering = await programme_queries.gathering_row(conn, gathering_id=row.gathering_id)
-    if row.manage_key is None:
-        return  # checked by the caller: a live registration has its link
-    programme = await programme_for_row(conn, gathering)
-    feed_key = await calendars.ensure_feed_key(conn, row.id)
-    places = await place_queries.places_of(conn, row.id)
-    sessions, events = [], []
-    for place in places:
-        session = programme.session(place.session_id)
-        if session is None:
-            continue
-        sessions.append(session_context(session, gathering.timezone, place.status))
-        if place.status == "confirmed":
-            url = links.session_url(gathering.slug, session.id)
-            # No joining link: the personal feed adds each place's own link once it opens.
-            events.append(calendars.FeedEvent(programme.gathering, session, url))
-    attachments: list[dict[str, object]] = [{"kind": "qr_png", "cid": "ticket-qr", "data": code}]
-    if events:
-        info = calendars.FeedInfo(
-            name=words.my_sessions_calendar(gathering.title),
-            page_url=links.agenda_url(feed_key),
-            feed_url="",
-        )
-        ics = calendars.build_calendar(info, events, links.base_url)
-        attachments.append(
-            {
-                "kind": "file",
-                "filename": "my-sessions.ics",
-                "content_type": "text/calendar",
-                "text": ics.decode(),
-            }
-        )
-    await mail.queue(
-        conn,
-        kind="registration_confirmed",
-        to_address=row.email,
-        registration_id=row.id,
-        now=now,
-        context={
-            "name": row.name,
-            "gathering_title": gathering.title,
-            "ticket_code": code,
-            "ticket_url": links.ticket_url(row.id, row.manage_key),
-            "manage_url": manage_url,
-            "agenda_url": links.agenda_url(feed_key),
-            "sessions": sessions,
-        },
-        attachments=attachments,
-    )
+    """Queue the ticket mail: places and waiting-list entries apart, the QR code and a calendar
+    of the places; someone only on waiting lists is told so, with no ticket (issue 16)."""
+    await queue_booking_mail(conn, row, links, now, kind="registration_confirmed", ticket_code=code)

@@ -32,6 +32,7 @@ def links_for(app: Starlette, config: Settings) -> Links:
         session_page=base + session_page,
         base_url=base,
         join=template("registration:join", token=marker),
+        add_sessions=template("registration:add_sessions", token=marker),
     )
 
 

@@ -22,7 +22,8 @@ from gathering.programme import queries as programme_queries
 from gathering.programme.release import Programme, PublicSession, programme_for_row
 from gathering.registration import joining as joining_rules
 from gathering.registration import joining_queries, place_queries, queries, tokens, words
-from gathering.registration.form import Question, checked_answers
+from gathering.registration.booking_mail import has_ticket
+from gathering.registration.form import Choice, Question, checked_answers
 from gathering.registration.places import cancel_all, free_place
 from gathering.registration.queries import RegistrationRow
 from gathering.registration.tokens import Links
@@ -38,6 +39,11 @@ class PlaceView:
     status: str  # confirmed | waitlisted | offered | cancelled
     offered_until: dt.datetime | None
     waiting_position: int | None = None
+    undo_until: dt.datetime | None = None  # given up, and undoable until then (issue 16)
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in ("confirmed", "waitlisted", "offered")
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,22 @@ class Booking:
     programme: Programme
     created_at: dt.datetime
     feed_key: str | None = None  # the personal calendar's secret, once confirmed
+    ticket_type_id: int | None = None
+    undo_until: dt.datetime | None = None  # a cancellation that can still be undone
+    ticket_types: tuple[Choice, ...] = ()  # what it may change to (issue 16)
+
+    @property
+    def has_ticket(self) -> bool:
+        """Issue 16: someone only on waiting lists has no ticket (the door would refuse it)."""
+        return has_ticket(self.status, [p.status for p in self.places])
+
+    def with_status(self, *statuses: str) -> tuple[PlaceView, ...]:
+        return tuple(p for p in self.places if p.status in statuses)
+
+    @property
+    def given_up(self) -> tuple[PlaceView, ...]:
+        """Places given up that can still be taken back."""
+        return tuple(p for p in self.places if p.undo_until is not None)
 
 
 async def registration_for_token(
@@ -75,17 +97,21 @@ async def registration_for_token(
     return row
 
 
-async def _booking(conn: AsyncConnection, row: RegistrationRow, token: str) -> Booking:
+async def booking_of(conn: AsyncConnection, row: RegistrationRow, token: str) -> Booking:
+    """The booking behind a live registration, as the manage page shows it."""
     gathering = await programme_queries.gathering_row(conn, gathering_id=row.gathering_id)
     programme = await programme_for_row(conn, gathering)
-    types = {t.id: t.name for t in await queries.ticket_types(conn, row.gathering_id)}
+    offered = await queries.ticket_types(conn, row.gathering_id)
+    types = {t.id: t.name for t in offered}
     places = []
     for place in await place_queries.places_of(conn, row.id):
         session = programme.session(place.session_id)
         if session is not None:
             # A hold's deadline is no offer: only an offer shows its date.
             until = place.offered_until if place.status == "offered" else None
-            places.append(PlaceView(place.id, session, place.status, until))
+            places.append(
+                PlaceView(place.id, session, place.status, until, undo_until=place.undo_until)
+            )
     consents = tuple(
         c.text for c in await queries.consents_of(conn, row.id) if c.withdrawn_at is None
     )
@@ -108,6 +134,9 @@ async def _booking(conn: AsyncConnection, row: RegistrationRow, token: str) -> B
         programme=programme,
         created_at=row.created_at,
         feed_key=row.feed_key,
+        ticket_type_id=row.ticket_type_id,
+        undo_until=row.undo_until,
+        ticket_types=tuple(Choice(str(t.id), t.name) for t in offered),
     )
 
 
@@ -115,49 +144,82 @@ async def booking(db: Database, token: str, *, secret_key: str) -> Booking:
     """Everything the person's manage page shows."""
 
     async def _read(conn: AsyncConnection) -> Booking:
-        return await _booking(conn, await registration_for_token(conn, token, secret_key), token)
+        return await booking_of(conn, await registration_for_token(conn, token, secret_key), token)
 
     return await db.read(_read)
 
 
 async def cancel_place(
-    db: Database, token: str, place_id: int, *, links: Links, offer_hours: int
-) -> None:
-    """The person gives up one session; the place goes to the next person waiting at once."""
+    db: Database,
+    token: str,
+    place_id: int,
+    *,
+    links: Links,
+    offer_hours: int,
+    undo_minutes: int = 0,
+    now: dt.datetime | None = None,
+) -> dt.datetime | None:
+    """The person gives up one session. With ``undo_minutes`` (the pages' setting) it can be
+    undone until the time returned, and a seat it held stays taken until then, then goes to the
+    next person waiting (``places.close_undo_windows``); without, the seat goes at once."""
 
-    async def _write(conn: AsyncConnection) -> None:
-        now = dt.datetime.now(dt.UTC)
+    async def _write(conn: AsyncConnection) -> dt.datetime | None:
+        moment = now or dt.datetime.now(dt.UTC)
         row = await registration_for_token(conn, token, links.secret_key)
         place = await place_queries.place_by_id(conn, place_id) if 0 < place_id < 2**31 else None
         if place is None or place.registration_id != row.id:
             raise NotFound(words.NOT_YOUR_PLACE)
-        await free_place(conn, place, links, offer_hours, now)
+        if undo_minutes and row.status in ("pending", "confirmed"):
+            until = moment + dt.timedelta(minutes=undo_minutes)
+            gave_up = await place_queries.give_up_place(conn, place.id, moment, until)
+            return until if gave_up else None
+        await free_place(conn, place, links, offer_hours, moment)
+        return None
 
-    await db.write(_write, serializable=False)
+    return await db.write(_write, serializable=False)
 
 
-async def cancel_registration(db: Database, token: str, *, links: Links, offer_hours: int) -> None:
-    """Cancel everything: every place is freed (and offered on) at once; the ticket stops."""
+async def cancel_registration(
+    db: Database,
+    token: str,
+    *,
+    links: Links,
+    offer_hours: int,
+    undo_minutes: int = 0,
+    now: dt.datetime | None = None,
+) -> dt.datetime | None:
+    """Cancel everything: the ticket stops and every place is given up. With ``undo_minutes``
+    it can be undone until the time returned (seats held meanwhile, the mail sent once it is
+    final); without, every place is freed and offered on at once."""
 
-    async def _write(conn: AsyncConnection) -> None:
-        now = dt.datetime.now(dt.UTC)
+    async def _write(conn: AsyncConnection) -> dt.datetime | None:
+        moment = now or dt.datetime.now(dt.UTC)
         row = await registration_for_token(conn, token, links.secret_key)
-        await cancel_all(conn, row, links, offer_hours, now, status="cancelled")
+        if undo_minutes:
+            until = moment + dt.timedelta(minutes=undo_minutes)
+            if not await queries.cancel_undoably(conn, row.id, until):
+                return None  # cancelled already
+            for place in await place_queries.places_of(conn, row.id):
+                if place.status != "cancelled":
+                    await place_queries.give_up_place(conn, place.id, moment, until)
+            return until
+        await cancel_all(conn, row, links, offer_hours, moment, status="cancelled")
         gathering = await programme_queries.gathering_row(conn, gathering_id=row.gathering_id)
         await mail.queue(
             conn,
             kind="registration_cancelled",
             to_address=row.email,
             registration_id=row.id,
-            now=now,
+            now=moment,
             context={
                 "name": row.name,
                 "gathering_title": gathering.title,
                 "what_text": words.EVERYTHING_CANCELLED,
             },
         )
+        return None
 
-    await db.write(_write, serializable=False)
+    return await db.write(_write, serializable=False)
 
 
 async def update_answers(
@@ -192,7 +254,7 @@ async def personal_data(db: Database, token: str, *, secret_key: str) -> dict[st
 
     async def _read(conn: AsyncConnection) -> dict[str, JSONValue]:
         row = await registration_for_token(conn, token, secret_key)
-        b = await _booking(conn, row, token)
+        b = await booking_of(conn, row, token)
         consents = await queries.consents_of(conn, row.id)
         zone = zoneinfo.ZoneInfo(b.programme.gathering.timezone)
         check_ins = await privacy_queries.check_ins_of(conn, row.id)
@@ -335,9 +397,11 @@ async def ticket(
     async def _read(conn: AsyncConnection) -> Ticket:
         moment = now or dt.datetime.now(dt.UTC)
         row = await registration_for_token(conn, token, secret_key)
-        b = await _booking(conn, row, token)
+        b = await booking_of(conn, row, token)
         if b.status != "confirmed" or row.manage_key is None:
             raise NotFound(words.NO_TICKET_YET)
+        if not b.has_ticket:
+            raise NotFound(words.WAITING_LIST_ONLY)
         joining = {}
         for place in b.places:
             online = place.session.format in ("online", "hybrid")

@@ -11,7 +11,7 @@ from gathering.mail import messages as mail
 from gathering.programme import queries as programme_queries
 from gathering.programme.queries import GatheringRow
 from gathering.programme.release import Programme, Release, ReleaseHook, programme_for_row
-from gathering.programme.wording import change_lines
+from gathering.programme.wording import CHANGE_CANCELLED, change_lines
 from gathering.registration import joining, place_queries
 from gathering.registration.mail_text import moment_text, session_context
 from gathering.registration.tokens import Links
@@ -23,7 +23,9 @@ NOTIFIED_KINDS = frozenset(
 
 
 def change_notifier(links: Links) -> ReleaseHook:
-    """A release hook queuing "session changed" mail to everyone with a confirmed place."""
+    """A release hook queuing mail about released changes: "session changed" to everyone with a
+    confirmed place; for a cancellation, "cancelled" to them and to everyone waiting (issue 16:
+    a cancellation is titled as one, never "changed ... your place is kept")."""
 
     async def notify(
         conn: AsyncConnection, gathering: GatheringRow, release: Release, now: dt.datetime
@@ -32,27 +34,34 @@ def change_notifier(links: Links) -> ReleaseHook:
         if not notable:
             return
         programme = await programme_for_row(conn, gathering)
-        people = await place_queries.confirmed_registrants(conn, [c.session_id for c in notable])
+        people = await place_queries.live_registrants(conn, [c.session_id for c in notable])
         for change in notable:
             session = programme.session(change.session_id)
             if session is None:
                 continue
+            cancelled = "cancelled" in change.kinds
             details = session_context(session, gathering.timezone, "confirmed")
+            lines = change_lines(change, gathering.timezone)
             for person in people:
                 if person.session_id != change.session_id:
                     continue
+                if person.place_status != "confirmed" and not cancelled:
+                    continue  # waiting people hear of changes once they have a place
                 context: dict[str, object] = {
                     "name": person.name,
                     "session_title": session.title,
-                    "changes_text": change_lines(change, gathering.timezone),
+                    "changes_text": [x for x in lines if x != CHANGE_CANCELLED]
+                    if cancelled
+                    else lines,
                     "when_text": details["when_text"],
                     "where_text": details["where_text"],
+                    "status": person.place_status,
                 }
                 if person.manage_key:
                     context["manage_url"] = links.manage_url(person.id, person.manage_key)
                 await mail.queue(
                     conn,
-                    kind="session_changed",
+                    kind="session_cancelled" if cancelled else "session_changed",
                     to_address=person.email,
                     registration_id=person.id,
                     now=now,

@@ -14,9 +14,11 @@ from gathering.core.errors import InvalidInput, NotFound
 from gathering.core.http import NO_STORE
 from gathering.core.render import database, render, settings, wake_sender
 from gathering.registration import (
+    change_pages,
     confirming,
     form,
     joining,
+    offers,
     places,
     registering,
     tickets,
@@ -116,10 +118,14 @@ async def manage(request: Request) -> Response:
     booking = await booking_rules.booking(
         database(request), request.path_params["token"], secret_key=settings(request).secret_key
     )
+    done = request.query_params.get("done", "")
+    notice = _notice(done)
+    if done == "given_up":
+        notice = change_pages.undo_notice(booking, request.query_params.get("place", ""))
     context = {
         "booking": booking,
         "errors": {},
-        "notice": _notice(request.query_params.get("done", "")),
+        "notice": notice,
         "confirmed": request.query_params.get("confirmed") == "1",
     }
     return render(request, "registration/manage.html", context, headers=NO_STORE)
@@ -132,29 +138,6 @@ def _notice(done: str) -> str:
 def _manage_path(request: Request, done: str) -> str:
     path = request.url_for("registration:manage", token=request.path_params["token"]).path
     return f"{path}?done={done}"
-
-
-async def cancel_place(request: Request) -> Response:
-    await booking_rules.cancel_place(
-        database(request),
-        request.path_params["token"],
-        request.path_params["place_id"],
-        links=links(request),
-        offer_hours=settings(request).offer_hours,
-    )
-    wake_sender(request)
-    return RedirectResponse(_manage_path(request, "place"), 303)
-
-
-async def cancel(request: Request) -> Response:
-    await booking_rules.cancel_registration(
-        database(request),
-        request.path_params["token"],
-        links=links(request),
-        offer_hours=settings(request).offer_hours,
-    )
-    wake_sender(request)
-    return render(request, "registration/cancelled.html", {}, headers=NO_STORE)
 
 
 async def answers(request: Request) -> Response:
@@ -234,9 +217,18 @@ async def ticket_image(request: Request) -> Response:
 async def offer(request: Request) -> Response:
     token = request.path_params["token"]
     if request.method == "GET":
-        return render(
-            request, "registration/offer.html", {"token": token, "errors": {}}, headers=NO_STORE
-        )
+        # Issue 16: the page names the session; reading it changes nothing (mail scanners).
+        try:
+            view = await offers.offer_view(
+                database(request), token, secret_key=settings(request).secret_key
+            )
+        except InvalidInput as error:
+            context = {"token": token, "errors": error.errors, "offer": None}
+            return render(
+                request, "registration/offer.html", context, status_code=410, headers=NO_STORE
+            )
+        context = {"token": token, "errors": {}, "offer": view}
+        return render(request, "registration/offer.html", context, headers=NO_STORE)
     try:
         manage_url = await places.accept_offer(
             database(request),
@@ -245,10 +237,11 @@ async def offer(request: Request) -> Response:
             offer_hours=settings(request).offer_hours,
         )
     except InvalidInput as error:
-        context = {"token": token, "errors": error.errors}
+        context = {"token": token, "errors": error.errors, "offer": None}
         return render(
             request, "registration/offer.html", context, status_code=410, headers=NO_STORE
         )
+    wake_sender(request)
     return RedirectResponse(manage_url + "?done=accepted", 303)
 
 
@@ -289,13 +282,7 @@ routes = [
     Route("/r/confirm/{token}", confirm, methods=GET_POST, name="registration:confirm"),
     Route("/r/offer/{token}", offer, methods=GET_POST, name="registration:offer"),
     Route("/r/{token}", manage, name="registration:manage"),
-    Route(
-        "/r/{token}/places/{place_id:int}/cancel",
-        cancel_place,
-        methods=["POST"],
-        name="registration:cancel_place",
-    ),
-    Route("/r/{token}/cancel", cancel, methods=["POST"], name="registration:cancel"),
+    *change_pages.routes,  # issue 16: add, change, give up (asked first, then undoable)
     Route("/r/{token}/answers", answers, methods=["POST"], name="registration:answers"),
     Route("/r/{token}/data.json", data, name="registration:data"),
     Route("/r/{token}/erase", erase, methods=GET_POST, name="registration:erase"),

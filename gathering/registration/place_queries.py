@@ -22,6 +22,7 @@ class PlaceRow(NamedTuple):
     status: str  # confirmed | waitlisted | offered | cancelled
     offered_until: dt.datetime | None
     created_at: dt.datetime
+    undo_until: dt.datetime | None = None  # given up, and undoable until then (issue 16)
 
 
 class Registrant(NamedTuple):
@@ -32,6 +33,17 @@ class Registrant(NamedTuple):
     name: str
     email: str
     manage_key: str | None
+
+
+class LiveRegistrant(NamedTuple):
+    """A confirmed person with a live place (confirmed, offered or waiting) on ``session_id``."""
+
+    session_id: int
+    id: int
+    name: str
+    email: str
+    manage_key: str | None
+    place_status: str
 
 
 class DueReminder(NamedTuple):
@@ -223,6 +235,31 @@ async def confirmed_registrants(
     return [Registrant._make(row) for row in await conn.execute(query)]
 
 
+async def live_registrants(
+    conn: AsyncConnection, session_ids: Sequence[int]
+) -> list[LiveRegistrant]:
+    """Confirmed people with a live place (confirmed, offered or waiting) on these sessions."""
+    query = (
+        sa.select(
+            session_place.c.session_id,
+            registration.c.id,
+            registration.c.name,
+            registration.c.email,
+            registration.c.manage_key,
+            session_place.c.status,
+        )
+        .join(registration, registration.c.id == session_place.c.registration_id)
+        .where(
+            session_place.c.session_id.in_(list(session_ids)),
+            session_place.c.status.in_(["confirmed", "offered", "waitlisted"]),
+            registration.c.status == "confirmed",
+            registration.c.anonymised_at.is_(None),
+        )
+        .order_by(session_place.c.session_id, registration.c.id)
+    )
+    return [LiveRegistrant._make(row) for row in await conn.execute(query)]
+
+
 async def places_due_a_reminder(
     conn: AsyncConnection, now: dt.datetime, until: dt.datetime
 ) -> list[DueReminder]:
@@ -259,6 +296,119 @@ async def mark_reminded(conn: AsyncConnection, place_id: int, now: dt.datetime) 
         sa.update(session_place)
         .where(session_place.c.id == place_id, session_place.c.reminded_at.is_(None))
         .values(reminded_at=now)
+        .returning(session_place.c.id)
+    )
+    return result.first() is not None
+
+
+# --- issue 16: places added from the manage link, and giving up with an undo window ----------
+
+
+async def reopen_place(conn: AsyncConnection, place_id: int, status: str, now: dt.datetime) -> bool:
+    """A place given up for good (its undo window over) booked again: at the back of the queue,
+    as a new place would be (``created_at`` is its place in the waiting list)."""
+    result = await conn.execute(
+        sa.update(session_place)
+        .where(
+            session_place.c.id == place_id,
+            session_place.c.status == "cancelled",
+            session_place.c.undo_until.is_(None),
+        )
+        .values(
+            status=status,
+            created_at=now,
+            updated_at=now,
+            offered_until=None,
+            reminded_at=None,
+            undo_status=None,
+        )
+        .returning(session_place.c.id)
+    )
+    return result.first() is not None
+
+
+async def give_up_place(
+    conn: AsyncConnection, place_id: int, now: dt.datetime, undo_until: dt.datetime
+) -> bool:
+    """Mark a live place given up, undoable until ``undo_until``; what it was is kept in
+    ``undo_status`` (the SET reads the row's old status). A seat it held stays taken."""
+    result = await conn.execute(
+        sa.update(session_place)
+        .where(
+            session_place.c.id == place_id,
+            session_place.c.status.in_(["confirmed", "waitlisted", "offered"]),
+        )
+        .values(
+            status="cancelled",
+            undo_status=session_place.c.status,
+            undo_until=undo_until,
+            updated_at=now,
+        )
+        .returning(session_place.c.id)
+    )
+    return result.first() is not None
+
+
+async def undo_give_up(
+    conn: AsyncConnection, place_id: int, now: dt.datetime, *, batch: dt.datetime | None = None
+) -> str | None:
+    """Take back a place given up, if its undo window is still open; the status it is back to.
+    With ``batch``: only if it was given up with that deadline (by one whole cancellation)."""
+    query = sa.update(session_place).where(
+        session_place.c.id == place_id,
+        session_place.c.status == "cancelled",
+        session_place.c.undo_until > now,
+    )
+    if batch is not None:
+        query = query.where(session_place.c.undo_until == batch)
+    result = await conn.execute(
+        query.values(
+            status=session_place.c.undo_status, undo_status=None, undo_until=None, updated_at=now
+        ).returning(session_place.c.status)
+    )
+    found = result.first()
+    return None if found is None else str(found[0])
+
+
+class GivenUp(NamedTuple):
+    id: int
+    registration_id: int
+    session_id: int
+    undo_status: str | None  # what the place was: a seat is held for confirmed and offered
+    undo_until: dt.datetime
+
+
+_GIVEN_UP_COLUMNS = [session_place.c[name] for name in GivenUp._fields]
+
+
+async def given_up_places(
+    conn: AsyncConnection,
+    *,
+    due_by: dt.datetime | None = None,
+    registration_id: int | None = None,
+) -> list[GivenUp]:
+    """Places given up whose undo window is still marked: those due by ``due_by``, or all of
+    one registration's."""
+    query = sa.select(*_GIVEN_UP_COLUMNS).where(
+        session_place.c.status == "cancelled", session_place.c.undo_until.is_not(None)
+    )
+    if due_by is not None:
+        query = query.where(session_place.c.undo_until <= due_by)
+    if registration_id is not None:
+        query = query.where(session_place.c.registration_id == registration_id)
+    return [GivenUp._make(row) for row in await conn.execute(query.order_by(session_place.c.id))]
+
+
+async def end_undo_window(conn: AsyncConnection, place_id: int) -> bool:
+    """Close a given-up place's undo window (once: a concurrent undo or closing loses)."""
+    result = await conn.execute(
+        sa.update(session_place)
+        .where(
+            session_place.c.id == place_id,
+            session_place.c.status == "cancelled",
+            session_place.c.undo_until.is_not(None),
+        )
+        .values(undo_status=None, undo_until=None)
         .returning(session_place.c.id)
     )
     return result.first() is not None

@@ -19,12 +19,44 @@ from gathering.mail import messages as mail
 from gathering.programme import queries as programme_queries
 from gathering.programme.release import programme_for_row
 from gathering.registration import place_queries, queries, tokens, words
+from gathering.registration.booking_mail import queue_booking_mail
 from gathering.registration.mail_text import moment_text, session_context
 from gathering.registration.place_queries import PlaceRow
 from gathering.registration.queries import RegistrationRow
 from gathering.registration.tokens import Links
 
 OLDEST_COUNT = dt.timedelta(days=7)
+
+
+async def book_place(
+    conn: AsyncConnection,
+    registration_id: int,
+    session_id: int,
+    now: dt.datetime,
+    *,
+    holds: bool = True,
+    held_until: dt.datetime | None = None,
+) -> str:
+    """Take a place on the session while one is left (one conditional UPDATE), else join its
+    waiting list: registering and adding a session from the manage link both come here."""
+    took = holds and await place_queries.take_place(conn, session_id)
+    status = "confirmed" if took else "waitlisted"
+    await place_queries.insert_place(
+        conn, registration_id, session_id, status, now, held_until=held_until if took else None
+    )
+    return status
+
+
+async def rebook_place(conn: AsyncConnection, place: PlaceRow, now: dt.datetime) -> str | None:
+    """Book again a session whose place was given up for good: a place while one is left, else
+    the back of the waiting list. None if the place changed meanwhile (a concurrent request)."""
+    took = await place_queries.take_place(conn, place.session_id)
+    status = "confirmed" if took else "waitlisted"
+    if await place_queries.reopen_place(conn, place.id, status, now):
+        return status
+    if took:
+        await place_queries.release_place(conn, place.session_id)
+    return None
 
 
 async def free_place(
@@ -128,11 +160,85 @@ async def cancel_all(
     *,
     status: str,
 ) -> None:
-    """Free every place of the registration (offering them on) and set its status."""
+    """Free every place of the registration (offering them on) and set its status; places
+    given up but still undoable are freed at once too."""
+    for gone in await place_queries.given_up_places(conn, registration_id=row.id):
+        await _close_window(conn, gone, links, offer_hours, now)
     for place in await place_queries.places_of(conn, row.id):
         if place.status != "cancelled":
             await free_place(conn, place, links, offer_hours, now)
-    await queries.update_registration(conn, row.id, {"status": status, "ticket_code": None})
+    await queries.update_registration(
+        conn, row.id, {"status": status, "ticket_code": None, "undo_until": None}
+    )
+
+
+async def _close_window(
+    conn: AsyncConnection,
+    place: place_queries.GivenUp,
+    links: Links,
+    offer_hours: int,
+    now: dt.datetime,
+) -> bool:
+    """End a given-up place's undo window: a seat it held goes to the next person waiting.
+    Once only: an undo or another replica closing it at the same time makes this a no-op."""
+    if not await place_queries.end_undo_window(conn, place.id):
+        return False
+    if place.undo_status in ("confirmed", "offered"):
+        await place_queries.release_place(conn, place.session_id)
+        await offer_next(conn, place.session_id, links, offer_hours, now)
+    return True
+
+
+async def close_undo_windows(
+    conn: AsyncConnection, now: dt.datetime, links: Links, offer_hours: int
+) -> int:
+    """Make final what was given up and not undone in time (issue 16): seats go to the next
+    person waiting, tickets of cancelled registrations stop, and each person is mailed once
+    what became final. Returns how many places and registrations were closed."""
+    closed = 0
+    given_up: dict[int, list[tuple[int, bool]]] = {}
+    for place in await place_queries.given_up_places(conn, due_by=now):
+        if await _close_window(conn, place, links, offer_hours, now):
+            given_up.setdefault(place.registration_id, []).append(
+                (place.session_id, place.undo_status == "waitlisted")
+            )
+            closed += 1
+    for registration_id in await queries.lapsed_cancellations(conn, now):
+        if await queries.end_cancellation(conn, registration_id):
+            closed += 1
+            row = await queries.registration_by_id(conn, registration_id)
+            if row is not None:
+                await _mail_cancelled(conn, row, now)
+            given_up.pop(registration_id, None)
+    for registration_id, gone in given_up.items():
+        row = await queries.registration_by_id(conn, registration_id)
+        if row is None or row.status != "confirmed" or row.manage_key is None:
+            continue
+        gathering = await programme_queries.gathering_row(conn, gathering_id=row.gathering_id)
+        programme = await programme_for_row(conn, gathering)
+        changes = [
+            words.given_up(s.title, was_waiting=waiting)
+            for i, waiting in gone
+            if (s := programme.session(i)) is not None
+        ]
+        await queue_booking_mail(conn, row, links, now, changes=changes)
+    return closed
+
+
+async def _mail_cancelled(conn: AsyncConnection, row: RegistrationRow, now: dt.datetime) -> None:
+    gathering = await programme_queries.gathering_row(conn, gathering_id=row.gathering_id)
+    await mail.queue(
+        conn,
+        kind="registration_cancelled",
+        to_address=row.email,
+        registration_id=row.id,
+        now=now,
+        context={
+            "name": row.name,
+            "gathering_title": gathering.title,
+            "what_text": words.EVERYTHING_CANCELLED,
+        },
+    )
 
 
 async def accept_offer(db: Database, token: str, *, links: Links, offer_hours: int) -> str:
@@ -156,6 +262,11 @@ async def accept_offer(db: Database, token: str, *, links: Links, offer_hours: i
             conn, place.id, "confirmed", now, from_status="offered"
         ):
             raise InvalidInput({"token": words.OFFER_LAPSED})
+        # Issue 16: the booking as it now stands, with the ticket if this is the first place.
+        gathering = await programme_queries.gathering_row(conn, gathering_id=person.gathering_id)
+        session = (await programme_for_row(conn, gathering)).session(place.session_id)
+        title = session.title if session else words.A_SESSION
+        await queue_booking_mail(conn, person, links, now, changes=[words.offer_taken(title)])
         return manage_url
 
     return await db.write(_write, serializable=False)
@@ -176,6 +287,7 @@ async def expire_overdue(
             if row is not None:
                 await cancel_all(conn, row, links, offer_hours, moment, status="cancelled")
         await release_lapsed_holds(conn, moment, links, offer_hours)
+        await close_undo_windows(conn, moment, links, offer_hours)
         # Every limit's window is at most 10 000 minutes (settings): older counts are over.
         await queries.forget_old_counts(conn, moment - OLDEST_COUNT)
         lapsed = await place_queries.expired_offers(conn, moment)

@@ -60,6 +60,7 @@ class RegistrationRow(NamedTuple):
     expires_at: dt.datetime | None
     anonymised_at: dt.datetime | None
     created_at: dt.datetime
+    undo_until: dt.datetime | None = None  # a cancellation that may still be undone (issue 16)
 
 
 class ConsentRow(NamedTuple):
@@ -317,3 +318,69 @@ async def forget_old_counts(conn: AsyncConnection, before: dt.datetime) -> None:
             throttle.c.key.startswith("registration-"), throttle.c.window_start < before
         )
     )
+
+
+# --- issue 16: a whole registration cancelled, undoable for a few minutes --------------------
+
+
+async def cancel_undoably(
+    conn: AsyncConnection, registration_id: int, undo_until: dt.datetime
+) -> bool:
+    """Cancel a live registration, keeping its ticket code until ``undo_until`` (the door
+    refuses a cancelled registration meanwhile)."""
+    result = await conn.execute(
+        sa.update(registration)
+        .where(
+            registration.c.id == registration_id,
+            registration.c.status.in_(["pending", "confirmed"]),
+        )
+        .values(status="cancelled", undo_until=undo_until)
+        .returning(registration.c.id)
+    )
+    return result.first() is not None
+
+
+async def undo_cancellation(
+    conn: AsyncConnection, registration_id: int, status: str, now: dt.datetime
+) -> dt.datetime | None:
+    """Restore a cancelled registration to ``status`` while its undo window is open; the
+    window's deadline (which marks the places cancelled with it), or None."""
+    result = await conn.execute(
+        sa.update(registration)
+        .where(
+            registration.c.id == registration_id,
+            registration.c.status == "cancelled",
+            registration.c.undo_until > now,
+        )
+        .values(status=status, undo_until=None)
+        .returning(registration.c.id)
+    )
+    return None if result.first() is None else now
+
+
+async def undo_deadline(conn: AsyncConnection, registration_id: int) -> dt.datetime | None:
+    query = sa.select(registration.c.undo_until).where(registration.c.id == registration_id)
+    found = (await conn.execute(query)).scalar_one_or_none()
+    return found if isinstance(found, dt.datetime) else None
+
+
+async def lapsed_cancellations(conn: AsyncConnection, now: dt.datetime) -> list[int]:
+    query = sa.select(registration.c.id).where(
+        registration.c.status == "cancelled", registration.c.undo_until <= now
+    )
+    return [int(value) for value in (await conn.execute(query)).scalars()]
+
+
+async def end_cancellation(conn: AsyncConnection, registration_id: int) -> bool:
+    """Make a cancellation final: the undo window closes and the ticket code goes (once)."""
+    result = await conn.execute(
+        sa.update(registration)
+        .where(
+            registration.c.id == registration_id,
+            registration.c.status == "cancelled",
+            registration.c.undo_until.is_not(None),
+        )
+        .values(undo_until=None, ticket_code=None)
+        .returning(registration.c.id)
+    )
+    return result.first() is not None

@@ -23,7 +23,7 @@ from gathering.core.errors import Conflict
 from gathering.mail import messages as mail
 from gathering.organiser import supporter_queries
 from gathering.programme.release import PublicSession
-from gathering.registration import place_queries, queries, words
+from gathering.registration import queries, words
 from gathering.registration.form import (
     CONTACT,
     MATCH,
@@ -42,6 +42,7 @@ from gathering.registration.limits import (
     subject,
 )
 from gathering.registration.mail_text import moment_text
+from gathering.registration.places import book_place
 from gathering.registration.queries import NewRegistration, RegistrationRow
 from gathering.registration.tokens import Links
 
@@ -203,7 +204,7 @@ async def _record(
     await conn.exec_driver_sql("ROLLBACK TO SAVEPOINT registering")  # the commit ends it
     owner = await queries.registration_by_id(conn, existing) if remind else None
     if owner is not None:
-        await _remind_existing(conn, owner, title, links, now)
+        await _remind_existing(conn, owner, title, chosen, links, now)
     return Registered(None, {}, title)
 
 
@@ -284,15 +285,12 @@ async def _take_places(
         return {}
     holds = accepted.client is None or await may_hold(conn, limits, accepted.client, now)
     held_until = now + limits.hold
-    places = {}
-    for session in sessions:
-        took = holds and await place_queries.take_place(conn, session.id)
-        status = "confirmed" if took else "waitlisted"
-        await place_queries.insert_place(
-            conn, registration_id, session.id, status, now, held_until=held_until if took else None
+    return {
+        session.id: await book_place(
+            conn, registration_id, session.id, now, holds=holds, held_until=held_until
         )
-        places[session.id] = status
-    return places
+        for session in sessions
+    }
 
 
 async def _may_join(
@@ -323,9 +321,13 @@ async def _remind_existing(
     conn: AsyncConnection,
     existing: RegistrationRow,
     gathering_title: str,
+    asked: list[PublicSession],
     links: Links,
     now: dt.datetime,
 ) -> None:
+    """Registering again adds nothing: the owner is mailed their link (issue 16), with the
+    sessions the form asked for, to add from their booking if it was them. Only the address's
+    owner reads which sessions those were; the page said nothing."""
     nonce = existing.manage_key or ""
     if existing.status == "pending":
         context: dict[str, object] = {
@@ -339,12 +341,11 @@ async def _remind_existing(
         context = {
             "name": existing.name,
             "gathering_title": gathering_title,
-            "ticket_code": existing.ticket_code,
             "manage_url": links.manage_url(existing.id, nonce),
-            "ticket_url": links.ticket_url(existing.id, nonce),
-            "sessions": [],
+            "asked": [s.title for s in asked],
+            "add_url": links.add_sessions_url(existing.id, nonce, [s.id for s in asked]),
         }
-        kind = "registration_confirmed"
+        kind = "already_registered"
     await mail.queue(
         conn,
         kind=kind,

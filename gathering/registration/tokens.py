@@ -29,6 +29,15 @@ class Links:
     session_page: str = ""  # with {slug} and {session_id}
     base_url: str = ""
     join: str = ""  # with {token}: a place's personal joining link (issue 20)
+    add_sessions: str = ""  # with {token}: the manage link's "add sessions" page (issue 16)
+
+    def add_sessions_url(self, registration_id: int, nonce: str, session_ids: list[int]) -> str:
+        """The "add sessions" page with these sessions chosen (the manage page without it)."""
+        if not self.add_sessions:
+            return self.manage_url(registration_id, nonce)
+        url = self.add_sessions.format(token=manage_token(self.secret_key, registration_id, nonce))
+        query = "&".join(f"session={session_id}" for session_id in session_ids)
+        return f"{url}?{query}" if query else url
 
     def join_url(self, place_id: int, manage_key: str) -> str:
         return self.join.format(token=join_token(self.secret_key, place_id, manage_key))
