@@ -77,6 +77,17 @@ async def _organisation(conn: AsyncConnection, actor: Actor, slug: str) -> Organ
     raise Forbidden(words.ONLY_ORGANISERS_MANAGE)
 
 
+async def _authorised(db: Database, actor: Actor | None, slug: str) -> Actor:
+    """The actor, once they are known to manage the organisation's members."""
+    actor = require_actor(actor)
+
+    async def _read(conn: AsyncConnection) -> None:
+        await _organisation(conn, actor, slug)
+
+    await db.read(_read)
+    return actor
+
+
 async def my_organisations(db: Database, actor: Actor | None) -> list[OrganisationRef]:
     """The organisations whose members this actor manages (every one, for the admin)."""
     actor = require_actor(actor)
@@ -162,7 +173,7 @@ async def invite(
     The mail is an outbox row in the same unit; a pending invitation to the same address is
     withdrawn, so only the newest link works.
     """
-    actor = require_actor(actor)
+    actor = await _authorised(db, actor, slug)  # who may, before what they typed
     email = email.strip().lower()
     errors: dict[str, str] = {}
     if len(email) > 320 or not _EMAIL.match(email):
@@ -269,7 +280,7 @@ async def change_role(
     db: Database, actor: Actor | None, slug: str, account_id: int, role: str
 ) -> queries.MemberRow:
     """Make a member an organiser or a viewer; the member as they now are."""
-    actor = require_actor(actor)
+    actor = await _authorised(db, actor, slug)  # who may, before what they typed
     role = _role(role)
 
     async def _write(conn: AsyncConnection) -> queries.MemberRow:
