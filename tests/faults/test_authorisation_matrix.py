@@ -76,6 +76,11 @@ RULES: dict[tuple[str, str], str] = {
             "public:speaker",
             "public:organisation",
             "public:speaker_photo",
+            "public:speakers",
+            "public:organisations",
+            "programme:now",
+            "programme:starred",  # the ids in the address are all it reads
+            "programme:starred_ics",
             "exports:frab_xml",
             "exports:schedule_json",
             "api:openapi",
