@@ -25,6 +25,7 @@ from gathering.calendars.rules import FeedEvent, FeedInfo
 from gathering.core.caching import ExportCache, cached_response
 from gathering.core.errors import GatheringError, NotFound
 from gathering.core.render import database, render, settings
+from gathering.core.routing import MAX_ROW_ID
 from gathering.core.urls import url_path
 from gathering.programme import visitor_words as words
 from gathering.programme.published import Programme, PublicSession
@@ -50,7 +51,7 @@ def parse_starred(raw: str) -> tuple[int, ...]:
         part = part.strip()
         if not part:
             continue
-        if not (part.isascii() and part.isdigit()) or len(part) > 19:
+        if not (part.isascii() and part.isdigit()) or len(part) > 19 or int(part) > MAX_ROW_ID:
             raise BadStarredList(words.STARRED_NOT_A_NUMBER.format(value=part[:40]))
         ids.add(int(part))
     if not ids:
