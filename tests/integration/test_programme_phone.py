@@ -249,12 +249,15 @@ def _uids(body: bytes) -> list[str]:
 
 
 async def test_starred_feed_holds_exactly_the_starred_sessions(
-    db: Database, client: httpx.AsyncClient
+    db: Database, app: Starlette, client: httpx.AsyncClient
 ) -> None:
     sessions = await _demo(db)
     a = sessions["Closing plenary"]
     b = sessions["Welcome: reclaiming our party"]
-    response = await client.get(f"/g/{NATIONAL}/starred.ics?s={a.id},{b.id},{a.id}")
+    with counted(app) as statements:
+        response = await client.get(f"/g/{NATIONAL}/starred.ics?s={a.id},{b.id},{a.id}")
+    # The gathering, its newest release, that release's snapshot: no per-session reads.
+    assert len(statements) <= 3, statements
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/calendar; charset=utf-8"
     calendar = Calendar.from_ical(response.content)
