@@ -36,7 +36,7 @@
     session: $("door-session"), door: $("door-name"), sound: $("door-sound"),
     countIn: $("door-count-in"), countRegistered: $("door-count-registered"), countLeft: $("door-count-left"),
     countHere: $("door-count-here"), countQueued: $("door-count-queued"),
-    live: $("door-live"), network: $("door-network"), syncReport: $("door-sync-report"), rapid: $("door-rapid"),
+    live: $("door-live"), network: $("door-network"), ready: $("door-ready"), syncReport: $("door-sync-report"), rapid: $("door-rapid"),
     viewfinder: $("door-viewfinder"), video: $("door-video"), cameraButton: $("door-camera-button"),
     cameraStatus: $("door-camera-status"),
     codeForm: $("door-code-form"), code: $("door-code"),
@@ -430,6 +430,18 @@
     el.network.textContent = (isOnline ? "Online" : "Offline") + " · " + heardText;
   }
 
+  // Ready for no signal: the Service Worker has this page and its files (it says so once they
+  // are written, see door-sw.js) and the offline list for this pass is stored.
+  var readiness = { page: false, list: false };
+  function showReady() {
+    var ready = readiness.page && readiness.list;
+    el.ready.dataset.ready = ready ? "yes" : "no";
+    if (ready) el.ready.textContent = "Ready to scan without signal.";
+    else if (!offline || !navigator.serviceWorker) el.ready.textContent = "This browser cannot scan without signal: keep it online.";
+    else if (readiness.list) el.ready.textContent = "Keeping the scan page on this phone…";
+    else el.ready.textContent = "Getting this phone ready to scan without signal…";
+  }
+
   function showQueue() {
     if (!offline) return Promise.resolve();
     return Promise.all([offline.queued(), offline.meta("admitted_here")]).then(function (found) {
@@ -504,7 +516,8 @@
       var type = (response.headers.get("content-type") || "").toLowerCase();
       if (response.ok && type.indexOf("application/octet-stream") === 0) {
         heard();
-        return response.arrayBuffer().then(function (buffer) { return offline.save(passId, buffer); });
+        return response.arrayBuffer().then(function (buffer) { return offline.save(passId, buffer); })
+          .then(function (parsed) { readiness.list = Boolean(parsed); showReady(); return parsed; });
       }
       if (response.status === 401 || response.status === 403) {
         // The pass cannot be used any more: what this phone holds for it goes.
@@ -524,16 +537,21 @@
     if (navigator.serviceWorker && navigator.serviceWorker.controller) {
       navigator.serviceWorker.controller.postMessage({ type: "forget" });
     }
+    readiness.list = false;
+    readiness.page = false;
+    showReady();
     return offline.forget().then(showQueue);
   }
 
   function startOffline() {
     showNetwork();
+    showReady();
     if (!offline) return;
     offline.meta("last_heard").then(function (value) {
       if (value && !lastHeard) { lastHeard = new Date(value); showNetwork(); }
     });
-    offline.restore(passId).then(function () {
+    offline.restore(passId).then(function (kept) {
+      if (kept) { readiness.list = true; showReady(); }
       showQueue();
       return fetchBundle();
     }).then(syncQueue);
@@ -542,6 +560,13 @@
     window.addEventListener("online", function () { showNetwork(); syncQueue(); fetchBundle(); });
     window.addEventListener("offline", showNetwork);
     if (navigator.serviceWorker && urls.worker) {
+      navigator.serviceWorker.addEventListener("message", function (event) {
+        var data = event.data || {};
+        if (data.type !== "kept") return;
+        readiness.page = data.wanted > 0 && data.kept === data.wanted;
+        showReady();
+      });
+      if (navigator.serviceWorker.startMessages) navigator.serviceWorker.startMessages();
       navigator.serviceWorker.register(urls.worker, { scope: "/door/" }).then(function () {
         return navigator.serviceWorker.ready;
       }).then(function (registration) {

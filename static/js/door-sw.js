@@ -21,28 +21,41 @@ self.addEventListener("activate", function (event) {
 function isStatic(url) { return url.origin === self.location.origin && url.pathname.indexOf("/static/") === 0; }
 
 // The page asks for its own files to be kept (they were fetched before this worker ran), and
-// for everything to go on sign-out, expiry or revocation.
+// for everything to go on sign-out, expiry or revocation. Once the files are kept (or found kept
+// from an earlier visit) the page is told, so the steward can see the phone is ready for a
+// basement: a list of files still being written is not a promise the page can make.
 self.addEventListener("message", function (event) {
   var data = event.data || {};
   if (data.type === "keep" && Array.isArray(data.urls)) {
-    var urls = data.urls.filter(function (href) {
-      var url = new URL(href, self.location.href);
+    var wanted = data.urls.map(function (href) { return new URL(href, self.location.href); }).filter(function (url) {
       return url.origin === self.location.origin && (isStatic(url) || url.pathname === PAGE);
     });
+    var keyOf = function (url) { return url.pathname === PAGE ? PAGE : url.href; };
     event.waitUntil(caches.open(CACHE).then(function (cache) {
-      return Promise.all(urls.map(function (href) {
-        var url = new URL(href, self.location.href);
-        var key = url.pathname === PAGE ? PAGE : url.href;
+      return Promise.all(wanted.map(function (url) {
         return fetch(url.href, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
-          if (response.ok) return cache.put(key, response);
-          return null;
-        }).catch(function () { return null; });
-      }));
+          return response.ok ? cache.put(keyOf(url), response) : null;
+        }).catch(function () { return null; }); // no signal: what was kept before still holds
+      })).then(function () {
+        return Promise.all(wanted.map(function (url) { return cache.match(keyOf(url), { ignoreVary: true }); }));
+      });
+    }).then(function (found) {
+      var kept = found.filter(Boolean).length;
+      if (event.source) event.source.postMessage({ type: "kept", kept: kept, wanted: wanted.length });
     }));
   } else if (data.type === "forget") {
     event.waitUntil(caches.delete(CACHE));
   }
 });
+
+// What a phone that never kept the scan page sees instead of the browser's own error.
+function notKept() {
+  var body = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><meta name=\"viewport\" " +
+    "content=\"width=device-width, initial-scale=1\"><title>No signal</title><h1>No signal</h1>" +
+    "<p>This phone has not kept the scan page yet. Open the pass link once where there is signal, " +
+    "wait until the page says it can scan without signal, then it opens here too.</p></html>";
+  return new Response(body, { status: 503, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
+}
 
 self.addEventListener("fetch", function (event) {
   var request = event.request;
@@ -54,13 +67,13 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(fetch(request).then(function (response) {
       if (response.ok) {
         var copy = response.clone();
-        caches.open(CACHE).then(function (cache) { return cache.put(PAGE, copy); });
+        event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.put(PAGE, copy); }));
       }
       return response;
     }).catch(function () {
-      return caches.match(PAGE, { ignoreVary: true, ignoreSearch: true }).then(function (kept) {
-        return kept || Response.error();
-      });
+      return caches.open(CACHE).then(function (cache) {
+        return cache.match(PAGE, { ignoreVary: true, ignoreSearch: true });
+      }).then(function (kept) { return kept || notKept(); });
     }));
     return;
   }
