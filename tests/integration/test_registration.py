@@ -334,8 +334,11 @@ async def test_registering_twice_reveals_nothing_and_mails_the_owner(db: Databas
     r = schema.registration
     rows = await _rows(db, sa.select(r.c.name).where(r.c.email == "twice@example.org"))
     assert [row.name for row in rows] == ["Test Person"]
+    # Issue 16: the ticket once, then "already registered" with the link, not "booked" again.
     reminders = await _outbox(db, "registration_confirmed")
-    assert [m.to_address for m in reminders] == ["twice@example.org", "twice@example.org"]
+    assert [m.to_address for m in reminders] == ["twice@example.org"]
+    [again] = await _outbox(db, "already_registered")
+    assert again.to_address == "twice@example.org"
 
 
 @pytest.mark.parametrize(

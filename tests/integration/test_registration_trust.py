@@ -332,7 +332,9 @@ async def test_posting_a_registered_address_again_mails_its_owner_once_an_hour(
     flood = [
         await client.post(f"/g/{SLUG}/register", data={**form, "email": owner}) for _ in range(25)
     ]
-    assert len(await _outbox(db, "registration_confirmed", owner)) == 2  # the ticket, one link
+    # The ticket, then one mail with their link (issue 16: "already registered", not "booked").
+    assert len(await _outbox(db, "registration_confirmed", owner)) == 1
+    assert len(await _outbox(db, "already_registered", owner)) == 1
     # The answers are the same as for an address nobody registered.
     fresh = [
         await client.post(f"/g/{SLUG}/register", data={**form, "email": f"new{n}@example.org"})
@@ -347,7 +349,7 @@ async def test_posting_a_registered_address_again_mails_its_owner_once_an_hour(
         await registering.register(
             db, SLUG, _input(owner, (), ticket_type), links=LINKS, confirm_hours=24, now=later
         )
-    assert len(await _outbox(db, "registration_confirmed", owner)) == 3
+    assert len(await _outbox(db, "already_registered", owner)) == 2
 
 
 async def test_attempts_for_one_recipient_are_bounded(db: Database) -> None:
@@ -441,7 +443,7 @@ async def test_the_answer_runs_the_same_statements_for_a_registered_and_a_new_ad
     # ... and what was kept differs: a new registration, one mail to the owner, no decoy.
     assert await _statuses(db, session_id, "stranger@%") == {"confirmed": 1}
     assert await _statuses(db, session_id, "known@%") == {}
-    assert len(await _outbox(db, "registration_confirmed", owner)) == 2
+    assert len(await _outbox(db, "already_registered", owner)) == 1
     r = schema.registration
     assert await _rows(db, sa.select(r.c.id).where(r.c.email.like("%.invalid"))) == []
     ps = schema.programme_session
