@@ -8,12 +8,16 @@ The rules live by topic; import from their home when you can:
 - ``confirming``: the email confirmed, the ticket mailed.
 - ``places``: holds, waiting lists and offers; the housekeeping's ``expire_overdue``.
 - ``manage``: the manage link (booking, answers, giving up, data, erasure, the ticket).
+- ``changing``: adding sessions and changing the ticket type from the manage link (issue 16);
+  ``undoing``: taking back a place or a registration given up; ``booking_mail``: the booking
+  as mail shows it (places and waiting-list entries apart); ``offers``: an offer's page.
 - ``notices``: mail about released changes and reminders.
 - ``tokens``: signed links (``Links``, ``manage_token``); ``words``: what people read.
 """
 
 from __future__ import annotations
 
+from gathering.registration.changing import add_sessions, change_ticket_type
 from gathering.registration.confirming import Confirmed, confirm_registration
 from gathering.registration.form import (
     CONTACT,
@@ -42,6 +46,7 @@ from gathering.registration.notices import NOTIFIED_KINDS, change_notifier, queu
 from gathering.registration.places import accept_offer, expire_overdue
 from gathering.registration.registering import Registered, register
 from gathering.registration.tokens import Links, manage_token
+from gathering.registration.undoing import undo_cancellation, undo_give_up
 from gathering.registration.words import MATCH_TEXT, MAX_ANSWER, MAX_NAME, contact_text
 
 __all__ = [
@@ -64,10 +69,12 @@ __all__ = [
     "RegistrationPage",
     "Ticket",
     "accept_offer",
+    "add_sessions",
     "booking",
     "cancel_place",
     "cancel_registration",
     "change_notifier",
+    "change_ticket_type",
     "confirm_registration",
     "contact_text",
     "erase",
@@ -78,5 +85,7 @@ __all__ = [
     "register",
     "registration_page",
     "ticket",
+    "undo_cancellation",
+    "undo_give_up",
     "update_answers",
 ]
