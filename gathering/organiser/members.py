@@ -68,12 +68,13 @@ class MembersPage:
 
 async def _organisation(conn: AsyncConnection, actor: Actor, slug: str) -> OrganisationRef:
     org = await queries.organisation_by_slug(conn, slug)
-    if org is None:
-        raise NotFound(words.NO_ORGANISATION)
-    if actor.is_admin or org.id in actor.organisation_ids:
+    if org is not None and (actor.is_admin or org.id in actor.organisation_ids):
         return org
-    if org.id in actor.viewer_organisation_ids:
+    if org is not None and org.id in actor.viewer_organisation_ids:
         raise Forbidden(words.VIEWERS_SEE_NUMBERS_ONLY)
+    if org is None and actor.is_admin:
+        raise NotFound(words.NO_ORGANISATION)
+    # Not theirs, or no such organisation: the same answer either way.
     raise Forbidden(words.ONLY_ORGANISERS_MANAGE)
 
 

@@ -28,6 +28,7 @@ JVL_ALLOWED = {
     "organiser:session_new",
     "organiser:steward_passes",
     "reach:snippets",  # any organiser builds snippets of public views
+    "organiser:organisations",  # lists only the organisations the organiser belongs to
 }
 
 

@@ -423,7 +423,7 @@ async def test_only_organisers_of_the_organisation_manage_its_members(
     )
     assert removed.status_code == 403
     assert await _membership(db, LLA[0]) == [("lla", "organiser")]
-    assert (await client.get("/organiser/o/nobody/members")).status_code == 404
+    assert (await client.get("/organiser/o/nobody/members")).status_code == 403
     # Without the form's token nothing happens.
     no_token = await client.post("/organiser/o/jvl/members", data={"email": "y@example.org"})
     assert no_token.status_code == 403
