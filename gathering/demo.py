@@ -13,10 +13,12 @@ import secrets
 import zoneinfo
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.auth.accounts import create_or_update_account, hash_password
 from gathering.calendars.rules import new_feed_key
+from gathering.core import clock
 from gathering.core.database import Database
 from gathering.core.rows import id_or_insert, insert_missing
 from gathering.core.schema import (
@@ -39,6 +41,8 @@ from gathering.demo_data import (
     DEMO_RETENTION_DAYS,
     GATHERINGS,
     NATIONAL,
+    NEXT_CLOSES_AT,
+    NEXT_SLUG,
     ORGANISATIONS,
     PRACTICE_PASS_DAYS,
     PRACTICE_PASS_LABEL,
@@ -47,6 +51,8 @@ from gathering.demo_data import (
     STEWARD_PASS_LABEL,
     STEWARD_PIN,
     DemoGathering,
+    next_gathering,
+    next_gathering_day,
     practice_gathering,
 )
 from gathering.programme.queries import add_places_taken, gathering_row, latest_release
@@ -54,8 +60,10 @@ from gathering.programme.release import release_programme
 from gathering.registration.queries import live_registration_by_email
 from gathering.registration.tickets import new_ticket_code
 from gathering.registration.tokens import manage_token
+from gathering.registration.window_queries import gathering_window
 
 __all__ = [
+    "NEXT_SLUG",
     "ORGANISATIONS",
     "PRACTICE_SLUG",
     "STEWARD_PASS_LABEL",
@@ -96,8 +104,8 @@ async def load_demo(db: Database, *, secret_key: str) -> DemoLogins:
     practice_token = practice_steward_token(secret_key)
     pin_hash = hash_password(STEWARD_PIN)
 
-    async def _write(conn: AsyncConnection) -> int:
-        now = dt.datetime.now(dt.UTC)
+    async def _write(conn: AsyncConnection) -> tuple[int, int | None]:
+        now = clock.utc_now()  # the app clock: tests move it to see the next gathering move
         inserted = 0
         orgs: dict[str, int] = {}
         for slug, name, short in ORGANISATIONS:
@@ -119,6 +127,18 @@ async def load_demo(db: Database, *, secret_key: str) -> DemoLogins:
             inserted += new
         for demo in GATHERINGS:
             inserted += await _load_gathering(conn, demo, orgs, speakers, now)
+        # The network's next gathering is always ahead of the day the demo is loaded: moved on
+        # (with its sessions) once that day has come, so a new user has something to book.
+        today = now.astimezone(zoneinfo.ZoneInfo("Europe/London")).date()
+        moved = await _keep_next_ahead(conn, today, now)
+        upcoming = next_gathering(today)
+        closes = dt.datetime.combine(
+            upcoming.starts_on - dt.timedelta(days=1),
+            dt.time.fromisoformat(NEXT_CLOSES_AT),
+            zoneinfo.ZoneInfo("Europe/London"),
+        )
+        window = {"registration_closes_at": closes.astimezone(dt.UTC)}
+        inserted += await _load_gathering(conn, upcoming, orgs, speakers, now, window)
         first = GATHERINGS[0]
         gathering_id, _ = await id_or_insert(conn, gathering, {"slug": first.slug}, {})
         _, new = await id_or_insert(
@@ -153,13 +173,15 @@ async def load_demo(db: Database, *, secret_key: str) -> DemoLogins:
                 "created_at": now,
             },
         )
-        return inserted + new
+        return inserted + new, moved
 
-    inserted = await db.write(_write)
+    inserted, moved = await db.write(_write)
     attendee_name, attendee_id, nonce = await db.read(_first_attendee)
     practice_name, practice_id, practice_nonce = await db.read(_first_practice_attendee)
     for gathering_id in await db.read(_unreleased_gatherings):
         await release_programme(db, gathering_id, released_by=None, note="First programme.")
+    if moved is not None:
+        await release_programme(db, moved, released_by=None, note="Moved to its new date.")
     logins = []
     for email, name, password, is_admin, org in DEMO_ACCOUNTS:
         await create_or_update_account(
@@ -209,7 +231,7 @@ async def _first_practice_attendee(conn: AsyncConnection) -> tuple[str, int, str
 
 async def _unreleased_gatherings(conn: AsyncConnection) -> list[int]:
     ids = []
-    for slug in [*(demo.slug for demo in GATHERINGS), PRACTICE_SLUG]:
+    for slug in [*(demo.slug for demo in GATHERINGS), NEXT_SLUG, PRACTICE_SLUG]:
         row = await gathering_row(conn, slug=slug)
         if row is not None and await latest_release(conn, row.id) is None:
             ids.append(row.id)
@@ -222,6 +244,7 @@ async def _load_gathering(
     orgs: dict[str, int],
     speakers: dict[str, int],
     now: dt.datetime,
+    window: dict[str, dt.datetime] | None = None,
 ) -> int:
     zone = zoneinfo.ZoneInfo("Europe/London")
     gathering_id, inserted = await id_or_insert(
@@ -245,6 +268,7 @@ async def _load_gathering(
             "retention_days": DEMO_RETENTION_DAYS,
             "created_at": now,
             "updated_at": now,
+            **(window or {}),
         },
     )
     count = int(inserted)
@@ -348,3 +372,41 @@ async def _load_gathering(
             if placed:
                 await add_places_taken(conn, session_id, 1)
     return count
+
+
+async def _keep_next_ahead(conn: AsyncConnection, today: dt.date, now: dt.datetime) -> int | None:
+    """Move the next gathering (its dates, sessions and window) to its day after ``today`` once
+    ``today`` has reached it; its id when moved (its programme is then released again)."""
+    row = await gathering_window(conn, slug=NEXT_SLUG)
+    if row is None or row.starts_on > today:
+        return None
+    shift = next_gathering_day(today) - row.starts_on
+    moved_window = {
+        name: (value + shift if value is not None else None)
+        for name, value in (
+            ("registration_opens_at", row.registration_opens_at),
+            ("registration_closes_at", row.registration_closes_at),
+        )
+    }
+    await conn.execute(
+        sa.update(gathering)
+        .where(gathering.c.id == row.id)
+        .values(
+            starts_on=row.starts_on + shift,
+            ends_on=row.ends_on + shift,
+            updated_at=now,
+            **moved_window,
+        )
+    )
+    sessions = await conn.execute(
+        sa.select(
+            programme_session.c.id, programme_session.c.starts_at, programme_session.c.ends_at
+        ).where(programme_session.c.gathering_id == row.id)
+    )
+    for session_id, starts_at, ends_at in sessions.all():
+        await conn.execute(
+            sa.update(programme_session)
+            .where(programme_session.c.id == session_id)
+            .values(starts_at=starts_at + shift, ends_at=ends_at + shift, updated_at=now)
+        )
+    return row.id

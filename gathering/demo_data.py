@@ -1,12 +1,16 @@
 """The demo network's data, from the seed documents: the Labour Left Alliance's fringe at Labour
-Party conference in Brighton (21-25 September 2019), the network's own hybrid gathering, and a
-stewards' practice evening dated the day the demo is loaded. ``gathering.demo`` loads it.
+Party conference in Brighton (21-25 September 2019) and the network's own hybrid gathering (18
+September 2021), both kept as history with their real dates; the network's next national
+gathering, dated some weeks after the day the demo is loaded so there is always something to book
+(issue 16); and a stewards' practice evening dated the day the demo is loaded.
+``gathering.demo`` loads it.
 
 Attendees are fictional (example.org addresses).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -272,6 +276,8 @@ DEMO_ACCOUNTS = (
     ("admin@example.org", "Network admin", "demo-admin-password", True, None),
     ("organiser@example.org", "LLA organiser", "demo-organiser-password", False, "lla"),
     ("jvl@example.org", "JVL organiser", "demo-organiser-password", False, "jvl"),
+    # The next national gathering's host organisation: it opens registration and sets the form.
+    ("dlo@example.org", "DLO organiser", "demo-organiser-password", False, "dont-leave-organise"),
 )
 DEMO_RETENTION_DAYS = 3650
 STEWARD_PASS_LABEL = "Main door, conference fringe"  # noqa: S105 - a label, not a secret
@@ -314,4 +320,42 @@ def practice_gathering(today: dt.date) -> DemoGathering:
         ticket_types=(("Standard", "Free"), ("Solidarity", "£5 or what you can")),
         attendees=CONFERENCE.attendees,
         is_listed=False,  # a rehearsal: reached by its steward pass, not the public list
+    )
+
+
+# --- the network's next national gathering (issue 16) -----------------------------------------
+
+NEXT_SLUG = "dont-leave-organise-next"
+NEXT_WEEKS_AHEAD = 6  # it is on the first Saturday at least this many weeks after loading
+NEXT_CLOSES_AT = "18:00"  # registration closes at this time on the evening before (London)
+NEXT_ATTENDEES = (
+    ("Nia Campbell", "nia.campbell@example.org"),
+    ("Owen Pritchard", "owen.pritchard@example.net"),
+    ("Farah Siddiqui", "farah.siddiqui@example.org"),
+)
+
+
+def next_gathering_day(today: dt.date) -> dt.date:
+    """The first Saturday at least NEXT_WEEKS_AHEAD weeks after ``today``."""
+    earliest = today + dt.timedelta(weeks=NEXT_WEEKS_AHEAD)
+    return earliest + dt.timedelta(days=(5 - earliest.weekday()) % 7)
+
+
+def next_gathering(today: dt.date) -> DemoGathering:
+    """The network's next national gathering ("the first of many", as the seeds say): the same
+    programme as its first, on a Saturday some weeks after ``today``, with registration open."""
+    day = next_gathering_day(today)
+    return dataclasses.replace(
+        NATIONAL,
+        slug=NEXT_SLUG,
+        title="Don't Leave, Organise: the next national gathering",
+        description=(
+            "The network's next national gathering, in Brighton and online: union branches, local "
+            "left groups and members meet again to reclaim the party as a democratic force for "
+            "socialist transformation. Register for the sessions you plan to attend."
+        ),
+        starts_on=day,
+        ends_on=day,
+        sessions=tuple(dataclasses.replace(s, day=day) for s in NATIONAL.sessions),
+        attendees=NEXT_ATTENDEES,
     )

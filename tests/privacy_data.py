@@ -23,6 +23,7 @@ from gathering.demo import PRACTICE_SLUG, STEWARD_PIN, steward_token
 from gathering.door import rules as checkin
 from gathering.programme.release import load_programme
 from gathering.registration import rules as reg
+from tests.app_clock import BEFORE_CONFERENCE, app_clock_at
 from tests.conftest import TEST_SECRET
 
 CONFERENCE = "labour-conference-2019"
@@ -93,7 +94,8 @@ async def spread_personal_data(db: Database) -> None:
         session_ids=(str(supporters_only.id), str(public.id)),
         contact_organisation_ids=(str(lla.id),),
     )
-    await reg.register(db, CONFERENCE, form, links=LINKS, confirm_hours=24)
+    with app_clock_at(BEFORE_CONFERENCE):  # registered while it was open
+        await reg.register(db, CONFERENCE, form, links=LINKS, confirm_hours=24)
     out = schema.outbox
     [confirm] = await rows(
         db, sa.select(out).where(out.c.kind == "confirm_email", out.c.to_address == email)

@@ -405,7 +405,7 @@ async def delete(db: Database, actor: Actor | None, kind: str, row_id: int) -> i
             raise NotFound(words.NO_SUCH_ANY_MORE.format(kind=named))
         blocking = await queries.dependents(conn, kind, row_id)
         if blocking:
-            listed = ", ".join(f"{n} {what}" for what, n in blocking.items())
+            listed = ", ".join(_counted(n, what) for what, n in blocking.items())
             raise Conflict(words.CANNOT_DELETE.format(kind=named, listed=listed))
         if kind == "speaker":  # their private address goes with them, and mail sent to it
             await forget_speaker(conn, row_id, now=utc_now(), actor_id=admin.account_id)
@@ -423,3 +423,10 @@ async def delete(db: Database, actor: Actor | None, kind: str, row_id: int) -> i
         return row.column_id(PARENTS[kind][1]) if kind in PARENTS else None
 
     return await db.write(_write)
+
+
+def _counted(n: int, what: str) -> str:
+    """'1 registration', '2 registrations', '1 steward pass' (``what`` is a plural noun)."""
+    if n != 1:
+        return f"{n} {what}"
+    return f"1 {what[:-2] if what.endswith('sses') else what.removesuffix('s')}"

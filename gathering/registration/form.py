@@ -97,7 +97,9 @@ async def read_page(
             for o in await queries.consent_organisations(conn, row.id, row.host_organisation_id)
         ),
     )
-    return row, page
+    from gathering.registration import windows  # issue 16; it builds on this module's page
+
+    return row, await windows.within_window(conn, row.id, page)
 
 
 async def registration_page(db: Database, slug: str) -> RegistrationPage:

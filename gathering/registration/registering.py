@@ -23,7 +23,7 @@ from gathering.core.errors import Conflict
 from gathering.mail import messages as mail
 from gathering.organiser import supporter_queries
 from gathering.programme.release import PublicSession
-from gathering.registration import queries, words
+from gathering.registration import queries, windows, words
 from gathering.registration.form import (
     CONTACT,
     MATCH,
@@ -154,7 +154,7 @@ async def _accept(
     # Places left are not needed here: a place is taken by a conditional UPDATE.
     row, page = await read_page(conn, slug, live_places=False)
     if not page.is_open:
-        raise Conflict(words.NOT_OPEN)
+        raise Conflict(windows.why_closed(page))  # issue 16: the window's own reason
     checked = check_form(form, page)
     await check_invite_codes(conn, checked.sessions, form)
     recipient = subject(secret_key, "recipient", checked.email)

@@ -33,12 +33,13 @@ from gathering.auth.accounts import check_email
 from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.settings import Settings
+from gathering.demo_data import NEXT_SLUG
 from gathering.programme.openapi import openapi_document
 from tests.conftest import RUN_ID, _pg_execute, _sa_url
 from tests.faults.conftest import LiveServer
 from tests.helpers import parse_html
 
-NATIONAL = "dont-leave-organise-2021"  # open for registration, with questions and ticket types
+NATIONAL = NEXT_SLUG  # open for registration, with questions and ticket types (issue 16)
 CONFERENCE = "labour-conference-2019"  # the organiser of LLA edits its sessions
 ORGANISER = ("organiser@example.org", "demo-organiser-password")
 CASES_PER_OPERATION = 25  # 12 operations: about 300 cases per engine

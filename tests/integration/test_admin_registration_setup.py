@@ -15,14 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core import schema
 from gathering.core.database import Database
-from gathering.demo import load_demo
+from gathering.demo import NEXT_SLUG, load_demo
 from tests.conftest import TEST_SECRET
 from tests.helpers import csrf_from, parse_html, sign_in, texts
 
 pytestmark = pytest.mark.anyio
 ADMIN = ("admin@example.org", "demo-admin-password")
 ORGANISER = ("organiser@example.org", "demo-organiser-password")
-SLUG = "dont-leave-organise-2021"  # its demo registrations use its ticket types
+SLUG = NEXT_SLUG  # upcoming; its demo registrations use its ticket types
 REGISTER = f"/g/{SLUG}/register"
 WATCHED = (schema.gathering, schema.ticket_type, schema.question, schema.registration)
 
@@ -199,7 +199,7 @@ async def test_admin_adds_edits_reorders_and_deletes_a_ticket_type(
     new_path = f"/admin/gatherings/{gathering_id}/ticket-types/new"
     new_page = parse_html((await client.get(new_path)).text)
     assert texts(new_page, "//h1") == [
-        "New ticket type for Don't Leave, Organise: national gathering"
+        "New ticket type for Don't Leave, Organise: the next national gathering"
     ]
 
     created = await client.post(

@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.throttles import wait_words
-from gathering.demo import load_demo
+from gathering.demo import NEXT_SLUG, load_demo
 from gathering.programme import api_models as models
 from gathering.programme.openapi import document
 from gathering.registration.api_rules import FIELDS, THROTTLE_LIMIT, BadRequest, parse_registration
@@ -27,7 +27,7 @@ from gathering.registration.form import RegistrationInput
 from tests.conftest import TEST_SECRET
 
 BASE = "http://127.0.0.1:8000"
-REGISTER = "/api/gatherings/dont-leave-organise-2021/registrations"
+REGISTER = f"/api/gatherings/{NEXT_SLUG}/registrations"
 FUZZ: dict[str, Any] = {
     "deadline": None,
     "database": None,

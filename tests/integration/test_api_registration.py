@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zoneinfo
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,14 +17,14 @@ from starlette.applications import Starlette
 
 from gathering.core import schema
 from gathering.core.database import Database
-from gathering.demo import load_demo
+from gathering.demo import NEXT_SLUG, load_demo
 from gathering.programme.release import load_programme
 from gathering.registration import rules as reg
 from gathering.registration.api_rules import THROTTLE_LIMIT
 from tests.conftest import TEST_SECRET
 
 pytestmark = pytest.mark.anyio
-SLUG = "dont-leave-organise-2021"
+SLUG = NEXT_SLUG  # the demo's upcoming gathering: past ones take no registrations
 BASE = "http://127.0.0.1:8000"
 FORM = f"/api/gatherings/{SLUG}/registration"
 REGISTER = f"/api/gatherings/{SLUG}/registrations"
@@ -125,11 +126,14 @@ async def test_form_description_has_what_a_form_needs(
     programme = await load_programme(db, SLUG)
     assert [s["id"] for s in data["sessions"]] == [s.id for s in programme.sessions]
     plenary = next(s for s in data["sessions"] if s["title"] == PLENARY)
+    day = next(s.starts_at for s in programme.sessions if s.title == PLENARY)
+    local = day.astimezone(zoneinfo.ZoneInfo("Europe/London"))
     assert (plenary["starts_at"], plenary["access"], plenary["capacity"]) == (
-        "2021-09-18T10:30:00+01:00",
+        local.isoformat(),  # the demo's next gathering: 10:30 in London on its Saturday
         "public",
         300,
     )
+    assert local.strftime("%a %H:%M") == "Sat 10:30"
     assert isinstance(plenary["places_left"], int)
     names = [o["name"] for o in data["organisations"]]
     assert names
@@ -385,7 +389,7 @@ async def test_closed_registration_is_409(db: Database, client: httpx.AsyncClien
     assert response.status_code == 409
     assert response.json() == {
         "error": "conflict",
-        "message": "Registration for this gathering is not open.",
+        "message": "Registration is not open: the organisers have not opened it.",
     }
     assert response.headers["access-control-allow-origin"] == "*"
     missing = await client.post(

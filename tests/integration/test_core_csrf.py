@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core import schema
 from gathering.core.database import Database
-from gathering.demo import load_demo
+from gathering.demo import NEXT_SLUG, load_demo
 from tests.conftest import TEST_SECRET
 from tests.helpers import parse_html
 
 pytestmark = pytest.mark.anyio
-SLUG = "dont-leave-organise-2021"  # open for registration, with questions
+SLUG = NEXT_SLUG  # open for registration, with questions
 OWN = "http://127.0.0.1:8000"
 EVIL = "https://evil.example"
 CROSS_SITE = {"origin": EVIL, "sec-fetch-site": "cross-site"}

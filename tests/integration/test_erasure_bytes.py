@@ -39,6 +39,7 @@ from gathering.housekeeping import housekeeping
 from gathering.privacy import retention, storage
 from gathering.programme.release import load_programme
 from gathering.registration import rules as reg
+from tests.app_clock import BEFORE_CONFERENCE, app_clock_at
 from tests.conftest import TEST_SECRET
 from tests.privacy_data import (
     CONFERENCE,
@@ -294,7 +295,8 @@ async def _register(db: Database, person: Person, slug: str = NATIONAL) -> int:
         session_ids=(str(programme.sessions[0].id),),
         share_access_needs=True,
     )
-    await reg.register(db, slug, form, links=LINKS, confirm_hours=24)
+    with app_clock_at(BEFORE_CONFERENCE):  # registered while it was open (both are past)
+        await reg.register(db, slug, form, links=LINKS, confirm_hours=24)
     out, r = schema.outbox, schema.registration
     [confirm] = await rows(
         db, sa.select(out).where(out.c.kind == "confirm_email", out.c.to_address == person.email)

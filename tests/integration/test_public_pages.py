@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core import schema
 from gathering.core.database import Database
-from gathering.demo import load_demo
+from gathering.demo import NEXT_SLUG, load_demo
 from gathering.programme.release import PublicSession, load_programme, release_programme
 from tests.conftest import TEST_SECRET
 from tests.factories import add_room
@@ -324,20 +324,21 @@ async def test_speaker_page_lists_their_sessions_across_gatherings(
     assert texts(doc, "//p[contains(@class,'affiliation')]") == ["Former Labour MP"]
     assert texts(doc, "//div[contains(@class,'bio')]//em") == ["North East"]
     assert texts(doc, "//section[@class='group']/h3") == [
-        "Don't Leave, Organise: national gathering"
+        "Don't Leave, Organise: the next national gathering",  # the demo's upcoming one first
+        "Don't Leave, Organise: national gathering",
     ]
-    assert _session_titles(doc) == [
+    assert _session_titles(doc) == 2 * [
         "Organising locally: mutual aid and left groups",
         "Closing plenary",
     ]
-    assert texts(doc, "//li[contains(@class,'session')]//span[@class='when']") == [
+    assert texts(doc, "//li[contains(@class,'session')]//span[@class='when']")[2:] == [
         "Saturday 18 September, 14:00–15:00",
         "Saturday 18 September, 15:15–16:00",
     ]
-    assert texts(doc, "//li[contains(@class,'session')]//span[contains(@class,'badge-role')]") == [
-        "Speaker",
-        "Speaker",
-    ]
+    assert (
+        texts(doc, "//li[contains(@class,'session')]//span[contains(@class,'badge-role')]")
+        == ["Speaker"] * 4
+    )
 
 
 async def test_organisation_page_lists_hosted_and_co_hosted_sessions(
@@ -347,14 +348,17 @@ async def test_organisation_page_lists_hosted_and_co_hosted_sessions(
     doc = await _page(client, "/organisations/lrc")
     assert texts(doc, "//h1") == ["Labour Representation Committee (LRC)"]
     assert texts(doc, "//section[@class='group']/h3") == [
+        "Don't Leave, Organise: the next national gathering",  # the demo's upcoming one first
         "Don't Leave, Organise: national gathering",
         "Labour Left at Labour Party conference 2019",
     ]
     assert _session_titles(doc) == [
         "Restoring democracy throughout our party",
+        "Restoring democracy throughout our party",
         "What kind of Labour Left do we need?",
     ]
     assert texts(doc, "//li[contains(@class,'session')]//span[contains(@class,'badge-role')]") == [
+        "Co-host",
         "Co-host",
         "Host",
     ]
@@ -370,7 +374,8 @@ async def test_organisation_page_lists_hosted_and_co_hosted_sessions(
         ("pappe", ["Let's Talk about Palestine"]),  # accent-insensitive: Pappé
         ("LIVINGSTONE witchhunt", ["Labour Against the Witchhunt fringe meeting"]),
         ("jvl", ["Let's Talk about Palestine"]),  # a host's short name
-        ("plenary", ["Welcome: reclaiming our party", "Closing plenary"]),
+        # The demo's next gathering has the same programme as its first (issue 16).
+        ("plenary", 2 * ["Welcome: reclaiming our party", "Closing plenary"]),
     ],
 )
 async def test_search_finds_sessions_containing_every_word(
@@ -545,7 +550,11 @@ async def test_home_links_each_gathering_and_the_api_description(
 ) -> None:
     await _sessions(db)
     doc = await _page(client, "/")
-    assert _paths(doc.xpath("//main//article/h2/a/@href")) == [f"/g/{NATIONAL}", f"/g/{CONFERENCE}"]
+    assert _paths(doc.xpath("//main//article/h2/a/@href")) == [
+        f"/g/{NEXT_SLUG}",  # the demo's upcoming gathering (issue 16)
+        f"/g/{NATIONAL}",
+        f"/g/{CONFERENCE}",
+    ]
     service = doc.xpath("//head/link[@rel='service-desc']")
     assert [link.get("type") for link in service] == ["application/openapi+json"]
     assert (await client.get(service[0].get("href"))).status_code == 200

@@ -18,14 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput, NotFound
-from gathering.demo import load_demo
+from gathering.demo import NEXT_SLUG, load_demo
 from gathering.programme.release import load_programme
 from gathering.registration import rules as reg
 from tests.conftest import TEST_SECRET
 from tests.helpers import csrf_from, parse_html, texts
 
 pytestmark = pytest.mark.anyio
-SLUG = "dont-leave-organise-2021"
+SLUG = NEXT_SLUG  # the demo's upcoming gathering: past ones take no registrations
 BASE = "http://127.0.0.1:8000"
 LINKS = reg.Links(
     secret_key=TEST_SECRET,
@@ -65,8 +65,9 @@ async def _session(db: Database, title: str) -> int:
 
 
 async def _ticket_type(db: Database) -> str:
-    t = schema.ticket_type
-    rows = await _rows(db, sa.select(t.c.id).order_by(t.c.position))
+    t, g = schema.ticket_type, schema.gathering
+    query = sa.select(t.c.id).join(g, g.c.id == t.c.gathering_id).where(g.c.slug == SLUG)
+    rows = await _rows(db, query.order_by(t.c.position))
     return str(rows[0].id)
 
 

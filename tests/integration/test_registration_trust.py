@@ -22,7 +22,7 @@ from gathering.app import create_app
 from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.settings import Settings
-from gathering.demo import load_demo
+from gathering.demo import NEXT_SLUG, load_demo
 from gathering.programme.release import load_programme
 from gathering.registration import confirming, manage, places, registering
 from gathering.registration.form import RegistrationInput
@@ -32,7 +32,7 @@ from tests.conftest import TEST_SECRET
 from tests.helpers import csrf_from, parse_html, texts
 
 pytestmark = pytest.mark.anyio
-SLUG = "dont-leave-organise-2021"
+SLUG = NEXT_SLUG  # the demo's upcoming gathering: past ones take no registrations
 BASE = "http://127.0.0.1:8000"
 LINKS = Links(
     secret_key=TEST_SECRET,
@@ -73,8 +73,9 @@ async def _session_with_places(db: Database, places: int) -> int:
 
 
 async def _ticket_type(db: Database) -> str:
-    t = schema.ticket_type
-    return str((await _rows(db, sa.select(t.c.id).order_by(t.c.position)))[0].id)
+    t, g = schema.ticket_type, schema.gathering
+    query = sa.select(t.c.id).join(g, g.c.id == t.c.gathering_id).where(g.c.slug == SLUG)
+    return str((await _rows(db, query.order_by(t.c.position)))[0].id)
 
 
 async def _statuses(db: Database, session_id: int, email_like: str) -> dict[str, int]:

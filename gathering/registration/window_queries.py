@@ -1,0 +1,77 @@
+"""Queries for registration windows (issue 16): a gathering's, and its sessions'."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gathering.core.schema import gathering, programme_session
+
+
+class GatheringWindowRow(NamedTuple):
+    id: int
+    slug: str
+    title: str
+    starts_on: dt.date
+    ends_on: dt.date
+    timezone: str
+    host_organisation_id: int | None
+    registration_open: bool
+    registration_opens_at: dt.datetime | None
+    registration_closes_at: dt.datetime | None
+    released_version: int
+
+
+class SessionWindowRow(NamedTuple):
+    id: int
+    registration_opens_at: dt.datetime | None
+    registration_closes_at: dt.datetime | None
+
+
+_GATHERING = sa.select(*(gathering.c[name] for name in GatheringWindowRow._fields))
+_SESSIONS = sa.select(*(programme_session.c[name] for name in SessionWindowRow._fields)).where(
+    programme_session.c.gathering_id == sa.bindparam("gathering_id")
+)
+
+
+async def gathering_window(
+    conn: AsyncConnection, *, slug: str | None = None, gathering_id: int | None = None
+) -> GatheringWindowRow | None:
+    """The gathering ``slug`` (or ``gathering_id``) with its registration settings; None if none."""
+    query = (
+        _GATHERING.where(gathering.c.slug == slug)
+        if slug is not None
+        else _GATHERING.where(gathering.c.id == gathering_id)
+    )
+    row = (await conn.execute(query)).first()
+    return None if row is None else GatheringWindowRow._make(row)
+
+
+async def session_windows(conn: AsyncConnection, gathering_id: int) -> dict[int, SessionWindowRow]:
+    """Each session's own window (both None: the gathering's alone)."""
+    rows = await conn.execute(_SESSIONS, {"gathering_id": gathering_id})
+    return {row.id: SessionWindowRow._make(row) for row in rows}
+
+
+async def save_gathering_window(
+    conn: AsyncConnection,
+    gathering_id: int,
+    *,
+    is_open: bool,
+    opens_at: dt.datetime | None,
+    closes_at: dt.datetime | None,
+    now: dt.datetime,
+) -> None:
+    await conn.execute(
+        sa.update(gathering)
+        .where(gathering.c.id == gathering_id)
+        .values(
+            registration_open=is_open,
+            registration_opens_at=opens_at,
+            registration_closes_at=closes_at,
+            updated_at=now,
+        )
+    )
