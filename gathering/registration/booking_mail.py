@@ -49,6 +49,7 @@ async def booking_mail(
     changes: list[str] | None = None,
     programme: Programme | None = None,
     places: list[PlaceRow] | None = None,
+    with_files: bool = True,
 ) -> BookingMail:
     """The context and attachments of a mail about the whole booking as it now stands."""
     if programme is None:
@@ -90,6 +91,8 @@ async def booking_mail(
         "changes": list(changes or []),
     }
     attachments: list[dict[str, object]] = []
+    if not with_files:
+        return BookingMail(context, attachments)
     if ticket:
         attachments.append({"kind": "qr_png", "cid": "ticket-qr", "data": code})
     if events:

@@ -19,7 +19,7 @@ from gathering.mail import messages as mail
 from gathering.programme import queries as programme_queries
 from gathering.programme.release import programme_for_row
 from gathering.registration import place_queries, queries, tokens, words
-from gathering.registration.booking_mail import queue_booking_mail
+from gathering.registration.booking_mail import booking_mail, queue_booking_mail
 from gathering.registration.mail_text import moment_text, session_context
 from gathering.registration.place_queries import PlaceRow
 from gathering.registration.queries import RegistrationRow
@@ -93,6 +93,9 @@ async def offer_next(
     session = programme.session(session_id)
     title = session.title if session else words.A_SESSION
     when = session_context(session, gathering.timezone, "offered")["when_text"] if session else ""
+    # Issue 16: the rest of the booking too, places and waiting-list entries apart.
+    made = await booking_mail(conn, person, links, programme=programme, with_files=False)
+    booked = made.context
     await mail.queue(
         conn,
         kind="place_offered",
@@ -106,6 +109,8 @@ async def offer_next(
             "accept_url": links.offer_url(waiting.id),
             "offer_expires_text": moment_text(until, gathering.timezone),
             "manage_url": links.manage_url(person.id, person.manage_key),
+            "places": booked["places"],
+            "waiting": booked["waiting"],
         },
     )
 

@@ -324,10 +324,15 @@ async def test_an_offer_names_the_session_and_taking_it_mails_the_ticket(
     unions = await _session(db, UNIONS)
     await _fill(db, unions, places_left=1)
     first = await _booked(db, "placed@example.org", [UNIONS])
-    await _booked(db, "next@example.org", [UNIONS])
+    await _booked(db, "next@example.org", [UNIONS, WELCOME])
     booking = await reg.booking(db, first, secret_key=TEST_SECRET)
     await reg.cancel_place(db, first, booking.places[0].id, links=LINKS, offer_hours=24)
     [offer] = await _outbox(db, "place_offered", "next@example.org")
+    # The rest of the booking, places and waiting-list entries apart (not the offered one).
+    assert ([s["title"] for s in offer.context["places"]], offer.context["waiting"]) == (
+        [WELCOME],
+        [],
+    )
     path = urlsplit(offer.context["accept_url"]).path
     page = parse_html((await client.get(path)).text)
     assert texts(page, "//h1") == [f"A place has freed up for you at “{UNIONS}”"]
@@ -336,7 +341,7 @@ async def test_an_offer_names_the_session_and_taking_it_mails_the_ticket(
     assert taken.status_code == 303
     [mail] = await _outbox(db, "booking_changed", "next@example.org")
     assert mail.context["has_ticket"] is True
-    assert [s["title"] for s in mail.context["places"]] == [UNIONS]
+    assert [s["title"] for s in mail.context["places"]] == [UNIONS, WELCOME]
     assert mail.context["changes"] == [f"You took up the place offered to you at “{UNIONS}”."]
     again = await client.get(path)
     assert again.status_code == 410
