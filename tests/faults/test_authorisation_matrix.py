@@ -108,6 +108,7 @@ RULES: dict[tuple[str, str], str] = {
             "reach:embed_organisation",
             "reach:oembed",
             "auth:reset",  # the emailed token decides, not who asks
+            "auth:invitation",  # the same: a signed, single-use organiser invitation
             "door:open_page",  # the pass link's page: the PIN decides
             "steward:open",  # opening a pass: its link and PIN decide
             "steward:close",  # forgetting the device cookie: harmless for anyone
@@ -155,6 +156,12 @@ RULES: dict[tuple[str, str], str] = {
     ("organiser:session_new", "*"): "any_organiser",
     ("organiser:steward_passes", "*"): "any_organiser",
     ("reach:snippets", "*"): "any_organiser",  # builds snippets of public views only
+    # An organisation's members and invitations (issue 16): its own organisers (LLA's here).
+    ("organiser:organisations", "*"): "any_organiser",  # lists the visitor's own only
+    ("organiser:members", "*"): "host",
+    ("organiser:invitation_revoke", "*"): "host",
+    ("organiser:member_role", "*"): "host",
+    ("organiser:member_remove", "*"): "host",
     ("organiser:session_edit", "*"): "host",
     ("organiser:release", "*"): "host",
     ("organiser:steward_pass_revoke", "*"): "host",
@@ -339,6 +346,11 @@ def _path(route: Route, ids: Ids, visitor: str) -> str:
         "registration:confirm": {"token": secrets["confirm"]},
         "registration:offer": {"token": secrets["offer"]},
         "auth:reset": {"token": "not-a-reset-token"},
+        "auth:invitation": {"token": "not-an-invitation"},
+        "organiser:members": {"slug": "lla"},
+        "organiser:invitation_revoke": {"slug": "lla", "invitation_id": "1"},
+        "organiser:member_role": {"slug": "lla", "account_id": "1"},
+        "organiser:member_remove": {"slug": "lla", "account_id": "1"},
         "door:open_page": {"token": ids.practice_token},
         "registration:ticket_image": {"kind": "svg"},
     }.get(route.name, {})
