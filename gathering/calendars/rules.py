@@ -11,10 +11,10 @@ is safe. Rules, and why (issue 4):
 - Cancelled sessions stay, with STATUS:CANCELLED and a "Cancelled:" summary, so subscribers see the
   cancellation instead of the entry silently vanishing.
 - Times carry the gathering's IANA zone (``TZID=Europe/London``) with a VTIMEZONE built from
-  zoneinfo; never floating times and never "GMT". RFC 5545 §3.3.5: a local time that occurs twice
-  (clocks going back) means its *first* occurrence. So an instant in the repeated hour's first
-  pass (fold=0, e.g. 01:30 BST on 2019-10-27 = 00:30 UTC) is written as local time; an instant in
-  the second pass (fold=1, 01:30 GMT) cannot be written as that local time and is written in UTC.
+  zoneinfo (``timezones.py``: yearly RRULEs, no RDATE lists, which vobject misreads); never
+  floating times and never "GMT". A local time in the hour repeated when clocks go back names two
+  instants: RFC 5545 §3.3.5 reads it as the first, but libical (Evolution, GNOME) reads it as the
+  second, so every time in that hour, either pass, is written in UTC, which all readers agree on.
 - No ORGANIZER or ATTENDEE: they turn a feed into an invitation and leak addresses.
 - Public feeds take only released (public) data. Joining links are private and appear only in a
   person's own agenda feed, passed in explicitly as ``FeedEvent.joining_link``.
@@ -33,7 +33,7 @@ from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.calendars import queries, words
+from gathering.calendars import queries, timezones, words
 from gathering.core.database import Database
 from gathering.core.errors import NotFound
 from gathering.programme.published import Programme, PublicGathering, PublicSession
@@ -42,7 +42,7 @@ from gathering.registration import joining
 from gathering.registration.tokens import Links
 
 if TYPE_CHECKING:
-    from icalendar import Calendar, Event, Timezone
+    from icalendar import Calendar, Event
     from icalendar.parser import Contentline
 
 PRODID = "-//Gathering//Gathering calendar feeds//EN"
@@ -190,28 +190,15 @@ def webcal_url(feed_url: str) -> str:
 # --- building ----------------------------------------------------------------------------------
 
 
-def _is_second_pass(local: dt.datetime) -> bool:
-    return local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset()
+def _is_repeated(local: dt.datetime) -> bool:
+    """True when the local time happens twice (the hour repeated when clocks go back)."""
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
 
 
 def _local(moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
-    """``moment`` in ``zone``, or in UTC when the local time would name another instant."""
+    """``moment`` in ``zone``, or in UTC when the local time names two instants."""
     local = moment.astimezone(zone)
-    return moment.astimezone(dt.UTC) if _is_second_pass(local) else local
-
-
-@cache
-def _vtimezone(name: str, first_year: int, last_year: int) -> bytes:
-    # Building a VTIMEZONE walks the zone's transitions; keep the result per year range.
-    from icalendar import Timezone
-
-    component = Timezone.from_tzinfo(
-        zoneinfo.ZoneInfo(name),
-        tzid=name,
-        first_date=dt.date(first_year, 1, 1),
-        last_date=dt.date(last_year + 1, 1, 1),
-    )
-    return bytes(component.to_ical())
+    return moment.astimezone(dt.UTC) if _is_repeated(local) else local
 
 
 def _in_utc(item: FeedEvent) -> bool:
@@ -219,14 +206,6 @@ def _in_utc(item: FeedEvent) -> bool:
     zone = zoneinfo.ZoneInfo(item.gathering.timezone)
     session = item.session
     return all(_local(m, zone).tzinfo is dt.UTC for m in (session.starts_at, session.ends_at))
-
-
-def _timezone_component(name: str, first_year: int, last_year: int) -> Timezone:
-    from icalendar import Timezone
-
-    component = Timezone.from_ical(_vtimezone(name, first_year, last_year))
-    assert isinstance(component, Timezone)
-    return component
 
 
 @cache
@@ -329,7 +308,7 @@ def make_calendar(info: FeedInfo, events: Iterable[FeedEvent], base_url: str) ->
         if all(_in_utc(item) for item in mine):
             continue
         years = [m.year for item in mine for m in (item.session.starts_at, item.session.ends_at)]
-        calendar.add_component(_timezone_component(name, min(years), max(years)))
+        calendar.add_component(timezones.vtimezone(name, min(years), max(years)))
     for event in built:
         calendar.add_component(event)
     return calendar
