@@ -107,6 +107,13 @@ async def add_sessions(
         if not page.is_open:
             raise InvalidInput({"session_ids": _closed_text(page)})
         sessions = _chosen(page, session_ids)
+        missing = {
+            f"invite_{s.id}": words.invite_code_needed(s.title)
+            for s in sessions
+            if s.access == "invite" and not invite_codes.get(str(s.id), "").strip()
+        }
+        if missing:
+            raise InvalidInput(missing)
         await check_invite_codes(conn, sessions, RegistrationInput(invite_codes=invite_codes))
         refused = [
             s.title

@@ -507,3 +507,57 @@ async def test_undo_is_refused_when_the_address_registered_again_meanwhile(db: D
     assert "registered again since" in str(refused.value)
     with pytest.raises(InvalidInput):
         await changing.add_sessions(db, token, (str(await _session(db, UNIONS)),), {}, links=LINKS)
+
+
+async def test_adding_follows_the_forms_rules_invite_codes_closed_registration_and_requeueing(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    token = await _booked(db, "rules@example.org", [WELCOME])
+    unions, closing = await _session(db, UNIONS), await _session(db, CLOSING)
+    ps = schema.programme_session
+    await _execute(
+        db, sa.update(ps).where(ps.c.id == closing).values(access="invite", invite_code="Unity")
+    )
+    programme = await load_programme(db, SLUG)
+    await release_programme(db, programme.gathering.id, released_by=None)
+    form = await csrf_from(client, f"/r/{token}/sessions")
+    missing = await client.post(
+        f"/r/{token}/sessions", data={"csrftoken": form, "session_ids": [str(closing)]}
+    )
+    assert missing.status_code == 422
+    page = parse_html(missing.text)
+    assert texts(page, f"//p[@id='invite_{closing}-error']") == [
+        f"“{CLOSING}” needs its invite code."
+    ]
+    assert page.xpath(f"//input[@id='session-{closing}']/@checked") == ["checked"]  # kept
+    ok = await client.post(
+        f"/r/{token}/sessions",
+        data={"csrftoken": form, "session_ids": [str(closing)], f"invite_{closing}": " unity "},
+    )
+    assert ok.status_code == 303
+    assert (await _places(db, "rules@example.org"))[CLOSING] == "confirmed"
+
+    # A place given up for good and booked again goes to the back of the waiting list.
+    await _fill(db, unions, places_left=1)
+    await changing.add_sessions(db, token, (str(unions),), {}, links=LINKS)
+    await _booked(db, "behind@example.org", [UNIONS])  # full now: waits
+    booking = await reg.booking(db, token, secret_key=TEST_SECRET)
+    place = next(p for p in booking.places if p.session.id == unions)
+    await reg.cancel_place(db, token, place.id, links=LINKS, offer_hours=24, undo_minutes=5)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=6)
+    await reg.expire_overdue(db, links=LINKS, offer_hours=24, now=later)
+    assert (await _places(db, "behind@example.org"))[UNIONS] == "offered"
+    again = await changing.add_sessions(db, token, (str(unions),), {}, links=LINKS, now=later)
+    assert again.places == {unions: "waitlisted"}
+
+    # Registration closed by the organisers: the add page says so and nothing is added.
+    g = schema.gathering
+    await _execute(db, sa.update(g).where(g.c.slug == SLUG).values(registration_open=False))
+    shown = parse_html((await client.get(f"/r/{token}/sessions")).text)
+    assert texts(shown, "//form[.//button[.='Add']]") == []
+    assert texts(shown, "//p[@class='notice']")[0].startswith("Registration is not open")
+    refused = await client.post(
+        f"/r/{token}/sessions", data={"csrftoken": form, "session_ids": [str(unions)]}
+    )
+    assert refused.status_code == 422
