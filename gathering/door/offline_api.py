@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from gathering.core.caching import accepted_codings
 from gathering.core.clock import utc_now
 from gathering.core.http import NO_STORE
 from gathering.core.render import database, settings
@@ -37,8 +38,13 @@ async def bundle(request: Request, device: StewardDevice) -> Response:
     found = await bundles.offline_bundle(
         database(request), device, now=utc_now(), secret_key=settings(request).secret_key
     )
-    headers = {**NO_STORE, "x-bundle-tickets": str(found.tickets)}
-    return Response(found.content, media_type="application/octet-stream", headers=headers)
+    body, coding = bundles.coded(
+        found.content, accepted_codings(request.headers.get("accept-encoding", ""))
+    )
+    headers = {**NO_STORE, "x-bundle-tickets": str(found.tickets), "vary": "Accept-Encoding"}
+    if coding is not None:
+        headers["content-encoding"] = coding
+    return Response(body, media_type="application/octet-stream", headers=headers)
 
 
 def _instant(value: object) -> dt.datetime:

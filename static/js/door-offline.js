@@ -76,21 +76,24 @@
   function parse(buffer) {
     var bytes = new Uint8Array(buffer);
     var magic = String.fromCharCode(bytes[0], bytes[1], bytes[2], bytes[3]);
-    if (magic !== "GDB1") throw new Error("not a bundle");
+    if (magic !== "GDB2") throw new Error("not a bundle");
     var length = new DataView(buffer).getUint32(4);
     var header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length)));
     var index = new Map();
-    var at = 8 + length, hashBytes = header.hash_bytes, width = header.bitmap_bytes;
-    while (at < bytes.length) {
-      var key = hex(bytes.subarray(at, at + hashBytes));
-      at += hashBytes;
-      var record = { status: bytes[at], type: bytes[at + 1], bitmap: bytes.subarray(at + 2, at + 2 + width) };
-      at += 2 + width;
-      var sealedLength = bytes[at];
-      record.sealed = bytes.subarray(at + 1, at + 1 + sealedLength);
-      at += 1 + sealedLength;
-      index.set(key, record);
+    // Column by column (gathering/door/bundles.py): hashes, statuses, types, bitmaps, lengths, names.
+    var count = header.count, hashBytes = header.hash_bytes, width = header.bitmap_bytes;
+    var hashesAt = 8 + length, statusesAt = hashesAt + count * hashBytes, typesAt = statusesAt + count;
+    var bitmapsAt = typesAt + count, lengthsAt = bitmapsAt + count * width, sealedAt = lengthsAt + count;
+    for (var i = 0; i < count; i++) {
+      var sealedLength = bytes[lengthsAt + i];
+      index.set(hex(bytes.subarray(hashesAt + i * hashBytes, hashesAt + (i + 1) * hashBytes)), {
+        status: bytes[statusesAt + i], type: bytes[typesAt + i],
+        bitmap: bytes.subarray(bitmapsAt + i * width, bitmapsAt + (i + 1) * width),
+        sealed: bytes.subarray(sealedAt, sealedAt + sealedLength)
+      });
+      sealedAt += sealedLength;
     }
+    if (sealedAt !== bytes.length) throw new Error("a bundle of the wrong length");
     return { header: header, index: index };
   }
 
@@ -144,7 +147,7 @@
         { name: "HKDF", hash: "SHA-256", salt: bundle.salt, info: bundle.info },
         base, { name: "AES-GCM", length: 128 }, false, ["decrypt"]);
     }).then(function (key) {
-      return subtle.decrypt({ name: "AES-GCM", iv: new Uint8Array(12) }, key, sealed);
+      return subtle.decrypt({ name: "AES-GCM", iv: new Uint8Array(12), tagLength: bundle.header.tag_bytes * 8 }, key, sealed);
     }).then(function (plain) {
       var parts = new TextDecoder().decode(plain).split("\n");
       return { name: parts[0] || "", needs: parts.slice(1).join(" ") };
