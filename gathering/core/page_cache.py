@@ -20,6 +20,7 @@ import brotli  # type: ignore[import-untyped]
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gathering.core import clock
 from gathering.core.caching import accepted_codings, etag_for, format_http_date, not_modified
 from gathering.core.clock import utc_now
 from gathering.core.compression import KEEP_PLAIN
@@ -39,6 +40,9 @@ class Rendered:
 
     body: bytes
     status_code: int = 200
+    # What it shows changes by itself at this instant (a registration window opening or
+    # closing, issue 16): kept until then on the app clock; None: until the generation changes.
+    valid_until: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class CachedPage:
     last_modified: dt.datetime
     status_code: int
     fresh_until: float  # time.monotonic(); inf: until the generation changes
+    valid_until: dt.datetime | None = None  # on the app clock (``Rendered.valid_until``)
 
     def encoded(self, accept_encoding: str) -> tuple[bytes, str | None]:
         """The smallest body the client accepts (brotli, then gzip), and its Content-Encoding."""
@@ -93,6 +98,7 @@ def compress_page(
         last_modified=last_modified,
         status_code=rendered.status_code,
         fresh_until=float("inf") if fresh_for is None else time.monotonic() + fresh_for,
+        valid_until=rendered.valid_until,
     )
 
 
@@ -114,6 +120,8 @@ class PageCache:
         """The kept page for ``key`` if it belongs to ``generation`` and is still fresh."""
         page = self._pages.get(key)
         if page is None or page.generation != generation or page.fresh_until < time.monotonic():
+            return None
+        if page.valid_until is not None and clock.utc_now() >= page.valid_until:
             return None
         self._pages.move_to_end(key)
         return page

@@ -56,6 +56,7 @@ from gathering.programme.wording import (
     short_moment,
 )
 from gathering.reach.previews import rescheduled_sessions
+from gathering.registration import windows
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ATOM_TYPE = "application/atom+xml"
@@ -74,7 +75,15 @@ async def _programme_page(request: Request) -> Response:
     )
     view = await browse_programme(database(request), request.path_params["slug"], filters)
     return render(
-        request, "public/programme.html", {"view": view, "gathering": view.programme.gathering}
+        request,
+        "public/programme.html",
+        {
+            "view": view,
+            "gathering": view.programme.gathering,
+            "registration": await windows.gathering_page_state(
+                database(request), view.programme.gathering.id
+            ),
+        },
     )
 
 
@@ -84,10 +93,17 @@ async def _session_page(request: Request) -> Response:
     )
     # For the link preview's eventStatus (EventRescheduled): only the release history tells.
     moved = session.id in await rescheduled_sessions(database(request), programme)
+    # Why one may (not) register now (issue 16); the kept page lasts until that changes.
+    state = await windows.session_page_state(database(request), programme.gathering.id, session)
     return render(
         request,
         "public/session.html",
-        {"gathering": programme.gathering, "session": session, "moved": moved},
+        {
+            "gathering": programme.gathering,
+            "session": session,
+            "moved": moved,
+            "registration": state,
+        },
     )
 
 
@@ -149,7 +165,10 @@ def _kept(
 ) -> Awaitable[Response]:
     async def build() -> Rendered:
         response = await page(request)
-        return Rendered(bytes(response.body), response.status_code)
+        # A page showing a registration window is kept until the window opens or closes.
+        state = getattr(response, "context", {}).get("registration")
+        until = state.changes_at if isinstance(state, windows.WindowState) else None
+        return Rendered(bytes(response.body), response.status_code, valid_until=until)
 
     return kept_page(request, key, build, places_of=places_of)
 

@@ -75,3 +75,39 @@ async def save_gathering_window(
             updated_at=now,
         )
     )
+
+
+_GATHERING_AND_SESSION = (
+    sa.select(
+        *(gathering.c[name] for name in GatheringWindowRow._fields),
+        programme_session.c.id.label("session_id"),
+        programme_session.c.registration_opens_at.label("session_opens_at"),
+        programme_session.c.registration_closes_at.label("session_closes_at"),
+    )
+    .select_from(
+        gathering.outerjoin(
+            programme_session,
+            sa.and_(
+                programme_session.c.gathering_id == gathering.c.id,
+                programme_session.c.id == sa.bindparam("session_id"),
+            ),
+        )
+    )
+    .where(gathering.c.id == sa.bindparam("gathering_id"))
+)
+
+
+async def gathering_and_session_window(
+    conn: AsyncConnection, gathering_id: int, session_id: int
+) -> tuple[GatheringWindowRow, SessionWindowRow | None] | None:
+    """The gathering's settings and one session's own window, in one statement (the session
+    page's rendering counts its statements)."""
+    values = {"gathering_id": gathering_id, "session_id": session_id}
+    row = (await conn.execute(_GATHERING_AND_SESSION, values)).first()
+    if row is None:
+        return None
+    count = len(GatheringWindowRow._fields)
+    found = GatheringWindowRow._make(row[:count])
+    session_id_found, opens, closes = row[count:]
+    own = None if session_id_found is None else SessionWindowRow(session_id_found, opens, closes)
+    return found, own

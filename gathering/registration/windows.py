@@ -36,6 +36,7 @@ from gathering.registration.mail_text import moment_text
 from gathering.registration.window_queries import (
     GatheringWindowRow,
     SessionWindowRow,
+    gathering_and_session_window,
     gathering_window,
     session_windows,
 )
@@ -209,10 +210,10 @@ async def session_page_state(
     """A session's state for its public page."""
 
     async def _read(conn: AsyncConnection) -> WindowState:
-        row = await gathering_window(conn, gathering_id=gathering_id)
-        if row is None:
+        found = await gathering_and_session_window(conn, gathering_id, session.id)
+        if found is None:
             return WindowState("closed", words.CLOSED)
-        own = (await session_windows(conn, gathering_id)).get(session.id)
+        row, own = found
         return session_state(row, session, own, now or clock.utc_now())
 
     return await db.read(_read)

@@ -18,6 +18,7 @@ from gathering.demo import NEXT_SLUG, load_demo
 from gathering.programme.release import load_programme
 from gathering.registration import rules as reg
 from tests.conftest import TEST_SECRET
+from tests.helpers import parse_html, texts
 
 pytestmark = pytest.mark.anyio
 CONFERENCE = "labour-conference-2019"
@@ -140,3 +141,127 @@ async def test_loading_the_demo_after_its_next_gathering_moves_it_ahead(
     # Loading once more the same day moves nothing.
     await load_demo(db, secret_key=TEST_SECRET)
     assert (await _gathering_dates(db, NEXT_SLUG))[0] == new_day
+
+
+# --- public pages say why, and change by themselves at the window's edges ---------------------
+
+
+async def _set(db: Database, table: sa.Table, row_id: int, **values: Any) -> None:
+    async def _write(conn: AsyncConnection) -> None:
+        await conn.execute(sa.update(table).where(table.c.id == row_id).values(**values))
+
+    await db.write(_write)
+
+
+async def _next(db: Database) -> tuple[int, int, int]:
+    """The next gathering's id, its plenary's id and its online session's id."""
+    programme = await load_programme(db, NEXT_SLUG)
+    plenary = next(s.id for s in programme.sessions if s.title.startswith("Welcome"))
+    online = next(s.id for s in programme.sessions if s.format == "online")
+    return programme.gathering.id, plenary, online
+
+
+def _state(page: httpx.Response) -> tuple[list[str], list[str]]:
+    doc = parse_html(page.text)
+    return texts(doc, "//*[@id='registration-state']"), texts(doc, "//p[@class='register']/a")
+
+
+async def test_a_past_gatherings_pages_show_no_register_button_and_say_why(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    session_id = await _first_public_session(db, CONFERENCE)
+    page = await client.get(f"/g/{CONFERENCE}/s/{session_id}")
+    assert page.status_code == 200
+    assert _state(page) == (["Registration is closed: this session has ended."], [])
+    programme = await client.get(f"/g/{CONFERENCE}")
+    assert _state(programme) == (["Registration is closed: this gathering has ended."], [])
+    form = parse_html((await client.get(f"/g/{CONFERENCE}/register")).text)
+    assert texts(form, "//*[@id='registration-state']") == [
+        "Registration is closed: this gathering has ended."
+    ]
+    assert form.xpath("//form[@method='post']") == []
+
+
+async def test_the_session_page_follows_the_window_on_the_app_clock(
+    db: Database, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    gathering_id, plenary, _ = await _next(db)
+    path = f"/g/{NEXT_SLUG}/s/{plenary}"
+    open_page = await client.get(path)
+    assert _state(open_page)[1] == ["Register for this session"]
+
+    now = clock.utc_now()
+    opens, closes = now + dt.timedelta(hours=1), now + dt.timedelta(hours=3)
+    await _set(
+        db,
+        schema.gathering,
+        gathering_id,
+        registration_opens_at=opens,
+        registration_closes_at=closes,
+    )
+    before = await client.get(path)
+    opens_text = before.text
+    assert _state(before) == ([f"Registration opens on {_moment(opens)}."], [])
+    assert before.headers["x-page-cache"] == "miss"
+    again = await client.get(path)
+    assert again.headers["x-page-cache"] == "hit"  # kept while nothing changes
+    assert again.text == opens_text
+
+    # No write, no release: only the clock moves past the opening.
+    monkeypatch.setattr(clock, "utc_now", lambda: opens + dt.timedelta(minutes=1))
+    opened = await client.get(path)
+    assert opened.headers["x-page-cache"] == "miss"
+    assert _state(opened) == (
+        [f"Registration is open until {_moment(closes)}."],
+        ["Register for this session"],
+    )
+    assert (await client.get(path)).headers["x-page-cache"] == "hit"
+    monkeypatch.setattr(clock, "utc_now", lambda: closes)
+    closed = await client.get(path)
+    assert _state(closed) == ([f"Registration closed on {_moment(closes)}."], [])
+    # The programme page too.
+    assert _state(await client.get(f"/g/{NEXT_SLUG}")) == (
+        [f"Registration closed on {_moment(closes)}."],
+        [],
+    )
+
+
+def _moment(moment: dt.datetime) -> str:
+    local = moment.astimezone(LONDON)
+    return f"{local:%A} {local.day} {local:%B %Y} at {local:%H:%M} {local.tzname()}"
+
+
+async def test_a_full_session_offers_the_waiting_list_and_a_closed_one_says_so(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    gathering_id, plenary, online = await _next(db)
+    ps = schema.programme_session
+    await _set(db, ps, plenary, places_taken=ps.c.capacity)
+    assert _state(await client.get(f"/g/{NEXT_SLUG}/s/{plenary}")) == (
+        ["Full — join the waiting list."],
+        ["Join the waiting list"],
+    )
+    # A session with its own window, opening later: its page says so and the form leaves it out.
+    later = clock.utc_now() + dt.timedelta(days=2)
+    await _set(db, ps, online, registration_opens_at=later)
+    assert _state(await client.get(f"/g/{NEXT_SLUG}/s/{online}")) == (
+        [f"Registration opens on {_moment(later)}."],
+        [],
+    )
+    form = parse_html((await client.get(f"/g/{NEXT_SLUG}/register")).text)
+    offered = form.xpath("//input[@name='session_ids']/@value")
+    assert str(plenary) in offered
+    assert str(online) not in offered
+    # Organisers closing it: the pages say nobody can register yet, the POST is refused.
+    await _set(db, schema.gathering, gathering_id, registration_open=False)
+    assert _state(await client.get(f"/g/{NEXT_SLUG}")) == (
+        ["Registration is not open: the organisers have not opened it."],
+        [],
+    )
+    form = reg.RegistrationInput(name="A Person", email="a.person@example.org")
+    with pytest.raises(Conflict) as refused:
+        await reg.register(db, NEXT_SLUG, form, links=LINKS, confirm_hours=24)
+    assert refused.value.message == "Registration is not open: the organisers have not opened it."
