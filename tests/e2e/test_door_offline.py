@@ -20,11 +20,12 @@ from gathering.core.database import Database
 from gathering.registration.tickets import new_ticket_code
 from tests.door_data import DoorData
 from tests.e2e import test_door_camera
-from tests.e2e.conftest import CHROMIUM_ARGS, LiveServer, screenshot
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, screenshot
 from tests.e2e.test_door_camera import _in_thread, _moves, _open_scan_page, _revoke
 
 pytestmark = pytest.mark.browser
 OTHER_NAME = "Clara Zetkin-Jones"
+PHONE = {"width": 360, "height": 780}
 # The camera door's fixtures: a door open now, and a Chromium filming its ticket.
 door = test_door_camera.door
 camera_page = test_door_camera.camera_page
@@ -326,3 +327,40 @@ def test_a_keyboard_wedge_scanner_admits_without_a_tap_offline_and_online(
     expect(p.locator("#door-result-title")).to_have_text("Already admitted on this phone")
     assert len(_moves(live_server.database_url, door.registration_id)) == 1
     assert CHROMIUM_ARGS  # the same browser flags as every door test
+
+
+def test_the_scan_page_opens_offline_after_the_browser_was_closed_and_reopened(
+    live_server: LiveServer, door: DoorData, tmp_path: Any
+) -> None:
+    """A phone's browser closed at the door and opened again in the basement: the same profile
+    (a persistent Chromium profile on disk), no network at all from the start, and the scan page
+    opens from the Service Worker, restores the stored bundle and admits a typed code."""
+    from playwright.sync_api import expect, sync_playwright
+
+    profile = tmp_path / "profile"
+    with sync_playwright() as playwright:
+        first = playwright.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, viewport=PHONE
+        )
+        p = first.pages[0] if first.pages else first.new_page()
+        _open_scan_page(p, live_server, door)
+        _ready_offline(p)
+        first.close()
+
+        again = playwright.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, viewport=PHONE, offline=True
+        )
+        try:
+            p = again.pages[0] if again.pages else again.new_page()
+            p.goto(f"{live_server.url}/door/scan")  # served by the Service Worker
+            expect(p.locator("#door-network")).to_contain_text("Offline")
+            expect(p.locator("#door-ready")).to_have_attribute("data-ready", "yes")
+            _type_code(p, door.code)
+            result = p.locator("#door-result")
+            expect(result).to_have_attribute("data-status", "green")
+            expect(p.locator("#door-result-title")).to_have_text("Admitted (offline)")
+            expect(p.locator("#door-result-name")).to_have_text(door.name)
+            expect(p.locator("#door-count-queued")).to_have_text("1")
+        finally:
+            again.close()
+    assert _moves(live_server.database_url, door.registration_id) == []
