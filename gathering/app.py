@@ -44,10 +44,9 @@ from gathering.organiser import member_pages
 from gathering.organiser import pages as organiser
 from gathering.organiser import supporter_pages as supporters
 from gathering.privacy import pages as privacy
-from gathering.programme import api
+from gathering.programme import api, starred
 from gathering.programme import export_pages as exports
 from gathering.programme import pages as public
-from gathering.programme import starred
 from gathering.reach import pages as reach
 from gathering.reach import previews
 from gathering.registration import pages as registration
