@@ -251,3 +251,15 @@ async def all_organisations(conn: AsyncConnection) -> list[OrganisationRef]:
         organisation.c.name
     )
     return [OrganisationRef(*row) for row in await conn.execute(query)]
+
+
+async def forget_ended_invitations(conn: AsyncConnection, before: dt.datetime) -> int:
+    """Delete invitations used, withdrawn or expired before ``before`` (their addresses with
+    them); how many went."""
+    i = organiser_invitation
+    result = await conn.execute(
+        sa.delete(i).where(
+            sa.or_(i.c.accepted_at < before, i.c.revoked_at < before, i.c.expires_at < before)
+        )
+    )
+    return int(result.rowcount or 0)

@@ -10,6 +10,8 @@
   the audit log with the organisation and the role, never a typed address.
 - Invitations per organisation are limited (``INVITATIONS``), so the form cannot be used to mail
   strangers in bulk.
+- An invitation's address is kept while it may be used and ``KEEP_ENDED_INVITATIONS`` after it
+  ended (used, withdrawn or expired); the next invitation sent anywhere deletes older ones.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from gathering.organiser.member_queries import OrganisationRef
 INVITATIONS = AttemptRate(
     "invitations", limit=30, window=dt.timedelta(hours=1), refusal=words.TOO_MANY_INVITATIONS
 )
+# How long an invitation's address is kept once it was used, withdrawn or expired.
+KEEP_ENDED_INVITATIONS = dt.timedelta(days=30)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -194,6 +198,8 @@ async def invite(
                 {"email": words.ALREADY_MEMBER.format(email=email, organisation=org.name)}
             )
         await count_attempt(conn, INVITATIONS, str(org.id), now)
+        # Ended invitations are kept a while for the members page's history, then forgotten.
+        await queries.forget_ended_invitations(conn, now - KEEP_ENDED_INVITATIONS)
         for old in await queries.revoke_pending_to(conn, org.id, email, now):
             await _audit(
                 conn,
