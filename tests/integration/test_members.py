@@ -527,3 +527,29 @@ async def test_a_viewer_sees_numbers_and_is_refused_every_list_of_people(
         )
         assert desk.status_code in (401, 403)
         assert not [n for n in names if n in desk.text]
+
+
+async def test_ended_invitations_are_forgotten_after_thirty_days(
+    db: Database, client: httpx.AsyncClient, smtp_server: SMTPServer
+) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    await sign_in(client, *LLA)
+    await _invite(client, "old@example.org", "viewer")
+    await _invite(client, "recent@example.org", "viewer")
+    i = schema.organiser_invitation
+    now = dt.datetime.now(dt.UTC)
+    await _execute(
+        db,
+        sa.update(i)
+        .where(i.c.email == "old@example.org")
+        .values(revoked_at=now - dt.timedelta(days=31)),
+    )
+    await _execute(
+        db,
+        sa.update(i)
+        .where(i.c.email == "recent@example.org")
+        .values(revoked_at=now - dt.timedelta(days=29)),
+    )
+    await _invite(client, "next@example.org", "organiser")
+    emails = sorted(e for (e,) in await _rows(db, sa.select(i.c.email)))
+    assert emails == ["next@example.org", "recent@example.org"]
