@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import re
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 from gathering.calendars import rules as calendars
 from gathering.calendars import words
 from gathering.calendars.rules import FeedEvent, FeedInfo
+from gathering.core import clock
 from gathering.core.caching import ExportCache, cached_response
 from gathering.core.render import database, render, settings
 from gathering.core.urls import absolute_url, url_path
@@ -271,7 +273,8 @@ async def agenda_ics(request: Request) -> Response:
         words.AGENDA_FEED_DESCRIPTION,
     )
     events = _agenda_events(request, agenda)
-    # Keyed by registration, not by the secret, so a rotated key never lingers in memory.
+    # Keyed by registration, not by the secret, so a rotated key never lingers in memory. A
+    # joining link revealed changes the body, so the ETag; no copy is kept beyond that moment.
     body, etag = _feed(request, "agenda", info, events, extra_key=agenda.registration_id)
     return cached_response(
         request,
@@ -279,10 +282,17 @@ async def agenda_ics(request: Request) -> Response:
         MEDIA_TYPE,
         last_modified=None,
         public=False,
-        max_age=MAX_AGE,
+        max_age=_lifetime(agenda.next_reveal_at, clock.utc_now()),
         headers=_PRIVATE,
         etag=etag,
     )
+
+
+def _lifetime(next_reveal_at: dt.datetime | None, now: dt.datetime) -> int:
+    """Seconds a personal feed may be kept: MAX_AGE, or less when a joining link appears sooner."""
+    if next_reveal_at is None:
+        return MAX_AGE
+    return max(0, min(MAX_AGE, math.ceil((next_reveal_at - now).total_seconds())))
 
 
 async def rotate_agenda_key(request: Request) -> Response:

@@ -26,7 +26,7 @@ import datetime as dt
 import secrets
 import zoneinfo
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
@@ -409,9 +409,19 @@ class Agenda:
     programme: Programme
     sessions: tuple[PublicSession, ...]
     joining_links: Mapping[int, str]  # private; only sessions held online or hybrid
+    # Online or hybrid sessions whose link is not revealed yet: when it appears (issue 16).
+    links_appear_at: Mapping[int, dt.datetime] = field(default_factory=dict)
 
     def joining_link(self, session: PublicSession) -> str:
         return self.joining_links.get(session.id, "")
+
+    def link_appears_at(self, session: PublicSession) -> dt.datetime | None:
+        return self.links_appear_at.get(session.id)
+
+    @property
+    def next_reveal_at(self) -> dt.datetime | None:
+        """When the next joining link appears: the feed's copy must not be kept beyond it."""
+        return min(self.links_appear_at.values(), default=None)
 
 
 def new_feed_key() -> str:
@@ -451,15 +461,16 @@ async def load_agenda(
     now: dt.datetime | None = None,
 ) -> Agenda:
     """The agenda behind a personal feed key (NotFound unless confirmed); personal joining
-    links from when they open (issue 20), none without ``links``."""
+    links from when they are revealed (issue 20, 16), none without ``links``; ``now`` is the
+    app's clock unless given."""
 
-    async def _person(conn: AsyncConnection) -> tuple[int, str, list[int], dict[int, str]]:
+    async def _person(conn: AsyncConnection) -> tuple[int, str, list[int], joining.PersonalLinks]:
         row = await queries.registration_by_feed_key(conn, feed_key)
         if row is None or row.status != "confirmed":
             raise NotFound(words.NO_CALENDAR_HERE)
         session_ids = await queries.confirmed_place_session_ids(conn, row.id)
-        personal = await joining.revealed_links(
-            conn, row.id, links, reveal_minutes=reveal_minutes, now=now or dt.datetime.now(dt.UTC)
+        personal = await joining.personal_links(
+            conn, row.id, links, reveal_minutes=reveal_minutes, now=now
         )
         return row.id, row.gathering_slug, session_ids, personal
 
@@ -467,9 +478,7 @@ async def load_agenda(
     programme = await load_programme(db, slug)
     wanted = set(session_ids)
     sessions = tuple(s for s in programme.sessions if s.id in wanted)
-    private = {
-        s.id: personal[s.id]
-        for s in sessions
-        if s.id in personal and s.format in ONLINE_FORMATS and not s.is_cancelled
-    }
-    return Agenda(registration_id, programme, sessions, private)
+    online = {s.id for s in sessions if s.format in ONLINE_FORMATS and not s.is_cancelled}
+    private = {sid: link for sid, link in personal.links.items() if sid in online}
+    later = {sid: at for sid, at in personal.pending.items() if sid in online}
+    return Agenda(registration_id, programme, sessions, private, later)

@@ -7,6 +7,12 @@ the start until the end. Before, the link says when it opens; after, that the se
 ended; a place given up or cancelled, a cancelled session or an erased person (no manage key)
 make it dead, in the same words whatever the cause.
 
+The link itself appears nowhere before its window opens (issue 16): not on the ticket page, the
+personal agenda page or its feed, and never in a mail's calendar attachment or the JSON API. The
+one rule is ``is_revealed``; every reader asks it (``ticket_link``, ``personal_links``), with now
+from ``gathering.core.clock``. The personal feed gains the link at that moment, and its HTTP
+lifetime ends then (``PersonalLinks.next_reveal_at``), so a calendar that polls gets it.
+
 Opening it inside the window records "joined online" for the place (first and last time). A
 link opened from many devices in a short time is flagged to the organisers, not blocked: a
 device is one browser holding this link's first-party cookie (a random value the server never
@@ -21,6 +27,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gathering.core import clock
 from gathering.core.database import Database
 from gathering.core.errors import NotFound
 from gathering.registration import joining_queries as queries
@@ -56,8 +63,42 @@ def place_of_token(token: str) -> int | None:
 
 
 def opens_at(starts_at: dt.datetime, reveal_minutes: int) -> dt.datetime:
-    """When a session's joining links start to lead to the meeting."""
+    """When a session's joining links start to lead to the meeting, and first appear."""
     return starts_at - dt.timedelta(minutes=reveal_minutes)
+
+
+def is_revealed(starts_at: dt.datetime, reveal_minutes: int, now: dt.datetime) -> bool:
+    """The reveal rule: a personal joining link may be shown from when it opens, never before."""
+    return now >= opens_at(starts_at, reveal_minutes)
+
+
+@dataclass(frozen=True)
+class JoiningLink:
+    """A place's joining link as the ticket page shows it."""
+
+    session_id: int
+    token: str  # ``/j/<token>``, the place's own link; "" until it is revealed
+    opens_at: dt.datetime
+    ends_at: dt.datetime
+    is_open: bool  # inside its window now
+
+
+def ticket_link(
+    secret_key: str,
+    place_id: int,
+    manage_key: str,
+    *,
+    session_id: int,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    reveal_minutes: int,
+    now: dt.datetime,
+) -> JoiningLink:
+    """A confirmed place's joining link for the ticket page: the token only once revealed."""
+    opens = opens_at(starts_at, reveal_minutes)
+    revealed = is_revealed(starts_at, reveal_minutes, now)
+    token = join_token(secret_key, place_id, manage_key) if revealed else ""
+    return JoiningLink(session_id, token, opens, ends_at, opens <= now < ends_at)
 
 
 async def _live_place(conn: AsyncConnection, token: str, secret_key: str) -> queries.JoiningPlace:
@@ -92,7 +133,7 @@ async def open_link(
     address; outside it, say when it opens or that it has ended. NotFound if dead."""
 
     async def _write(conn: AsyncConnection) -> Opening:
-        moment = now or dt.datetime.now(dt.UTC)
+        moment = now or clock.utc_now()
         place = await _live_place(conn, token, secret_key)
         opening = Opening(
             "early",
@@ -143,21 +184,37 @@ async def _record_join(
     )
 
 
-async def revealed_links(
+@dataclass(frozen=True)
+class PersonalLinks:
+    """A person's revealed joining links, and when each of the others appears (by session)."""
+
+    links: dict[int, str]
+    pending: dict[int, dt.datetime]
+
+    @property
+    def next_reveal_at(self) -> dt.datetime | None:
+        """When the next link appears (a feed must be fetched again then); None if none."""
+        return min(self.pending.values(), default=None)
+
+
+async def personal_links(
     conn: AsyncConnection,
     registration_id: int,
     links: Links | None,
     *,
     reveal_minutes: int,
-    now: dt.datetime,
-) -> dict[int, str]:
+    now: dt.datetime | None = None,
+) -> PersonalLinks:
     """Personal joining links (by session id) of the registration's confirmed places at online
-    or hybrid sessions whose links have opened: a feed shows nothing earlier (none without
-    ``links``)."""
+    or hybrid sessions that have been revealed, and when each of the others will be; nothing
+    without ``links``."""
     if links is None:
-        return {}
-    return {
-        place.session_id: links.join_url(place.place_id, place.manage_key)
-        for place in await queries.personal_places(conn, registration_id)
-        if now >= opens_at(place.starts_at, reveal_minutes)
-    }
+        return PersonalLinks({}, {})
+    moment = now or clock.utc_now()
+    shown, pending = {}, {}
+    for place in await queries.personal_places(conn, registration_id):
+        if is_revealed(place.starts_at, reveal_minutes, moment):
+            shown[place.session_id] = links.join_url(place.place_id, place.manage_key)
+        else:
+            pending[place.session_id] = opens_at(place.starts_at, reveal_minutes)
+    return PersonalLinks(shown, pending)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core import audit as audit_queries
+from gathering.core import clock
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput, NotFound
 from gathering.mail import messages as mail
@@ -24,6 +25,7 @@ from gathering.registration import joining as joining_rules
 from gathering.registration import joining_queries, place_queries, queries, tokens, words
 from gathering.registration.booking_mail import has_ticket
 from gathering.registration.form import Choice, Question, checked_answers
+from gathering.registration.joining import JoiningLink
 from gathering.registration.places import cancel_all, free_place
 from gathering.registration.queries import RegistrationRow
 from gathering.registration.tokens import Links
@@ -368,15 +370,6 @@ async def erase(db: Database, token: str, *, links: Links, offer_hours: int) -> 
 
 
 @dataclass(frozen=True)
-class JoiningLink:
-    session_id: int
-    token: str  # the place's personal link (``/j/<token>``); never the meeting's own address
-    opens_at: dt.datetime
-    ends_at: dt.datetime
-    is_open: bool  # inside its window now
-
-
-@dataclass(frozen=True)
 class Ticket:
     booking: Booking
     joining: dict[int, JoiningLink]  # online/hybrid sessions with a confirmed place
@@ -391,11 +384,11 @@ async def ticket(
     now: dt.datetime | None = None,
 ) -> Ticket:
     """The ticket page: QR code, name, type, sessions; for each confirmed place at an online or
-    hybrid session its personal joining link, which leads to the meeting only from
-    ``joining_link_minutes`` before the start (issue 20)."""
+    hybrid session its personal joining link, shown and leading to the meeting only from
+    ``joining_link_minutes`` before the start (issues 20, 16; the rule is in ``joining``)."""
 
     async def _read(conn: AsyncConnection) -> Ticket:
-        moment = now or dt.datetime.now(dt.UTC)
+        moment = now or clock.utc_now()
         row = await registration_for_token(conn, token, secret_key)
         b = await booking_of(conn, row, token)
         if b.status != "confirmed" or row.manage_key is None:
@@ -406,13 +399,15 @@ async def ticket(
         for place in b.places:
             online = place.session.format in ("online", "hybrid")
             if place.status == "confirmed" and online and not place.session.is_cancelled:
-                opens = joining_rules.opens_at(place.session.starts_at, joining_link_minutes)
-                joining[place.session.id] = JoiningLink(
-                    place.session.id,
-                    tokens.join_token(secret_key, place.id, row.manage_key),
-                    opens,
-                    place.session.ends_at,
-                    opens <= moment < place.session.ends_at,
+                joining[place.session.id] = joining_rules.ticket_link(
+                    secret_key,
+                    place.id,
+                    row.manage_key,
+                    session_id=place.session.id,
+                    starts_at=place.session.starts_at,
+                    ends_at=place.session.ends_at,
+                    reveal_minutes=joining_link_minutes,
+                    now=moment,
                 )
         return Ticket(b, joining)
 
