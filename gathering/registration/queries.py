@@ -342,9 +342,8 @@ async def cancel_undoably(
 
 async def undo_cancellation(
     conn: AsyncConnection, registration_id: int, status: str, now: dt.datetime
-) -> dt.datetime | None:
-    """Restore a cancelled registration to ``status`` while its undo window is open; the
-    window's deadline (which marks the places cancelled with it), or None."""
+) -> bool:
+    """Restore a cancelled registration to ``status`` while its undo window is open."""
     result = await conn.execute(
         sa.update(registration)
         .where(
@@ -355,13 +354,7 @@ async def undo_cancellation(
         .values(status=status, undo_until=None)
         .returning(registration.c.id)
     )
-    return None if result.first() is None else now
-
-
-async def undo_deadline(conn: AsyncConnection, registration_id: int) -> dt.datetime | None:
-    query = sa.select(registration.c.undo_until).where(registration.c.id == registration_id)
-    found = (await conn.execute(query)).scalar_one_or_none()
-    return found if isinstance(found, dt.datetime) else None
+    return result.first() is not None
 
 
 async def lapsed_cancellations(conn: AsyncConnection, now: dt.datetime) -> list[int]:

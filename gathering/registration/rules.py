@@ -28,10 +28,10 @@ from gathering.registration.form import (
     RegistrationPage,
     registration_page,
 )
+from gathering.registration.joining import JoiningLink
 from gathering.registration.limits import Limits
 from gathering.registration.manage import (
     Booking,
-    JoiningLink,
     PlaceView,
     Ticket,
     booking,

@@ -58,13 +58,16 @@ async def undo_cancellation(
         deadline = row.undo_until
         if row.status != "cancelled" or deadline is None:
             raise Conflict(words.TOO_LATE_TO_UNDO)
-        status = "confirmed" if row.confirmed_at is not None else "pending"
-        if await queries.undo_cancellation(conn, row.id, status, moment) is None:
-            raise Conflict(words.TOO_LATE_TO_UNDO)
-        # Only the places the cancellation gave up (a place given up before has its own window).
+        # Places first, then the registration: the order the housekeeping's closing takes its
+        # rows in, so the two never wait for each other. Only the places the cancellation gave
+        # up come back (a place given up before has its own window); if the registration cannot
+        # come back, raising rolls them back too.
         for place in await place_queries.given_up_places(conn, registration_id=row.id):
             if place.undo_until == deadline:
                 await place_queries.undo_give_up(conn, place.id, moment, batch=deadline)
+        status = "confirmed" if row.confirmed_at is not None else "pending"
+        if not await queries.undo_cancellation(conn, row.id, status, moment):
+            raise Conflict(words.TOO_LATE_TO_UNDO)
 
     try:
         await db.write(_write, serializable=False)
