@@ -561,3 +561,38 @@ async def test_adding_follows_the_forms_rules_invite_codes_closed_registration_a
         f"/r/{token}/sessions", data={"csrftoken": form, "session_ids": [str(unions)]}
     )
     assert refused.status_code == 422
+
+
+async def test_undoing_a_cancellation_racing_its_closing_is_all_or_nothing(db: Database) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    unions = await _session(db, UNIONS)
+    await _fill(db, unions, places_left=1)
+    token = await _booked(db, "all@example.org", [WELCOME, UNIONS])
+    await _booked(db, "hopeful@example.org", [UNIONS])
+    taken = await _taken(db, unions)
+    now = dt.datetime.now(dt.UTC)
+    until = await reg.cancel_registration(
+        db, token, links=LINKS, offer_hours=24, undo_minutes=5, now=now
+    )
+    assert until is not None
+    results = await asyncio.gather(
+        undoing.undo_cancellation(
+            db, token, secret_key=TEST_SECRET, now=until - dt.timedelta(seconds=1)
+        ),
+        reg.expire_overdue(db, links=LINKS, offer_hours=24, now=until + dt.timedelta(seconds=1)),
+        return_exceptions=True,
+    )
+    r = schema.registration
+    [row] = await _rows(db, sa.select(r).where(r.c.email == "all@example.org"))
+    mine = await _places(db, "all@example.org")
+    offers = await _outbox(db, "place_offered", "hopeful@example.org")
+    if row.status == "confirmed":
+        assert results[0] is None
+        assert mine == {WELCOME: "confirmed", UNIONS: "confirmed"}
+        assert offers == []
+    else:
+        assert isinstance(results[0], Conflict)
+        assert (row.status, row.ticket_code) == ("cancelled", None)
+        assert mine == {WELCOME: "cancelled", UNIONS: "cancelled"}
+        assert len(offers) == 1
+    assert await _taken(db, unions) == taken
