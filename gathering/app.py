@@ -42,6 +42,7 @@ from gathering.mail.sender import mail_sender
 from gathering.organiser import dashboard_pages as dashboard
 from gathering.organiser import member_pages
 from gathering.organiser import pages as organiser
+from gathering.organiser import registration_pages as registration_setup
 from gathering.organiser import supporter_pages as supporters
 from gathering.privacy import pages as privacy
 from gathering.programme import api, starred
@@ -134,7 +135,12 @@ def create_app(settings: Settings) -> Starlette:
     app.state.actor_for_token = actor_for_token
     app.state.templates = make_templates(
         public.TEMPLATE_FILTERS,
-        {**public.TEMPLATE_GLOBALS, **feeds.TEMPLATE_GLOBALS, **previews.TEMPLATE_GLOBALS},
+        {
+            **public.TEMPLATE_GLOBALS,
+            **feeds.TEMPLATE_GLOBALS,
+            **previews.TEMPLATE_GLOBALS,
+            **registration_setup.TEMPLATE_GLOBALS,
+        },
     )
     return app
 
@@ -149,6 +155,7 @@ def route_list() -> list[BaseRoute]:
         *auth.routes,
         *invitation_pages.routes,
         *organiser.routes,
+        *registration_setup.routes,
         *member_pages.routes,
         *steward_passes.routes,
         *supporters.routes,

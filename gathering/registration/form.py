@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.auth.accounts import check_email
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput, NotFound
+from gathering.organiser.constituencies import canonical_answer
 from gathering.programme import queries as programme_queries
 from gathering.programme.queries import GatheringRow
 from gathering.programme.release import Programme, PublicSession, programme_for_row
@@ -129,7 +130,7 @@ def checked_answers(
         elif q.is_required and not value:
             errors[f"answer_{q.key}"] = words.please_answer(q.label)
         elif value:
-            answers[q.key] = value
+            answers[q.key] = canonical_answer(q.key, value)  # issue 16: a CLP by its name
     return answers
 
 

@@ -38,7 +38,7 @@ from gathering.door import api as steward
 from gathering.registration.links import links_for
 from tests.conftest import TEST_SECRET
 from tests.factories import add_room
-from tests.helpers import csrf_from, sign_in
+from tests.helpers import csrf_from, parse_html, sign_in
 
 pytestmark = pytest.mark.anyio
 CONFERENCE = "labour-conference-2019"  # hosted by LLA; JVL hosts one of its sessions
@@ -165,6 +165,12 @@ RULES: dict[tuple[str, str], str] = {
     ("organiser:session_edit", "*"): "host",
     ("organiser:release", "*"): "host",
     ("organiser:steward_pass_revoke", "*"): "host",
+    # Registration set-up (issue 16): the gathering's host organisation's organisers.
+    ("organiser:registration", "*"): "host",
+    ("organiser:ticket_type_add", "*"): "host",
+    ("organiser:ticket_type_save", "*"): "host",
+    ("organiser:ticket_type_remove", "*"): "host",
+    ("organiser:questions", "*"): "host",
     ("organiser:supporters", "*"): "host",
     ("organiser:supporters_csv", "*"): "host",
     ("dashboard:gathering", "*"): "host",
@@ -444,10 +450,20 @@ def _refused(response: httpx.Response, kind: str) -> bool:
 async def _register_someone(transport: httpx.ASGITransport) -> None:
     """A registration through the form, so the outbox has a message for the admin to open."""
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as c:
-        token = await csrf_from(c, f"/g/{CONFERENCE}/register")
+        # The demo's upcoming gathering (issue 16: past ones take no registrations).
+        form = f"/g/{demo.NEXT_SLUG}/register"
+        token = await csrf_from(c, form)
+        [ticket, *_] = parse_html((await c.get(form)).text).xpath(
+            "//input[@name='ticket_type_id']/@value"
+        )
         answer = await c.post(
-            f"/g/{CONFERENCE}/register",
-            data={"csrftoken": token, "name": "Matrix Person", "email": "matrix@example.org"},
+            form,
+            data={
+                "csrftoken": token,
+                "name": "Matrix Person",
+                "email": "matrix@example.org",
+                "ticket_type_id": ticket,
+            },
         )
         assert answer.status_code == 200, answer.text[:300]
 
