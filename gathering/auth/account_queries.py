@@ -63,11 +63,22 @@ async def ensure_membership(
             membership.c.organisation_id == organisation_id,
         )
     )
-    if exists.first() is None:
+    role = exists.scalar_one_or_none()
+    if role is None:
         await conn.execute(
             sa.insert(membership).values(
                 account_id=account_id, organisation_id=organisation_id, created_at=now
             )
+        )
+        return True
+    if role != "organiser":  # a viewer (issue 16) made an organiser from the command line
+        await conn.execute(
+            sa.update(membership)
+            .where(
+                membership.c.account_id == account_id,
+                membership.c.organisation_id == organisation_id,
+            )
+            .values(role="organiser")
         )
         return True
     return False

@@ -159,7 +159,11 @@ def hosted_by_maker(pass_row: StewardPass) -> sa.Select[Any] | None:
     return (
         sa.select(session_host.c.session_id)
         .join(membership, membership.c.organisation_id == session_host.c.organisation_id)
-        .where(membership.c.account_id == pass_row.created_by, session_host.c.role == "host")
+        .where(
+            membership.c.account_id == pass_row.created_by,
+            membership.c.role == "organiser",  # a maker now only a viewer sees no one (issue 16)
+            session_host.c.role == "host",
+        )
     )
 
 

@@ -8,7 +8,14 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.core.schema import account, membership, organisation, organiser_invitation
+from gathering.core.schema import (
+    account,
+    gathering,
+    membership,
+    organisation,
+    organiser_invitation,
+    steward_pass,
+)
 
 
 class OrganisationRef(NamedTuple):
@@ -263,3 +270,26 @@ async def forget_ended_invitations(conn: AsyncConnection, before: dt.datetime) -
         )
     )
     return int(result.rowcount or 0)
+
+
+async def revoke_gathering_passes(
+    conn: AsyncConnection, account_id: int, organisation_id: int, now: dt.datetime
+) -> list[int]:
+    """Revoke the live "all sessions" steward passes this account made for gatherings the
+    organisation hosts (a right it had as their organiser); their ids. Passes for chosen sessions
+    follow the maker's role at every use (``door.queries.hosted_by_maker``)."""
+    hosted = sa.select(gathering.c.id).where(gathering.c.host_organisation_id == organisation_id)
+    is_admin = sa.select(account.c.is_admin).where(account.c.id == account_id).scalar_subquery()
+    result = await conn.execute(
+        sa.update(steward_pass)
+        .where(
+            steward_pass.c.created_by == account_id,
+            steward_pass.c.all_sessions.is_(True),
+            steward_pass.c.revoked_at.is_(None),
+            steward_pass.c.gathering_id.in_(hosted),
+            is_admin.is_(False),
+        )
+        .values(revoked_at=now)
+        .returning(steward_pass.c.id)
+    )
+    return [int(i) for i in result.scalars()]

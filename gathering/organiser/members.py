@@ -6,6 +6,9 @@
 - An organisation always keeps at least one organiser: its last organiser can neither leave, be
   removed, nor become a viewer. On PostgreSQL the write units are serialisable, on SQLite
   serialised, so two organisers removing each other at once cannot both succeed.
+- An organiser who becomes a viewer or is removed loses the door with the role: their live
+  "all sessions" steward passes for the organisation's gatherings are revoked in the same unit,
+  and passes for chosen sessions follow the maker's role at every use.
 - Every change of membership (invited, invitation withdrawn, joined, role changed, removed) is in
   the audit log with the organisation and the role, never a typed address.
 - Invitations per organisation are limited (``INVITATIONS``), so the form cannot be used to mail
@@ -276,6 +279,22 @@ async def revoke(db: Database, actor: Actor | None, slug: str, invitation_id: in
     return await db.write(_write)
 
 
+async def _revoke_passes(
+    conn: AsyncConnection, actor: Actor, account_id: int, org_id: int, now: dt.datetime
+) -> None:
+    """An organiser who stops organising takes their whole-gathering door passes with them."""
+    for pass_id in await queries.revoke_gathering_passes(conn, account_id, org_id, now):
+        await _audit(
+            conn,
+            actor,
+            "steward_pass_revoked",
+            now,
+            "steward_pass",
+            pass_id,
+            {"reason": "maker_no_longer_organiser", "organisation_id": org_id},
+        )
+
+
 async def _member(conn: AsyncConnection, org_id: int, account_id: int) -> queries.MemberRow:
     for row in await queries.members_of(conn, org_id):
         if row.account_id == account_id:
@@ -299,6 +318,8 @@ async def change_role(
         if member.role == "organiser" and await queries.count_organisers(conn, org.id) <= 1:
             raise Conflict(words.LAST_ORGANISER)
         await queries.set_role(conn, org.id, account_id, role)
+        if member.role == "organiser":
+            await _revoke_passes(conn, actor, account_id, org.id, now)
         await _audit(
             conn,
             actor,
@@ -326,6 +347,8 @@ async def remove(
         if member.role == "organiser" and await queries.count_organisers(conn, org.id) <= 1:
             raise Conflict(words.LAST_ORGANISER)
         await queries.delete_membership(conn, org.id, account_id)
+        if member.role == "organiser":
+            await _revoke_passes(conn, actor, account_id, org.id, now)
         await _audit(
             conn,
             actor,

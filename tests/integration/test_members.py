@@ -71,9 +71,10 @@ async def _rows(db: Database, query: sa.Select[Any]) -> list[Any]:
     return await db.read(_read)
 
 
-async def _execute(db: Database, statement: sa.Executable) -> None:
+async def _execute(db: Database, *statements: sa.Executable) -> None:
     async def _write(conn: AsyncConnection) -> None:
-        await conn.execute(statement)
+        for statement in statements:
+            await conn.execute(statement)
 
     await db.write(_write)
 
@@ -553,3 +554,59 @@ async def test_ended_invitations_are_forgotten_after_thirty_days(
     await _invite(client, "next@example.org", "organiser")
     emails = sorted(e for (e,) in await _rows(db, sa.select(i.c.email)))
     assert emails == ["next@example.org", "recent@example.org"]
+
+
+@pytest.mark.parametrize("whole_gathering", [True, False])
+async def test_a_makers_steward_pass_stops_when_they_stop_organising(
+    db: Database, whole_gathering: bool
+) -> None:
+    from gathering.core.errors import GatheringError
+    from gathering.core.permissions import Actor
+    from gathering.organiser import members
+    from tests.integration.test_checkin import _door, _open
+    from tests.integration.test_door_desk import _search
+
+    door = await _door(db)
+    a, p, m = schema.account, schema.steward_pass, schema.membership
+    ps, h = schema.steward_pass_session, schema.session_host
+    [(maker,)] = await _rows(db, sa.select(a.c.id).where(a.c.email == LLA[0]))
+    [(jvl,)] = await _rows(db, sa.select(a.c.id).where(a.c.email == JVL[0]))
+    [(admin_id,)] = await _rows(db, sa.select(a.c.id).where(a.c.email == ADMIN[0]))
+    lla = await _org_id(db, "lla")
+    hosted = [
+        sid
+        for (sid,) in await _rows(
+            db, sa.select(h.c.session_id).where(h.c.organisation_id == lla, h.c.role == "host")
+        )
+    ]
+    statements: list[sa.Executable] = [
+        sa.update(p)
+        .where(p.c.id == door.pass_id)
+        .values(created_by=maker, all_sessions=whole_gathering),
+        # A second organiser, so the maker may become a viewer.
+        sa.insert(m).values(
+            account_id=jvl, organisation_id=lla, role="organiser", created_at=door.at(0)
+        ),
+    ]
+    if not whole_gathering:
+        statements += [sa.insert(ps).values(pass_id=door.pass_id, session_id=s) for s in hosted]
+    await _execute(db, *statements)
+    device = (await _open(db, door.at(0))).device
+    found = await _search(db, device, "Sam Oka", door.at(0))
+    assert [x.name for x in found.matches] == ["Sam Okafor"]
+
+    admin = Actor(admin_id, ADMIN[0], "Network admin", True, frozenset())
+    await members.change_role(db, admin, "lla", maker, "viewer")
+    [(revoked_at,)] = await _rows(db, sa.select(p.c.revoked_at).where(p.c.id == door.pass_id))
+    if whole_gathering:
+        assert revoked_at is not None
+        with pytest.raises(GatheringError):
+            await _search(db, device, "Sam Oka", door.at(0))
+        e = schema.audit_event
+        [(detail,)] = await _rows(
+            db, sa.select(e.c.detail).where(e.c.action == "steward_pass_revoked")
+        )
+        assert detail == {"reason": "maker_no_longer_organiser", "organisation_id": lla}
+    else:
+        assert revoked_at is None  # it follows the maker's role instead
+        assert (await _search(db, device, "Sam Oka", door.at(0))).matches == ()
