@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from gathering.demo_data import NEXT_SLUG
 from gathering.registration.rules import manage_token
 from tests.conftest import TEST_SECRET
 from tests.e2e.conftest import LiveServer, screenshot, serious_accessibility_violations
 from tests.helpers import run_cli
 
 pytestmark = pytest.mark.browser
-SLUG = "dont-leave-organise-2021"
+SLUG = NEXT_SLUG  # the demo's upcoming gathering: past ones take no registrations
 ATTENDEE = "dana.whitfield@example.org"
 
 

@@ -14,11 +14,12 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 
+from gathering.demo_data import NEXT_SLUG
 from tests.e2e.conftest import LiveServer, screenshot, serious_accessibility_violations
 from tests.helpers import decode_qr
 
 pytestmark = pytest.mark.browser
-SLUG = "dont-leave-organise-2021"
+SLUG = NEXT_SLUG  # the demo's upcoming gathering: past ones take no registrations
 
 
 class Inbox:
