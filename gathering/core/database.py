@@ -113,15 +113,22 @@ class Database:
             self.engine = self._sqlite_engine(url, inline=True)
         else:
             # hide_parameters: a logged database error never carries the names, addresses and
-            # answers bound to the statement.
+            # answers bound to the statement. No pre-ping (a round trip before every unit):
+            # a connection the server dropped fails its unit's first statement, SQLAlchemy then
+            # invalidates the whole pool, and the unit runs again once on a new connection
+            # (``_lost``), which for a write is only when nothing can have been committed.
             self.engine = create_async_engine(
                 url,
                 pool_size=pool_size,
                 max_overflow=pool_size,
-                pool_pre_ping=True,
+                pool_pre_ping=False,
                 hide_parameters=True,
             )
             self._write_engine = self.engine.execution_options(isolation_level="SERIALIZABLE")
+            # Reads run in autocommit: PostgreSQL's READ COMMITTED gives each statement its own
+            # snapshot inside a transaction too, so BEGIN and COMMIT bought two round trips and
+            # nothing else.
+            self._read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def busy_timeout_ms(self) -> int:
@@ -197,7 +204,13 @@ class Database:
             raise DatabaseUnavailable(f"the database is unreachable: {error}") from error
 
     async def _read_once(self, fn: Unit[T]) -> T:
-        async with self.engine.connect() as conn, conn.begin():
+        try:
+            async with self._read_engine.connect() as conn:
+                return await fn(conn)
+        except exc.DBAPIError as error:
+            if not _lost(error):
+                raise
+        async with self._read_engine.connect() as conn:  # once more, on a new connection
             return await fn(conn)
 
     # On SQLite the connection is closed by a plain await, not ``async with``: SQLAlchemy's
@@ -297,11 +310,18 @@ class Database:
             log.warning("could not checkpoint the write-ahead log: %s", error)
 
     async def _write_postgres(self, fn: Unit[T], engine: AsyncEngine) -> T:
+        reconnected = False
         for attempt in range(1, _MAX_ATTEMPTS + 1):
+            committing = False
             try:
                 async with engine.connect() as conn, conn.begin():
-                    return await fn(conn)
+                    result = await fn(conn)
+                    committing = True  # the block's end commits: from here a loss is ambiguous
+                return result
             except exc.DBAPIError as error:
+                if _lost(error) and not committing and not reconnected:
+                    reconnected = True  # the server dropped the connection; nothing was committed
+                    continue
                 if _sqlstate(error) not in _RETRY_SQLSTATES or attempt == _MAX_ATTEMPTS:
                     if isinstance(error, exc.OperationalError):
                         raise _translated(error) from error
@@ -347,6 +367,12 @@ class Database:
 
 async def _select_one(conn: AsyncConnection) -> None:
     await conn.execute(sa.text("SELECT 1"))
+
+
+def _lost(error: exc.DBAPIError) -> bool:
+    """True when the statement failed because the connection was lost (the server restarted,
+    or dropped it); SQLAlchemy has then invalidated it and the pool's older connections."""
+    return bool(error.connection_invalidated)
 
 
 def _sqlstate(error: exc.DBAPIError) -> str | None:
