@@ -12,7 +12,6 @@ import json
 import re
 from collections import deque
 from collections.abc import Iterator
-from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -69,14 +68,6 @@ def settings(db_url: str, smtp_server: SMTPServer) -> Settings:
         smtp_starttls=False,
         mail_from="Gathering <mail@127.0.0.1>",
     )
-
-
-async def _received(server: SMTPServer, count: int) -> list[EmailMessage]:
-    for _ in range(200):
-        if len(server.recorder.messages) >= count:
-            break
-        await asyncio.sleep(0.05)
-    return server.recorder.parsed()
 
 
 async def _rows(db: Database, query: sa.Select[Any]) -> list[Any]:
