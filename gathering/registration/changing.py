@@ -102,7 +102,9 @@ async def add_sessions(
         moment = now or dt.datetime.now(dt.UTC)
         row = await registration_for_token(conn, token, links.secret_key)
         if row.status != "confirmed":
-            raise InvalidInput({"session_ids": words.CONFIRM_BEFORE_ADDING})
+            pending = row.status == "pending"
+            why = words.CONFIRM_BEFORE_ADDING if pending else words.REGISTRATION_CANCELLED
+            raise InvalidInput({"session_ids": why})
         page = await _offered(conn, row)
         if not page.is_open:
             raise InvalidInput({"session_ids": _closed_text(page)})

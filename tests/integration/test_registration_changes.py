@@ -505,8 +505,9 @@ async def test_undo_is_refused_when_the_address_registered_again_meanwhile(db: D
     with pytest.raises(Conflict) as refused:
         await undoing.undo_cancellation(db, token, secret_key=TEST_SECRET)
     assert "registered again since" in str(refused.value)
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as cancelled:
         await changing.add_sessions(db, token, (str(await _session(db, UNIONS)),), {}, links=LINKS)
+    assert cancelled.value.errors == {"session_ids": "This registration is cancelled."}
 
 
 async def test_adding_follows_the_forms_rules_invite_codes_closed_registration_and_requeueing(
