@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import anyio.to_thread
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.auth import words as auth_words
@@ -150,9 +151,12 @@ async def accept(
         # Slow on purpose, so outside the write unit.
         password_hash = await anyio.to_thread.run_sync(hash_password, password)
 
+    invited: list[str] = []  # the address, for the answer to a lost race below
+
     async def _write(conn: AsyncConnection) -> Joined:
         now = utc_now()
         row = await _live(conn, invitation_id, secret, now)
+        invited[:] = [row.email]
         existing = await queries.account_by_email(conn, row.email)
         created = False
         if existing is not None:
@@ -202,4 +206,10 @@ async def accept(
         [org] = await queries.organisations_by_id(conn, frozenset({row.organisation_id}))
         return Joined(account_id, row.email, org.name, words.ROLE_LABELS[role], created)
 
-    return await db.write(_write)
+    try:
+        return await db.write(_write)
+    except IntegrityError:
+        # Two invitations to one new address accepted at the same moment (PostgreSQL): the
+        # other made the account first, and this unit was rolled back whole. Its invitation is
+        # still unused: the person signs in as that account and opens the link again.
+        raise InvalidInput({"token": words.SIGN_IN_AS.format(email=invited[0])}) from None

@@ -610,3 +610,39 @@ async def test_a_makers_steward_pass_stops_when_they_stop_organising(
     else:
         assert revoked_at is None  # it follows the maker's role instead
         assert (await _search(db, device, "Sam Oka", door.at(0))).matches == ()
+
+
+async def test_two_invitations_to_one_new_address_accepted_at_once_make_one_account(
+    db: Database, client: httpx.AsyncClient, smtp_server: SMTPServer
+) -> None:
+    """Two organisations invite the same new address; its owner opens both links at the same
+    moment. One makes the account and joins; the other is told, in words, to sign in as that
+    address and open its link again (never a 500), and its invitation stays usable."""
+    await load_demo(db, secret_key=TEST_SECRET)
+    address = "both@example.org"
+    await sign_in(client, *LLA)
+    assert (await _invite(client, address, "organiser")).status_code == 200
+    async with httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url)) as jvl:
+        await sign_in(jvl, *JVL)
+        assert (await _invite(jvl, address, "viewer", slug="jvl")).status_code == 200
+    links = [_link(mail) for mail in (await _received(smtp_server, 2))[-2:]]
+    assert len(set(links)) == 2
+
+    async def _accept(path: str) -> httpx.Response:
+        transport = client._transport
+        async with httpx.AsyncClient(transport=transport, base_url=str(client.base_url)) as b:
+            token = await csrf_from(b, path)
+            data = {"csrftoken": token, "name": "Both", "password": NEW_PASSWORD}
+            return await b.post(path, data=data)
+
+    answers = await asyncio.gather(*(_accept(path) for path in links))
+    codes = sorted(answer.status_code for answer in answers)
+    assert codes[0] == 200 and 400 <= codes[1] < 500, codes
+    refused = next(a for a in answers if a.status_code != 200)
+    assert f"{address} already has an account here" in refused.text
+    a = schema.account
+    assert len(await _rows(db, sa.select(a.c.id).where(a.c.email == address))) == 1
+    assert len(await _membership(db, address)) == 1
+    i = schema.organiser_invitation
+    used = await _rows(db, sa.select(i.c.accepted_at).where(i.c.email == address))
+    assert sorted(r.accepted_at is None for r in used) == [False, True]
