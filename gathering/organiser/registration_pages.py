@@ -110,6 +110,26 @@ async def ticket_type_remove(request: Request) -> Response:
 
 
 @signed_in
+async def session_window(request: Request) -> Response:
+    form = _strings(await request.form())
+    session_id = request.path_params["session_id"]
+    try:
+        await setup.save_session_window(
+            database(request),
+            await current_actor(request),
+            request.path_params["slug"],
+            session_id,
+            form,
+        )
+    except InvalidInput as error:
+        errors = {f"s{session_id}-{k}": v for k, v in error.errors.items()}
+        return await _page(
+            request, errors=errors, typed=form, ticket_form=f"s{session_id}", status_code=422
+        )
+    return _back(request, "session")
+
+
+@signed_in
 async def questions(request: Request) -> Response:
     actor = await current_actor(request)
     slug = request.path_params["slug"]
@@ -163,6 +183,12 @@ routes = [
         ticket_type_remove,
         methods=["POST"],
         name="organiser:ticket_type_remove",
+    ),
+    Route(
+        "/organiser/g/{slug}/registration/sessions/{session_id:int}",
+        session_window,
+        methods=["POST"],
+        name="organiser:session_window",
     ),
     Route(
         "/organiser/g/{slug}/registration/questions",

@@ -32,13 +32,27 @@ from gathering.registration.window_queries import (
     GatheringWindowRow,
     gathering_window,
     save_gathering_window,
+    sessions_with_windows,
 )
+from gathering.registration.window_queries import save_session_window as store_session_window
 from gathering.registration.windows import WindowState, gathering_state
 
 Form = dict[str, str]
 MOMENT_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 FORBIDDEN = "Only organisers of the gathering's host organisation may change its registration."
+
+
+@dataclass(frozen=True)
+class SessionWindowForm:
+    """One session's own window, as its form shows it (local datetime-local strings)."""
+
+    id: int
+    title: str
+    starts_local: dt.datetime
+    status: str
+    opens_at: str
+    closes_at: str
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,7 @@ class RegistrationSetup:
     window: Form  # registration_open ("on" or ""), opens_at, closes_at (local, datetime-local)
     ticket_types: tuple[TicketTypeListed, ...]
     questions: Form  # the questions form's strings, as the admin's
+    sessions: tuple[SessionWindowForm, ...] = ()
     standard: tuple[StandardQuestion, ...] = STANDARD_QUESTIONS
 
 
@@ -110,6 +125,17 @@ async def registration_setup(
             window=_window_form(row),
             ticket_types=tuple(await setup_queries.ticket_types_of_gathering(conn, row.id)),
             questions=_question_form(await setup_queries.questions_of_gathering(conn, row.id)),
+            sessions=tuple(
+                SessionWindowForm(
+                    s.id,
+                    s.title,
+                    s.starts_at.astimezone(zoneinfo.ZoneInfo(row.timezone)),
+                    s.status,
+                    _local(s.registration_opens_at, row.timezone),
+                    _local(s.registration_closes_at, row.timezone),
+                )
+                for s in await sessions_with_windows(conn, row.id)
+            ),
         )
 
     return await db.read(_read)
@@ -164,6 +190,36 @@ async def save_window(db: Database, actor: Actor | None, slug: str, form: Form) 
             },
             now,
         )
+
+    await db.write(_write)
+
+
+async def save_session_window(
+    db: Database, actor: Actor | None, slug: str, session_id: int, form: Form
+) -> None:
+    """Give one of the gathering's sessions its own window inside the gathering's (both times
+    empty: the gathering's alone). NotFound for another gathering's session."""
+
+    async def _write(conn: AsyncConnection) -> None:
+        row = await _gathering(conn, actor, slug)
+        errors: Form = {}
+        opens = parse_moment(form.get("opens_at", ""), row.timezone, "opens_at", errors)
+        closes = parse_moment(form.get("closes_at", ""), row.timezone, "closes_at", errors)
+        if opens is not None and closes is not None and closes <= opens:
+            errors["closes_at"] = window_words.CLOSES_BEFORE_OPENS
+        if errors:
+            raise InvalidInput(errors)
+        if not await store_session_window(
+            conn, row.id, session_id, opens_at=opens, closes_at=closes
+        ):
+            raise NotFound(words.NO_SESSION)
+        detail = {
+            "session_id": session_id,
+            "opens_at": opens.isoformat() if opens else None,
+            "closes_at": closes.isoformat() if closes else None,
+        }
+        now = clock.utc_now()
+        await _audit(conn, actor, "organiser.session_window_saved", row.id, detail, now)
 
     await db.write(_write)
 

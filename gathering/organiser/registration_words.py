@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 NO_TICKET_TYPE = "This gathering has no such ticket type."
+NO_SESSION = "This gathering has no such session."
 TICKET_TYPE_IN_USE = (
     "This ticket type cannot be removed: {count} registration(s) use it. Rename it instead."
 )
@@ -15,4 +16,5 @@ SAVED = {
     "ticket_type": TICKET_TYPE_SAVED,
     "ticket_type_deleted": TICKET_TYPE_DELETED,
     "questions": QUESTIONS_SAVED,
+    "session": "Session registration times saved.",
 }

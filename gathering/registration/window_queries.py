@@ -111,3 +111,44 @@ async def gathering_and_session_window(
     session_id_found, opens, closes = row[count:]
     own = None if session_id_found is None else SessionWindowRow(session_id_found, opens, closes)
     return found, own
+
+
+class SessionWindowListed(NamedTuple):
+    id: int
+    title: str
+    starts_at: dt.datetime
+    status: str
+    registration_opens_at: dt.datetime | None
+    registration_closes_at: dt.datetime | None
+
+
+async def sessions_with_windows(
+    conn: AsyncConnection, gathering_id: int
+) -> list[SessionWindowListed]:
+    """The gathering's sessions (drafts too) in time order, with their own windows."""
+    query = (
+        sa.select(*(programme_session.c[name] for name in SessionWindowListed._fields))
+        .where(programme_session.c.gathering_id == gathering_id)
+        .order_by(programme_session.c.starts_at, programme_session.c.id)
+    )
+    return [SessionWindowListed._make(row) for row in await conn.execute(query)]
+
+
+async def save_session_window(
+    conn: AsyncConnection,
+    gathering_id: int,
+    session_id: int,
+    *,
+    opens_at: dt.datetime | None,
+    closes_at: dt.datetime | None,
+) -> bool:
+    """Set one session's own window; False if the gathering has no such session."""
+    result = await conn.execute(
+        sa.update(programme_session)
+        .where(
+            programme_session.c.id == session_id,
+            programme_session.c.gathering_id == gathering_id,
+        )
+        .values(registration_opens_at=opens_at, registration_closes_at=closes_at)
+    )
+    return bool(result.rowcount)

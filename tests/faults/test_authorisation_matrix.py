@@ -171,6 +171,7 @@ RULES: dict[tuple[str, str], str] = {
     ("organiser:ticket_type_save", "*"): "host",
     ("organiser:ticket_type_remove", "*"): "host",
     ("organiser:questions", "*"): "host",
+    ("organiser:session_window", "*"): "host",
     ("organiser:supporters", "*"): "host",
     ("organiser:supporters_csv", "*"): "host",
     ("dashboard:gathering", "*"): "host",

@@ -392,7 +392,8 @@ async def test_admin_chooses_the_questions_the_public_form_asks(
     assert texts(doc, "//p[@id='answer_free_text-error']") == [
         "Please answer: Why are you coming?."
     ]
-    assert texts(doc, "//textarea[@name='answer_constituency']") == ["Hove"]
+    # The constituency picker (issue 16) keeps what was typed.
+    assert doc.xpath("//input[@name='answer_constituency']/@value") == ["Hove"]
     assert (await _rows(db, count))[0][0] == before
     accepted = await client.post(REGISTER, data={**data, "answer_free_text": "To organise."})
     assert accepted.status_code == 200, accepted.text[:2000]

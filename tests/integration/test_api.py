@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from gathering.core import schema
 from gathering.core.database import Database
-from gathering.demo import ORGANISATIONS, load_demo
+from gathering.demo import NEXT_SLUG, ORGANISATIONS, load_demo
 from gathering.programme.release import load_programme
 from tests.conftest import TEST_SECRET
 
@@ -43,8 +43,14 @@ async def _scalar(db: Database, statement: sa.Executable) -> int:
 
 
 async def _session_id(db: Database, title: str) -> int:
-    table = schema.programme_session
-    return await _scalar(db, sa.select(table.c.id).where(table.c.title == title))
+    """The session ``title`` of the seeds' gatherings (the next one repeats its titles)."""
+    table, g = schema.programme_session, schema.gathering
+    query = (
+        sa.select(table.c.id)
+        .join(g, g.c.id == table.c.gathering_id)
+        .where(table.c.title == title, g.c.slug != NEXT_SLUG)
+    )
+    return await _scalar(db, query)
 
 
 async def _get_json(client: httpx.AsyncClient, path: str, status: int = 200) -> dict:
@@ -71,8 +77,9 @@ async def test_gatherings_lists_released_programmes(
     await load_demo(db, secret_key=TEST_SECRET)
     data = await _get_json(client, "/api/gatherings")
     _conforms(await _openapi(client), "GatheringList", data)
-    assert [g["slug"] for g in data["gatherings"]] == [NATIONAL, CONFERENCE]
-    conference = data["gatherings"][1]
+    # The demo's next gathering first (dated after today, issue 16), then the seeds' history.
+    assert [g["slug"] for g in data["gatherings"]] == [NEXT_SLUG, NATIONAL, CONFERENCE]
+    conference = data["gatherings"][2]
     assert conference["session_count"] == 4
     assert conference["timezone"] == "Europe/London"
     assert conference["release"]["number"] == 1
@@ -188,11 +195,12 @@ async def test_speakers_come_from_released_programmes(
     ben = await _get_json(client, "/api/speakers/ben-selby")
     _conforms(document, "SpeakerDetail", ben)
     assert ben["affiliation"] == "FBU Vice President; Chair of Don't Leave, Organise"
-    assert [(a["role"], a["session"]["title"]) for a in ben["sessions"]] == [
+    # Both national gatherings (the demo's next one has the same programme, issue 16).
+    assert [(a["role"], a["session"]["title"]) for a in ben["sessions"]] == 2 * [
         ("chair", "Welcome: reclaiming our party"),
         ("chair", "Closing plenary"),
     ]
-    assert ben["sessions"][0]["session"]["gathering"]["slug"] == NATIONAL
+    assert {a["session"]["gathering"]["slug"] for a in ben["sessions"]} == {NATIONAL, NEXT_SLUG}
     chris = await _get_json(client, "/api/speakers/chris-williamson")
     assert [a["session"]["gathering"]["slug"] for a in chris["sessions"]] == [CONFERENCE] * 2
 
@@ -208,7 +216,8 @@ async def test_organisations_with_the_sessions_they_host(
         s for s, _, _ in ORGANISATIONS
     )
     counts = {o["slug"]: o["session_count"] for o in data["organisations"]}
-    assert (counts["lla"], counts["fbu"], counts["derby-red-labour"]) == (3, 2, 0)
+    # FBU (co-)hosts two sessions at each national gathering (the demo's next one too).
+    assert (counts["lla"], counts["fbu"], counts["derby-red-labour"]) == (3, 4, 0)
 
     lla = await _get_json(client, "/api/organisations/lla")
     _conforms(document, "OrganisationDetail", lla)

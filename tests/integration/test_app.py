@@ -23,13 +23,16 @@ async def test_home_lists_the_demo_gatherings(db: Database, client: httpx.AsyncC
     assert response.status_code == 200
     doc = parse_html(response.text)
     assert texts(doc, "//main//article/h2") == [
+        "Don't Leave, Organise: the next national gathering",  # dated after today (issue 16)
         "Don't Leave, Organise: national gathering",
         "Labour Left at Labour Party conference 2019",
     ]
     metas = texts(doc, "//main//article/p[@class='meta'][1]")
-    assert metas[0].startswith("18 September 2021 · Brighton and online · Hybrid")
-    assert metas[1].startswith("21–25 September 2019 · Brighton · In person")
+    assert metas[0].endswith("Brighton and online · Hybrid")
+    assert metas[1].startswith("18 September 2021 · Brighton and online · Hybrid")
+    assert metas[2].startswith("21–25 September 2019 · Brighton · In person")
     assert texts(doc, "//main//article/p[@class='meta'][2]") == [
+        "5 sessions in the programme",
         "5 sessions in the programme",
         "4 sessions in the programme",
     ]

@@ -43,6 +43,13 @@ async def _snapshot(db: Database) -> dict[str, list[Any]]:
         "gathering": await _rows(db, sa.select(g).order_by(g.c.id)),
         "ticket_type": await _rows(db, sa.select(t).order_by(t.c.id)),
         "question": await _rows(db, sa.select(q).order_by(q.c.id)),
+        "session_windows": await _rows(
+            db,
+            sa.select(
+                schema.programme_session.c.registration_opens_at,
+                schema.programme_session.c.registration_closes_at,
+            ).order_by(schema.programme_session.c.id),
+        ),
         "audit": await _rows(
             db, sa.select(a.c.action).where(a.c.action.like("organiser.%")).order_by(a.c.id)
         ),
@@ -144,7 +151,7 @@ async def test_bad_times_say_why_keep_what_was_typed_and_save_nothing(
         assert answer.status_code == 422
         page = parse_html(answer.text)
         assert any(message in t for t in texts(page, f"//p[@id='{field}-error']"))
-        assert page.xpath("//input[@name='opens_at']/@value") == [opens]
+        assert page.xpath("//input[@id='opens_at']/@value") == [opens]
         assert await _snapshot(db) == before
 
 
@@ -178,6 +185,7 @@ async def test_only_the_hosts_organisers_may_change_registration(
         (f"{base}/ticket-types/{ticket}", {"name": "Renamed", "position": "9"}),
         (f"{base}/ticket-types/{ticket}/delete", {}),
         (f"{base}/questions", {"dietary_enabled": "", "constituency_enabled": "on"}),
+        (f"{base}/sessions/{programme.sessions[0].id}", {"opens_at": "2027-01-01T10:00"}),
     ]
     for path, data in attempts:
         answer = await client.post(path, data={"csrftoken": token, **data})
@@ -325,3 +333,44 @@ async def test_a_typed_constituency_is_stored_by_its_name(
     stored = {email: answers.get("constituency") for email, answers in rows}
     assert stored["one@example.org"] == stored["two@example.org"] == "Hove and Portslade"
     assert stored["three@example.org"] == "Ward 7, somewhere abroad"
+
+
+async def test_a_session_gets_its_own_window(db: Database, client: httpx.AsyncClient) -> None:
+    token = await _host(db, client)
+    programme = await load_programme(db, NEXT_SLUG)
+    session = next(s for s in programme.sessions if s.format == "online")
+    path = f"{PAGE}/sessions/{session.id}"
+    opens = (dt.datetime.now(LONDON) + dt.timedelta(days=2)).replace(
+        hour=12, minute=0, second=0, microsecond=0
+    )
+    saved = await client.post(
+        path,
+        data={"csrftoken": token, "opens_at": opens.strftime("%Y-%m-%dT%H:%M"), "closes_at": ""},
+    )
+    assert saved.status_code == 303
+    ps = schema.programme_session
+    [(stored,)] = await _rows(
+        db, sa.select(ps.c.registration_opens_at).where(ps.c.id == session.id)
+    )
+    assert stored == opens.astimezone(dt.UTC)
+    public = parse_html((await client.get(f"/g/{NEXT_SLUG}/s/{session.id}")).text)
+    [text] = texts(public, "//*[@id='registration-state']")
+    assert text.startswith("Registration opens on") and "12:00" in text
+    page = parse_html((await client.get(PAGE)).text)
+    assert page.xpath(f"//input[@id='s{session.id}-opens_at']/@value") == [
+        opens.strftime("%Y-%m-%dT%H:%M")
+    ]
+    # Bad times: said on the page, kept, nothing saved; another gathering's session: not found.
+    before = await _snapshot(db)
+    bad = await client.post(
+        path,
+        data={"csrftoken": token, "opens_at": "2027-05-02T10:00", "closes_at": "2027-05-01T10:00"},
+    )
+    assert bad.status_code == 422
+    assert texts(parse_html(bad.text), f"//p[@id='s{session.id}-closes_at-error']")
+    other = (await load_programme(db, "labour-conference-2019")).sessions[0].id
+    stranger = await client.post(
+        f"{PAGE}/sessions/{other}", data={"csrftoken": token, "opens_at": "", "closes_at": ""}
+    )
+    assert stranger.status_code == 404
+    assert await _snapshot(db) == before
