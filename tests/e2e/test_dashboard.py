@@ -148,8 +148,15 @@ def _make_jvl_a_co_host(database_url: str) -> int:
 
         async def _write(conn: AsyncConnection) -> int:
             s, o, r = schema.programme_session, schema.organisation, schema.registration
+            # The 2021 gathering's (the demo's next gathering repeats its titles, issue 16).
+            g = schema.gathering
+            national = sa.select(g.c.id).where(g.c.slug == DLO).scalar_subquery()
             session = (
-                await conn.execute(sa.select(s.c.id, s.c.starts_at).where(s.c.title == PLENARY))
+                await conn.execute(
+                    sa.select(s.c.id, s.c.starts_at).where(
+                        s.c.title == PLENARY, s.c.gathering_id == national
+                    )
+                )
             ).one()
             jvl = (await conn.execute(sa.select(o.c.id).where(o.c.slug == "jvl"))).scalar_one()
             dana = (

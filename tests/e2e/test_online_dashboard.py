@@ -34,8 +34,13 @@ def _open_the_plenary_now(database_url: str) -> tuple[int, list[str]]:
         async def _write(conn: AsyncConnection) -> tuple[int, list[str]]:
             s, p, r = schema.programme_session, schema.session_place, schema.registration
             now = dt.datetime.now(dt.UTC)
+            # The 2021 gathering's (the demo's next gathering repeats its titles, issue 16).
+            g = schema.gathering
+            national = sa.select(g.c.id).where(g.c.slug == DLO).scalar_subquery()
             session_id = (
-                await conn.execute(sa.select(s.c.id).where(s.c.title == PLENARY))
+                await conn.execute(
+                    sa.select(s.c.id).where(s.c.title == PLENARY, s.c.gathering_id == national)
+                )
             ).scalar_one()
             await conn.execute(
                 sa.update(s)
