@@ -10,7 +10,7 @@ from starlette.routing import Route
 from gathering.core.errors import Conflict, InvalidInput
 from gathering.core.guards import current_actor, signed_in
 from gathering.core.render import database, render, wake_sender
-from gathering.organiser import session_editor
+from gathering.organiser import registration_setup, session_editor
 from gathering.organiser.rules import dashboard, home_notices
 from gathering.organiser.session_editor import SessionInput
 from gathering.programme import release as programme
@@ -23,7 +23,18 @@ async def home(request: Request) -> Response:
     actor = await current_actor(request)
     gatherings = await dashboard(database(request), actor)
     notices = await home_notices(database(request), actor)
-    page = {"actor": actor, "gatherings": gatherings, "host_changes": notices}
+    # Registration's state, explained to the host organisers of each gathering (issue 16).
+    registration = {
+        g.id: await registration_setup.organiser_state(database(request), g.id)
+        for g in gatherings
+        if g.may_release
+    }
+    page = {
+        "actor": actor,
+        "gatherings": gatherings,
+        "host_changes": notices,
+        "registration": registration,
+    }
     return render(request, "organiser/home.html", page)
 
 

@@ -141,6 +141,28 @@ async def registration_setup(
     return await db.read(_read)
 
 
+@dataclass(frozen=True)
+class OrganiserState:
+    text: str  # what the public reads
+    explanation: str  # what it means for the organisers
+
+
+async def organiser_state(
+    db: Database, gathering_id: int, now: dt.datetime | None = None
+) -> OrganiserState:
+    """A gathering's registration state with what it means for its organisers (the organiser
+    home shows it to those who may change it; it names no one)."""
+
+    async def _read(conn: AsyncConnection) -> OrganiserState:
+        row = await gathering_window(conn, gathering_id=gathering_id)
+        if row is None:
+            raise NotFound(organiser_words.NO_GATHERING)
+        state = gathering_state(row, now or clock.utc_now())
+        return OrganiserState(state.text, window_words.ORGANISER.get(state.kind, ""))
+
+    return await db.read(_read)
+
+
 def parse_moment(text: str, timezone: str, field: str, errors: Form) -> dt.datetime | None:
     """A datetime-local value in the gathering's zone as a UTC instant ("" is None)."""
     value = text.strip()

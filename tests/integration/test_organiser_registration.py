@@ -374,3 +374,40 @@ async def test_a_session_gets_its_own_window(db: Database, client: httpx.AsyncCl
     )
     assert stranger.status_code == 404
     assert await _snapshot(db) == before
+
+
+async def test_a_new_gatherings_state_is_explained_to_its_organisers(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    o, g = schema.organisation, schema.gathering
+    [(dlo,)] = await _rows(db, sa.select(o.c.id).where(o.c.slug == "dont-leave-organise"))
+    now = dt.datetime.now(dt.UTC)
+
+    async def _new(conn: AsyncConnection) -> int:
+        values = {
+            "slug": "dlo-winter-school",
+            "title": "DLO winter school",
+            "starts_on": (now + dt.timedelta(days=90)).date(),
+            "ends_on": (now + dt.timedelta(days=91)).date(),
+            "host_organisation_id": dlo,
+            "created_at": now,
+            "updated_at": now,
+        }
+        return int((await conn.execute(sa.insert(g).values(values).returning(g.c.id))).scalar_one())
+
+    new_id = await db.write(_new)
+    assert (await sign_in(client, *DLO)).status_code == 303  # type: ignore[attr-defined]
+    home = parse_html((await client.get("/organiser")).text)
+    [text] = texts(home, f"//p[@id='registration-{new_id}']")
+    assert text.startswith("Registration opens once the programme is published.")
+    assert "Nobody can register until the programme is released" in text
+    page = parse_html((await client.get("/organiser/g/dlo-winter-school/registration")).text)
+    assert texts(page, "//*[@id='registration-state']") == [
+        "Registration opens once the programme is published."
+    ]
+    # Another organisation's organiser sees the gathering but not its registration state.
+    await client.post("/signout", data={"csrftoken": await csrf_from(client, "/organiser")})
+    assert (await sign_in(client, *LLA)).status_code == 303  # type: ignore[attr-defined]
+    home = parse_html((await client.get("/organiser")).text)
+    assert home.xpath(f"//p[@id='registration-{new_id}']") == []
