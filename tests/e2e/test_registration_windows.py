@@ -41,3 +41,25 @@ def test_a_past_gathering_shows_no_register_button(live_server: LiveServer, page
     field = p.locator("input[name='answer_constituency']")  # type: ignore[attr-defined]
     assert field.get_attribute("list") == "constituency-names"
     assert p.locator("#constituency-names option").count() == 650  # type: ignore[attr-defined]
+
+
+def test_the_host_closes_registration_on_a_phone(live_server: LiveServer, page: object) -> None:
+    p = page
+    p.set_viewport_size({"width": 360, "height": 800})  # type: ignore[attr-defined]
+    p.goto(f"{live_server.url}/signin")  # type: ignore[attr-defined]
+    p.get_by_label("Email address").fill("dlo@example.org")  # type: ignore[attr-defined]
+    p.get_by_label("Password").fill("demo-organiser-password")  # type: ignore[attr-defined]
+    p.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+    p.wait_for_url(f"{live_server.url}/organiser")  # type: ignore[attr-defined]
+    p.get_by_role("link", name="Registration").first.click()  # type: ignore[attr-defined]
+    assert p.locator("h1").inner_text().startswith("Registration for")  # type: ignore[attr-defined]
+    screenshot(p, "organiser-registration", 360)
+    assert serious_accessibility_violations(p) == []
+    p.get_by_label("Registration is open").uncheck()  # type: ignore[attr-defined]
+    p.get_by_role("button", name="Save", exact=True).click()  # type: ignore[attr-defined]
+    assert p.get_by_role("status").inner_text() == "Registration settings saved."  # type: ignore[attr-defined]
+    assert p.locator("#registration-state").inner_text() == (  # type: ignore[attr-defined]
+        "Registration is not open: the organisers have not opened it."
+    )
+    p.goto(f"{live_server.url}/g/{NEXT_SLUG}")  # type: ignore[attr-defined]
+    assert p.locator("p.register").count() == 0  # type: ignore[attr-defined]
