@@ -58,8 +58,11 @@ async def world(client: httpx.AsyncClient) -> AsyncIterator[tuple[Database, Peer
 
 
 class Clock:
+    """The deliverer's clock, a minute ahead of the real one when made: what the inbox queues
+    at the real time (the Accept) is due, and the test moves it on from there."""
+
     def __init__(self) -> None:
-        self.now = NOW
+        self.now = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=1)
 
     def __call__(self) -> dt.datetime:
         return self.now
@@ -136,6 +139,7 @@ async def test_a_follow_is_accepted_and_a_release_delivers_a_signed_update_once(
 ) -> None:
     db, peer, _logins = world
     clock = Clock()
+    start = clock.now
     deliverer = Deliverer(db, client._transport.app.state.settings, clock=clock)  # type: ignore[attr-defined]
     lla = await _follow(client, peer, "lla")
     [follower] = await _rows(db, schema.fediverse_follower)
@@ -175,10 +179,10 @@ async def test_a_follow_is_accepted_and_a_release_delivers_a_signed_update_once(
     [row] = [r for r in await _rows(db, schema.fediverse_delivery) if r["verb"] == "Update"]
     assert row["attempts"] == 1 and row["delivered_at"] is None
     assert "ConnectError" in row["last_error"]
-    assert row["send_after"] == NOW + dt.timedelta(seconds=30)
-    clock.now = NOW + dt.timedelta(seconds=10)
+    assert row["send_after"] == start + dt.timedelta(seconds=30)
+    clock.now = start + dt.timedelta(seconds=10)
     assert await deliverer.deliver_due() == 0  # not yet due
-    clock.now = NOW + dt.timedelta(seconds=31)
+    clock.now = start + dt.timedelta(seconds=31)
     await deliverer.deliver_until_idle()  # still down: the second wait is twice as long
     [row] = [r for r in await _rows(db, schema.fediverse_delivery) if r["verb"] == "Update"]
     assert row["attempts"] == 2
