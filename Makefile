@@ -14,8 +14,9 @@ run: $(STAMP) $(DECODER)
 	$(BIN)/gathering demo
 	$(BIN)/gathering serve
 
+# The suite on every core (pytest-xdist; at most four workers, each with its own databases).
 test: $(STAMP) lint browser node_modules/.installed $(DECODER)
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses=auto --maxprocesses=4
 
 # Front-end packages from the npm registry, pinned by package-lock.json.
 node_modules/.installed: package.json package-lock.json

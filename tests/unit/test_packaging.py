@@ -22,7 +22,8 @@ def _source_packages() -> set[str]:
 def test_packaging_lists_every_package_with_modules() -> None:
     config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     listed = set(config["tool"]["setuptools"]["packages"])
-    assert _source_packages() | {"gathering.templates", "gathering.static"} == listed
+    data = {"gathering.templates", "gathering.static", "gathering.data"}  # files, no modules
+    assert _source_packages() | data == listed
 
 
 def test_packaging_wheel_carries_modules_templates_and_static(tmp_path: Path) -> None:
