@@ -18,7 +18,8 @@ Definitions used on the page (and in the tests):
 - breakdowns count people with a live registration (confirmed, or awaiting email confirmation),
   and for a session a live place.
 
-Small counts are withheld from those who do not host a session: see ``organiser.tallies``.
+Small counts are withheld from those who do not host a session, and from viewers (members
+with the role "viewer", who see numbers only) whatever they view: see ``organiser.tallies``.
 """
 
 from __future__ import annotations
@@ -247,7 +248,9 @@ async def gathering_dashboard(
             inside=inside.get(None, 0),
             joined_online=await joining_queries.joined_anywhere(conn, row.id),
         )
-        tickets, constituencies = await _breakdowns(conn, row.id, None)
+        # A viewer (numbers only) is no host organiser: small counts are withheld from them.
+        limited = not can_release(actor, row.host_organisation_id)
+        tickets, constituencies = await _breakdowns(conn, row.id, None, limited=limited)
         return GatheringDashboard(
             slug=row.slug,
             title=row.title,
@@ -293,10 +296,12 @@ async def session_dashboard(
             can_manage_session(viewing, [h.organisation_id for h in hosts]) or may_see_gathering
         ):
             raise Forbidden(words.ONLY_HOSTS_SEE_NUMBERS)
+        # Exact small counts only for those who organise for the session's host or the
+        # gathering's host; a viewer's access (numbers only) is limited like a co-host's.
         hosts_it = any(
-            h.role == "host" and h.organisation_id in viewing.organisation_ids for h in hosts
+            h.role == "host" and h.organisation_id in actor.organisation_ids for h in hosts
         )
-        is_limited = not (actor.is_admin or may_see_gathering or hosts_it)
+        is_limited = not (can_release(actor, row.host_organisation_id) or hosts_it)
         [line] = await _session_lines(conn, actor, row, only=session_id)
         # Arrivals from an hour before the start to the end, so early birds and the rush show.
         window = (session.starts_at - dt.timedelta(hours=1), session.ends_at - MINUTE)
