@@ -129,7 +129,9 @@ class SpeakerPhoto(NamedTuple):
 
 
 async def row_by_id(conn: AsyncConnection, kind: str, row_id: int) -> StoredRow | None:
-    """One row of ``kind`` by id, or None."""
+    """One row of ``kind`` by id, or None (also for an id no id column can hold)."""
+    if not 0 < row_id < 2**31:  # PostgreSQL's integer ids: a bigger one would be a 500
+        return None
     table = TABLES[kind]
     row = (await conn.execute(sa.select(table).where(table.c.id == row_id))).first()
     if row is None:

@@ -151,6 +151,8 @@ async def pending_invitations(
 
 
 async def invitation_by_id(conn: AsyncConnection, invitation_id: int) -> InvitationRow | None:
+    if not 0 < invitation_id < 2**31:  # no id column holds it (PostgreSQL would raise)
+        return None
     query = _INVITATION.where(organiser_invitation.c.id == invitation_id)
     row = (await conn.execute(query)).first()
     return None if row is None else InvitationRow._make(row)

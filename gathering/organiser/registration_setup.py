@@ -335,6 +335,8 @@ async def save_questions(db: Database, actor: Actor | None, slug: str, form: For
 
 
 async def _own_ticket_type(conn: AsyncConnection, gathering_id: int, ticket_type_id: int) -> None:
+    if not 0 < ticket_type_id < 2**31:  # no id column holds it (PostgreSQL would raise)
+        raise NotFound(words.NO_TICKET_TYPE)
     found = await setup_queries.row_by_id(conn, "ticket_type", ticket_type_id)
     if found is None or found.column_id("gathering_id") != gathering_id:
         raise NotFound(words.NO_TICKET_TYPE)

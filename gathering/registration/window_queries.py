@@ -143,6 +143,8 @@ async def save_session_window(
     closes_at: dt.datetime | None,
 ) -> bool:
     """Set one session's own window; False if the gathering has no such session."""
+    if not 0 < session_id < 2**31:  # no id column holds it (PostgreSQL would raise)
+        return False
     result = await conn.execute(
         sa.update(programme_session)
         .where(
