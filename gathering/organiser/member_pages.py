@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from gathering.auth.invitations import INVITATION_LIFETIME
@@ -109,6 +109,11 @@ async def change_role(request: Request) -> Response:
         return await _page(request, slug, problem=error.message, status_code=422)
     except Conflict as error:
         return await _page(request, slug, problem=error.message, status_code=409)
+    is_me = actor is not None and member.account_id == actor.account_id and not actor.is_admin
+    if is_me and member.role != "organiser":
+        # They made themselves a viewer: the actor read for this request is out of date, and
+        # the members page is no longer theirs. Their organisations page reads them afresh.
+        return RedirectResponse(request.url_for("organiser:organisations").path, 303)
     notice = words.ROLE_CHANGED.format(
         name=member.display_name, role=words.ROLE_LABELS[member.role].lower()
     )

@@ -646,3 +646,25 @@ async def test_two_invitations_to_one_new_address_accepted_at_once_make_one_acco
     i = schema.organiser_invitation
     used = await _rows(db, sa.select(i.c.accepted_at).where(i.c.email == address))
     assert sorted(r.accepted_at is None for r in used) == [False, True]
+
+
+async def test_an_organiser_who_makes_themselves_a_viewer_is_shown_no_members(
+    db: Database, client: httpx.AsyncClient, smtp_server: SMTPServer
+) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    await sign_in(client, *LLA)
+    await _new_member(db, client, smtp_server, "second@example.org", "organiser")
+    a = schema.account
+    [(me,)] = await _rows(db, sa.select(a.c.id).where(a.c.email == LLA[0]))
+    demoted = await _post_on_members(client, f"/organiser/o/lla/members/{me}/role", role="viewer")
+    assert demoted.status_code == 303
+    assert urlsplit(demoted.headers["location"]).path == "/organiser/organisations"
+    assert "second@example.org" not in demoted.text
+    assert await _membership(db, LLA[0]) == [("lla", "viewer")]
+    listing = await client.get("/organiser/organisations")
+    assert listing.status_code == 200
+    page = parse_html(listing.text)
+    assert "second@example.org" not in listing.text
+    assert page.xpath(f"//a[@href='{MEMBERS}']") == []  # not theirs to manage any more
+    assert page.xpath("//form[contains(@action, '/members/')]") == []
+    assert (await client.get(MEMBERS)).status_code == 403
