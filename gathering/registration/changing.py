@@ -178,13 +178,19 @@ async def _add_one(
 async def change_ticket_type(
     db: Database, token: str, ticket_type_id: str, *, links: Links, now: dt.datetime | None = None
 ) -> bool:
-    """Change the ticket type to one the gathering offers; whether anything changed."""
+    """Change the ticket type to one the gathering offers, while registration is open (as for
+    adding sessions); whether anything changed."""
 
     async def _write(conn: AsyncConnection) -> bool:
         moment = now or dt.datetime.now(dt.UTC)
         row = await registration_for_token(conn, token, links.secret_key)
         if row.status not in ("pending", "confirmed"):
             raise InvalidInput({"ticket_type_id": words.REGISTRATION_CANCELLED})
+        # The same window as adding sessions: closed registration, or an ended gathering,
+        # changes nothing.
+        page = await _offered(conn, row)
+        if not page.is_open:
+            raise InvalidInput({"ticket_type_id": _closed_text(page)})
         types = {str(t.id): t.name for t in await queries.ticket_types(conn, row.gathering_id)}
         if ticket_type_id not in types:
             raise InvalidInput({"ticket_type_id": words.CHOOSE_TICKET_TYPE})
