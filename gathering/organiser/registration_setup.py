@@ -14,6 +14,7 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.admin import queries as setup_queries
@@ -302,7 +303,17 @@ async def delete_ticket_type(
             clock.utc_now(),
         )
 
-    await db.write(_write)
+    try:
+        await db.write(_write)
+    except IntegrityError:
+        # Someone registered with it while it was being deleted: their registration stands.
+        async def _in_use(conn: AsyncConnection) -> int:
+            return sum(
+                (await setup_queries.dependents(conn, "ticket_type", ticket_type_id)).values()
+            )
+
+        used = await db.read(_in_use)
+        raise Conflict(words.TICKET_TYPE_IN_USE.format(count=max(used, 1))) from None
 
 
 async def save_questions(db: Database, actor: Actor | None, slug: str, form: Form) -> None:

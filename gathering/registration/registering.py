@@ -19,7 +19,7 @@ from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.database import Database
-from gathering.core.errors import Conflict
+from gathering.core.errors import Conflict, InvalidInput
 from gathering.mail import messages as mail
 from gathering.organiser import supporter_queries
 from gathering.programme.release import PublicSession
@@ -92,9 +92,18 @@ async def register(
 
     try:
         return await db.write(_write, serializable=False)
-    except exc.IntegrityError:
-        # Two registrations for one address at the same instant: the unique index kept one.
-        return Registered(None, {})
+    except exc.IntegrityError as error:
+        if _is_same_address(error):
+            # Two registrations for one address at the same instant: the unique index kept one.
+            return Registered(None, {})
+    # Something the form named went meanwhile (a ticket type or session deleted as it was
+    # stored): check the form again, which now says what to choose instead, or register.
+    try:
+        return await db.write(_write, serializable=False)
+    except exc.IntegrityError as error:
+        if _is_same_address(error):
+            return Registered(None, {})
+        raise
 
 
 async def accept(
@@ -134,8 +143,39 @@ async def record(
 
     try:
         return await db.write(_write, serializable=False)
-    except exc.IntegrityError:
-        return Registered(None, {}, accepted.gathering_title)
+    except exc.IntegrityError as error:
+        if _is_same_address(error):
+            return Registered(None, {}, accepted.gathering_title)
+        await _still_offered(db, accepted)
+        raise
+
+
+# The unique index on a live registration's address (gathering, email) where pending or confirmed.
+_SAME_ADDRESS = (
+    "uq_registration_gathering_id_email_live",  # PostgreSQL names the index
+    "registration.gathering_id, registration.email",  # SQLite names its columns
+)
+
+
+def _is_same_address(error: exc.IntegrityError) -> bool:
+    """Whether ``error`` is the address already having a live registration here (and nothing
+    else, such as a ticket type deleted while the registration was stored)."""
+    text = str(error.orig)
+    return any(marker in text for marker in _SAME_ADDRESS)
+
+
+async def _still_offered(db: Database, accepted: Accepted) -> None:
+    """InvalidInput if the ticket type the accepted form chose is no longer offered (deleted
+    between ``accept`` and ``record``)."""
+    if accepted.form.ticket_type_id is None:
+        return
+
+    async def _read(conn: AsyncConnection) -> bool:
+        offered = await queries.ticket_types(conn, accepted.gathering_id)
+        return any(t.id == accepted.form.ticket_type_id for t in offered)
+
+    if not await db.read(_read):
+        raise InvalidInput({"ticket_type_id": words.CHOOSE_TICKET_TYPE})
 
 
 async def _accept(
