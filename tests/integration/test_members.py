@@ -668,3 +668,23 @@ async def test_an_organiser_who_makes_themselves_a_viewer_is_shown_no_members(
     assert page.xpath(f"//a[@href='{MEMBERS}']") == []  # not theirs to manage any more
     assert page.xpath("//form[contains(@action, '/members/')]") == []
     assert (await client.get(MEMBERS)).status_code == 403
+
+
+async def test_the_invitation_pages_error_summary_leads_to_its_message(
+    db: Database, client: httpx.AsyncClient, smtp_server: SMTPServer
+) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    await sign_in(client, *LLA)
+    await _invite(client, JVL[0], "organiser")  # an address with an account
+    [mail] = await _received(smtp_server, 1)
+    path = _link(mail)
+    async with httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url)) as b:
+        token = await csrf_from(b, "/signin")  # the page itself offers no form to post
+        data = {"csrftoken": token, "name": "Someone", "password": NEW_PASSWORD}
+        answer = await b.post(path, data=data)  # not signed in as that address
+    assert answer.status_code == 422
+    page = parse_html(answer.text)
+    hrefs = page.xpath("//div[@class='error-summary']//a/@href")
+    assert hrefs == ["#token"]
+    [target] = page.xpath("//*[@id='token']")
+    assert "jvl@example.org already has an account here" in target.text_content()

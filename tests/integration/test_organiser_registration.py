@@ -411,3 +411,48 @@ async def test_a_new_gatherings_state_is_explained_to_its_organisers(
     assert (await sign_in(client, *LLA)).status_code == 303  # type: ignore[attr-defined]
     home = parse_html((await client.get("/organiser")).text)
     assert home.xpath(f"//p[@id='registration-{new_id}']") == []
+
+
+def _summary_targets(page: Any) -> list[tuple[str, bool]]:
+    """Each error-summary link's fragment, and whether an element on the page has that id."""
+    hrefs = page.xpath("//div[@class='error-summary']//a/@href")
+    assert hrefs, "no error summary"
+    return [(h, bool(page.xpath(f"//*[@id='{h.removeprefix('#')}']"))) for h in hrefs]
+
+
+async def test_every_error_summary_link_leads_to_its_field(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    token = await _host(db, client)
+    gathering_id = (await _gathering(db)).id
+    types = await _ticket_types(db, gathering_id)
+    r = schema.registration
+    [(used,)] = await _rows(
+        db, sa.select(r.c.ticket_type_id).where(r.c.gathering_id == gathering_id).limit(1)
+    )
+    session = (await load_programme(db, NEXT_SLUG)).sessions[0].id
+    bad_ticket = {"name": " ", "suggested_contribution": "x" * 300, "position": "first"}
+    answers = {
+        "new ticket type": await client.post(
+            f"{PAGE}/ticket-types", data={"csrftoken": token, **bad_ticket}
+        ),
+        "a ticket type": await client.post(
+            f"{PAGE}/ticket-types/{types[0].id}", data={"csrftoken": token, **bad_ticket}
+        ),
+        "a used ticket type's removal": await client.post(
+            f"{PAGE}/ticket-types/{used}/delete", data={"csrftoken": token}
+        ),
+        "a session's window": await client.post(
+            f"{PAGE}/sessions/{session}",
+            data={"csrftoken": token, "opens_at": "soon", "closes_at": "later"},
+        ),
+        "the window": await client.post(
+            PAGE, data={"csrftoken": token, "opens_at": "soon", "closes_at": "2027-13-01T10:00"}
+        ),
+    }
+    for what, answer in answers.items():
+        assert answer.status_code in (409, 422), what
+        targets = _summary_targets(parse_html(answer.text))
+        assert all(found for _, found in targets), (what, targets)
+    new_targets = [h for h, _ in _summary_targets(parse_html(answers["new ticket type"].text))]
+    assert "#tt-new-name" in new_targets
