@@ -76,7 +76,8 @@ async def _insert(conn: AsyncConnection, table: sa.Table, **values: object) -> i
 async def _gathering(
     conn: AsyncConnection, slug: str, *, registration_open: bool, now: dt.datetime
 ) -> tuple[int, int]:
-    """An organisation and a four-day gathering around today (so the door is open); their ids."""
+    """An organisation and a gathering from yesterday to four days ahead (the door is open, and
+    the registration bench's sessions from tomorrow lie within it); their ids."""
     host = await _insert(
         conn,
         schema.organisation,
@@ -93,7 +94,7 @@ async def _gathering(
         title=f"Benchmark gathering {slug}",
         description="A gathering made up for the benchmarks.",
         starts_on=today - dt.timedelta(days=1),
-        ends_on=today + dt.timedelta(days=2),
+        ends_on=today + dt.timedelta(days=4),
         timezone="Europe/London",
         mode="hybrid",
         location="Brighton and online",
@@ -115,8 +116,10 @@ async def _programme(
     now: dt.datetime,
     *,
     first_capacity: int | None = None,
+    days_ahead: int = -1,
 ) -> list[int]:
-    """``sessions`` published sessions over four days, with rooms, tracks, hosts and speakers."""
+    """``sessions`` published sessions over four days from ``days_ahead`` days from today (the
+    day before by default: a gathering under way), with rooms, tracks, hosts and speakers."""
     rooms: list[int | None] = []
     for v in range(VENUES):
         venue_id = await _insert(
@@ -166,7 +169,7 @@ async def _programme(
         )
         for i in range(120)
     ]
-    first_day = now.astimezone(ZONE).date() - dt.timedelta(days=1)
+    first_day = now.astimezone(ZONE).date() + dt.timedelta(days=days_ahead)
     per_day = max(1, -(-sessions // 4))
     ids = []
     for i in range(sessions):
@@ -244,7 +247,10 @@ async def seed_registration(db: Database, slug: str, places: int) -> Seeded:
     async def _write(conn: AsyncConnection) -> tuple[int, int, int]:
         now = dt.datetime.now(dt.UTC)
         host, gathering_id = await _gathering(conn, slug, registration_open=True, now=now)
-        ids = await _programme(conn, slug, gathering_id, host, 5, now, first_capacity=places)
+        # From tomorrow: registration closes by itself once a session has ended (issue 16).
+        ids = await _programme(
+            conn, slug, gathering_id, host, 5, now, first_capacity=places, days_ahead=1
+        )
         ticket = await _insert(
             conn, schema.ticket_type, gathering_id=gathering_id, name="Standard", position=0
         )

@@ -32,6 +32,10 @@ WATCHED_TABLES = (
     "venue",
     "room",
     "track",
+    # migration 0017: what the registration form offers (it is kept per generation too)
+    "ticket_type",
+    "question",
+    "session_host",
 )
 # programme_session: rows added or removed, and the status column (drafts become visible on the
 # home page's counts); never places_taken, which every registration changes.

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.auth.accounts import check_email
+from gathering.core.clock import utc_now
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput, NotFound
 from gathering.organiser.constituencies import canonical_answer
 from gathering.programme import queries as programme_queries
 from gathering.programme.queries import GatheringRow
 from gathering.programme.release import Programme, PublicSession, programme_for_row
-from gathering.registration import queries, words
+from gathering.registration import queries, window_queries, words
+from gathering.registration.window_queries import GatheringWindowRow, SessionWindowRow
 
 CONTACT = "contact"  # consent purpose: contact by a named organisation
 MATCH = "constituency_match"  # consent purpose: put in touch with others in the same CLP
@@ -73,14 +77,32 @@ class CheckedForm:
     share_access_needs: bool
 
 
-async def read_page(
-    conn: AsyncConnection, slug: str, *, live_places: bool = True
-) -> tuple[GatheringRow, RegistrationPage]:
-    """The gathering ``slug`` and what its form offers; NotFound if there is none."""
+# The form's page is kept per database and gathering for the public generation it was read at
+# (core.schema_public: raised in the same transaction as every write to the gathering, its
+# releases, sessions' windows, ticket types, questions and session hosts), so a request reads
+# that one number instead of the seven statements that build the page: the registration POST
+# and its form page are the rush's hot path. Places left and the time window are applied per
+# request on top (the places are read live; the window's edges are instants, not writes).
+_PAGE_CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class _KeptPage:
+    generation: int
+    row: GatheringRow
+    page: RegistrationPage  # places left not read, window not applied
+    window: GatheringWindowRow | None
+    own: dict[int, SessionWindowRow]
+
+
+_pages: OrderedDict[tuple[str, str], _KeptPage] = OrderedDict()
+
+
+async def _build_page(conn: AsyncConnection, slug: str, generation: int) -> _KeptPage:
     row = await programme_queries.gathering_row(conn, slug=slug)
     if row is None:
         raise NotFound(words.NO_GATHERING)
-    programme = await programme_for_row(conn, row, live_places=live_places)
+    programme = await programme_for_row(conn, row, live_places=False)
     page = RegistrationPage(
         programme=programme,
         is_open=bool(row.registration_open) and programme.release is not None,
@@ -98,9 +120,36 @@ async def read_page(
             for o in await queries.consent_organisations(conn, row.id, row.host_organisation_id)
         ),
     )
+    window = await window_queries.gathering_window(conn, gathering_id=row.id)
+    own = await window_queries.session_windows(conn, row.id) if window is not None else {}
+    return _KeptPage(generation, row, page, window, own)
+
+
+async def read_page(
+    conn: AsyncConnection, slug: str, *, live_places: bool = True
+) -> tuple[GatheringRow, RegistrationPage]:
+    """The gathering ``slug`` and what its form offers now; NotFound if there is none."""
     from gathering.registration import windows  # issue 16; it builds on this module's page
 
-    return row, await windows.within_window(conn, row.id, page)
+    generation = await queries.public_generation_number(conn)
+    key = (str(conn.engine.url), slug)
+    kept = _pages.get(key)
+    if kept is None or generation is None or kept.generation != generation:
+        # Read after the generation: a write between the two makes the number older than the
+        # page, and the next request reads the page again (never the other way round).
+        kept = await _build_page(conn, slug, -1 if generation is None else generation)
+        if generation is not None:
+            _pages[key] = kept
+            if len(_pages) > _PAGE_CACHE_SIZE:
+                _pages.popitem(last=False)
+    else:
+        _pages.move_to_end(key)
+    page = kept.page
+    if live_places:
+        programme = await programme_for_row(conn, kept.row, live_places=True)
+        sessions = tuple(s for s in programme.sessions if not s.is_cancelled)
+        page = dataclasses.replace(page, programme=programme, sessions=sessions)
+    return kept.row, windows.windowed(page, kept.window, kept.own, utc_now())
 
 
 async def registration_page(db: Database, slug: str) -> RegistrationPage:

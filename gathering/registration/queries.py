@@ -15,6 +15,7 @@ from gathering.core.schema import (
     organisation,
     outbox,
     programme_session,
+    public_generation,
     question,
     registration,
     scan,
@@ -147,6 +148,15 @@ async def questions(conn: AsyncConnection, gathering_id: int) -> list[QuestionRo
     """The questions the organiser enabled, in order."""
     rows = await conn.execute(_QUESTIONS, {"gathering_id": gathering_id})
     return [QuestionRow._make(row) for row in rows]
+
+
+_PUBLIC_GENERATION = sa.select(public_generation.c.generation).where(public_generation.c.id == 1)
+
+
+async def public_generation_number(conn: AsyncConnection) -> int | None:
+    """The site's public generation (core.schema_public); None when its row is missing."""
+    value = (await conn.execute(_PUBLIC_GENERATION)).scalar_one_or_none()
+    return None if value is None else int(value)
 
 
 async def consent_organisations(

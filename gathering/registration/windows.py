@@ -157,15 +157,22 @@ async def within_window(
 ) -> WindowedPage:
     """The registration form's page as its window allows it now: open or not (and why), and
     only the sessions that take registrations."""
-    moment = now or clock.utc_now()
     row = await gathering_window(conn, gathering_id=gathering_id)
+    own = await session_windows(conn, gathering_id) if row is not None else {}
+    return windowed(page, row, own, now or clock.utc_now())
+
+
+def windowed(
+    page: RegistrationPage,
+    row: GatheringWindowRow | None,
+    own: dict[int, SessionWindowRow],
+    now: dt.datetime,
+) -> WindowedPage:
+    """``page`` as its windows (read by ``within_window``, or kept) allow it at ``now``."""
     if row is None:  # read in the same unit as the page: cannot happen
         return _windowed(page, page.sessions, WindowState("closed", words.CLOSED))
-    state = gathering_state(row, moment)
-    own = await session_windows(conn, gathering_id)
-    sessions = tuple(
-        s for s in page.sessions if session_state(row, s, own.get(s.id), moment).is_open
-    )
+    state = gathering_state(row, now)
+    sessions = tuple(s for s in page.sessions if session_state(row, s, own.get(s.id), now).is_open)
     return _windowed(page, sessions, state)
 
 
