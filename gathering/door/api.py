@@ -397,12 +397,12 @@ async def close(request: Request) -> Response:
 
 
 routes = [
-    Route("/door/api/open", open_pass, methods=["POST"], name="steward:open"),
-    Route("/door/api/pass", pass_info, name="steward:pass"),
-    Route("/door/api/scan", scan, methods=["POST"], name="steward:scan"),
-    Route("/door/api/undo", undo, methods=["POST"], name="steward:undo"),
-    Route("/door/api/counts", counts, name="steward:counts"),
-    Route("/door/api/events", events, name="steward:events"),
-    Route("/door/api/search", search, methods=["POST"], name="steward:search"),
-    Route("/door/api/close", close, methods=["POST"], name="steward:close"),
+    Route("/door/api/open", open_pass, methods=["POST"], name="door:open"),
+    Route("/door/api/pass", pass_info, name="door:pass"),
+    Route("/door/api/scan", scan, methods=["POST"], name="door:scan"),
+    Route("/door/api/undo", undo, methods=["POST"], name="door:undo"),
+    Route("/door/api/counts", counts, name="door:counts"),
+    Route("/door/api/events", events, name="door:events"),
+    Route("/door/api/search", search, methods=["POST"], name="door:search"),
+    Route("/door/api/close", close, methods=["POST"], name="door:close"),
 ]

@@ -117,6 +117,6 @@ async def service_worker(request: Request) -> Response:
 
 routes = [
     Route("/door/sw.js", service_worker, name="door:service_worker"),
-    Route("/door/api/bundle", bundle, name="steward:bundle"),
-    Route("/door/api/sync", sync, methods=["POST"], name="steward:sync"),
+    Route("/door/api/bundle", bundle, name="door:bundle"),
+    Route("/door/api/sync", sync, methods=["POST"], name="door:sync"),
 ]

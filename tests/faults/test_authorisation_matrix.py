@@ -110,8 +110,8 @@ RULES: dict[tuple[str, str], str] = {
             "auth:reset",  # the emailed token decides, not who asks
             "auth:invitation",  # the same: a signed, single-use organiser invitation
             "door:open_page",  # the pass link's page: the PIN decides
-            "steward:open",  # opening a pass: its link and PIN decide
-            "steward:close",  # forgetting the device cookie: harmless for anyone
+            "door:open",  # opening a pass: its link and PIN decide
+            "door:close",  # forgetting the device cookie: harmless for anyone
         )
     },
     # Confirmation and offer links: the page is harmless (mail scanners fetch links); only the
@@ -200,17 +200,17 @@ RULES: dict[tuple[str, str], str] = {
     ("outbox:list", "*"): "admin",
     ("outbox:message", "*"): "admin",
     # The door's JSON API and scan page: a phone with an opened pass, nothing else.
-    ("steward:pass", "*"): "steward",
-    ("steward:scan", "*"): "steward",
-    ("steward:undo", "*"): "steward",
-    ("steward:counts", "*"): "steward",
-    ("steward:events", "*"): "steward",
-    ("steward:search", "*"): "steward",
+    ("door:pass", "*"): "steward",
+    ("door:scan", "*"): "steward",
+    ("door:undo", "*"): "steward",
+    ("door:counts", "*"): "steward",
+    ("door:events", "*"): "steward",
+    ("door:search", "*"): "steward",
     ("door:scan_page", "*"): "steward",
     # Offline door: the bundle and the queued scans are a pass's; the service worker is only
     # the page's code (no data), so anyone may load it.
-    ("steward:bundle", "*"): "steward",
-    ("steward:sync", "*"): "steward",
+    ("door:bundle", "*"): "steward",
+    ("door:sync", "*"): "steward",
     ("door:service_worker", "*"): "public",
 }
 ADMIN_PREFIX = "admin:"  # every other admin:* route is for the admin alone
@@ -225,7 +225,7 @@ def rule_for(name: str, method: str) -> str | None:
 
 # Requests that end something, in the order they are made, after everything else.
 ENDING = (
-    "steward:open",  # before: it gives every visitor a device cookie for the rest
+    "door:open",  # before: it gives every visitor a device cookie for the rest
     "calendars:rotate",
     "registration:cancel_place",
     "registration:cancel",
@@ -238,7 +238,7 @@ ENDING = (
     "admin:speaker_delete",
     "admin:organisation_delete",
     "admin:gathering_delete",
-    "steward:close",
+    "door:close",
     "auth:signout",
 )
 
@@ -432,7 +432,7 @@ async def _ask(
         return await client.options(path, headers={"origin": "https://other.example"})
     if path.startswith(JSON_ROUTES):
         body: dict[str, Any] = {}
-        if route.name == "steward:open":
+        if route.name == "door:open":
             body = {"token": ids.practice_token, "pin": demo.STEWARD_PIN}
         return await client.post(path, json=body, headers={"x-csrftoken": token})
     return await client.post(path, data={"csrftoken": token})
