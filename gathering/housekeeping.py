@@ -1,5 +1,6 @@
 """Scheduled work inside each app process: expire unconfirmed registrations and lapsed offers,
-queue session reminders (every minute), and purge personal data past its retention period
+queue session reminders, forget ended organiser invitations and take sent invitation links out
+of the outbox (every minute), and purge personal data past its retention period
 (every ``purge_minutes``, the first run a few minutes after start).
 
 Every replica may run it: each pass is one write unit that only touches overdue rows, so two
@@ -19,6 +20,7 @@ from collections.abc import AsyncIterator
 from gathering.core.database import Database
 from gathering.core.errors import GatheringError
 from gathering.introductions import rules as introductions
+from gathering.organiser import members
 from gathering.privacy import retention, storage
 from gathering.registration import rules as registration
 
@@ -49,6 +51,8 @@ async def run_once(
     if introduced:
         log.info("queued the CLP introductions of %d gatherings", introduced)
     await introductions.seal_sent(db)
+    # Organiser invitations: ended ones forgotten after a while, sent links out of the outbox.
+    await members.forget_and_seal(db)
 
 
 async def purge_once(db: Database) -> list[retention.Erasure]:

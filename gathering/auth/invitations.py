@@ -4,6 +4,9 @@ An invitation link carries a token signed with the secret key (itsdangerous, tim
 invitation's id and a random secret whose SHA-256 alone is stored. It works for
 ``INVITATION_LIFETIME``, once, and not after the organisation withdrew it; a copy of the database
 cannot make one, and a guessed or altered link fails the signature before anything is read.
+The link itself is kept nowhere once it is mailed: the outbox row of the invitation's mail is
+emptied once sent, and an unsent one is dropped when the invitation ends
+(``member_queries.seal_invitation_mails``, also run by housekeeping).
 
 Accepting makes an account (name and password, argon2) for an address that has none, and the
 membership with the invited role, in one unit. An address that already has an account must be
@@ -177,6 +180,7 @@ async def accept(
             created = True
         if not await queries.mark_accepted(conn, row.id, now):
             raise InvalidInput({"token": words.INVITATION_USED})
+        await queries.seal_invitation_mails(conn, now)  # its link is used: out of the outbox
         role = row.role
         if await queries.member_role(conn, row.organisation_id, account_id) is None:
             await queries.insert_membership(conn, row.organisation_id, account_id, role, now)

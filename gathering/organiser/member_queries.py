@@ -14,8 +14,11 @@ from gathering.core.schema import (
     membership,
     organisation,
     organiser_invitation,
+    outbox,
     steward_pass,
 )
+
+INVITATION_MAIL = "organiser_invitation"  # the outbox kind of an invitation's mail
 
 
 class OrganisationRef(NamedTuple):
@@ -295,3 +298,65 @@ async def revoke_gathering_passes(
         .returning(steward_pass.c.id)
     )
     return [int(i) for i in result.scalars()]
+
+
+class InvitationMail(NamedTuple):
+    id: int
+    context: dict[str, object]
+    sent_at: dt.datetime | None
+
+
+async def invitation_mails(conn: AsyncConnection) -> list[InvitationMail]:
+    """Invitation mails whose outbox row still holds what was (or will be) sent."""
+    query = sa.select(outbox.c.id, outbox.c.context, outbox.c.sent_at).where(
+        outbox.c.kind == INVITATION_MAIL, outbox.c.context.is_not(None)
+    )
+    return [InvitationMail(*row) for row in await conn.execute(query)]
+
+
+async def usable_invitation_ids(conn: AsyncConnection, ids: set[int], now: dt.datetime) -> set[int]:
+    """Those of ``ids`` whose invitation is neither used, withdrawn, expired nor forgotten."""
+    if not ids:
+        return set()
+    i = organiser_invitation
+    query = sa.select(i.c.id).where(
+        i.c.id.in_(sorted(ids)),
+        i.c.accepted_at.is_(None),
+        i.c.revoked_at.is_(None),
+        i.c.expires_at > now,
+    )
+    return {int(row.id) for row in await conn.execute(query)}
+
+
+async def empty_mails(conn: AsyncConnection, ids: list[int]) -> None:
+    """Keep these outbox rows as a record that mail went, without what it said."""
+    if ids:
+        await conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id.in_(ids))
+            .values(context=sa.null(), subject="", body_text="", body_html="")
+        )
+
+
+async def delete_unsent_mails(conn: AsyncConnection, ids: list[int]) -> None:
+    if ids:
+        await conn.execute(
+            sa.delete(outbox).where(outbox.c.id.in_(ids), outbox.c.sent_at.is_(None))
+        )
+
+
+async def seal_invitation_mails(conn: AsyncConnection, now: dt.datetime) -> None:
+    """Take the working links out of the outbox: an invitation mail that was sent keeps only
+    that it went; one not yet sent whose invitation ended (used, withdrawn, expired or
+    forgotten) is not sent. Mails queued without their invitation's id are emptied once sent."""
+    mails = await invitation_mails(conn)
+    of = {m.id: _invitation_of(m.context) for m in mails}
+    usable = await usable_invitation_ids(conn, {i for i in of.values() if i is not None}, now)
+    ended = [m.id for m in mails if m.sent_at is None and of[m.id] not in (None, *usable)]
+    await delete_unsent_mails(conn, ended)
+    await empty_mails(conn, [m.id for m in mails if m.sent_at is not None])
+
+
+def _invitation_of(context: dict[str, object]) -> int | None:
+    value = context.get("invitation_id")
+    return value if isinstance(value, int) else None

@@ -14,7 +14,11 @@
 - Invitations per organisation are limited (``INVITATIONS``), so the form cannot be used to mail
   strangers in bulk.
 - An invitation's address is kept while it may be used and ``KEEP_ENDED_INVITATIONS`` after it
-  ended (used, withdrawn or expired); the next invitation sent anywhere deletes older ones.
+  ended (used, withdrawn or expired); housekeeping (``forget_and_seal``, every minute) deletes
+  older ones, and so does the next invitation sent.
+- The invitation's mail holds a working link only until it is sent: then its outbox row keeps
+  only that a mail went, and a mail not yet sent when its invitation ends is not sent at all
+  (``member_queries.seal_invitation_mails``).
 """
 
 from __future__ import annotations
@@ -227,7 +231,7 @@ async def invite(
         token = invitations.make_token(secret_key, invitation_id, fresh.secret)
         await mail.queue(
             conn,
-            kind="organiser_invitation",
+            kind=queries.INVITATION_MAIL,
             to_address=email,
             now=now,
             context={
@@ -237,8 +241,10 @@ async def invite(
                 "role_explained": words.ROLE_EXPLAINED[role],
                 "accept_url": accept_url.format(token=token),
                 "days": invitations.INVITATION_LIFETIME.days,
+                "invitation_id": invitation_id,  # so the row is emptied when it ends
             },
         )
+        await queries.seal_invitation_mails(conn, now)  # the replaced invitation's, if unsent
         await _audit(
             conn,
             actor,
@@ -265,6 +271,7 @@ async def revoke(db: Database, actor: Actor | None, slug: str, invitation_id: in
             raise NotFound(words.NO_INVITATION)
         if not await queries.mark_revoked(conn, row.id, now):
             raise Conflict(words.NO_INVITATION)
+        await queries.seal_invitation_mails(conn, now)
         await _audit(
             conn,
             actor,
@@ -277,6 +284,18 @@ async def revoke(db: Database, actor: Actor | None, slug: str, invitation_id: in
         return row.email
 
     return await db.write(_write)
+
+
+async def forget_and_seal(db: Database) -> None:
+    """Housekeeping: forget invitations ended ``KEEP_ENDED_INVITATIONS`` ago, and take the
+    links out of invitation mail that went or can no longer be used."""
+
+    async def _write(conn: AsyncConnection) -> None:
+        now = utc_now()
+        await queries.forget_ended_invitations(conn, now - KEEP_ENDED_INVITATIONS)
+        await queries.seal_invitation_mails(conn, now)
+
+    await db.write(_write)
 
 
 async def _revoke_passes(

@@ -277,9 +277,19 @@ async def test_a_new_invitation_to_the_same_address_replaces_the_old_one(
     await sign_in(client, *LLA)
     await _invite(client, "twice@example.org", "viewer")
     await _invite(client, "twice@example.org", "organiser")
-    old, new = (_link(m) for m in await _received(smtp_server, 2))
-    assert (await client.get(old)).status_code == 410
-    assert (await client.get(new)).status_code == 200
+    await _received(smtp_server, 1)
+    o = schema.outbox
+    unsent = sa.select(o.c.id).where(o.c.kind == "organiser_invitation", o.c.sent_at.is_(None))
+    for _ in range(200):
+        if not await _rows(db, unsent):
+            break
+        await asyncio.sleep(0.05)
+    assert await _rows(db, unsent) == []
+    # The first mail went only if it was sent before it was replaced (else it was dropped).
+    links = [_link(m) for m in smtp_server.recorder.parsed()]
+    assert len(links) in (1, 2)
+    answers = [(await client.get(link)).status_code for link in links]
+    assert answers == [410, 200] or answers == [200]
     page = parse_html((await client.get(MEMBERS)).text)
     assert [t.split(" · ")[:2] for t in texts(page, "//li[@class='invitation']")] == [
         ["twice@example.org", "Organiser"]
