@@ -147,3 +147,38 @@ async def test_a_registration_naming_a_just_deleted_ticket_type_stores_nothing(
     assert refused.value.errors == {"ticket_type_id": "Choose a ticket type."}
     assert await _registrations(db, email) == []
     assert await _outbox(db, "confirm_email", email) == []
+
+
+async def test_a_registration_stored_as_its_ticket_type_is_deleted_keeps_it(
+    db: Database,
+) -> None:
+    """The registration's insert is held open while the delete runs: the delete cannot see it,
+    then finds it (PostgreSQL: the foreign key) once it commits, and answers "in use"."""
+    await load_demo(db, secret_key=TEST_SECRET)
+    admin = await _admin(db)
+    kind = await _new_ticket_type(db, admin, "Held")
+    g = schema.gathering
+    [(gathering_id,)] = await _rows(db, sa.select(g.c.id).where(g.c.slug == SLUG))
+    async with db.engine.connect() as held:
+        await held.begin()
+        await held.execute(
+            sa.insert(schema.registration).values(
+                gathering_id=gathering_id,
+                name="Held Person",
+                email="held@example.org",
+                ticket_type_id=kind,
+                answers={},
+                status="pending",
+                manage_key="held-key",
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
+        deleting = asyncio.create_task(registration_setup.delete_ticket_type(db, admin, SLUG, kind))
+        await asyncio.sleep(0.5)  # the delete has read "unused" and waits on the row
+        await held.commit()
+    with pytest.raises(Conflict) as refused:
+        await deleting
+    assert "cannot be removed: 1 registration(s) use it" in refused.value.message
+    assert await _registrations(db, "held@example.org") == [("pending", kind)]
+    t = schema.ticket_type
+    assert len(await _rows(db, sa.select(t.c.id).where(t.c.id == kind))) == 1
