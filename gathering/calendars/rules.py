@@ -34,6 +34,7 @@ from urllib.parse import urlencode, urlsplit
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.calendars import queries, timezones, words
+from gathering.calendars.serialising import serialise
 from gathering.core.database import Database
 from gathering.core.errors import NotFound
 from gathering.programme.published import Programme, PublicGathering, PublicSession
@@ -43,7 +44,6 @@ from gathering.registration.tokens import Links
 
 if TYPE_CHECKING:
     from icalendar import Calendar, Event
-    from icalendar.parser import Contentline
 
 PRODID = "-//Gathering//Gathering calendar feeds//EN"
 REFRESH_INTERVAL = dt.timedelta(hours=1)
@@ -312,61 +312,6 @@ def make_calendar(info: FeedInfo, events: Iterable[FeedEvent], base_url: str) ->
     for event in built:
         calendar.add_component(event)
     return calendar
-
-
-def serialise(calendar: Calendar) -> bytes:
-    """``calendar.to_ical()``, the same bytes in about half the time.
-
-    icalendar orders the properties and makes every value (its escaping, its date forms); a
-    line is put together here only when it has no parameters (``NAME:VALUE``, which is all
-    ``Contentline.from_parts`` does for it), and plain ASCII lines are folded here (``fold``).
-    Every other line is icalendar's own. ``tests/unit/test_fold.py`` checks the bytes against
-    ``to_ical()`` for calendars with every kind of event.
-    """
-    from icalendar.parser import Contentline as _Contentline
-
-    line: Any = _Contentline  # icalendar's classes have no annotations
-    untyped: Any = calendar
-    lines = []
-    for name, value in untyped.property_items():
-        if isinstance(value, bytes):  # BEGIN and END, made by icalendar
-            lines.append(fold(line(f"{name}:{value.decode()}")))
-        elif getattr(value, "params", None) or not hasattr(value, "to_ical"):
-            lines.append(fold(untyped.content_line(name, value)))
-        else:
-            text = value.to_ical()
-            text = text.decode() if isinstance(text, bytes) else text
-            lines.append(fold(line(f"{name}:{text}")))
-    return b"\r\n".join(lines) + b"\r\n"
-
-
-_FOLD_AT = 74  # octets per folded piece, as icalendar folds (its limit 75 is exclusive)
-_KEEP_WITH_NEXT = ("\\", "^")  # escapes icalendar does not split across a fold (its #1501)
-
-
-def fold(line: Contentline) -> bytes:
-    """``line.to_ical()``, the same bytes, for a fraction of the time on plain ASCII lines.
-
-    icalendar's folding encodes every character of every line on its own to count octets,
-    which was 45 % of building a 300-session feed. An ASCII line has one octet per character,
-    so its pieces are slices; any other line goes to icalendar. ``tests/unit/test_fold.py``
-    checks the two agree, escapes at the fold included.
-    """
-    if not line.isascii():
-        untyped: Any = line  # icalendar's to_ical has no annotations
-        return bytes(untyped.to_ical())
-    if len(line) <= _FOLD_AT:
-        return line.encode("ascii")
-    pieces = []
-    start = 0
-    while len(line) - start > _FOLD_AT:
-        end = start + _FOLD_AT
-        if line[end - 1] in _KEEP_WITH_NEXT:
-            end -= 1
-        pieces.append(line[start:end])
-        start = end
-    pieces.append(line[start:])
-    return "\r\n ".join(pieces).encode("ascii")
 
 
 # --- feeds from the read model -----------------------------------------------------------------

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from icalendar import Calendar, Event, Timezone, vUri
 from icalendar.parser import Contentline
 
-from gathering.calendars.rules import fold, serialise
+from gathering.calendars.serialising import fold, serialise
 
 # Lines as icalendar makes them: no line breaks; many backslashes and carets, which icalendar
 # keeps on the same side of a fold as the character they escape.
