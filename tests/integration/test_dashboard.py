@@ -526,7 +526,7 @@ async def test_co_host_dashboard_withholds_counts_under_five(
     }
     assert "Kemptown" not in response.text
     assert "Hove" not in response.text
-    assert "Counts under 5 are not shown to co-hosts" in " ".join(
+    assert "Counts under 5 are shown only to the hosts' organisers" in " ".join(
         texts(doc, "//table[@id='tickets-table']/caption")
     )
     # The place counts are unchanged: they are what the co-host needs to plan the room.
@@ -542,7 +542,7 @@ async def test_co_host_dashboard_hides_breakdowns_of_fewer_than_five(
     doc = parse_html((await client.get(f"{_base(world, 'Rail')}/dashboard")).text)
     assert not doc.xpath("//table[@id='tickets-table' or @id='constituencies-table']")
     assert texts(doc, "//p[@id='tickets-withheld']") == [
-        "Fewer than 5 people to count, so this is not shown to co-hosts: "
+        "Fewer than 5 people to count, so this is shown only to the hosts' organisers: "
         "it could tell who they are."
     ]
     assert len(doc.xpath("//p[@id='constituencies-withheld']")) == 1
