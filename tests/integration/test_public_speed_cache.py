@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 
 from gathering.core import schema
 from gathering.core.database import Database
-from gathering.demo import load_demo
+from gathering.demo import NEXT_SLUG, load_demo
 from gathering.programme.release import load_programme, release_programme
 from tests.conftest import TEST_SECRET
 from tests.helpers import parse_html, texts
@@ -141,9 +141,9 @@ async def test_places_left_show_on_the_next_request(
     db: Database, client: httpx.AsyncClient
 ) -> None:
     await load_demo(db, secret_key=TEST_SECRET)
-    programme = await load_programme(db, CONFERENCE)
+    programme = await load_programme(db, NEXT_SLUG)  # upcoming: a past session shows no places
     session = next(s for s in programme.sessions if s.capacity)
-    path = f"/g/{CONFERENCE}/s/{session.id}"
+    path = f"/g/{NEXT_SLUG}/s/{session.id}"
     await client.get(path)
     assert (await client.get(path)).headers["x-page-cache"] == "hit"
     await _execute(db, sa.update(PS).where(PS.c.id == session.id).values(places_taken=3))

@@ -174,6 +174,7 @@ async def test_a_past_gatherings_pages_show_no_register_button_and_say_why(
     page = await client.get(f"/g/{CONFERENCE}/s/{session_id}")
     assert page.status_code == 200
     assert _state(page) == (["Registration is closed: this session has ended."], [])
+    assert parse_html(page.text).xpath("//dd[@class='places']") == []  # no places "left"
     programme = await client.get(f"/g/{CONFERENCE}")
     assert _state(programme) == (["Registration is closed: this gathering has ended."], [])
     form = parse_html((await client.get(f"/g/{CONFERENCE}/register")).text)
