@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.auth.accounts import check_email
-from gathering.core.clock import utc_now
+from gathering.core import clock
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput, NotFound
 from gathering.organiser.constituencies import canonical_answer
@@ -149,7 +149,7 @@ async def read_page(
         programme = await programme_for_row(conn, kept.row, live_places=True)
         sessions = tuple(s for s in programme.sessions if not s.is_cancelled)
         page = dataclasses.replace(page, programme=programme, sessions=sessions)
-    return kept.row, windows.windowed(page, kept.window, kept.own, utc_now())
+    return kept.row, windows.windowed(page, kept.window, kept.own, clock.utc_now())
 
 
 async def registration_page(db: Database, slug: str) -> RegistrationPage:
