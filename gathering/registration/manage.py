@@ -42,6 +42,7 @@ class PlaceView:
     offered_until: dt.datetime | None
     waiting_position: int | None = None
     undo_until: dt.datetime | None = None  # given up, and undoable until then (issue 16)
+    has_ended: bool = False  # the session is over: nothing left to give up
 
     @property
     def is_live(self) -> bool:
@@ -68,6 +69,10 @@ class Booking:
     ticket_type_id: int | None = None
     undo_until: dt.datetime | None = None  # a cancellation that can still be undone
     ticket_types: tuple[Choice, ...] = ()  # what it may change to (issue 16)
+    # Whether the gathering takes registrations now (issue 16: sessions are added and ticket
+    # types changed only then), and if not, the window's own sentence.
+    open_for_changes: bool = True
+    closed_because: str = ""
 
     @property
     def has_ticket(self) -> bool:
@@ -101,10 +106,15 @@ async def registration_for_token(
 
 async def booking_of(conn: AsyncConnection, row: RegistrationRow, token: str) -> Booking:
     """The booking behind a live registration, as the manage page shows it."""
+    from gathering.registration import window_queries, windows  # windows builds on this
+
+    now = clock.utc_now()
     gathering = await programme_queries.gathering_row(conn, gathering_id=row.gathering_id)
     programme = await programme_for_row(conn, gathering)
     offered = await queries.ticket_types(conn, row.gathering_id)
     types = {t.id: t.name for t in offered}
+    window = await window_queries.gathering_window(conn, gathering_id=row.gathering_id)
+    state = windows.gathering_state(window, now) if window is not None else None
     places = []
     for place in await place_queries.places_of(conn, row.id):
         session = programme.session(place.session_id)
@@ -112,7 +122,14 @@ async def booking_of(conn: AsyncConnection, row: RegistrationRow, token: str) ->
             # A hold's deadline is no offer: only an offer shows its date.
             until = place.offered_until if place.status == "offered" else None
             places.append(
-                PlaceView(place.id, session, place.status, until, undo_until=place.undo_until)
+                PlaceView(
+                    place.id,
+                    session,
+                    place.status,
+                    until,
+                    undo_until=place.undo_until,
+                    has_ended=session.ends_at <= now,
+                )
             )
     consents = tuple(
         c.text for c in await queries.consents_of(conn, row.id) if c.withdrawn_at is None
@@ -139,6 +156,8 @@ async def booking_of(conn: AsyncConnection, row: RegistrationRow, token: str) ->
         ticket_type_id=row.ticket_type_id,
         undo_until=row.undo_until,
         ticket_types=tuple(Choice(str(t.id), t.name) for t in offered),
+        open_for_changes=state is not None and state.is_open,
+        closed_because="" if state is None or state.is_open else state.text,
     )
 
 
