@@ -1,6 +1,6 @@
 """Public pages at wire speed (issue 17): a wrk-style load of 16 connections on each public page.
 
-``python -m bench.public_pages [--seconds 8] [--postgres URL]`` seeds one gathering of 300
+``python -m bench.public_pages [--seconds 8] [--postgres ADMIN_URL]`` seeds one gathering of 300
 released sessions, starts ``gathering serve`` and, for the programme page and one session page,
 keeps 16 connections busy (brotli accepted, as phones send) for the given time. It prints pages per
 second, p50/p99, bytes on the wire per page, the server's and the load generator's CPU (the load
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from bench import seed
 from bench.load import cpu_seconds
-from bench.run import app_command, base_env, free_port, percentile, serve
+from bench.run import Store, app_command, base_env, free_port, percentile, serve
 from gathering.core import schema
 from gathering.core.templating import STATIC
 
@@ -94,11 +94,22 @@ async def places_delay(url: str, db_url: str, session_id: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--postgres", default="")
+    parser.add_argument(
+        "--postgres", default="", help="an admin URL; a scratch database is made there"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-public-"))
-    db_url = args.postgres or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+    # --postgres names a server to make a scratch database on (as bench.run does), never the
+    # database to write into: the admin URL's own database is left untouched.
+    store = Store(workdir, args.postgres or None)
+    db_url = asyncio.run(store.new("public"))
+    try:
+        return _measure(args, workdir, db_url)
+    finally:
+        asyncio.run(store.drop_all())
 
+
+def _measure(args: argparse.Namespace, workdir: Path, db_url: str) -> int:
     async def _seed() -> seed.Seeded:
         db = await seed.migrated(db_url)
         try:
@@ -114,7 +125,7 @@ def main() -> int:
         paths = {
             "baseline /healthz": "/healthz",
             "programme (300 sessions)": "/g/programme",
-            "session": f"/g/programme/s/{seeded.session_ids[0]}",
+            "session": f"/g/programme/s/{seeded.session_ids[-1]}",  # the last day: upcoming
             "changes": "/g/programme/changes",
             "home": "/",
         }
@@ -137,9 +148,11 @@ def main() -> int:
                 + (f" errors {figures['errors']}" if figures["errors"] else "")
             )
         delay = asyncio.run(
-            # The first seeded session has no capacity (no places shown); the second has 100.
+            # The last seeded session is upcoming (an ended one shows no places) and has 100.
             places_delay(
-                f"{server.url}/g/programme/s/{seeded.session_ids[1]}", db_url, seeded.session_ids[1]
+                f"{server.url}/g/programme/s/{seeded.session_ids[-1]}",
+                db_url,
+                seeded.session_ids[-1],
             )
         )
         print(f"a change of places shows after {delay:.2f} s (target ≤ 5 s)")
