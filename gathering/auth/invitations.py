@@ -26,6 +26,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gathering.auth import account_queries
 from gathering.auth import words as auth_words
 from gathering.auth.accounts import MIN_PASSWORD_LENGTH
 from gathering.auth.passwords import hash_password
@@ -170,11 +171,12 @@ async def accept(
             if actor is not None or password_hash is None:
                 # Signed in as someone else: the invitation is for another address.
                 raise InvalidInput({"token": words.SIGN_IN_AS.format(email=row.email)})
-            account_id = await queries.insert_account(
+            account_id = await account_queries.insert_account(
                 conn,
                 email=row.email,
                 display_name=display_name,
                 password_hash=password_hash,
+                is_admin=False,
                 now=now,
             )
             created = True

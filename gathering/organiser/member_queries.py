@@ -241,23 +241,6 @@ async def account_by_email(conn: AsyncConnection, email: str) -> tuple[int, str]
     return None if row is None else (int(row[0]), str(row[1]))
 
 
-async def insert_account(
-    conn: AsyncConnection, *, email: str, display_name: str, password_hash: str, now: dt.datetime
-) -> int:
-    result = await conn.execute(
-        sa.insert(account)
-        .values(
-            email=email,
-            display_name=display_name,
-            password_hash=password_hash,
-            is_admin=False,
-            created_at=now,
-        )
-        .returning(account.c.id)
-    )
-    return int(result.scalar_one())
-
-
 async def all_organisations(conn: AsyncConnection) -> list[OrganisationRef]:
     query = sa.select(organisation.c.id, organisation.c.slug, organisation.c.name).order_by(
         organisation.c.name
