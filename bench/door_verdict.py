@@ -30,9 +30,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from bench.door_bundle import tickets
+from bench.door_bundle import bench_pass, tickets
 from gathering.door import bundles
-from gathering.door.queries import StewardPass
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -74,21 +73,7 @@ def _serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
 def _bundle(folder: Path, count: int) -> list[str]:
     """Writes the bundle for pass 1 and returns codes to scan: admitted ones, each again, junk."""
     now = dt.datetime.now(dt.UTC)
-    pass_row = StewardPass(
-        1,
-        1,
-        "Bench",
-        "$argon2$bench",
-        True,
-        now,
-        now + dt.timedelta(hours=8),
-        None,
-        None,
-        True,
-        now.date(),
-        now.date(),
-        "Europe/London",
-    )
+    pass_row = bench_pass(now)
     made, places = tickets(count)
     content = bundles.pack(
         key=secrets.token_bytes(32),
