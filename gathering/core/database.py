@@ -66,6 +66,22 @@ OFFLOADED_TIME_LIMIT_MS = 30_000
 _INSTRUCTIONS_PER_CHECK = 1000
 
 
+# Write units finished (committed, rolled back or failed) by any Database of this process. A memo
+# of what the database says is good only while this stays put (``programme.page_cache``): a
+# write made here shows on the very next request, whichever Database object made it.
+_writes_finished = 0
+
+
+def write_epoch() -> int:
+    """How many write units this process has finished so far (see ``_writes_finished``)."""
+    return _writes_finished
+
+
+def _write_finished() -> None:
+    global _writes_finished
+    _writes_finished += 1
+
+
 class StatementTooSlow(Busy):
     """A SQLite unit of work ran past its time limit and was stopped (503, try again)."""
 
@@ -252,12 +268,17 @@ class Database:
         lock, instead of failing and retrying whole. SQLite serialises every write regardless.
         ``offload`` as for ``read`` (the unit still holds the write lock while it runs).
         """
-        if self.is_sqlite:
-            async with self._write_lock:
-                result = await self._sqlite_unit(self._write_sqlite_once, fn, offload)
-            self._after_write()
-            return result
-        return await self._write_postgres(fn, self._write_engine if serializable else self.engine)
+        try:
+            if self.is_sqlite:
+                async with self._write_lock:
+                    result = await self._sqlite_unit(self._write_sqlite_once, fn, offload)
+                self._after_write()
+                return result
+            return await self._write_postgres(
+                fn, self._write_engine if serializable else self.engine
+            )
+        finally:  # also on failure: a commit whose answer was lost may still have happened
+            _write_finished()
 
     async def _write_sqlite_once(self, fn: Unit[T], offload: bool) -> T:
         async with self._sqlite_connection(offload) as conn:
