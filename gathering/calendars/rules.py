@@ -27,14 +27,22 @@ import secrets
 import zoneinfo
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.calendars import queries, timezones, words
-from gathering.calendars.serialising import serialise
+from gathering.calendars.serialising import (
+    CATEGORIES,
+    DATE_TIME,
+    INTEGER,
+    TEXT,
+    URI,
+    Property,
+    icalendar_event,
+    write_event,
+)
 from gathering.core.database import Database
 from gathering.core.errors import NotFound
 from gathering.programme.published import Programme, PublicGathering, PublicSession
@@ -43,7 +51,7 @@ from gathering.registration import joining
 from gathering.registration.tokens import Links
 
 if TYPE_CHECKING:
-    from icalendar import Calendar, Event
+    from icalendar import Calendar
 
 PRODID = "-//Gathering//Gathering calendar feeds//EN"
 REFRESH_INTERVAL = dt.timedelta(hours=1)
@@ -208,80 +216,71 @@ def _in_utc(item: FeedEvent) -> bool:
     return all(_local(m, zone).tzinfo is dt.UTC for m in (session.starts_at, session.ends_at))
 
 
-@cache
-def _property_type(name: str) -> Any:
-    """icalendar's value type for property ``name`` (``vText``, ``vDDDTypes``, ``vUri``...)."""
-    from icalendar import Event
-
-    return Event.types_factory.for_property(name)
+_URI = (("VALUE", "URI"),)
 
 
-def _value(name: str, value: Any, parameters: Mapping[str, str] | None = None) -> Any:
-    """What ``Component.add(name, value, parameters)`` stores, made directly: ``add`` works the
-    type out again for every value (a third of building a 300-session feed)."""
-    made = _property_type(name)(value)
-    if parameters:
-        made.params.update(parameters)
-    return made
-
-
-@cache
-def _constant(name: str, value: str) -> Any:
-    """One value object for each of the few fixed values (STATUS, TRANSP), shared by every event:
-    a feed is serialised and dropped, nothing changes a value once made."""
-    return _value(name, value)
-
-
-def _event(item: FeedEvent, host: str) -> Event:
-    from icalendar import Event
-
+def event_properties(item: FeedEvent, host: str) -> list[Property]:
+    """What the event of ``item`` says, as plain values (``serialising`` writes them)."""
     session = item.session
     zone = zoneinfo.ZoneInfo(item.gathering.timezone)
-    changed = _value("dtstamp", session.changed_at.astimezone(dt.UTC).replace(microsecond=0))
-    event = Event()
-    properties: list[tuple[str, Any]] = [
-        ("UID", _value("uid", session_uid(session.id, host))),
-        ("DTSTAMP", changed),
-        ("LAST-MODIFIED", changed),  # the same UTC date-time value as DTSTAMP
-        ("SEQUENCE", _value("sequence", session.version)),
-        ("DTSTART", _value("dtstart", _local(session.starts_at, zone))),
-        ("DTEND", _value("dtend", _local(session.ends_at, zone))),
-        ("SUMMARY", _value("summary", summary(session))),
-        ("STATUS", _constant("status", "CANCELLED" if session.is_cancelled else "CONFIRMED")),
-        ("LOCATION", _value("location", location(session))),
-        ("DESCRIPTION", _value("description", description(session, item.url, item.joining_link))),
-        ("URL", _value("url", item.url, {"VALUE": "URI"})),
+    changed = session.changed_at.astimezone(dt.UTC).replace(microsecond=0)
+    cancelled = session.is_cancelled
+    properties = [
+        Property("UID", TEXT, session_uid(session.id, host)),
+        Property("DTSTAMP", DATE_TIME, changed),
+        Property("LAST-MODIFIED", DATE_TIME, changed),  # the same instant as DTSTAMP
+        Property("SEQUENCE", INTEGER, session.version),
+        Property("DTSTART", DATE_TIME, _local(session.starts_at, zone)),
+        Property("DTEND", DATE_TIME, _local(session.ends_at, zone)),
+        Property("SUMMARY", TEXT, summary(session)),
+        Property("STATUS", TEXT, "CANCELLED" if cancelled else "CONFIRMED"),
+        Property("LOCATION", TEXT, location(session)),
+        Property("DESCRIPTION", TEXT, description(session, item.url, item.joining_link)),
+        Property("URL", URI, item.url, _URI),
     ]
     names = categories(session)
     if names:
-        properties.append(("CATEGORIES", _value("categories", names)))
+        properties.append(Property("CATEGORIES", CATEGORIES, names))
     if item.joining_link:
-        parameters = {"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": words.JOIN_ONLINE}
-        properties.append(("CONFERENCE", _value("conference", item.joining_link, parameters)))
-    properties.append(
-        ("TRANSP", _constant("transp", "TRANSPARENT" if session.is_cancelled else "OPAQUE"))
-    )
-    for name, value in properties:
-        event[name] = value
-    return event
+        parameters = (("FEATURE", "VIDEO"), ("LABEL", words.JOIN_ONLINE), *_URI)
+        properties.append(Property("CONFERENCE", URI, item.joining_link, parameters))
+    properties.append(Property("TRANSP", TEXT, "TRANSPARENT" if cancelled else "OPAQUE"))
+    return properties
 
 
 def event_order(item: FeedEvent) -> tuple[dt.datetime, int]:
     return (item.session.starts_at, item.session.id)
 
 
-def build_calendar(info: FeedInfo, events: Iterable[FeedEvent], base_url: str) -> bytes:
-    """An RFC 5545 calendar of ``events`` (deduplicated, in time order); deterministic bytes."""
-    return serialise(make_calendar(info, events, base_url))
+@dataclass(frozen=True)
+class _Plan:
+    """A calendar's events (deduplicated, in time order) and the zones it needs."""
+
+    items: list[FeedEvent]
+    zones: list[str]  # every zone of the events, in name order
+    vtimezones: list[tuple[str, int, int]]  # (zone, first year, last year) to write
+
+    @classmethod
+    def of(cls, events: Iterable[FeedEvent]) -> _Plan:
+        unique = {(item.gathering.slug, item.session.id): item for item in events}
+        items = sorted(unique.values(), key=event_order)
+        zones = sorted({item.gathering.timezone for item in items})
+        # VTIMEZONEs cover whole years, so moving a session within its year leaves them
+        # unchanged; none for a zone whose every time is written in UTC.
+        vtimezones = []
+        for name in zones:
+            mine = [item for item in items if item.gathering.timezone == name]
+            if all(_in_utc(item) for item in mine):
+                continue
+            years = [m.year for i in mine for m in (i.session.starts_at, i.session.ends_at)]
+            vtimezones.append((name, min(years), max(years)))
+        return cls(items, zones, vtimezones)
 
 
-def make_calendar(info: FeedInfo, events: Iterable[FeedEvent], base_url: str) -> Calendar:
-    """The calendar ``build_calendar`` serialises, as an icalendar component."""
+def _header(info: FeedInfo, zones: Sequence[str]) -> Calendar:
+    """The calendar's own properties, as an icalendar component with no events."""
     from icalendar import Calendar, vUri
 
-    unique = {(item.gathering.slug, item.session.id): item for item in events}
-    items = sorted(unique.values(), key=event_order)
-    host = calendar_host(base_url)
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -297,20 +296,41 @@ def make_calendar(info: FeedInfo, events: Iterable[FeedEvent], base_url: str) ->
         calendar.add("source", vUri(info.feed_url), parameters={"VALUE": "URI"})
     calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", PUBLISHED_TTL)
-    zones = sorted({item.gathering.timezone for item in items})
     if len(zones) == 1:
         calendar.add("x-wr-timezone", zones[0])
-    built = [_event(item, host) for item in items]
-    # VTIMEZONEs first (clients read them before the events), in name order, covering whole
-    # years so that moving a session within its year leaves them unchanged.
-    for name in zones:
-        mine = [item for item in items if item.gathering.timezone == name]
-        if all(_in_utc(item) for item in mine):
-            continue
-        years = [m.year for item in mine for m in (item.session.starts_at, item.session.ends_at)]
-        calendar.add_component(timezones.vtimezone(name, min(years), max(years)))
-    for event in built:
-        calendar.add_component(event)
+    return calendar
+
+
+_END = b"END:VCALENDAR\r\n"
+
+
+def build_calendar(info: FeedInfo, events: Iterable[FeedEvent], base_url: str) -> bytes:
+    """An RFC 5545 calendar of ``events`` (deduplicated, in time order); deterministic bytes.
+
+    Exactly ``make_calendar(...).to_ical()``, written directly: the header by icalendar, the
+    VTIMEZONEs (clients read them before the events, in name order) kept once made, and each
+    event by ``serialising.write_event``. Tests compare the two byte for byte.
+    """
+    plan = _Plan.of(events)
+    host = calendar_host(base_url)
+    header = bytes(_header(info, plan.zones).to_ical())
+    assert header.endswith(_END)
+    parts = [header[: -len(_END)]]
+    parts += [timezones.vtimezone_ical(*span) for span in plan.vtimezones]
+    parts += [write_event(event_properties(item, host)) for item in plan.items]
+    parts.append(_END)
+    return b"".join(parts)
+
+
+def make_calendar(info: FeedInfo, events: Iterable[FeedEvent], base_url: str) -> Calendar:
+    """The calendar ``build_calendar`` writes, as icalendar components and values."""
+    plan = _Plan.of(events)
+    host = calendar_host(base_url)
+    calendar = _header(info, plan.zones)
+    for span in plan.vtimezones:
+        calendar.add_component(timezones.vtimezone(*span))
+    for item in plan.items:
+        calendar.add_component(icalendar_event(event_properties(item, host)))
     return calendar
 
 

@@ -216,3 +216,10 @@ def vtimezone(name: str, first_year: int, last_year: int) -> Timezone:
     component = Timezone.from_ical(vtimezone_text(name, first_year, last_year))
     assert isinstance(component, Timezone)
     return component
+
+
+@cache
+def vtimezone_ical(name: str, first_year: int, last_year: int) -> bytes:
+    """``vtimezone(...).to_ical()``: the VTIMEZONE as icalendar writes it into a calendar, kept
+    (it changes only with a feed's years), so a feed is not parsed and written again per build."""
+    return bytes(vtimezone(name, first_year, last_year).to_ical())
