@@ -21,7 +21,8 @@ WORKDIR /app
 COPY requirements/main.txt /app/requirements/main.txt
 RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/main.txt
 COPY . /app
-RUN pip install --no-cache-dir --no-deps -e .
+RUN pip install --no-cache-dir --no-deps -e . \
+    && pybabel compile --directory gathering/locale --domain messages
 
 # The scan page's QR decoder (jsQR) from the npm registry, pinned by package-lock.json, copied to
 # static/vendor as `make` does. Node is only mounted from its official image for this one step,

@@ -6,16 +6,20 @@ STAMP := $(VENV)/.installed
 LOCK := requirements/dev.txt
 UV_VERSION := 0.13.9
 DECODER := static/vendor/jsQR.js
+# Translations (issue 18): the .po files are in git, their compiled .mo files are made here.
+LOCALE := gathering/locale
+CATALOGUES := $(wildcard $(LOCALE)/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
 
 .PHONY: run test lint fmt setup clean browser
 
-run: $(STAMP) $(DECODER)
+run: $(STAMP) $(DECODER) $(COMPILED)
 	$(BIN)/gathering migrate
 	$(BIN)/gathering demo
 	$(BIN)/gathering serve
 
 # The suite on every core (pytest-xdist; at most four workers, each with its own databases).
-test: $(STAMP) lint browser node_modules/.installed $(DECODER)
+test: $(STAMP) lint browser node_modules/.installed $(DECODER) $(COMPILED)
 	$(BIN)/pytest --numprocesses=auto --maxprocesses=4
 
 # Front-end packages from the npm registry, pinned by package-lock.json.
@@ -48,7 +52,21 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-setup: $(STAMP) $(DECODER)
+setup: $(STAMP) $(DECODER) $(COMPILED)
+
+# One language's catalogue, compiled (fuzzy entries are left out, so they read as English).
+$(LOCALE)/%/LC_MESSAGES/messages.mo: $(LOCALE)/%/LC_MESSAGES/messages.po | $(STAMP)
+	$(BIN)/pybabel compile --domain messages --input-file $< --output-file $@
+
+# Extract every translatable string into the template and update each language's catalogue
+# (then translate the new entries, `make`, and `make test`: tests/i18n checks none is missing).
+.PHONY: messages
+messages: $(STAMP)
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords N_ --no-wrap --sort-by-file \
+		--project Gathering --copyright-holder "Gathering contributors" \
+		--msgid-bugs-address "" --output-file $(LOCALE)/messages.pot gathering templates
+	$(BIN)/pybabel update --input-file $(LOCALE)/messages.pot --output-dir $(LOCALE) \
+		--domain messages --no-wrap --ignore-obsolete --no-fuzzy-matching
 
 # Debian ships venv without ensurepip unless python3-venv is installed.
 $(BIN)/python:

@@ -18,7 +18,7 @@ from gathering.auth import pages as auth
 from gathering.auth.passwords import use_hash_cost
 from gathering.auth.rules import actor_for_token
 from gathering.calendars import feeds
-from gathering.core import csrf, migrate
+from gathering.core import csrf, i18n, language_pages, migrate
 from gathering.core import error_pages as errors
 from gathering.core.compression import PlainAnswers
 from gathering.core.database import Database
@@ -99,6 +99,8 @@ def create_app(settings: Settings) -> Starlette:
         # Outermost: it must see the CSRF middleware's Vary: Cookie (core/compression.py).
         Middleware(PlainAnswers),
         Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
+        # The reader's language for everything inside, error pages included (issue 18).
+        Middleware(i18n.LanguageMiddleware),
         # Production answers only for its own name (and the machine itself, for health checks):
         # Starlette's trailing-slash redirect and anything else built from the Host header can
         # then never name another site (issue 14 #10). Development answers any name, so a phone
@@ -170,6 +172,7 @@ def route_list() -> list[BaseRoute]:
         *introductions.routes,
         *fediverse.routes,
         *reach.routes,
+        *language_pages.routes,
         Mount("/static", PrecompressedStaticFiles(directory=STATIC), name="static"),
     ]
 

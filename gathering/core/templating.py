@@ -8,13 +8,15 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
-from gathering.core.urls import absolute_url
+from gathering.core import i18n
+from gathering.core.urls import absolute_url, public_base
 
 # An installed wheel carries templates/ and static/ inside the package; a checkout (and an editable
 # install) keeps them at the top of the repository.
@@ -23,7 +25,12 @@ ROOT = _PACKAGE if (_PACKAGE / "templates").is_dir() else _PACKAGE.parent
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
 
-MODE_LABELS = {"in_person": "In person", "online": "Online", "hybrid": "Hybrid"}
+# Shown through gettext: {{ _(MODE_LABELS[mode]) }}.
+MODE_LABELS = {
+    "in_person": i18n.N_("In person"),
+    "online": i18n.N_("Online"),
+    "hybrid": i18n.N_("Hybrid"),
+}
 
 
 @cache
@@ -56,14 +63,63 @@ def csrf_token(context: dict[str, Any]) -> str:
 
 
 def date_range(start: dt.date, end: dt.date) -> str:
-    """'21–25 September 2019', '30 September – 2 October 2019', '18 September 2021'."""
+    """'21–25 September 2019', '30 September – 2 October 2019', '18 September 2021' (and the
+    same in Welsh: '21–25 Medi 2019')."""
+    day = i18n.format_date
     if start == end:
-        return f"{start.day} {start:%B %Y}"
+        return day(start, "d MMMM y")
     if (start.year, start.month) == (end.year, end.month):
-        return f"{start.day}–{end.day} {end:%B %Y}"
+        return f"{start.day}–{day(end, 'd MMMM y')}"
     if start.year == end.year:
-        return f"{start.day} {start:%B} – {end.day} {end:%B %Y}"
-    return f"{start.day} {start:%B %Y} – {end.day} {end:%B %Y}"
+        return f"{day(start, 'd MMMM')} – {day(end, 'd MMMM y')}"
+    return f"{day(start, 'd MMMM y')} – {day(end, 'd MMMM y')}"
+
+
+@jinja2.pass_context
+def language_links(context: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each language with its switch link (remembered) and this page's alternate (``?lang=``)."""
+    request: Request = context["request"]
+    here = request.url.path
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != i18n.QUERY]
+    current = i18n.current_language()
+    base = public_base(request)
+    links = []
+    for code, name in i18n.LANGUAGES.items():
+        switch = absolute_url(request, "language:switch", code=code)
+        next_url = here + ("?" + urlencode(kept) if kept else "")
+        links.append(
+            {
+                "code": code,
+                "name": name,
+                "current": code == current,
+                "switch": f"{switch}?{urlencode({'next': next_url})}",
+                "alternate": f"{base}{here}?{urlencode([*kept, (i18n.QUERY, code)])}",
+            }
+        )
+    return links
+
+
+def install_i18n(env: jinja2.Environment) -> None:
+    """Jinja's i18n extension (``{% trans %}``, ``_()``, ``ngettext()``, ``pgettext()``) over
+    the current language (:mod:`gathering.core.i18n`), new-style: placeholders are named and
+    escaped like any other output."""
+    env.add_extension("jinja2.ext.i18n")
+    env.policies["ext.i18n.trimmed"] = True  # as babel.cfg extracts them: whitespace collapsed
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext,
+        i18n.ngettext,
+        newstyle=True,
+        pgettext=i18n.pgettext,
+        npgettext=i18n.npgettext,
+    )
+    env.globals.update(
+        current_language=i18n.current_language,
+        LANGUAGES=i18n.LANGUAGES,
+        format_date=i18n.format_date,
+        format_datetime=i18n.format_datetime,
+        format_time=i18n.format_time,
+        language_links=language_links,
+    )
 
 
 def make_templates(
@@ -77,6 +133,7 @@ def make_templates(
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    install_i18n(env)
     # Set before Jinja2Templates, which only adds its own url_for when none is there.
     env.globals.update(
         url_for=url_for, static_url=static_url, csrf_token=csrf_token, MODE_LABELS=MODE_LABELS

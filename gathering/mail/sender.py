@@ -25,7 +25,7 @@ import jinja2
 
 from gathering.core.database import Database
 from gathering.core.settings import Settings
-from gathering.core.templating import TEMPLATES
+from gathering.core.templating import TEMPLATES, install_i18n
 from gathering.mail import messages as mail
 from gathering.mail.messages import Outgoing
 from gathering.registration.tickets import qr_png
@@ -51,7 +51,7 @@ class Rendered:
 
 @cache
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES / "email"),
         # Escape the HTML part only; the subject and the text part are plain text.
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
@@ -60,6 +60,8 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    install_i18n(env)
+    return env
 
 
 def render(message: Outgoing, *, base_url: str = "") -> Rendered:

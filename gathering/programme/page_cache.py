@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gathering.core import i18n
 from gathering.core.page_cache import PageCache, Rendered, compress_page, page_response
 from gathering.core.render import database
 from gathering.core.schema import programme_session, public_generation
@@ -66,11 +67,11 @@ async def kept_page(
     """The page ``key`` as kept for the current generation, rendered by ``build`` on a miss.
 
     ``places_of``: the session whose places left the page shows. The host is part of the key:
-    pages carry absolute links.
+    pages carry absolute links; so is the reader's language.
     """
     generation = await database(request).read(lambda conn: read_version(conn, places_of))
     if generation is None:  # no counter to trust: render every time
         return page_response(request, compress_page(await build(), 0, 0.0), hit=False)
-    full_key = (request.url.scheme, request.headers.get("host", ""), key)
+    full_key = (request.url.scheme, request.headers.get("host", ""), i18n.page_key(), key)
     page, hit = await page_cache(request).page(full_key, generation, build)
     return page_response(request, page, hit=hit)

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gathering.core import clock as app_clock
+from gathering.core import i18n
 from gathering.core.caching import cached_response
 from gathering.core.errors import GatheringError, InvalidInput
 from gathering.core.health import database_revision
@@ -43,7 +44,7 @@ from gathering.programme.directory import (
 )
 from gathering.programme.gatherings import list_gatherings
 from gathering.programme.now_next import now_and_next
-from gathering.programme.page_cache import kept_page, page_cache, read_generation
+from gathering.programme.page_cache import kept_page, page_cache, version_memo
 from gathering.programme.published import PublicGathering, Release
 from gathering.programme.release import list_releases, load_programme
 from gathering.programme.wording import (
@@ -224,12 +225,13 @@ async def now_page(request: Request) -> Response:
         response = await _now_page(request, minute)
         return Rendered(bytes(response.body), response.status_code)
 
-    generation = await database(request).read(read_generation)
+    generation = await version_memo(request).version(database(request), None)
     if generation is None:
         return page_response(request, compress_page(await build(), 0, 0.0), hit=False)
     key = (
         request.url.scheme,
         request.headers.get("host", ""),
+        i18n.page_key(),
         ("now", request.path_params["slug"]),
     )
     page, hit = await page_cache(request).page(key, (generation, minute), build)
