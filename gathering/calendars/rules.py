@@ -225,26 +225,26 @@ def event_properties(item: FeedEvent, host: str) -> list[Property]:
     zone = zoneinfo.ZoneInfo(item.gathering.timezone)
     changed = session.changed_at.astimezone(dt.UTC).replace(microsecond=0)
     cancelled = session.is_cancelled
-    properties = [
-        Property("UID", TEXT, session_uid(session.id, host)),
-        Property("DTSTAMP", DATE_TIME, changed),
-        Property("LAST-MODIFIED", DATE_TIME, changed),  # the same instant as DTSTAMP
-        Property("SEQUENCE", INTEGER, session.version),
-        Property("DTSTART", DATE_TIME, _local(session.starts_at, zone)),
-        Property("DTEND", DATE_TIME, _local(session.ends_at, zone)),
-        Property("SUMMARY", TEXT, summary(session)),
-        Property("STATUS", TEXT, "CANCELLED" if cancelled else "CONFIRMED"),
-        Property("LOCATION", TEXT, location(session)),
-        Property("DESCRIPTION", TEXT, description(session, item.url, item.joining_link)),
-        Property("URL", URI, item.url, _URI),
+    properties: list[Property] = [
+        ("UID", TEXT, session_uid(session.id, host), ()),
+        ("DTSTAMP", DATE_TIME, changed, ()),
+        ("LAST-MODIFIED", DATE_TIME, changed, ()),  # the same instant as DTSTAMP
+        ("SEQUENCE", INTEGER, session.version, ()),
+        ("DTSTART", DATE_TIME, _local(session.starts_at, zone), ()),
+        ("DTEND", DATE_TIME, _local(session.ends_at, zone), ()),
+        ("SUMMARY", TEXT, summary(session), ()),
+        ("STATUS", TEXT, "CANCELLED" if cancelled else "CONFIRMED", ()),
+        ("LOCATION", TEXT, location(session), ()),
+        ("DESCRIPTION", TEXT, description(session, item.url, item.joining_link), ()),
+        ("URL", URI, item.url, _URI),
     ]
     names = categories(session)
     if names:
-        properties.append(Property("CATEGORIES", CATEGORIES, names))
+        properties.append(("CATEGORIES", CATEGORIES, names, ()))
     if item.joining_link:
         parameters = (("FEATURE", "VIDEO"), ("LABEL", words.JOIN_ONLINE), *_URI)
-        properties.append(Property("CONFERENCE", URI, item.joining_link, parameters))
-    properties.append(Property("TRANSP", TEXT, "TRANSPARENT" if cancelled else "OPAQUE"))
+        properties.append(("CONFERENCE", URI, item.joining_link, parameters))
+    properties.append(("TRANSP", TEXT, "TRANSPARENT" if cancelled else "OPAQUE", ()))
     return properties
 
 

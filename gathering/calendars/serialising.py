@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from functools import cache
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from icalendar import Event
@@ -21,14 +21,12 @@ if TYPE_CHECKING:
 TEXT, URI, INTEGER, DATE_TIME, CATEGORIES = "text", "uri", "integer", "date-time", "categories"
 
 
-class Property(NamedTuple):
-    """One property of an event as plain values: ``kind`` says how its value is written (TEXT,
-    URI, INTEGER, DATE_TIME: an aware datetime, CATEGORIES: a list of texts)."""
-
-    name: str  # upper case, as icalendar keeps names
-    kind: str
-    value: Any
-    parameters: tuple[tuple[str, str], ...] = ()
+Parameters = tuple[tuple[str, str], ...]
+Property = tuple[str, str, Any, Parameters]
+"""One property of an event as plain values: ``(name, kind, value, parameters)``. The name is
+upper case, as icalendar keeps names; ``kind`` says how the value is written: TEXT, URI, INTEGER,
+DATE_TIME (an aware datetime) or CATEGORIES (a list of texts). A plain tuple: an event has a dozen
+and a feed hundreds of events."""
 
 
 # --- the direct writer -------------------------------------------------------------------------
@@ -38,39 +36,40 @@ def write_event(properties: Sequence[Property]) -> bytes:
     """``icalendar_event(properties).to_ical()``, the same bytes, written without icalendar.
 
     Properties go in icalendar's order (``_event_order``); values are escaped as icalendar
-    escapes them (``_text``); parameters and the forms of date-times come from icalendar itself,
-    worked out once for each set of parameters and each zone (``_parameters``, ``_zone_form``).
+    escapes them (``_text``); what comes before a value (name, parameters) and the form of a
+    date-time are asked of icalendar once for each name, set of parameters and zone
+    (``_prefix``, ``_date_time_form``).
     """
-    by_name = {p.name: p for p in properties}
     lines = [b"BEGIN:VEVENT"]
-    for name in _event_order(frozenset(by_name)):
-        kind, value, parameters = by_name[name][1:]
+    for index in _event_order(tuple([p[0] for p in properties])):
+        name, kind, value, parameters = properties[index]
         if kind == TEXT:
-            text = _text(value)
+            line = _prefix(name, parameters) + _text(value)
         elif kind == DATE_TIME:
-            zone_parameters, suffix = _zone_form(value.tzinfo)
-            text = (
-                f"{value.year:04}{value.month:02}{value.day:02}"
-                f"T{value.hour:02}{value.minute:02}{value.second:02}{suffix}"
+            prefix, suffix = _date_time_form(name, value.tzinfo, parameters)
+            digits = _DIGITS % (
+                value.year,
+                value.month,
+                value.day,
+                value.hour,
+                value.minute,
+                value.second,
             )
-            if zone_parameters:
-                assert not parameters, "a date-time's only parameter is its zone"
-                lines.append(fold(f"{name};{zone_parameters}:{text}"))
-                continue
+            line = prefix + digits + suffix
         elif kind == URI:
-            text = value
+            line = _prefix(name, parameters) + value
         elif kind == INTEGER:
-            text = str(int(value))
+            line = _prefix(name, parameters) + str(int(value))
         elif kind == CATEGORIES:
-            text = ",".join(_text(one) for one in value)
+            line = _prefix(name, parameters) + ",".join([_text(one) for one in value])
         else:
             raise ValueError(f"unknown kind of value: {kind}")
-        if parameters:
-            lines.append(fold(f"{name};{_parameters(parameters)}:{text}"))
-        else:
-            lines.append(fold(f"{name}:{text}"))
+        lines.append(fold(line))
     lines.append(b"END:VEVENT\r\n")
     return b"\r\n".join(lines)
+
+
+_DIGITS = "%04d%02d%02dT%02d%02d%02d"  # icalendar's date-time digits (vDatetime.to_ical)
 
 
 def _text(value: str) -> str:
@@ -87,25 +86,29 @@ def _text(value: str) -> str:
 
 
 @cache
-def _parameters(parameters: tuple[tuple[str, str], ...]) -> str:
-    """``KEY=VALUE;...`` as icalendar writes these parameters (sorted, quoted, RFC 6868)."""
-    from icalendar.parser import Parameters
+def _prefix(name: str, parameters: Parameters) -> str:
+    """``NAME:`` or ``NAME;KEY=VALUE;...:`` as icalendar writes it (its parameters sorted, quoted
+    and escaped as RFC 6868 says)."""
+    from icalendar.parser import Parameters as IcalendarParameters
 
-    written = Parameters(dict(parameters)).to_ical()
-    return str(written.decode("utf-8"))
+    written = IcalendarParameters(dict(parameters)).to_ical().decode("utf-8")
+    return f"{name};{written}:" if written else f"{name}:"
 
 
 @cache
-def _zone_form(zone: dt.tzinfo | None) -> tuple[str, str]:
-    """How icalendar writes a date-time in ``zone``: its parameters (``TZID=Europe/London``, or
-    none) and what follows the digits (``Z`` in UTC). Asked of icalendar once per zone."""
+def _date_time_form(name: str, zone: dt.tzinfo | None, parameters: Parameters) -> tuple[str, str]:
+    """What icalendar writes before a date-time's digits in ``zone`` (the name, the zone's
+    ``TZID=Europe/London`` if any, other parameters) and after them (``Z`` in UTC)."""
     from icalendar import vDDDTypes
 
     value: Any = vDDDTypes(dt.datetime(2000, 1, 1, tzinfo=zone))
+    value.params.update(dict(parameters))
     digits = "20000101T000000"
     written = value.to_property_type().to_ical().decode("ascii")
     assert written.startswith(digits), written
-    return str(value.params.to_ical().decode("utf-8")), written[len(digits) :]
+    written_parameters = value.params.to_ical().decode("utf-8")
+    prefix = f"{name};{written_parameters}:" if written_parameters else f"{name}:"
+    return prefix, written[len(digits) :]
 
 
 _FOLD_AT = 74  # octets per folded piece, as icalendar folds (its limit 75 is exclusive)
@@ -138,12 +141,15 @@ def fold(line: str) -> bytes:
 
 
 @cache
-def _event_order(names: frozenset[str]) -> tuple[str, ...]:
-    """The order icalendar writes an event's properties in (its ``sorted_keys``), worked out
-    once for each set of names."""
+def _event_order(names: tuple[str, ...]) -> tuple[int, ...]:
+    """The order icalendar writes an event's properties in (its ``sorted_keys``), as indices
+    into ``names``; worked out once for each list of names."""
     from icalendar import Event
 
-    return tuple(Event(**dict.fromkeys(names, "")).sorted_keys())
+    if len(set(names)) != len(names):
+        raise ValueError(f"an event has each property once: {names}")
+    order = Event(**dict.fromkeys(names, "")).sorted_keys()
+    return tuple(names.index(name) for name in order)
 
 
 # --- icalendar's own: the reference ------------------------------------------------------------

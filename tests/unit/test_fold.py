@@ -84,6 +84,7 @@ texts = st.one_of(any_text, mixed_text, ascii_text, st.text(max_size=600))
 uris = st.sampled_from(
     ["https://example.org/g/x/s/1", "https://meet.example/a;b,c?d=e&f=g", "https://ex.org/é"]
 )
+date_time_parameters = st.sampled_from([(), (("X-NOTE", "a;b"),), (("X-NOTE", "plain"),)])
 labels = st.one_of(st.sampled_from(["Join online", "Ymuno ar-lein", 'a "b" ^ c;d:e,f']), any_text)
 
 
@@ -91,25 +92,25 @@ labels = st.one_of(st.sampled_from(["Join online", "Ymuno ar-lein", 'a "b" ^ c;d
 def events(draw: st.DrawFn) -> list[Property]:
     start = draw(moments)
     properties = [
-        Property("UID", TEXT, draw(st.sampled_from(["session-1@example.org", "a,b;c\\d"]))),
-        Property("DTSTAMP", DATE_TIME, draw(moments).astimezone(dt.UTC)),
-        Property("SEQUENCE", INTEGER, draw(st.integers(0, 10_000))),
-        Property("DTSTART", DATE_TIME, start),
-        Property("DTEND", DATE_TIME, start + dt.timedelta(hours=1)),
-        Property("SUMMARY", TEXT, draw(texts)),
-        Property("DESCRIPTION", TEXT, draw(texts)),
-        Property("LOCATION", TEXT, draw(texts)),
-        Property("STATUS", TEXT, draw(st.sampled_from(["CONFIRMED", "CANCELLED"]))),
-        Property("URL", URI, draw(uris), (("VALUE", "URI"),)),
+        ("UID", TEXT, draw(st.sampled_from(["session-1@example.org", "a,b;c\\d"])), ()),
+        ("DTSTAMP", DATE_TIME, draw(moments).astimezone(dt.UTC), ()),
+        ("SEQUENCE", INTEGER, draw(st.integers(0, 10_000)), ()),
+        ("DTSTART", DATE_TIME, start, ()),
+        ("DTEND", DATE_TIME, start + dt.timedelta(hours=1), draw(date_time_parameters)),
+        ("SUMMARY", TEXT, draw(texts), ()),
+        ("DESCRIPTION", TEXT, draw(texts), ()),
+        ("LOCATION", TEXT, draw(texts), ()),
+        ("STATUS", TEXT, draw(st.sampled_from(["CONFIRMED", "CANCELLED"])), ()),
+        ("URL", URI, draw(uris), (("VALUE", "URI"),)),
     ]
     names = draw(st.lists(texts.filter(bool), max_size=3))
     if names:
-        properties.append(Property("CATEGORIES", CATEGORIES, names))
+        properties.append(("CATEGORIES", CATEGORIES, names, ()))
     if draw(st.booleans()):
         parameters = (("VALUE", "URI"), ("FEATURE", "VIDEO"), ("LABEL", draw(labels) or "Join"))
-        properties.append(Property("CONFERENCE", URI, draw(uris), parameters))
+        properties.append(("CONFERENCE", URI, draw(uris), parameters))
     if draw(st.booleans()):
-        properties.append(Property("LAST-MODIFIED", DATE_TIME, draw(moments).astimezone(dt.UTC)))
+        properties.append(("LAST-MODIFIED", DATE_TIME, draw(moments).astimezone(dt.UTC), ()))
     return draw(st.permutations(properties))
 
 
