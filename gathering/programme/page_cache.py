@@ -7,10 +7,31 @@ replica is seen by the very next request here. Places left are not in the genera
 registration would queue on its one row): the session page, the only one showing them, reads its
 session's places taken in the same statement and is kept per (generation, places taken), so a
 change of places shows on the next request and nothing is rendered again while they stay put.
+
+That one statement is itself remembered for a second (``VersionMemo``), so a kept page is mostly
+answered with no database round trip at all. On PostgreSQL the round trip was what a kept session
+page cost beyond SQLite's (0.6-0.7 ms of server CPU a page against 0.5, and 1 200-1 400 pages/s
+against 2 000 with 16 connections): asyncpg's send and receive, SQLAlchemy's execution and the
+pool's checkout and return, for a number that changes a few times a day. What stays true:
+
+- a write made by this process (a release, an admin edit, a registration taking a place, a
+  cancellation, through any ``Database`` object) voids the memo at once (``write_epoch``), so
+  it shows on the very next request here, as before;
+- a write made by another process (another replica, ``gathering demo``, a second worker) shows
+  within ``VERSION_MEMO_SECONDS``, well inside issue 17's "places left true within 5 s";
+- registration windows opening or closing are judged on the app clock per kept page
+  (``Rendered.valid_until``), not by the memo, so they show at their instant.
+
+Chosen over LISTEN/NOTIFY, which would need a listening connection per process, a trigger on
+every place taken (each registration's commit queueing on PostgreSQL's notification lock), and a
+fallback for SQLite; and over keeping places in a memo rendered into the page, which would make
+every kept page a template again. One statement a second per page shown is nothing to the
+database.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Hashable
 
 import sqlalchemy as sa
@@ -19,6 +40,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gathering.core import i18n
+from gathering.core.database import Database, write_epoch
 from gathering.core.page_cache import PageCache, Rendered, compress_page, page_response
 from gathering.core.render import database
 from gathering.core.schema import programme_session, public_generation
@@ -48,6 +70,55 @@ async def read_version(conn: AsyncConnection, session_id: int | None) -> Hashabl
     return None if row is None else (int(row[0]), row[1])
 
 
+# How long a version read from the database answers for every request of the process.
+VERSION_MEMO_SECONDS = 1.0
+# Past this many remembered sessions, the stale ones are forgotten on the next read.
+VERSION_MEMO_SIZE = 4096
+
+
+class VersionMemo:
+    """Versions (``read_version``) read lately, shared by all requests of one app.
+
+    One is used while it is younger than ``fresh_for`` seconds and no write unit has finished in
+    this process since its read began (``write_epoch``); see the module's notes for why.
+    """
+
+    def __init__(self, fresh_for: float = VERSION_MEMO_SECONDS) -> None:
+        self.fresh_for = fresh_for
+        # session id (None: the generation alone) -> (version, good until, write epoch)
+        self._versions: dict[int | None, tuple[Hashable, float, int]] = {}
+
+    def clear(self) -> None:
+        self._versions.clear()
+
+    async def version(self, db: Database, session_id: int | None) -> Hashable | None:
+        """The version of pages showing ``session_id``'s places (None: of the others)."""
+        epoch = write_epoch()
+        now = time.monotonic()
+        kept = self._versions.get(session_id)
+        if kept is not None and kept[2] == epoch and kept[1] > now:
+            return kept[0]
+        # The epoch and the clock are taken before the read: a write finishing during it, or
+        # a slow read, leaves a memo that is already old, never one that is too young.
+        version = await db.read(lambda conn: read_version(conn, session_id))
+        if version is None:  # no counter row: nothing to remember
+            self._versions.pop(session_id, None)
+            return None
+        if len(self._versions) >= VERSION_MEMO_SIZE:
+            self._versions = {key: entry for key, entry in self._versions.items() if entry[1] > now}
+        self._versions[session_id] = (version, now + self.fresh_for, epoch)
+        return version
+
+
+def version_memo(request: Request) -> VersionMemo:
+    """The app's version memo (one per app, like its page cache)."""
+    memo = getattr(request.app.state, "version_memo", None)
+    if not isinstance(memo, VersionMemo):
+        memo = VersionMemo()
+        request.app.state.version_memo = memo
+    return memo
+
+
 def page_cache(request: Request) -> PageCache:
     """The app's public page cache (one per app, so test apps never share pages)."""
     cache = getattr(request.app.state, "page_cache", None)
@@ -69,7 +140,7 @@ async def kept_page(
     ``places_of``: the session whose places left the page shows. The host is part of the key:
     pages carry absolute links; so is the reader's language.
     """
-    generation = await database(request).read(lambda conn: read_version(conn, places_of))
+    generation = await version_memo(request).version(database(request), places_of)
     if generation is None:  # no counter to trust: render every time
         return page_response(request, compress_page(await build(), 0, 0.0), hit=False)
     full_key = (request.url.scheme, request.headers.get("host", ""), i18n.page_key(), key)

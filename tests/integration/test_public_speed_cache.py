@@ -1,5 +1,6 @@
-"""Public pages kept ready (issue 17): statement-count guards, invalidation by every public write,
-places left on the next request, negotiated compression and 304."""
+"""Public pages kept ready (issue 17): statement-count guards (none for a kept page while its
+version is remembered, one once it is old), invalidation by every public write, places left on
+the next request, negotiated compression and 304."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from starlette.applications import Starlette
 from gathering.core import schema
 from gathering.core.database import Database
 from gathering.demo import NEXT_SLUG, load_demo
+from gathering.programme.page_cache import VersionMemo
 from gathering.programme.release import load_programme, release_programme
 from tests.conftest import TEST_SECRET
 from tests.helpers import parse_html, texts
@@ -95,10 +97,11 @@ def _miss_limit(path: str) -> int:
     )
 
 
-async def test_each_public_page_runs_one_statement_when_kept(
+async def test_each_public_page_runs_no_statement_when_kept(
     db: Database, app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    for path in await _paths(db):
+    paths = await _paths(db)
+    for path in paths:
         with counted(app) as miss:
             first = await client.get(path)
         assert first.status_code == 200, path
@@ -108,6 +111,14 @@ async def test_each_public_page_runs_one_statement_when_kept(
             second = await client.get(path)
         assert second.headers["x-page-cache"] == "hit", path
         assert second.text == first.text, path
+        # Its version was read a moment ago and is remembered (programme.page_cache).
+        assert hit == [], (path, hit)
+    # Once the remembered version is old, a kept page costs its one version statement.
+    app.state.version_memo = VersionMemo(fresh_for=0.0)
+    for path in paths:
+        with counted(app) as hit:
+            again = await client.get(path)
+        assert again.headers["x-page-cache"] == "hit", path
         assert len(hit) == 1, (path, hit)
         assert "public_generation" in hit[0], path
 
@@ -161,7 +172,8 @@ async def test_compression_is_negotiated_and_304_answers_a_current_copy(
     path = f"/g/{CONFERENCE}"
     plain = await client.get(path, headers={"accept-encoding": "identity"})
     assert "content-encoding" not in plain.headers
-    assert plain.headers["vary"] == "Accept-Encoding"
+    # The language is chosen by cookie or Accept-Language (issue 18): a shared cache keeps each.
+    assert plain.headers["vary"] == "Accept-Encoding, Accept-Language, Cookie"
     raw = {}
     for coding in ("br", "gzip"):
         async with client.stream("GET", path, headers={"accept-encoding": coding}) as answer:
