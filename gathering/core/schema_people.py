@@ -62,6 +62,9 @@ registration = sa.Table(
     sa.Column("anonymised_at", UTCDateTime(), nullable=True),
     # Issue 16: a cancelled registration may be restored until then (its ticket code kept).
     sa.Column("undo_until", UTCDateTime(), nullable=True),
+    # Issue 18: the language they registered in (every mail to them is in it); NULL: unknown
+    # (registered before migration 0018), the gathering's default_language is used.
+    sa.Column("language", sa.String(12), nullable=True),
     created_column(),
     choice_check("status", REGISTRATION_STATUSES),
 )
@@ -203,6 +206,8 @@ outbox = sa.Table(
     # subject/body then. Messages stored already rendered (older password resets) leave it NULL.
     sa.Column("context", sa.JSON, nullable=True),
     fk_column("registration_id", "registration.id", nullable=True, ondelete="SET NULL"),
+    # Issue 18: the language the message is rendered in; NULL (queued before 0018): English.
+    sa.Column("language", sa.String(12), nullable=True),
     created_column(),
     sa.Column("send_after", UTCDateTime(), nullable=False, index=True),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),

@@ -124,6 +124,11 @@ gathering = sa.Table(
     sa.Column("retention_days", sa.Integer, nullable=False, server_default="30"),
     sa.Column("released_version", sa.Integer, nullable=False, server_default="0"),
     sa.Column("anonymised_at", UTCDateTime(), nullable=True),
+    # Issue 18 (migration 0018): the language of its pages for a reader who chose none, and of
+    # mail to a registrant whose language is unknown; its title and description in other
+    # languages, {"cy": {"title": ..., "description": ...}} (see content_translations).
+    sa.Column("default_language", sa.String(12), nullable=False, server_default="en"),
+    sa.Column("translations", sa.JSON, nullable=False, server_default="{}"),
     created_column(),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     choice_check("mode", MODES),
@@ -216,6 +221,8 @@ programme_session = sa.Table(
     # A session's own registration window inside the gathering's (issue 16); NULL: no bound.
     sa.Column("registration_opens_at", UTCDateTime(), nullable=True),
     sa.Column("registration_closes_at", UTCDateTime(), nullable=True),
+    # Issue 18: title and description in other languages, as the gathering's ``translations``.
+    sa.Column("translations", sa.JSON, nullable=False, server_default="{}"),
     created_column(),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     choice_check("format", MODES),
