@@ -51,6 +51,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gathering.core import i18n
 from gathering.core.errors import GatheringError
 from gathering.core.schema import UTCDateTime, throttle
 
@@ -125,14 +126,16 @@ def seconds_until(moment: dt.datetime, now: dt.datetime) -> int:
 def wait_words(seconds: int) -> str:
     """``seconds`` as a person would say it: "40 seconds", "1 minute", "15 minutes"."""
     if seconds < 60:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
+        return i18n.ngettext("{n} second", "{n} seconds", seconds).format(n=seconds)
     minutes = math.ceil(seconds / 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return i18n.ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes)
 
 
 def refused(refusal: str, retry_after: int) -> Throttled:
-    """The Throttled error for a policy's words and a wait in seconds."""
-    return Throttled(refusal.format(wait=wait_words(retry_after)), retry_after=retry_after)
+    """The Throttled error for a policy's words (translated here) and a wait in seconds."""
+    return Throttled(
+        i18n.gettext(refusal).format(wait=wait_words(retry_after)), retry_after=retry_after
+    )
 
 
 def throttle_key(name: str, subject: str) -> str:
