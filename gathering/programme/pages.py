@@ -304,10 +304,12 @@ def _atom(parent: ET.Element | None, tag: str, text: str | None = None, **attrs:
 def _release_title(release: Release) -> str:
     count = len(release.changes)
     if count == 0:
-        what = wording.NO_SESSION_CHANGES
+        what = i18n.gettext(wording.NO_SESSION_CHANGES)
+    elif count == 1:
+        what = i18n.gettext(wording.ONE_CHANGE)
     else:
-        what = wording.ONE_CHANGE if count == 1 else wording.MANY_CHANGES.format(count=count)
-    return wording.RELEASE_TITLE.format(number=release.number, what=what)
+        what = i18n.gettext(wording.MANY_CHANGES).format(count=count)
+    return i18n.gettext(wording.RELEASE_TITLE).format(number=release.number, what=what)
 
 
 def _release_html(release: Release, timezone: str) -> str:
@@ -320,7 +322,7 @@ def _release_html(release: Release, timezone: str) -> str:
     ]
     if items:
         parts.append("<ul>" + "".join(items) + "</ul>")
-    return "".join(parts) or f"<p>{html.escape(wording.NO_SESSION_CHANGED)}</p>"
+    return "".join(parts) or f"<p>{html.escape(i18n.gettext(wording.NO_SESSION_CHANGED))}</p>"
 
 
 def build_changes_feed(
@@ -332,7 +334,7 @@ def build_changes_feed(
     """
     feed = _atom(None, "feed")
     _atom(feed, "id", page_url)
-    _atom(feed, "title", wording.FEED_TITLE.format(title=gathering.title))
+    _atom(feed, "title", i18n.gettext(wording.FEED_TITLE).format(title=gathering.title))
     _atom(feed, "link", rel="self", type=ATOM_TYPE, href=feed_url)
     _atom(feed, "link", rel="alternate", type="text/html", href=page_url)
     # RFC 4287 §4.1.1 needs <updated> even with no entries: fall back to the first day.
@@ -340,7 +342,7 @@ def build_changes_feed(
     updated = releases[0].released_at if releases else first_day
     _atom(feed, "updated", updated.astimezone(dt.UTC).isoformat())
     author = _atom(feed, "author")
-    _atom(author, "name", wording.FEED_AUTHOR.format(title=gathering.title))
+    _atom(author, "name", i18n.gettext(wording.FEED_AUTHOR).format(title=gathering.title))
     for release in releases:
         entry = _atom(feed, "entry")
         anchor = f"{page_url}#release-{release.number}"
@@ -356,12 +358,16 @@ def build_changes_feed(
 
 
 def day_heading(day: dt.date) -> str:
-    """'Sunday 22 September'."""
+    """'Sunday 22 September' ('Dydd Sul 22 Medi' in Welsh)."""
+    if i18n.current_language() != i18n.DEFAULT_LANGUAGE:
+        return i18n.format_date(day, "EEEE d MMMM")
     return f"{day:%A} {day.day} {day:%B}"
 
 
 def long_date(day: dt.date) -> str:
-    """'Sunday 22 September 2019'."""
+    """'Sunday 22 September 2019' ('Dydd Sul 22 Medi 2019' in Welsh)."""
+    if i18n.current_language() != i18n.DEFAULT_LANGUAGE:
+        return i18n.format_date(day, "EEEE d MMMM y")
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
