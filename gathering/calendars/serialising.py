@@ -40,7 +40,7 @@ def write_event(properties: Sequence[Property]) -> bytes:
     date-time are asked of icalendar once for each name, set of parameters and zone
     (``_prefix``, ``_date_time_form``).
     """
-    lines = [b"BEGIN:VEVENT"]
+    lines = ["BEGIN:VEVENT"]
     for index in _event_order(tuple([p[0] for p in properties])):
         name, kind, value, parameters = properties[index]
         if kind == TEXT:
@@ -64,9 +64,9 @@ def write_event(properties: Sequence[Property]) -> bytes:
             line = _prefix(name, parameters) + ",".join([_text(one) for one in value])
         else:
             raise ValueError(f"unknown kind of value: {kind}")
-        lines.append(fold(line))
-    lines.append(b"END:VEVENT\r\n")
-    return b"\r\n".join(lines)
+        lines.append(folded(line))
+    lines.append("END:VEVENT\r\n")
+    return "\r\n".join(lines).encode("utf-8")
 
 
 _DIGITS = "%04d%02d%02dT%02d%02d%02d"  # icalendar's date-time digits (vDatetime.to_ical)
@@ -112,32 +112,52 @@ def _date_time_form(name: str, zone: dt.tzinfo | None, parameters: Parameters) -
 
 
 _FOLD_AT = 74  # octets per folded piece, as icalendar folds (its limit 75 is exclusive)
-_KEEP_WITH_NEXT = b"\\^"  # escapes icalendar does not split across a fold (its #1501)
+_KEEP_WITH_NEXT = "\\^"  # escapes icalendar does not split across a fold (its #1501)
+_KEEP_WITH_NEXT_OCTETS = _KEEP_WITH_NEXT.encode("ascii")
 
 
 def fold(line: str) -> bytes:
-    """``Contentline(line).to_ical()``: the line in UTF-8, folded as icalendar folds it.
+    """``Contentline(line).to_ical()``: the line in UTF-8, folded as icalendar folds it."""
+    return folded(line).encode("utf-8")
+
+
+def folded(line: str) -> str:
+    """``line`` folded as icalendar folds it (``fold``), still as text.
 
     icalendar counts the octets of each character in turn and ends a piece before the one that
     would take it to 75; ending a piece 74 octets on, moved back to the start of a character (a
     UTF-8 continuation byte is 10xxxxxx), is the same piece. A piece ending in a backslash or a
     caret gives that character to the next piece, as icalendar does, unless it is all there is.
+    An ASCII line has one octet per character, so its pieces are slices of the text itself.
     """
+    if line.isascii():
+        if len(line) <= _FOLD_AT:
+            return line
+        pieces = []
+        start = 0
+        while len(line) - start > _FOLD_AT:
+            end = start + _FOLD_AT
+            if line[end - 1] in _KEEP_WITH_NEXT:
+                end -= 1
+            pieces.append(line[start:end])
+            start = end
+        pieces.append(line[start:])
+        return "\r\n ".join(pieces)
     data = line.encode("utf-8")
     if len(data) <= _FOLD_AT:
-        return data
-    pieces = []
+        return line
+    octets = []
     start = 0
     while len(data) - start > _FOLD_AT:
         end = start + _FOLD_AT
         while data[end] & 0xC0 == 0x80:
             end -= 1
-        if data[end - 1] in _KEEP_WITH_NEXT and end - 1 > start:
+        if data[end - 1] in _KEEP_WITH_NEXT_OCTETS and end - 1 > start:
             end -= 1
-        pieces.append(data[start:end])
+        octets.append(data[start:end])
         start = end
-    pieces.append(data[start:])
-    return b"\r\n ".join(pieces)
+    octets.append(data[start:])
+    return b"\r\n ".join(octets).decode("utf-8")
 
 
 @cache
