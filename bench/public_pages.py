@@ -7,6 +7,10 @@ second, p50/p99, bytes on the wire per page, the server's and the load generator
 generator must not be the bottleneck), the page-weight budget (compressed HTML of the programme
 ≤ 40 KB, CSS ≤ 15 KB), the load average, and how long a change of places takes to show.
 The baseline is ``/healthz`` (one statement, a tiny JSON) measured in the same run.
+
+On PostgreSQL it also prints, per page, the database's transactions (each autocommit read is
+one: round trips to the database) and its backends' CPU, from ``pg_stat_database`` and
+``/proc``: on a shared machine those are steadier figures than pages per second.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from bench import seed
 from bench.load import cpu_seconds
 from bench.run import Store, app_command, base_env, free_port, percentile, serve
 from gathering.core import schema
+from gathering.core.database import Database
 from gathering.core.templating import STATIC
 
 CONNECTIONS = 16
@@ -68,6 +73,42 @@ async def hammer(url: str, seconds: float) -> dict[str, Any]:
         "elapsed": elapsed,
         "loadgen_cpu": own_cpu / elapsed,
     }
+
+
+_TRANSACTIONS = sa.text(
+    "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+)
+_BACKENDS = sa.text(
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+    "AND pid <> pg_backend_pid()"
+)
+# A PostgreSQL backend reports its counts once it has been idle for a second (PG 15's
+# IDLE_STATS_UPDATE_TIMEOUT): wait this long after a run before reading them.
+_STATS_SETTLE_S = 1.5
+
+
+async def database_counters(db_url: str) -> tuple[int, dict[int, float]]:
+    """The scratch database's transactions so far and its backends' CPU seconds by pid."""
+    db = Database(db_url)
+    try:
+
+        async def _read(conn: Any) -> tuple[int, list[int]]:
+            transactions = int((await conn.execute(_TRANSACTIONS)).scalar_one())
+            return transactions, [int(pid) for pid in (await conn.execute(_BACKENDS)).scalars()]
+
+        transactions, pids = await db.read(_read)
+    finally:
+        await db.dispose()
+    return transactions, {pid: cpu_seconds(pid) for pid in pids}
+
+
+def database_use(
+    before: tuple[int, dict[int, float]], after: tuple[int, dict[int, float]], pages: float
+) -> str:
+    """Transactions and backend CPU ms per page between two ``database_counters``."""
+    transactions = after[0] - before[0] - 1  # less the first reading's own statement
+    cpu = sum(seconds - before[1].get(pid, 0.0) for pid, seconds in after[1].items())
+    return f"{transactions / pages:.3f} | {cpu / pages * 1000:.2f}"
 
 
 async def places_delay(url: str, db_url: str, session_id: int) -> float:
@@ -129,22 +170,31 @@ def _measure(args: argparse.Namespace, workdir: Path, db_url: str) -> int:
             "changes": "/g/programme/changes",
             "home": "/",
         }
+        postgres = not db_url.startswith("sqlite")
         print(
             "| page | per s | p50 ms | p99 ms | bytes/page (br) | server CPU ms/page "
             "| load-gen CPU | ratio to baseline |"
+            + (" DB transactions/page | DB CPU ms/page |" if postgres else "")
         )
-        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if postgres else ""))
         base = 0.0
         for label, path in paths.items():
+            counters = asyncio.run(database_counters(db_url)) if postgres else None
             cpu0 = cpu_seconds(server.process.pid)
             figures = asyncio.run(hammer(server.url + path, args.seconds))
             cpu = cpu_seconds(server.process.pid) - cpu0
             count = figures["per_s"] * figures["elapsed"]
             base = base or figures["per_s"]
+            database = ""
+            if counters is not None:
+                time.sleep(_STATS_SETTLE_S)
+                after = asyncio.run(database_counters(db_url))
+                database = f" {database_use(counters, after, count)} |"
             print(
                 f"| {label} | {figures['per_s']:.0f} | {figures['p50']:.1f} | "
                 f"{figures['p99']:.1f} | {figures['bytes']:.0f} | {cpu / count * 1000:.2f} | "
                 f"{figures['loadgen_cpu'] * 100:.0f} % | {figures['per_s'] / base * 100:.0f} % |"
+                + database
                 + (f" errors {figures['errors']}" if figures["errors"] else "")
             )
         delay = asyncio.run(
@@ -155,6 +205,8 @@ def _measure(args: argparse.Namespace, workdir: Path, db_url: str) -> int:
                 seeded.session_ids[-1],
             )
         )
+        # Written by this bench, another process than the server's: it shows once the server's
+        # remembered version is a second old (programme.page_cache), not on the next request.
         print(f"a change of places shows after {delay:.2f} s (target ≤ 5 s)")
     css = (STATIC / "css" / "main.css").read_bytes()
     print(f"CSS main.css: {len(brotli.compress(css, quality=11))} B brotli (budget {CSS_BUDGET})")

@@ -31,6 +31,7 @@ database.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
 
@@ -76,17 +77,24 @@ VERSION_MEMO_SECONDS = 1.0
 VERSION_MEMO_SIZE = 4096
 
 
+_FAILED = object()  # what a shared read gives its waiters when it failed: read for yourself
+
+
 class VersionMemo:
     """Versions (``read_version``) read lately, shared by all requests of one app.
 
     One is used while it is younger than ``fresh_for`` seconds and no write unit has finished in
-    this process since its read began (``write_epoch``); see the module's notes for why.
+    this process since its read began (``write_epoch``); see the module's notes for why. When it
+    is old, the requests that find it so at once wait for one read (16 connections would
+    otherwise send 16 statements each second instead of one).
     """
 
     def __init__(self, fresh_for: float = VERSION_MEMO_SECONDS) -> None:
         self.fresh_for = fresh_for
         # session id (None: the generation alone) -> (version, good until, write epoch)
         self._versions: dict[int | None, tuple[Hashable, float, int]] = {}
+        # session id -> (write epoch, the read under way)
+        self._reading: dict[int | None, tuple[int, asyncio.Future[object]]] = {}
 
     def clear(self) -> None:
         self._versions.clear()
@@ -98,9 +106,29 @@ class VersionMemo:
         kept = self._versions.get(session_id)
         if kept is not None and kept[2] == epoch and kept[1] > now:
             return kept[0]
-        # The epoch and the clock are taken before the read: a write finishing during it, or
-        # a slow read, leaves a memo that is already old, never one that is too young.
-        version = await db.read(lambda conn: read_version(conn, session_id))
+        reading = self._reading.get(session_id)
+        if reading is not None and reading[0] == epoch:  # begun since the last write: join it
+            shared = await asyncio.shield(reading[1])
+            if shared is not _FAILED:
+                return shared
+        return await self._read(db, session_id, epoch, now)
+
+    async def _read(
+        self, db: Database, session_id: int | None, epoch: int, now: float
+    ) -> Hashable | None:
+        # The epoch and the clock were taken before the read: a write finishing during it, or a
+        # slow read, leaves a memo that is already old, never one that is too young.
+        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        self._reading[session_id] = (epoch, future)
+        try:
+            version = await db.read(lambda conn: read_version(conn, session_id))
+        except BaseException:
+            future.set_result(_FAILED)  # its waiters read for themselves, and fail for themselves
+            raise
+        finally:
+            if self._reading.get(session_id, (0, None))[1] is future:
+                del self._reading[session_id]
+        future.set_result(version)
         if version is None:  # no counter row: nothing to remember
             self._versions.pop(session_id, None)
             return None

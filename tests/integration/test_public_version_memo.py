@@ -162,3 +162,19 @@ async def test_a_release_elsewhere_shows_on_every_kept_page_within_the_memo_time
         assert time.monotonic() - written < 0.3 + 1.0, "not shown in time"
         await asyncio.sleep(0.05)
     assert texts(first, "//h1") != ["Renamed"]
+
+
+async def test_requests_finding_the_version_old_at_once_share_one_read(
+    db: Database, app: Starlette, client: httpx.AsyncClient
+) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    unions = await _session(db, UNIONS)
+    path = f"/g/{SLUG}/s/{unions}"
+    first = await client.get(path)
+    app.state.version_memo = VersionMemo()  # nothing remembered: as when a second has passed
+    with counted(app) as statements:
+        answers = await asyncio.gather(*(client.get(path) for _ in range(16)))
+    assert [a.text for a in answers] == [first.text] * 16
+    assert {a.headers["x-page-cache"] for a in answers} == {"hit"}
+    assert len(statements) == 1, statements
+    assert "public_generation" in statements[0]
