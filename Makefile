@@ -59,10 +59,13 @@ $(LOCALE)/%/LC_MESSAGES/messages.mo: $(LOCALE)/%/LC_MESSAGES/messages.po | $(STA
 	$(BIN)/pybabel compile --domain messages --input-file $< --output-file $@
 
 # Extract every translatable string into the template and update each language's catalogue
+# (--ignore-dirs ".*": Babel skips folders starting with "_" by default, and templates/_macros
+# holds the forms', the error summary's and the language switch's words.)
 # (then translate the new entries, `make`, and `make test`: tests/i18n checks none is missing).
 .PHONY: messages
 messages: $(STAMP)
 	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords N_ --no-wrap --sort-by-file \
+		--ignore-dirs ".*" \
 		--project Gathering --copyright-holder "Gathering contributors" \
 		--msgid-bugs-address "" --output-file $(LOCALE)/messages.pot gathering templates
 	$(BIN)/pybabel update --input-file $(LOCALE)/messages.pot --output-dir $(LOCALE) \
