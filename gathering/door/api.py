@@ -50,6 +50,7 @@ from gathering.core.clock import utc_now
 from gathering.core.error_pages import STATUS_BY_CODE
 from gathering.core.errors import GatheringError, InvalidInput
 from gathering.core.http import NO_STORE
+from gathering.core.i18n import gettext
 from gathering.core.render import database, settings
 from gathering.core.throttles import Throttled
 from gathering.door import counts as door_counts
@@ -122,7 +123,7 @@ def _with_device(handler: DeviceHandler) -> Handler:
         token = request.cookies.get(COOKIE, "")
         device = devices.device_for_token(token, secret_key=settings(request).secret_key)
         if device is None:
-            return _error(401, "not_signed_in", words.NOT_SIGNED_IN)
+            return _error(401, "not_signed_in", gettext(words.NOT_SIGNED_IN))
         return await handler(request, device)
 
     return wrapper
@@ -131,24 +132,24 @@ def _with_device(handler: DeviceHandler) -> Handler:
 async def _body(request: Request) -> dict[str, Any]:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
-        raise _BadRequest(words.BODY_NOT_JSON, 415, "unsupported_media_type")
+        raise _BadRequest(gettext(words.BODY_NOT_JSON), 415, "unsupported_media_type")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
-        raise _BadRequest(words.BODY_TOO_LARGE, 413, "payload_too_large")
+        raise _BadRequest(gettext(words.BODY_TOO_LARGE), 413, "payload_too_large")
     chunks = bytearray()
     try:
         async for chunk in request.stream():
             chunks += chunk
             if len(chunks) > MAX_BODY:
-                raise _BadRequest(words.BODY_TOO_LARGE, 413, "payload_too_large")
+                raise _BadRequest(gettext(words.BODY_TOO_LARGE), 413, "payload_too_large")
     except ClientDisconnect:
-        raise _BadRequest(words.BODY_CUT_SHORT) from None
+        raise _BadRequest(gettext(words.BODY_CUT_SHORT)) from None
     try:
         data = json.loads(chunks.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise _BadRequest(words.BODY_INVALID_JSON) from None
+        raise _BadRequest(gettext(words.BODY_INVALID_JSON)) from None
     if not isinstance(data, dict):
-        raise _BadRequest(words.BODY_NOT_OBJECT)
+        raise _BadRequest(gettext(words.BODY_NOT_OBJECT))
     return data
 
 
@@ -332,7 +333,7 @@ async def events(request: Request, device: StewardDevice) -> Response:
             while time.monotonic() < ends:
                 woke = await signal.wait(PING_SECONDS)
                 if slot.is_replaced:  # a newer stream of this phone took this one's place
-                    yield _event("replaced", {"message": words.STREAM_REPLACED})
+                    yield _event("replaced", {"message": gettext(words.STREAM_REPLACED)})
                     return
                 if woke:
                     await asyncio.sleep(COALESCE_SECONDS)  # one read for a burst of scans
@@ -368,11 +369,11 @@ async def search(request: Request, device: StewardDevice) -> Response:
         secret_key=settings(request).secret_key,
     )
     if found.too_many:
-        message = words.TOO_MANY_MATCHES
+        message = gettext(words.TOO_MANY_MATCHES)
     elif not found.matches:
-        message = words.NO_MATCH
+        message = gettext(words.NO_MATCH)
     else:
-        message = words.MATCHES_FOUND.format(count=len(found.matches))
+        message = gettext(words.MATCHES_FOUND).format(count=len(found.matches))
     matches = [
         {
             "ref": m.ref,

@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from gathering.core.errors import GatheringError
+from gathering.core.i18n import gettext
 from gathering.door import words
 
 # A real door scans one or two people a second, with bursts; a load test's steward (bench/)
@@ -99,14 +100,14 @@ class DeviceBounds:
         if refused.tokens < 1:
             wait = refused.wait()
             raise TooManyScans(
-                words.TOO_MANY_REFUSED.format(seconds=wait),
+                gettext(words.TOO_MANY_REFUSED).format(seconds=wait),
                 retry_after=wait,
                 code="too_many_refused",
             )
         scans = self._bucket(self._scans, device_id, SCAN_BURST, SCAN_RATE)
         if scans.tokens < 1:
             wait = scans.wait()
-            raise TooManyScans(words.TOO_MANY_SCANS.format(seconds=wait), retry_after=wait)
+            raise TooManyScans(gettext(words.TOO_MANY_SCANS).format(seconds=wait), retry_after=wait)
         scans.tokens -= 1
 
     def note_refused(self, device_id: str) -> None:

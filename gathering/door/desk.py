@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core import audit, throttles
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
+from gathering.core.i18n import gettext
 from gathering.door import move_queries, queries, words
 from gathering.door.devices import StewardDevice, refused, usable_pass
 
@@ -81,14 +82,14 @@ def _search_terms(query: str) -> tuple[str | None, list[str]]:
     """(email, []) or (None, [first name, surname start]); InvalidInput if too vague."""
     query = " ".join(query.split())
     if len(query) > MAX_QUERY_LENGTH:
-        raise InvalidInput({"query": words.QUERY_TOO_LONG})
+        raise InvalidInput({"query": gettext(words.QUERY_TOO_LONG)})
     if "@" in query:
         if not _EMAIL.fullmatch(query):
-            raise InvalidInput({"query": words.NOT_AN_EMAIL})
+            raise InvalidInput({"query": words.not_an_email()})
         return query.casefold(), []
     terms = _words(query)
     if len(terms) < 2 or _letters(terms[0]) < 1 or _letters(terms[-1]) < 3:
-        raise InvalidInput({"query": words.QUERY_HELP})
+        raise InvalidInput({"query": gettext(words.QUERY_HELP)})
     return None, [terms[0], terms[-1]]
 
 

@@ -24,6 +24,7 @@ from gathering.auth.passwords import DUMMY_HASH, verify_password
 from gathering.core import audit, throttles
 from gathering.core.database import Database
 from gathering.core.errors import GatheringError
+from gathering.core.i18n import gettext
 from gathering.door import queries, words
 from gathering.door.queries import StewardPass
 
@@ -74,7 +75,7 @@ class PassRefused(GatheringError):
 
 def refused(code: str) -> PassRefused:
     """PassRefused with ``code`` and its words."""
-    return PassRefused(words.REFUSALS[code], code=code)
+    return PassRefused(gettext(words.REFUSALS[code]), code=code)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from gathering.core.caching import accepted_codings
 from gathering.core.clock import utc_now
 from gathering.core.http import NO_STORE
+from gathering.core.i18n import gettext
 from gathering.core.render import database, settings
 from gathering.core.templating import STATIC
 from gathering.door import bundles, offline, words
@@ -56,18 +57,18 @@ def _instant(value: object) -> dt.datetime:
         else:
             if moment.tzinfo is not None and 2000 <= moment.year <= 2100:
                 return moment.astimezone(dt.UTC)
-    raise _BadRequest(words.SYNC_BAD_TIME)
+    raise _BadRequest(gettext(words.SYNC_BAD_TIME))
 
 
 def _queued(item: object) -> QueuedScan:
     if not isinstance(item, dict):
-        raise _BadRequest(words.SYNC_NOT_A_LIST)
+        raise _BadRequest(gettext(words.SYNC_NOT_A_LIST))
     kind = _text(item, "kind", "entry")
     if kind not in ("entry", "exit"):
         raise _BadRequest('\'kind\' must be "entry" or "exit".')
     ticket_hash = item.get("hash")
     if not isinstance(ticket_hash, str):
-        raise _BadRequest(words.SYNC_BAD_HASH)
+        raise _BadRequest(gettext(words.SYNC_BAD_HASH))
     return QueuedScan(
         ticket_hash=ticket_hash[:100],
         session_id=_session_id(item.get("session_id")),
@@ -83,15 +84,19 @@ async def sync(request: Request, device: StewardDevice) -> Response:
     data = await _body(request)
     items = data.get("scans")
     if not isinstance(items, list):
-        raise _BadRequest(words.SYNC_NOT_A_LIST)
+        raise _BadRequest(gettext(words.SYNC_NOT_A_LIST))
     if len(items) > MAX_QUEUED:
-        raise _BadRequest(words.SYNC_TOO_MANY.format(limit=MAX_QUEUED), 413, "too_many_queued")
+        raise _BadRequest(
+            gettext(words.SYNC_TOO_MANY).format(limit=MAX_QUEUED), 413, "too_many_queued"
+        )
     queued = []
     for number, item in enumerate(items, start=1):
         try:
             queued.append(_queued(item))
         except _BadRequest as error:
-            raise _BadRequest(words.SYNC_BAD_SCAN.format(number=number, problem=error)) from None
+            raise _BadRequest(
+                gettext(words.SYNC_BAD_SCAN).format(number=number, problem=error)
+            ) from None
     results = await offline.send_queued(
         database(request),
         device,

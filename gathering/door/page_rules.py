@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.database import Database
 from gathering.core.errors import NotFound
+from gathering.core.i18n import gettext
 from gathering.door import queries, words
 from gathering.door.devices import (
     PassInfo,
@@ -55,7 +56,7 @@ async def pass_link(
 ) -> PassLink:
     """The pass behind a shared link; NotFound (in words) if there is none."""
     if not _TOKEN.fullmatch(token):
-        raise NotFound(words.UNKNOWN_LINK)
+        raise NotFound(gettext(words.UNKNOWN_LINK))
     hashed = token_hash(token)
 
     async def _read(conn: AsyncConnection) -> PassLink | None:
@@ -75,7 +76,7 @@ async def pass_link(
 
     link = await db.read(_read)
     if link is None:
-        raise NotFound(words.UNKNOWN_LINK)
+        raise NotFound(gettext(words.UNKNOWN_LINK))
     return link
 
 

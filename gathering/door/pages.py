@@ -18,6 +18,7 @@ from gathering.core.templating import STATIC
 from gathering.door import offline_api, page_rules
 from gathering.door.api import COOKIE
 from gathering.door.devices import PassRefused, StewardDevice, device_for_token
+from gathering.door.page_words import open_page_words, scan_page_words
 
 # The QR decoder from the npm registry (jsQR), copied here by `make` (see the Makefile); without
 # it the scan page still works where the browser has BarcodeDetector, and by typed codes.
@@ -34,7 +35,7 @@ async def open_page(request: Request) -> Response:
         database(request), request.path_params["token"], device=_device(request), now=utc_now()
     )
     status = 410 if link.problem in ("pass_revoked", "pass_expired") else 200
-    context = {"link": link, "token": request.path_params["token"]}
+    context = {"link": link, "token": request.path_params["token"], "door_words": open_page_words()}
     return render(request, "door/open.html", context, status_code=status, headers=NO_STORE)
 
 
@@ -52,7 +53,7 @@ async def scan_page(request: Request) -> Response:
     return render(
         request,
         "door/scan.html",
-        {"page": page, "decoder": decoder},
+        {"page": page, "decoder": decoder, "door_words": scan_page_words()},
         headers=NO_STORE,
     )
 

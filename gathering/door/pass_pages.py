@@ -12,6 +12,7 @@ from gathering.core.clock import utc_now
 from gathering.core.errors import InvalidInput
 from gathering.core.guards import current_actor, signed_in
 from gathering.core.http import NO_STORE
+from gathering.core.i18n import gettext
 from gathering.core.render import database, render, settings
 from gathering.door import passes as pass_rules
 from gathering.door import words
@@ -58,7 +59,7 @@ async def passes(request: Request) -> Response:
             return render(request, "organiser/steward_pass_created.html", context, headers=NO_STORE)
     notice = ""
     if request.query_params.get("revoked", "").isdigit():
-        notice = words.REVOKED_NOTICE
+        notice = gettext(words.REVOKED_NOTICE)
     context = {"page": page, "form": form, "errors": errors, "notice": notice}
     status = 422 if errors else 200
     return render(request, "organiser/steward_passes.html", context, status_code=status)

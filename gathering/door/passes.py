@@ -43,6 +43,7 @@ from gathering.auth.accounts import hash_password
 from gathering.core import audit
 from gathering.core.database import Database
 from gathering.core.errors import Forbidden, InvalidInput, NotFound
+from gathering.core.i18n import format_datetime, gettext
 from gathering.core.permissions import Actor, can_release, require_actor
 from gathering.door import pass_queries as queries
 from gathering.door import queries as door_queries
@@ -55,6 +56,8 @@ MAX_LABEL = 120
 PIN_DIGITS = (4, 12)
 MAX_VALIDITY = dt.timedelta(days=31)
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
+# How a form error names a moment ("Saturday 05 October 2019 00:00"; Welsh names in Welsh).
+_MOMENT = "EEEE dd MMMM y HH:mm"
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ def _audit_actor(actor: Actor) -> tuple[str, int | None]:
 async def _gathering(conn: AsyncConnection, slug: str) -> GatheringRow:
     row = await programme_queries.gathering_row(conn, slug=slug)
     if row is None:
-        raise NotFound(words.NO_SUCH_GATHERING)
+        raise NotFound(gettext(words.NO_SUCH_GATHERING))
     return row
 
 
@@ -186,7 +189,7 @@ async def passes_page(db: Database, actor: Actor | None, slug: str, now: dt.date
             if _hosts(actor, s)
         )
         if not choices and not may_cover_all:
-            raise Forbidden(words.MAY_NOT_MAKE_PASSES)
+            raise Forbidden(gettext(words.MAY_NOT_MAKE_PASSES))
         covered = await queries.sessions_by_pass(conn, gathering.id)
         rows = []
         for row in await queries.passes_of_gathering(conn, gathering.id):
@@ -275,45 +278,49 @@ def _validated(form: PassInput, gathering: GatheringRow, known: set[int]) -> _Va
     earliest, latest = _validity_bounds(gathering)
     label = _clean_label(form.label)
     if not label:
-        errors["label"] = words.FORM_LABEL_MISSING
+        errors["label"] = gettext(words.FORM_LABEL_MISSING)
     elif len(label) > MAX_LABEL:
-        errors["label"] = words.FORM_LABEL_TOO_LONG.format(limit=MAX_LABEL)
+        errors["label"] = gettext(words.FORM_LABEL_TOO_LONG).format(limit=MAX_LABEL)
     valid_from = _local_time(form.valid_from, zone)
     valid_until = _local_time(form.valid_until, zone)
     if valid_from is None:
-        errors["valid_from"] = words.FORM_FROM_MISSING
+        errors["valid_from"] = gettext(words.FORM_FROM_MISSING)
     if valid_until is None:
-        errors["valid_until"] = words.FORM_UNTIL_MISSING
+        errors["valid_until"] = gettext(words.FORM_UNTIL_MISSING)
     if valid_from and valid_until:
         if valid_until <= valid_from:
-            errors["valid_until"] = words.FORM_UNTIL_BEFORE_FROM
+            errors["valid_until"] = gettext(words.FORM_UNTIL_BEFORE_FROM)
         elif valid_until - valid_from > MAX_VALIDITY:
-            errors["valid_until"] = words.FORM_TOO_LONG
+            errors["valid_until"] = gettext(words.FORM_TOO_LONG)
         elif valid_until > latest:
             last_minute = latest - dt.timedelta(minutes=1)
-            errors["valid_until"] = words.FORM_AFTER_GATHERING.format(latest=last_minute)
+            errors["valid_until"] = gettext(words.FORM_AFTER_GATHERING).format(
+                latest=format_datetime(last_minute, _MOMENT, gathering.timezone)
+            )
     if valid_from and valid_from < earliest:
-        errors["valid_from"] = words.FORM_BEFORE_SETUP.format(earliest=earliest)
+        errors["valid_from"] = gettext(words.FORM_BEFORE_SETUP).format(
+            earliest=format_datetime(earliest, _MOMENT, gathering.timezone)
+        )
     elif valid_from and valid_from >= latest:
-        errors["valid_from"] = words.FORM_GATHERING_OVER
+        errors["valid_from"] = gettext(words.FORM_GATHERING_OVER)
     pin = form.pin.strip()
     pin_made = not pin
     if pin_made:
         pin = f"{secrets.randbelow(10**6):06d}"
     elif not (pin.isascii() and pin.isdigit() and PIN_DIGITS[0] <= len(pin) <= PIN_DIGITS[1]):
-        errors["pin"] = words.FORM_BAD_PIN
+        errors["pin"] = gettext(words.FORM_BAD_PIN)
     session_ids: list[int] = []
     if not form.all_sessions:
         for value in form.session_ids:
             if not (value.isascii() and value.isdigit() and len(value) < 12):
-                errors["session_ids"] = words.FORM_UNKNOWN_SESSION
+                errors["session_ids"] = gettext(words.FORM_UNKNOWN_SESSION)
                 break
             if int(value) not in known:
-                errors["session_ids"] = words.FORM_UNKNOWN_SESSION
+                errors["session_ids"] = gettext(words.FORM_UNKNOWN_SESSION)
                 break
             session_ids.append(int(value))
         if not session_ids and "session_ids" not in errors:
-            errors["session_ids"] = words.FORM_NO_SESSION
+            errors["session_ids"] = gettext(words.FORM_NO_SESSION)
     if errors:
         raise InvalidInput(errors)
     assert valid_from is not None and valid_until is not None
@@ -342,9 +349,9 @@ async def create_pass(
         sessions = {s.id: s for s in await queries.sessions_with_hosts(conn, gathering.id)}
         valid = _validated(form, gathering, set(sessions))
         if valid.all_sessions and not can_release(actor, gathering.host_organisation_id):
-            raise Forbidden(words.FORM_ALL_SESSIONS_REFUSED)
+            raise Forbidden(gettext(words.FORM_ALL_SESSIONS_REFUSED))
         if not all(_hosts(actor, sessions[s]) for s in valid.session_ids):
-            raise Forbidden(words.FORM_NOT_YOUR_SESSIONS)
+            raise Forbidden(gettext(words.FORM_NOT_YOUR_SESSIONS))
         pass_id = await queries.insert_pass(
             conn,
             gathering_id=gathering.id,
@@ -394,17 +401,17 @@ async def revoke_pass(
     """Revoke at once: every device's next request is refused. False if already revoked."""
     actor = require_actor(actor)
     if not 0 < pass_id < 2**31:
-        raise NotFound(words.NO_SUCH_STEWARD_PASS)
+        raise NotFound(gettext(words.NO_SUCH_STEWARD_PASS))
 
     async def _write(conn: AsyncConnection) -> bool:
         gathering = await _gathering(conn, slug)
         row = await door_queries.pass_by_id(conn, pass_id)
         if row is None or row.gathering_id != gathering.id:
-            raise NotFound(words.NO_SUCH_STEWARD_PASS)
+            raise NotFound(gettext(words.NO_SUCH_STEWARD_PASS))
         sessions = {s.id: s for s in await queries.sessions_with_hosts(conn, gathering.id)}
         covered = (await queries.sessions_by_pass(conn, gathering.id)).get(pass_id, [])
         if not _may_handle(actor, gathering, row.all_sessions, covered, sessions, row.created_by):
-            raise Forbidden(words.MAY_NOT_REVOKE)
+            raise Forbidden(gettext(words.MAY_NOT_REVOKE))
         if not await queries.revoke_pass(conn, pass_id, now):
             return False
         kind, actor_id = _audit_actor(actor)

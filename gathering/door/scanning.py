@@ -53,6 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
+from gathering.core.i18n import gettext
 from gathering.door import bundle_queries, move_queries, queries, words
 from gathering.door.bounds import DeviceBounds
 from gathering.door.desk import registration_for_ref
@@ -152,14 +153,14 @@ def normalised_code(raw: str) -> str | None:
 
 def _checked_nonce(client_nonce: str) -> str:
     if not _NONCE.fullmatch(client_nonce):
-        raise InvalidInput({"nonce": words.BAD_NONCE})
+        raise InvalidInput({"nonce": gettext(words.BAD_NONCE)})
     return client_nonce
 
 
 def _checked_door(door: str) -> str:
     door = door.strip()
     if len(door) > MAX_DOOR_LENGTH:
-        raise InvalidInput({"door": words.DOOR_TOO_LONG.format(limit=MAX_DOOR_LENGTH)})
+        raise InvalidInput({"door": gettext(words.DOOR_TOO_LONG).format(limit=MAX_DOOR_LENGTH)})
     return door
 
 
@@ -322,7 +323,7 @@ def _stored_answer(stored: Mapping[str, object], device: StewardDevice) -> ScanR
     # Answers without a device are older than device ids, or their person was erased (no name).
     if stored.get(DEVICE_KEY, device.id) != device.id:
         # Another phone's nonce: its answer (and the name in it) is not this phone's to read.
-        raise InvalidInput({"nonce": words.NONCE_OF_ANOTHER_DEVICE})
+        raise InvalidInput({"nonce": gettext(words.NONCE_OF_ANOTHER_DEVICE)})
     return ScanResult.from_json(stored)
 
 
@@ -354,7 +355,7 @@ async def scan(
     """
     nonce = _checked_nonce(client_nonce)
     if kind not in ("entry", "exit"):
-        raise InvalidInput({"kind": words.BAD_KIND})
+        raise InvalidInput({"kind": gettext(words.BAD_KIND)})
     if ref is not None:
         # A ref that is forged, stale or made for another pass matches nobody: 0 is no row.
         registration_id = registration_for_ref(ref, device, secret_key) or 0

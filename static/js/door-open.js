@@ -17,6 +17,15 @@
 
   var form = document.getElementById("door-open-form");
   if (!form) return;
+  // The page's words, in its language (gathering/door/page_words.py), from a JSON data block.
+  var WORDS = {};
+  var block = document.getElementById("door-words");
+  try { WORDS = block ? JSON.parse(block.textContent) || {} : {}; } catch (e) { WORDS = {}; }
+  function say(key, values) {
+    return String(WORDS[key] || key).replace(/\{(\w+)\}/g, function (whole, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
   var pin = document.getElementById("pin");
   var error = document.getElementById("pin-error");
   var field = document.getElementById("pin-field");
@@ -48,19 +57,19 @@
 
   function ready() {
     submit.disabled = false;
-    submit.textContent = "Open for scanning";
+    submit.textContent = say("open_for_scanning");
   }
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     if (!pin.value.trim()) {
-      showError("Enter the PIN.");
+      showError(say("enter_pin"));
       return;
     }
     clearError();
     stale.hidden = true;
     submit.disabled = true;
-    submit.textContent = "Opening…";
+    submit.textContent = say("opening");
     fetch(form.dataset.openUrl, {
       method: "POST",
       credentials: "same-origin",
@@ -88,11 +97,11 @@
           return;
         }
         showError(isJson && data.message ? data.message
-          : "The pass could not be opened (error " + response.status + "). Try again.");
+          : say("open_failed", { status: response.status }));
       });
     }).catch(function () {
       ready();
-      showError("No connection to the server. Check the signal and try again.");
+      showError(say("no_connection"));
     });
   });
 }());

@@ -18,6 +18,26 @@
 
   function $(id) { return document.getElementById(id); }
 
+  // The page's words, in its language (gathering/door/page_words.py): a JSON data block, so a
+  // page kept for use without signal keeps them. {name} fields are filled in here.
+  var WORDS = {};
+  try { WORDS = JSON.parse($("door-words").textContent) || {}; } catch (e) { WORDS = {}; }
+  var LANGUAGE = document.documentElement.lang || "en-GB";
+  function fill(text, values) {
+    return String(text).replace(/\{(\w+)\}/g, function (whole, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
+  function say(key, values) { return fill(WORDS[key] || key, values); }
+  // A plural: the form of count's CLDR category in the page's language.
+  function sayCount(key, count, values) {
+    var forms = (WORDS.plurals || {})[key] || {};
+    var category = count === 1 ? "one" : "other";
+    try { category = new Intl.PluralRules(LANGUAGE).select(count); } catch (e) { /* keep one/other */ }
+    var text = forms[category] || forms.other || key;
+    return fill(text, Object.assign({ count: count }, values || {}));
+  }
+
   var csrfMeta = document.querySelector("meta[name='csrf-token']");
   var csrf = csrfMeta ? csrfMeta.content : "";
   var data = root.dataset;
@@ -127,8 +147,8 @@
   // HTML 403 from asgi-csrf, which says this page's token is stale, not the pass.
   var SIGNED_OUT_REASONS = ["not_signed_in", "unknown_pass", "wrong_pin"];
   var PASS_REASONS = ["pass_revoked", "pass_expired", "not_yet_valid"];
-  var SIGNED_OUT_TEXT = "This phone is no longer signed in for scanning. Open the steward pass link and enter the PIN again.";
-  var STALE_TEXT = "This page is out of date — reload it.";
+  var SIGNED_OUT_TEXT = say("signed_out_text");
+  var STALE_TEXT = say("stale");
 
   function passRefusal(reply) {
     if (!reply.json) return "";
@@ -142,7 +162,7 @@
   function stopIfRefused(reply) {
     var why = passRefusal(reply);
     if (why === "signed_out") block(SIGNED_OUT_TEXT);
-    else if (why === "pass") block(reply.data.message || "This steward pass cannot be used any more.");
+    else if (why === "pass") block(reply.data.message || say("pass_unusable"));
     return why;
   }
 
@@ -156,8 +176,8 @@
 
   var timeZone = data.timezone;
   function formatter(options) {
-    try { return new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: timeZone }, options)); }
-    catch (e) { return new Intl.DateTimeFormat("en-GB", options); }
+    try { return new Intl.DateTimeFormat(LANGUAGE, Object.assign({ timeZone: timeZone }, options)); }
+    catch (e) { return new Intl.DateTimeFormat(LANGUAGE, options); }
   }
   var clockFormat = formatter({ hour: "2-digit", minute: "2-digit" });
   var dayFormat = formatter({ weekday: "short", day: "numeric", month: "short" });
@@ -226,7 +246,7 @@
     el.resultName.hidden = !name;
     el.resultDetail.textContent = detail || "";
     el.resultDetail.hidden = !detail;
-    el.resultNeeds.textContent = needs ? "Access needs: " + needs : "";
+    el.resultNeeds.textContent = needs ? say("access_needs", { needs: needs }) : "";
     el.resultNeeds.hidden = !needs;
     if (el.result.hidden) {
       returnFocus = document.activeElement;
@@ -238,7 +258,7 @@
 
   function showPending(text) {
     clearTimeout(hideTimer);
-    fillResult("pending", text, "", "Hold on: this ticket is not answered yet.", "");
+    fillResult("pending", text, "", say("hold_on"), "");
     el.resultRetry.hidden = true;
     el.resultReload.hidden = true;
     el.resultNext.hidden = true;
@@ -266,7 +286,7 @@
     el.resultReload.hidden = true;
     el.resultNext.hidden = false;
     if (!el.rapid.checked) el.resultNext.focus({ preventScroll: true });
-    announce([title, name, detail, needs ? "Access needs: " + needs : ""].filter(Boolean).join(". "));
+    announce([title, name, detail, needs ? say("access_needs", { needs: needs }) : ""].filter(Boolean).join(". "));
     signal(status);
     clearTimeout(hideTimer);
     if (holdMs) hideTimer = setTimeout(hideResult, holdMs);
@@ -281,7 +301,7 @@
     var body = failedBody;
     if (!body) return;
     unlockAudio();
-    showPending("Trying again…");
+    showPending(say("trying_again"));
     send(body);
   });
   document.addEventListener("keydown", function (event) {
@@ -298,26 +318,28 @@
     var isExit = answer.kind === "exit";
     var title, detail = "", needs = "";
     if (status === "green") {
-      title = isExit ? "Checked out" : "Admitted";
+      title = isExit ? say("checked_out") : say("admitted");
       detail = answer.ticket_type || "";
       needs = answer.access_needs || "";
       lastCheckIn = { nonce: body.nonce, name: answer.name || "", kind: answer.kind };
       el.undo.disabled = false;
     } else if (status === "amber") {
-      title = "Already checked in";
-      var first = answer.first_at ? "First checked in at " + when(answer.first_at) : "Checked in earlier";
-      detail = [answer.ticket_type, first + (answer.door ? " at " + answer.door : "")].filter(Boolean).join(" · ");
+      title = say("already_checked_in");
+      var first = answer.first_at
+        ? say(answer.door ? "first_checked_in_at_door" : "first_checked_in_at", { time: when(answer.first_at), door: answer.door })
+        : say(answer.door ? "checked_in_earlier_at_door" : "checked_in_earlier", { door: answer.door });
+      detail = [answer.ticket_type, first].filter(Boolean).join(" · ");
     } else {
       status = "red";
-      title = isExit ? "Not checked out" : "Not admitted";
-      detail = answer.message || "Refused.";
+      title = isExit ? say("not_checked_out") : say("not_admitted");
+      detail = answer.message || say("refused");
     }
     if (body.code) answered.set(codeKey(body.code), Date.now());
     if (answer.offline) {
       title = OFFLINE_TITLES[status] || title;
       if (status === "red") detail = OFFLINE_WORDS[answer.reason] || detail;
-      if (status === "amber") detail = [answer.ticket_type, answer.first_at ? "Admitted here at " + when(answer.first_at) : ""].filter(Boolean).join(" · ");
-      if (isExit && status === "green") title = "Checked out (offline)";
+      if (status === "amber") detail = [answer.ticket_type, answer.first_at ? say("admitted_here_at", { time: when(answer.first_at) }) : ""].filter(Boolean).join(" · ");
+      if (isExit && status === "green") title = say("offline_checked_out");
     } else if (status === "green" && offline && body.code) {
       offline.noteAdmitted(body.code, body.session_id, answer.kind, answer.at).then(showQueue);
     }
@@ -330,43 +352,41 @@
 
   function showRefusal(reply, body) {
     var why = passRefusal(reply);
-    var message = (reply.json && reply.data.message) || "The server refused this scan (error " + reply.status + ").";
+    var message = (reply.json && reply.data.message) || say("server_refused", { status: reply.status });
     if (body.code) answered.set(codeKey(body.code), Date.now());
     if (why === "signed_out") {
-      showFinal("red", "Signed out", "", "This phone is no longer signed in. Open the steward pass link again.", "", 0);
+      showFinal("red", say("signed_out_title"), "", say("signed_out_detail"), "", 0);
       block(SIGNED_OUT_TEXT);
       return "red";
     }
     if (why === "pass") {
-      showFinal("red", "Pass not usable", "", message, "", 0);
+      showFinal("red", say("pass_not_usable"), "", message, "", 0);
       block(message);
       return "red";
     }
     if (isStale(reply)) {
       // Not the pass: nothing reached the door API. Scanning goes on once the page is reloaded.
-      showFinal("neutral", "Not checked", "", STALE_TEXT + " This ticket was NOT checked.", "", 0);
+      showFinal("neutral", say("not_checked"), "", say("stale_not_checked"), "", 0);
       el.resultRetry.hidden = true;
       el.resultReload.hidden = false;
       showStale();
       return "neutral";
     }
-    showFinal("neutral", "Not checked", "", message, "", 0);
+    showFinal("neutral", say("not_checked"), "", message, "", 0);
     el.resultRetry.hidden = true;
     return "neutral";
   }
 
   function showNoAnswer(body, why) {
     failedBody = body;
-    showFinal("neutral", "No answer", "", (why ||
-      "The server could not be reached") + ", so this ticket is NOT checked. Try again when there is signal.",
-      "", 0);
+    showFinal("neutral", say("no_answer"), "", say(why || "unreachable"), "", 0);
     return "neutral";
   }
 
   // One scan: the same body (and nonce) is resent on no answer, so a retry can never admit twice.
   function send(body) {
     busy = true;
-    var slow = setTimeout(function () { showPending("Checking…"); }, SLOW_MS);
+    var slow = setTimeout(function () { showPending(say("checking")); }, SLOW_MS);
     var attempt = 0;
     function next() {
       attempt += 1;
@@ -377,7 +397,7 @@
         if (isAnswer(reply)) return showAnswer(reply.data, body);
         // A 2xx that is not the scan API's answer (a wifi login page, say): never green. The
         // same nonce again is safe, so "Try again" is offered.
-        if (reply.ok) return showNoAnswer(body, "The answer could not be read");
+        if (reply.ok) return showNoAnswer(body, "unreadable");
         return showRefusal(reply, body);
       }, function () {
         if (attempt < ATTEMPTS) return retry();
@@ -387,7 +407,7 @@
     }
     function retry() {
       clearTimeout(slow);
-      showPending("No answer yet. Retrying… (" + (attempt + 1) + " of " + ATTEMPTS + ")");
+      showPending(say("retrying", { attempt: attempt + 1, attempts: ATTEMPTS }));
       return sleep(400 * Math.pow(2, attempt - 1)).then(next);
     }
     return next();
@@ -403,15 +423,9 @@
   }
 
   // --- the door offline (issue 15) ----------------------------------------------------------
-  var OFFLINE_TITLES = { green: "Admitted (offline)", amber: "Already admitted on this phone", red: "Not admitted (offline)" };
-  var OFFLINE_WORDS = {
-    unknown_code: "Unknown ticket code.",
-    not_registered_for_session: "Not registered for this session.",
-    cancelled: "This registration or place was cancelled.",
-    not_confirmed: "This registration is not confirmed yet.",
-    bad_code: "That is not a ticket code.",
-    not_checked_in: "Not admitted on this phone, so cannot be checked out offline."
-  };
+  // The answers this phone works out itself: the server's words for the same reasons.
+  var OFFLINE_TITLES = { green: say("offline_green"), amber: say("offline_amber"), red: say("offline_red") };
+  var OFFLINE_WORDS = Object.assign({}, WORDS.offline_reasons || {}, { not_checked_in: say("not_checked_in_offline") });
   var SYNC_MS = 15000; // queued scans are sent this often while online (and at once on reconnect)
   var BUNDLE_MS = 5 * 60 * 1000; // the bundle is fetched again this often while online
   var lastHeard = null;
@@ -426,8 +440,8 @@
   function showNetwork() {
     var isOnline = navigator.onLine;
     el.network.dataset.state = isOnline ? "online" : "offline";
-    var heardText = lastHeard ? "last heard from the server at " + when(lastHeard.toISOString()) : "not heard from the server yet";
-    el.network.textContent = (isOnline ? "Online" : "Offline") + " · " + heardText;
+    var heardText = lastHeard ? say("last_heard", { time: when(lastHeard.toISOString()) }) : say("not_heard");
+    el.network.textContent = (isOnline ? say("online") : say("offline")) + " · " + heardText;
   }
 
   // Ready for no signal: the Service Worker has this page and its files (it says so once they
@@ -436,10 +450,10 @@
   function showReady() {
     var ready = readiness.page && readiness.list;
     el.ready.dataset.ready = ready ? "yes" : "no";
-    if (ready) el.ready.textContent = "Ready to scan without signal.";
-    else if (!offline || !navigator.serviceWorker) el.ready.textContent = "This browser cannot scan without signal: keep it online.";
-    else if (readiness.list) el.ready.textContent = "Keeping the scan page on this phone…";
-    else el.ready.textContent = "Getting this phone ready to scan without signal…";
+    if (ready) el.ready.textContent = say("ready_yes");
+    else if (!offline || !navigator.serviceWorker) el.ready.textContent = say("ready_unsupported");
+    else if (readiness.list) el.ready.textContent = say("ready_keeping");
+    else el.ready.textContent = say("ready_getting");
   }
 
   function showQueue() {
@@ -454,14 +468,14 @@
     busy = true;
     return offline.verdict(body).then(function (answer) {
       if (answer.status === "neutral") {
-        showFinal("neutral", "Not checked", "", "No signal, and this phone holds no offline list for this pass: this ticket is NOT checked.", "", 0);
+        showFinal("neutral", say("not_checked"), "", say("no_bundle"), "", 0);
         return "neutral";
       }
       var status = showAnswer(answer, body);
       showQueue();
       return status;
     }, function () {
-      showFinal("neutral", "Not checked", "", "This phone could not check the ticket offline: it is NOT checked.", "", 0);
+      showFinal("neutral", say("not_checked"), "", say("offline_failed"), "", 0);
       return "neutral";
     });
   }
@@ -492,10 +506,9 @@
         })).then(function () {
           var lines = [];
           if (refused.length) {
-            lines.push(refused.length + (refused.length === 1 ? " scan made offline was" : " scans made offline were") +
-              " refused by the server: " + (refused[0].message || refused[0].reason));
+            lines.push(sayCount("sync_refused", refused.length, { message: refused[0].message || refused[0].reason }));
           }
-          if (twice) lines.push(twice + " admitted offline had already been admitted by another phone.");
+          if (twice) lines.push(sayCount("sync_twice", twice));
           if (lines.length) report(lines.join(" "));
           if (revoked) { forgetOffline(); block(revoked); }
           if (!events) refreshCounts();
@@ -571,11 +584,13 @@
         return navigator.serviceWorker.ready;
       }).then(function (registration) {
         // The files this page was served with, kept so it opens with no network.
-        var files = [window.location.pathname];
+        var files = [window.location.pathname + window.location.search]; // ?lang= too: kept in its language
         Array.prototype.forEach.call(document.querySelectorAll("script[src], link[rel='stylesheet'], link[rel='icon']"), function (node) {
           files.push(node.src || node.href);
         });
-        if (registration.active) registration.active.postMessage({ type: "keep", urls: files });
+        // With the words of the page it shows a phone that never kept this one, with no signal.
+        var notKept = { language: LANGUAGE, title: say("no_signal"), text: say("not_kept") };
+        if (registration.active) registration.active.postMessage({ type: "keep", urls: files, words: notKept });
       }).catch(function () { /* no offline page: scanning online still works */ });
     }
   }
@@ -613,7 +628,7 @@
     if (!code) {
       el.code.setAttribute("aria-invalid", "true");
       el.code.focus();
-      announce("Type the ticket code first.");
+      announce(say("type_code_first"));
       return;
     }
     el.code.removeAttribute("aria-invalid");
@@ -639,7 +654,7 @@
   function cameraState(state, text) {
     el.viewfinder.dataset.state = state;
     el.cameraStatus.textContent = text;
-    el.cameraButton.textContent = state === "on" || state === "starting" ? "Stop camera" : "Start camera";
+    el.cameraButton.textContent = state === "on" || state === "starting" ? say("camera_stop") : say("camera_start");
   }
 
   function decodeWithJsQR() {
@@ -699,12 +714,12 @@
   function startCamera() {
     if (blocked) return;
     if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      cameraState("off", "The camera works only when this page is opened over https. Type codes below instead.");
+      cameraState("off", say("camera_https"));
       return;
     }
     var generation = ++cameraGeneration;
     function cancelled() { return generation !== cameraGeneration; }
-    cameraState("starting", "Starting the camera…");
+    cameraState("starting", say("camera_starting"));
     navigator.mediaDevices.getUserMedia({
       audio: false,
       video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } }
@@ -719,10 +734,10 @@
       detector = results[1];
       if (!detector) {
         stopCamera();
-        cameraState("off", "This browser cannot read QR codes. Type the codes below instead.");
+        cameraState("off", say("camera_no_qr"));
         return;
       }
-      cameraState("on", "Point the camera at a ticket's QR code.");
+      cameraState("on", say("camera_on"));
       el.viewfinder.dataset.decoder = detector.name;
       clearTimeout(decodeTimer);
       decodeLoop(generation);
@@ -731,10 +746,10 @@
       stopCamera();
       var name = error && error.name;
       var text = name === "NotAllowedError" || name === "SecurityError"
-        ? "The camera is not allowed. Allow it for this site in the browser's settings, or type codes below."
+        ? say("camera_not_allowed")
         : name === "NotFoundError" || name === "OverconstrainedError"
-          ? "No camera was found. Type codes below instead."
-          : "The camera could not start. Close other apps using it and try again, or type codes below.";
+          ? say("camera_not_found")
+          : say("camera_failed");
       cameraState("off", text);
     });
   }
@@ -745,7 +760,7 @@
     if (stream) stopTracks(stream);
     stream = null;
     el.video.srcObject = null;
-    cameraState("off", "The camera is off.");
+    cameraState("off", say("camera_off"));
   }
 
   el.cameraButton.addEventListener("click", function () {
@@ -777,7 +792,7 @@
     el.countIn.textContent = String(counts.checked_in);
     el.countRegistered.textContent = String(counts.registered);
     el.countLeft.textContent = counts.capacity_left === null || counts.capacity_left === undefined
-      ? "No limit" : String(counts.capacity_left);
+      ? say("no_limit") : String(counts.capacity_left);
   }
 
   function sameSession(id) {
@@ -795,16 +810,16 @@
     return call("GET", urls.counts + countsQuery()).then(function (reply) {
       if (reply.ok && reply.json) {
         if (asked === sessionId()) showCounts(reply.data);
-        if (!events || events.readyState !== 1) liveState("polling", "Counts update every few seconds");
+        if (!events || events.readyState !== 1) liveState("polling", say("counts_polling"));
       } else if (stopIfRefused(reply)) {
         return;
       } else if (reply.json && reply.data.error === "session_not_on_pass") {
         liveState("offline", reply.data.message);
       } else {
-        liveState("offline", "The counts could not be read: they may be out of date");
+        liveState("offline", say("counts_unreadable"));
       }
     }, function () {
-      liveState("offline", "No connection: the counts may be out of date");
+      liveState("offline", say("counts_no_connection"));
     });
   }
 
@@ -834,19 +849,19 @@
     disconnectCounts();
     if (blocked) return;
     if (!window.EventSource || !urls.events) { startPolling(); return; }
-    liveState("connecting", "Connecting…");
+    liveState("connecting", say("connecting"));
     var source = new EventSource(urls.events + countsQuery());
     events = source;
     source.addEventListener("counts", function (event) {
       var counts = parse(event.data);
       if (counts && sameSession(counts.session_id)) showCounts(counts);
-      if (events === source) { stopPolling(); liveState("live", "Live"); }
+      if (events === source) { stopPolling(); liveState("live", say("live")); }
     });
     source.addEventListener("refused", function (event) {
       var refusal = parse(event.data) || {};
       source.close();
       if (events === source) events = null;
-      block(refusal.message || "This steward pass cannot be used any more.");
+      block(refusal.message || say("pass_unusable"));
     });
     // A newer page on this phone took this stream's place (a phone holds two): poll instead,
     // so two pages do not keep taking the stream from each other.
@@ -856,7 +871,7 @@
     });
     source.onopen = function () {
       clearTimeout(fallbackTimer);
-      if (events === source) { stopPolling(); liveState("live", "Live"); }
+      if (events === source) { stopPolling(); liveState("live", say("live")); }
     };
     source.onerror = function () {
       if (events !== source) return;
@@ -881,7 +896,7 @@
     radio.addEventListener("change", function () {
       root.classList.toggle("door-is-exit", kind() === "exit");
       answered.clear();
-      announce(kind() === "exit" ? "Scanning people out." : "Scanning people in.");
+      announce(kind() === "exit" ? say("scanning_out") : say("scanning_in"));
     });
   });
 
@@ -894,29 +909,29 @@
     if (!lastCheckIn || blocked) return;
     var undoing = lastCheckIn;
     el.undo.disabled = true;
-    el.undoStatus.textContent = "Undoing…";
+    el.undoStatus.textContent = say("undoing");
     // Never retried by itself: an undo is not idempotent on every server.
     call("POST", urls.undo, { nonce: undoing.nonce }).then(function (reply) {
       var answer = reply.data;
       if (reply.ok && reply.json && answer.status === "green") {
-        var what = undoing.kind === "exit" ? "check-out" : "check-in";
-        el.undoStatus.textContent = "Undone: " + (answer.name || undoing.name) + "’s " + what + ".";
+        el.undoStatus.textContent = say(undoing.kind === "exit" ? "undone_check_out" : "undone_check_in",
+          { name: answer.name || undoing.name });
         setTimeout(function () { el.undoStatus.textContent = ""; }, 10000); // the name goes too
         lastCheckIn = null;
         if (!events) refreshCounts();
       } else if (isStale(reply)) {
-        el.undoStatus.textContent = STALE_TEXT + " Nothing was undone.";
+        el.undoStatus.textContent = say("stale_nothing_undone");
         el.undo.disabled = false;
         showStale();
       } else if (stopIfRefused(reply)) {
-        el.undoStatus.textContent = "Nothing was undone.";
+        el.undoStatus.textContent = say("nothing_undone");
       } else {
-        el.undoStatus.textContent = answer.message || "Could not undo (error " + reply.status + ").";
+        el.undoStatus.textContent = answer.message || say("undo_failed", { status: reply.status });
         if (answer.reason === "nothing_to_undo" || answer.reason === "undo_too_late") lastCheckIn = null;
         else el.undo.disabled = false;
       }
     }, function () {
-      el.undoStatus.textContent = "No connection: nothing was undone. Try again when there is signal.";
+      el.undoStatus.textContent = say("undo_no_connection");
       el.undo.disabled = false;
     });
   });
@@ -934,15 +949,15 @@
     clearSearch();
     if (query.length < 3) {
       el.search.setAttribute("aria-invalid", "true");
-      el.searchMessage.textContent = "Type their first name and at least three letters of the surname, or their email.";
+      el.searchMessage.textContent = say("search_help");
       return;
     }
     el.search.removeAttribute("aria-invalid");
-    el.searchMessage.textContent = "Searching…";
+    el.searchMessage.textContent = say("searching");
     call("POST", urls.search, { query: query, session_id: sessionId() }).then(function (reply) {
       var answer = reply.data;
       if (reply.status === 404 || reply.status === 405) {
-        el.searchMessage.textContent = "The help desk search is not available on this server.";
+        el.searchMessage.textContent = say("search_unavailable");
         return;
       }
       if (isStale(reply)) {
@@ -952,13 +967,13 @@
       }
       if (stopIfRefused(reply)) return;
       if (!reply.ok || !reply.json) {
-        el.searchMessage.textContent = answer.message || "The search did not work (error " + reply.status + ").";
+        el.searchMessage.textContent = answer.message || say("search_failed", { status: reply.status });
         if (reply.status === 400) el.search.setAttribute("aria-invalid", "true");
         return;
       }
       var matches = Array.isArray(answer.matches) ? answer.matches : [];
       el.searchMessage.textContent = answer.message ||
-        (matches.length ? matches.length + (matches.length === 1 ? " match." : " matches.") : "No one found.");
+        (matches.length ? sayCount("matches", matches.length) : say("no_one_found"));
       matches.forEach(function (match) {
         var item = document.createElement("li");
         var who = document.createElement("span");
@@ -966,7 +981,7 @@
         var name = document.createElement("strong");
         name.textContent = match.name;
         who.appendChild(name);
-        var facts = [match.ticket_type, match.checked_in ? "Checked in already" : ""].filter(Boolean);
+        var facts = [match.ticket_type, match.checked_in ? say("checked_in_already") : ""].filter(Boolean);
         if (facts.length) {
           var meta = document.createElement("span");
           meta.className = "door-match-meta";
@@ -975,7 +990,7 @@
         }
         var admit = document.createElement("button");
         admit.type = "button";
-        admit.textContent = kind() === "exit" ? "Check out" : "Admit";
+        admit.textContent = kind() === "exit" ? say("check_out") : say("admit");
         admit.setAttribute("aria-label", admit.textContent + " " + match.name);
         admit.addEventListener("click", function () {
           unlockAudio();
@@ -988,7 +1003,7 @@
         el.searchResults.appendChild(item);
       });
     }, function () {
-      el.searchMessage.textContent = "No connection. Try again when there is signal.";
+      el.searchMessage.textContent = say("search_no_connection");
     });
   });
 
@@ -1004,7 +1019,7 @@
     stopCamera();
     disconnectCounts();
     clearSearch();
-    liveState("offline", "Stopped");
+    liveState("offline", say("stopped"));
     el.blockedMessage.textContent = message;
     el.blocked.hidden = false;
     Array.prototype.forEach.call(root.querySelectorAll("button, input, select"), function (control) {
@@ -1015,8 +1030,8 @@
   el.closeForm.addEventListener("submit", function (event) {
     event.preventDefault();
     var waiting = Number(el.countQueued.textContent) || 0;
-    var question = "Sign out this phone? Scanning again needs the pass link and its PIN.";
-    if (waiting) question = waiting + " scans made offline are not sent yet and will be lost. " + question;
+    var question = say("sign_out_question");
+    if (waiting) question = sayCount("unsent", waiting) + " " + question;
     if (!window.confirm(question)) return;
     stopCamera();
     disconnectCounts();
@@ -1027,10 +1042,10 @@
       }
       // Not signed out: the device cookie is still there, so the page must not say otherwise.
       if (isStale(reply)) showStale();
-      else window.alert("Signing out did not work (error " + reply.status + "): this phone is still signed in. Try again.");
+      else window.alert(say("sign_out_failed", { status: reply.status }));
       connectCounts();
     }, function () {
-      window.alert("No connection: this phone is still signed in. Try again when there is signal.");
+      window.alert(say("sign_out_no_connection"));
       connectCounts();
     });
   });

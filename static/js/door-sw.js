@@ -7,6 +7,7 @@
 
 var CACHE = "gathering-door-v1";
 var PAGE = "/door/scan";
+var WORDS = "/door/sw-words"; // a cache key only: the no-signal page's words, as the page sent them
 
 self.addEventListener("install", function () { self.skipWaiting(); });
 
@@ -27,16 +28,20 @@ function isStatic(url) { return url.origin === self.location.origin && url.pathn
 self.addEventListener("message", function (event) {
   var data = event.data || {};
   if (data.type === "keep" && Array.isArray(data.urls)) {
+    var told = data.words && typeof data.words === "object" ? data.words : null;
     var wanted = data.urls.map(function (href) { return new URL(href, self.location.href); }).filter(function (url) {
       return url.origin === self.location.origin && (isStatic(url) || url.pathname === PAGE);
     });
     var keyOf = function (url) { return url.pathname === PAGE ? PAGE : url.href; };
     event.waitUntil(caches.open(CACHE).then(function (cache) {
-      return Promise.all(wanted.map(function (url) {
+      var keptWords = told ? cache.put(WORDS, new Response(JSON.stringify({
+        language: String(told.language || "en"), title: String(told.title || ""), text: String(told.text || "")
+      }), { headers: { "content-type": "application/json" } })) : null;
+      return Promise.all([keptWords].concat(wanted.map(function (url) {
         return fetch(url.href, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
           return response.ok ? cache.put(keyOf(url), response) : null;
         }).catch(function () { return null; }); // no signal: what was kept before still holds
-      })).then(function () {
+      }))).then(function () {
         return Promise.all(wanted.map(function (url) { return cache.match(keyOf(url), { ignoreVary: true }); }));
       });
     }).then(function (found) {
@@ -48,13 +53,29 @@ self.addEventListener("message", function (event) {
   }
 });
 
-// What a phone that never kept the scan page sees instead of the browser's own error.
-function notKept() {
-  var body = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><meta name=\"viewport\" " +
-    "content=\"width=device-width, initial-scale=1\"><title>No signal</title><h1>No signal</h1>" +
-    "<p>This phone has not kept the scan page yet. Open the pass link once where there is signal, " +
-    "wait until the page says it can scan without signal, then it opens here too.</p></html>";
-  return new Response(body, { status: 503, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
+// What a phone that never kept the scan page sees instead of the browser's own error: in the
+// language of the door page that last spoke to this worker (it sends its words), else English.
+var NOT_KEPT = {
+  language: "en",
+  title: "No signal",
+  text: "This phone has not kept the scan page yet. Open the pass link once where there is signal, " +
+    "wait until the page says it can scan without signal, then it opens here too."
+};
+function escaped(text) {
+  return String(text).replace(/[&<>"']/g, function (c) {
+    return { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" }[c];
+  });
+}
+function notKept(cache) {
+  return cache.match(WORDS).then(function (kept) { return kept ? kept.json() : null; }).catch(function () {
+    return null;
+  }).then(function (told) {
+    var words = told && told.title && told.text ? told : NOT_KEPT;
+    var body = "<!doctype html><html lang=\"" + escaped(words.language) + "\"><meta charset=\"utf-8\"><meta name=\"viewport\" " +
+      "content=\"width=device-width, initial-scale=1\"><title>" + escaped(words.title) + "</title><h1>" +
+      escaped(words.title) + "</h1><p>" + escaped(words.text) + "</p></html>";
+    return new Response(body, { status: 503, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
+  });
 }
 
 self.addEventListener("fetch", function (event) {
@@ -72,8 +93,10 @@ self.addEventListener("fetch", function (event) {
       return response;
     }).catch(function () {
       return caches.open(CACHE).then(function (cache) {
-        return cache.match(PAGE, { ignoreVary: true, ignoreSearch: true });
-      }).then(function (kept) { return kept || notKept(); });
+        return cache.match(PAGE, { ignoreVary: true, ignoreSearch: true }).then(function (kept) {
+          return kept || notKept(cache);
+        });
+      });
     }));
     return;
   }
