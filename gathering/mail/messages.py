@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core import audit
 from gathering.core.database import Database
 from gathering.core.errors import NotFound
+from gathering.core.i18n import current_language
 from gathering.core.permissions import Actor, require_admin
 from gathering.mail import queries, words
 from gathering.mail.queries import Json, OutboxRow, OutboxSummary
@@ -93,8 +94,13 @@ async def queue(
     attachments: list[Json] | None = None,
     now: dt.datetime,
     send_after: dt.datetime | None = None,
+    language: str | None = None,
 ) -> int:
     """Queue a templated message inside the caller's write unit; returns the outbox id.
+
+    The message is rendered in its recipient's language (issue 18): a registrant's
+    (``registration_id``: the one they registered in, else their gathering's default); for
+    anyone else ``language``, by default the language of the request that causes the mail.
 
     ``context`` must be JSON (strings, numbers, booleans, lists, dicts; datetimes as text).
     Attachments are specs rendered at send time: ``{"kind": "qr_png", "cid": "ticket-qr",
@@ -125,6 +131,7 @@ async def queue(
         registration_id=registration_id,
         context=stored,
         send_after=send_after,
+        language=language or current_language(),
     )
 
 
@@ -145,6 +152,7 @@ class Outgoing:
     context: Json | None
     created_at: dt.datetime
     attempts: int
+    language: str | None = None  # rendered in it (None: English, queued before 0018)
 
 
 def _outgoing(row: OutboxRow) -> Outgoing:
@@ -159,6 +167,7 @@ def _outgoing(row: OutboxRow) -> Outgoing:
         context=row.context,
         created_at=row.created_at,
         attempts=row.attempts,
+        language=row.language,
     )
 
 

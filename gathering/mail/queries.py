@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.core.schema import outbox
+from gathering.core.schema import gathering, outbox, registration
 
 # A JSON object as stored (a message's template context, an attachment spec): checked to be
 # plain JSON when queued (``gathering.mail.messages.queue``), so its values are JSON values.
@@ -31,6 +31,7 @@ class OutboxRow(NamedTuple):
     attempts: int
     last_error: str
     sent_at: dt.datetime | None
+    language: str | None = None  # None: queued before migration 0018 (English)
 
 
 class OutboxSummary(NamedTuple):
@@ -67,6 +68,7 @@ def _outbox_row(row: sa.Row[*tuple[Any, ...]]) -> OutboxRow:
         attempts=int(values["attempts"]),
         last_error=str(values["last_error"] or ""),
         sent_at=values["sent_at"],
+        language=values["language"],
     )
 
 
@@ -98,9 +100,16 @@ async def queue_message(
     registration_id: int | None = None,
     context: Json | None = None,
     send_after: dt.datetime | None = None,
+    language: str = "en",
 ) -> int:
-    """Insert one outbox row and return its id; ``context`` set means "render at send time"."""
+    """Insert one outbox row and return its id; ``context`` set means "render at send time".
+
+    Its language is the registrant's (``registration_id``): the one they registered in, else
+    their gathering's default; for mail to no registrant, ``language`` (the request's).
+    """
     values = {
+        "registrant": registration_id,
+        "fallback_language": language,
         "kind": kind,
         "to_address": to_address,
         "subject": subject,
@@ -115,8 +124,24 @@ async def queue_message(
     return int((await conn.execute(_QUEUE, values)).scalar_one())
 
 
+# The registrant's language, read inside the INSERT: no round trip per message (a release may
+# queue one "session changed" mail per registrant of every session it changes).
+_REGISTRANT_LANGUAGE = (
+    sa.select(sa.func.coalesce(registration.c.language, gathering.c.default_language))
+    .join(gathering, gathering.c.id == registration.c.gathering_id)
+    .where(registration.c.id == sa.bindparam("registrant"))
+    .scalar_subquery()
+)
 # Built once (every registration queues mail inside its write).
-_QUEUE = sa.insert(outbox).returning(outbox.c.id)
+_QUEUE = (
+    sa.insert(outbox)
+    .values(
+        language=sa.func.coalesce(
+            _REGISTRANT_LANGUAGE, sa.bindparam("fallback_language", type_=sa.String)
+        )
+    )
+    .returning(outbox.c.id)
+)
 
 
 async def claim_due_messages(

@@ -24,10 +24,12 @@ from urllib.parse import urlsplit
 import jinja2
 
 from gathering.core.database import Database
+from gathering.core.i18n import use_language
 from gathering.core.settings import Settings
 from gathering.core.templating import TEMPLATES, install_i18n
 from gathering.mail import messages as mail
 from gathering.mail.messages import Outgoing
+from gathering.mail.queries import Json
 from gathering.registration.tickets import qr_png
 
 log = logging.getLogger(__name__)
@@ -68,11 +70,17 @@ def render(message: Outgoing, *, base_url: str = "") -> Rendered:
     """Subject, text and HTML: stored ones, or rendered from the kind's templates and context.
 
     ``base_url`` (the public address) lets a template make a link from a path in its context.
+    Templated messages are rendered in the message's language (its recipient's, issue 18).
     """
     if message.context is None:
         return Rendered(message.subject, message.body_text, message.body_html)
+    with use_language(message.language):
+        return _render_templated(message, message.context, base_url)
+
+
+def _render_templated(message: Outgoing, stored: Json, base_url: str) -> Rendered:
     env = _environment()
-    context = dict(message.context)
+    context = dict(stored)
     context.setdefault("base_url", base_url.rstrip("/"))
     context["inline_images"] = [a["cid"] for a in message.attachments if a["kind"] == "qr_png"]
     context["attached_files"] = [a["filename"] for a in message.attachments if a["kind"] == "file"]

@@ -6,7 +6,7 @@ never rewritten, so these shapes are a stored format: add keys, never rename the
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 SNAPSHOT_FORMAT = 1
 
@@ -72,6 +72,8 @@ class SessionJson(TypedDict):
     speakers: list[SpeakerJson]
     version: int
     changed_at: str
+    # Issue 18: {"cy": {"title": ..., "description": ...}}; absent in releases before it.
+    translations: NotRequired[dict[str, dict[str, str]]]
 
 
 class SnapshotJson(TypedDict):

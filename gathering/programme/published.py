@@ -78,6 +78,13 @@ class PublicSession:
     version: int
     changed_at: dt.datetime
     places_left: int | None = None  # live, filled in when read; None: no limit
+    # Issue 18: title and description above are in the reader's language where given (else
+    # English); *_lang says which; ``texts`` holds every other language's (core.content).
+    title_lang: str = "en"
+    description_lang: str = "en"
+    texts: tuple[tuple[str, str, str], ...] = ()
+    english_title: str = ""
+    english_description: str = ""
 
     @property
     def is_cancelled(self) -> bool:
@@ -96,6 +103,14 @@ class PublicGathering:
     mode: str
     location: str
     registration_open: bool = False
+    # Issue 18: as PublicSession's; ``default_language`` is its pages' language for a reader
+    # who chose none.
+    default_language: str = "en"
+    title_lang: str = "en"
+    description_lang: str = "en"
+    texts: tuple[tuple[str, str, str], ...] = ()
+    english_title: str = ""
+    english_description: str = ""
 
 
 @dataclass(frozen=True)

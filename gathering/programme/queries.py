@@ -51,6 +51,8 @@ class GatheringRow(NamedTuple):
     anonymised_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    default_language: str = "en"  # issue 18
+    translations: object = None  # issue 18: its JSON, read with core.content
 
 
 class GatheringSummary(NamedTuple):
@@ -100,6 +102,7 @@ class ReleasableSession(NamedTuple):
     venue_access_notes: str | None
     track_slug: str | None
     track_name: str | None
+    translations: object = None  # issue 18: its JSON, read with core.content
 
 
 class SessionHostRow(NamedTuple):
@@ -282,6 +285,7 @@ async def releasable_sessions(conn: AsyncConnection, gathering_id: int) -> list[
             venue.c.access_notes.label("venue_access_notes"),
             track.c.slug.label("track_slug"),
             track.c.name.label("track_name"),
+            programme_session.c.translations,
         )
         .select_from(
             programme_session.outerjoin(room, room.c.id == programme_session.c.room_id)

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gathering.core import i18n
 from gathering.core.clock import utc_now
 from gathering.core.database import Database
 from gathering.core.errors import Conflict, NotFound
 from gathering.fediverse.outbox import queue_release as queue_fediverse_deliveries
-from gathering.programme import queries, wording
+from gathering.programme import localised, queries, wording
 from gathering.programme.documents import SNAPSHOT_FORMAT, SessionJson, SnapshotJson
 from gathering.programme.published import (
     Change,
@@ -82,9 +83,12 @@ async def load_programme(db: Database, slug: str, *, live_places: bool = True) -
         row = await queries.gathering_row(conn, slug=slug)
         if row is None:
             raise NotFound(wording.NO_GATHERING_HERE)
+        i18n.prefer_default(row.default_language)  # issue 18: read in its own language
         return await programme_for_row(conn, row, live_places=live_places)
 
-    return await db.read(_read)
+    programme = await db.read(_read)
+    i18n.prefer_default(programme.gathering.default_language)  # and rendered in it
+    return programme
 
 
 async def programme_for_row(
@@ -130,13 +134,15 @@ class _ParsedRelease:
 # of the programme page, the feeds and the exports (bench/RESULTS.md). Keyed by the database too,
 # so two databases in one process (tests) never share an entry.
 _RELEASE_CACHE_SIZE = 64
-_releases: OrderedDict[tuple[str, int, int, int, dt.datetime], _ParsedRelease] = OrderedDict()
+_releases: OrderedDict[tuple[str, int, int, int, dt.datetime, str], _ParsedRelease] = OrderedDict()
 
 
 async def _parsed_release(
     conn: AsyncConnection, gathering_id: int, head: queries.ReleaseHead
 ) -> _ParsedRelease:
-    key = (str(conn.engine.url), gathering_id, head.id, head.number, head.released_at)
+    # Per language too: titles and descriptions are in the reader's where given (issue 18).
+    language = i18n.current_language()
+    key = (str(conn.engine.url), gathering_id, head.id, head.number, head.released_at, language)
     parsed = _releases.get(key)
     if parsed is not None:
         _releases.move_to_end(key)
@@ -145,7 +151,9 @@ async def _parsed_release(
     if release_row is None:  # deleted with its gathering since the head was read
         raise NotFound(wording.NO_GATHERING_HERE)
     parsed = _ParsedRelease(
-        sessions=tuple(session_from_json(item) for item in release_row.snapshot["sessions"]),
+        sessions=tuple(
+            session_from_json(item, language) for item in release_row.snapshot["sessions"]
+        ),
         release=Release(
             number=release_row.number,
             released_at=release_row.released_at,
@@ -166,6 +174,7 @@ async def list_releases(db: Database, slug: str) -> tuple[PublicGathering, list[
         row = await queries.gathering_row(conn, slug=slug)
         if row is None:
             raise NotFound(wording.NO_GATHERING_HERE)
+        i18n.prefer_default(row.default_language)
         releases = [
             Release(r.number, r.released_at, r.note, tuple(change_from_json(c) for c in r.changes))
             for r in await queries.releases(conn, row.id)
@@ -176,7 +185,7 @@ async def list_releases(db: Database, slug: str) -> tuple[PublicGathering, list[
 
 
 def _gathering(row: GatheringRow) -> PublicGathering:
-    return PublicGathering(
+    value = PublicGathering(
         id=row.id,
         slug=row.slug,
         title=row.title,
@@ -187,7 +196,9 @@ def _gathering(row: GatheringRow) -> PublicGathering:
         mode=row.mode,
         location=row.location,
         registration_open=row.registration_open,
+        default_language=row.default_language,
     )
+    return localised.gathering(value, row.translations, i18n.current_language())
 
 
 # --- releasing -----------------------------------------------------------------------------

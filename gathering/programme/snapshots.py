@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.programme import queries, wording
+from gathering.core import content
+from gathering.programme import localised, queries, wording
 from gathering.programme.documents import (
     ChangeJson,
     HostJson,
@@ -45,6 +46,7 @@ _DETAIL_FIELDS = (
     "language",
     "track",
     "hosts",
+    "translations",  # issue 18: a title or description in another language
 )
 
 # --- from the tables to JSON -----------------------------------------------------------------
@@ -122,17 +124,19 @@ def _session_json(
         "speakers": speakers,
         "version": row.version,
         "changed_at": (row.public_changed_at or row.updated_at).isoformat(),
+        "translations": content.stored(row.translations),
     }
 
 
 # --- from JSON to values ---------------------------------------------------------------------
 
 
-def session_from_json(item: SessionJson) -> PublicSession:
-    """A released session as a value; its places left are not read here (None)."""
+def session_from_json(item: SessionJson, language: str = "en") -> PublicSession:
+    """A released session as a value, its title and description in ``language`` where given
+    (issue 18); its places left are not read here (None)."""
     room = item["room"]
     track = item["track"]
-    return PublicSession(
+    value = PublicSession(
         id=item["id"],
         title=item["title"],
         description=item["description"],
@@ -151,6 +155,7 @@ def session_from_json(item: SessionJson) -> PublicSession:
         version=item["version"],
         changed_at=dt.datetime.fromisoformat(item["changed_at"]),
     )
+    return localised.session(value, item.get("translations"), language)
 
 
 def _room(room: RoomJson) -> Room:
@@ -200,6 +205,8 @@ def _comparable(item: SessionJson, field: str) -> object:
     if field == "track":
         track = item["track"]
         return None if track is None else track["slug"]
+    if field == "translations":
+        return item.get("translations") or {}
     return item[field]  # type: ignore[literal-required]  # one of the plain fields above
 
 

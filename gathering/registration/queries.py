@@ -9,6 +9,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gathering.core.i18n import current_language
 from gathering.core.schema import (
     check_in,
     consent,
@@ -186,8 +187,9 @@ async def live_registration_id(conn: AsyncConnection, gathering_id: int, email: 
 
 
 async def insert_registration(conn: AsyncConnection, new: NewRegistration) -> int:
-    """Insert a pending registration; its id."""
-    values = {**new._asdict(), "status": "pending"}
+    """Insert a pending registration; its id. It keeps the request's language (issue 18): every
+    mail to them is rendered in it (``mail.queries.queue_message``)."""
+    values = {**new._asdict(), "status": "pending", "language": current_language()}
     return int((await conn.execute(_INSERT_REGISTRATION, values)).scalar_one())
 
 

@@ -1,0 +1,47 @@
+"""A released programme in the reader's language (issue 18): titles and descriptions given in
+it replace the English ones, field by field, and say which language they are in.
+
+Used where released values are made (``programme.release``, ``programme.snapshots``), so every
+page, feed and export reading them shows the reader's language without knowing about it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from gathering.core import content
+from gathering.programme.published import PublicGathering, PublicSession
+
+
+def session(value: PublicSession, stored: object, language: str) -> PublicSession:
+    """``value`` (English) with its translations kept and shown in ``language`` where given."""
+    texts = content.texts(stored)
+    title, title_lang = content.pick(value.title, texts, "title", language)
+    description, description_lang = content.pick(value.description, texts, "description", language)
+    return dataclasses.replace(
+        value,
+        title=title,
+        description=description,
+        title_lang=title_lang,
+        description_lang=description_lang,
+        texts=texts,
+        english_title=value.title,
+        english_description=value.description,
+    )
+
+
+def gathering(value: PublicGathering, stored: object, language: str) -> PublicGathering:
+    """As :func:`session`, for a gathering."""
+    texts = content.texts(stored)
+    title, title_lang = content.pick(value.title, texts, "title", language)
+    description, description_lang = content.pick(value.description, texts, "description", language)
+    return dataclasses.replace(
+        value,
+        title=title,
+        description=description,
+        title_lang=title_lang,
+        description_lang=description_lang,
+        texts=texts,
+        english_title=value.title,
+        english_description=value.description,
+    )
