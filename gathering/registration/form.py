@@ -6,6 +6,7 @@ import dataclasses
 import secrets
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -86,13 +87,30 @@ class CheckedForm:
 _PAGE_CACHE_SIZE = 64
 
 
-@dataclass(frozen=True)
+@dataclass
 class _KeptPage:
     generation: int
     row: GatheringRow
     page: RegistrationPage  # places left not read, window not applied
     window: GatheringWindowRow | None
     own: dict[int, SessionWindowRow]
+    # The sessions with places left, as last read: rebuilt only when a count has changed.
+    taken: tuple[int, ...] | None = None
+    with_places: tuple[PublicSession, ...] = ()
+
+    def sessions_with(self, taken: dict[int, int]) -> tuple[PublicSession, ...]:
+        """The page's sessions with their places left (``taken``: places taken by session)."""
+        sessions = self.page.programme.sessions
+        now = tuple(taken.get(s.id, 0) for s in sessions)
+        if now != self.taken:
+            self.with_places = tuple(
+                s
+                if s.capacity is None
+                else dataclasses.replace(s, places_left=max(s.capacity - count, 0))
+                for s, count in zip(sessions, now, strict=True)
+            )
+            self.taken = now
+        return self.with_places
 
 
 _pages: OrderedDict[tuple[str, str], _KeptPage] = OrderedDict()
@@ -125,12 +143,9 @@ async def _build_page(conn: AsyncConnection, slug: str, generation: int) -> _Kep
     return _KeptPage(generation, row, page, window, own)
 
 
-async def read_page(
-    conn: AsyncConnection, slug: str, *, live_places: bool = True
-) -> tuple[GatheringRow, RegistrationPage]:
-    """The gathering ``slug`` and what its form offers now; NotFound if there is none."""
-    from gathering.registration import windows  # issue 16; it builds on this module's page
-
+async def _kept_page(conn: AsyncConnection, slug: str) -> tuple[_KeptPage, bool]:
+    """The gathering's kept page, read again if the public generation moved; and whether it is
+    kept (False: the generation row is missing, so the page was read for this request only)."""
     generation = await queries.public_generation_number(conn)
     key = (str(conn.engine.url), slug)
     kept = _pages.get(key)
@@ -144,19 +159,54 @@ async def read_page(
                 _pages.popitem(last=False)
     else:
         _pages.move_to_end(key)
+    return kept, generation is not None
+
+
+async def _page_of(
+    conn: AsyncConnection, kept: _KeptPage, live_places: bool
+) -> tuple[GatheringRow, RegistrationPage]:
+    from gathering.registration import windows  # issue 16; it builds on this module's page
+
     page = kept.page
-    if live_places:
-        programme = await programme_for_row(conn, kept.row, live_places=True)
+    if live_places and page.programme.release is not None:
+        # The kept page holds the release it was built from: the generation moves with every
+        # release, so only the places taken are read here, not the release's head again.
+        programme = dataclasses.replace(
+            page.programme,
+            sessions=kept.sessions_with(await programme_queries.places_taken(conn, kept.row.id)),
+        )
         sessions = tuple(s for s in programme.sessions if not s.is_cancelled)
         page = dataclasses.replace(page, programme=programme, sessions=sessions)
     return kept.row, windows.windowed(page, kept.window, kept.own, clock.utc_now())
 
 
+async def read_page(
+    conn: AsyncConnection, slug: str, *, live_places: bool = True
+) -> tuple[GatheringRow, RegistrationPage]:
+    """The gathering ``slug`` and what its form offers now; NotFound if there is none."""
+    kept, _is_kept = await _kept_page(conn, slug)
+    return await _page_of(conn, kept, live_places)
+
+
 async def registration_page(db: Database, slug: str) -> RegistrationPage:
     """What the registration form offers for the gathering ``slug``."""
+    return (await registration_page_keyed(db, slug))[0]
 
-    async def _read(conn: AsyncConnection) -> RegistrationPage:
-        return (await read_page(conn, slug))[1]
+
+async def registration_page_keyed(db: Database, slug: str) -> tuple[RegistrationPage, Hashable]:
+    """``registration_page``, and a key that changes whenever anything the page shows may have
+    (None when there is none to be had): the kept page's generation, the window's state, and
+    the sessions offered with their places left."""
+    from gathering.registration import windows  # issue 16; it builds on this module's page
+
+    async def _read(conn: AsyncConnection) -> tuple[RegistrationPage, Hashable]:
+        kept, is_kept = await _kept_page(conn, slug)
+        _row, page = await _page_of(conn, kept, live_places=True)
+        if not is_kept:
+            return page, None
+        window = page.window if isinstance(page, windows.WindowedPage) else None
+        places = tuple((s.id, s.places_left) for s in page.sessions)
+        return page, (str(conn.engine.url), slug, kept.generation, page.is_open, window, places)
 
     return await db.read(_read)
 

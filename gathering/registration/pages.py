@@ -25,6 +25,7 @@ from gathering.registration import (
     words,
 )
 from gathering.registration import manage as booking_rules
+from gathering.registration.kept_render import kept_render
 from gathering.registration.limits import Limits
 from gathering.registration.links import links
 
@@ -80,15 +81,23 @@ async def register(request: Request) -> Response:
             title = done.gathering_title
             if not title:
                 title = (await form.registration_page(db, slug)).programme.gathering.title
-            sent = {
-                "gathering_title": title,
-                "email": given.email.strip(),
-                "hold_minutes": limits.hold_minutes,
-            }
-            return render(request, "registration/sent.html", sent, headers=NO_STORE)
-    page = await form.registration_page(db, slug)
+            # Kept rendered per title and hold (kept_render); the address typed fills its hole.
+            sent = {"gathering_title": title, "hold_minutes": limits.hold_minutes}
+            holes = {"email": given.email.strip()}
+            return kept_render(
+                request,
+                "registration/sent.html",
+                sent,
+                (title, limits.hold_minutes),
+                holes=holes,
+                headers=NO_STORE,
+            )
+    page, page_key = await form.registration_page_keyed(db, slug)
     context = {"page": page, "form": given, "errors": errors}
-    return render(request, "registration/form.html", context, status_code=422 if errors else 200)
+    if errors:
+        return render(request, "registration/form.html", context, status_code=422)
+    # The empty form (a ``?session=`` preselection is in the kept key's query string).
+    return kept_render(request, "registration/form.html", context, page_key)
 
 
 async def confirm(request: Request) -> Response:
