@@ -128,22 +128,28 @@ SCAN: dict[str, str] = {
     ),
 }
 
-# Plurals: key → (singular, plural), each with {count}.
-SCAN_PLURALS: dict[str, tuple[str, str]] = {
-    "matches": (N_("{count} match."), N_("{count} matches.")),
-    "sync_refused": (
-        N_("{count} scan made offline was refused by the server: {message}"),
-        N_("{count} scans made offline were refused by the server: {message}"),
-    ),
-    "sync_twice": (
-        N_("{count} admitted offline had already been admitted by another phone."),
-        N_("{count} admitted offline had already been admitted by another phone."),
-    ),
-    "unsent": (
-        N_("{count} scan made offline is not sent yet and will be lost."),
-        N_("{count} scans made offline are not sent yet and will be lost."),
-    ),
-}
+
+def _counted(n: int) -> dict[str, str]:
+    """The words with a count ({count}), for ``n``."""
+    return {
+        "matches": ngettext("{count} match.", "{count} matches.", n),
+        "sync_refused": ngettext(
+            "{count} scan made offline was refused by the server: {message}",
+            "{count} scans made offline were refused by the server: {message}",
+            n,
+        ),
+        "sync_twice": ngettext(
+            "{count} admitted offline had already been admitted by another phone.",
+            "{count} admitted offline had already been admitted by another phone.",
+            n,
+        ),
+        "unsent": ngettext(
+            "{count} scan made offline is not sent yet and will be lost.",
+            "{count} scans made offline are not sent yet and will be lost.",
+            n,
+        ),
+    }
+
 
 # The answers the scan page works out offline, by reason code: the server's own words.
 OFFLINE_REASONS = (
@@ -182,18 +188,21 @@ def _samples(language: str) -> dict[str, int]:
     return samples
 
 
-def _plural(singular: str, plural: str) -> dict[str, str]:
-    return {
-        category: ngettext(singular, plural, n)
-        for category, n in _samples(current_language()).items()
-    }
+def _plurals() -> dict[str, dict[str, str]]:
+    """Each counted word in each plural category of the current language: key → category →
+    words."""
+    found: dict[str, dict[str, str]] = {}
+    for category, n in _samples(current_language()).items():
+        for key, text in _counted(n).items():
+            found.setdefault(key, {})[category] = text
+    return found
 
 
 def scan_page_words() -> dict[str, object]:
     """Every word door-scan.js (and the worker it talks to) shows, in the current language."""
     found: dict[str, object] = {key: gettext(text) for key, text in SCAN.items()}
     found.update({key: gettext(text) for key, text in NOT_KEPT.items()})
-    found["plurals"] = {key: _plural(*forms) for key, forms in SCAN_PLURALS.items()}
+    found["plurals"] = _plurals()
     found["offline_reasons"] = {code: words.reason(code) for code in OFFLINE_REASONS}
     found["language"] = current_language()
     return found
