@@ -2,7 +2,7 @@
 page's language: the scan page's answers (also those it works out itself from its offline list),
 its counters, camera, help desk and sign-out, and the pass page's PIN form.
 
-The page carries them in a ``<script type="application/json">`` data block (no inline script),
+The page carries them as JSON in a ``data-words`` attribute (data, never inline script),
 so a scan page kept for use without signal keeps its words with it. ``{name}`` fields are
 filled in by the script. Plurals go as one form per CLDR plural category of the language
 (``zero``, ``one``, ``two``, ``few``, ``many``, ``other``), which the script picks with

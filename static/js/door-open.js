@@ -17,10 +17,9 @@
 
   var form = document.getElementById("door-open-form");
   if (!form) return;
-  // The page's words, in its language (gathering/door/page_words.py), from a JSON data block.
+  // The page's words, in its language (gathering/door/page_words.py), as JSON in data-words.
   var WORDS = {};
-  var block = document.getElementById("door-words");
-  try { WORDS = block ? JSON.parse(block.textContent) || {} : {}; } catch (e) { WORDS = {}; }
+  try { WORDS = JSON.parse(form.dataset.words || "{}") || {}; } catch (e) { WORDS = {}; }
   function say(key, values) {
     return String(WORDS[key] || key).replace(/\{(\w+)\}/g, function (whole, name) {
       return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;

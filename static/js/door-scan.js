@@ -18,10 +18,10 @@
 
   function $(id) { return document.getElementById(id); }
 
-  // The page's words, in its language (gathering/door/page_words.py): a JSON data block, so a
-  // page kept for use without signal keeps them. {name} fields are filled in here.
+  // The page's words, in its language (gathering/door/page_words.py), as JSON in the page's
+  // data-words, so a page kept for use without signal keeps them. {name} fields are filled here.
   var WORDS = {};
-  try { WORDS = JSON.parse($("door-words").textContent) || {}; } catch (e) { WORDS = {}; }
+  try { WORDS = JSON.parse(root.dataset.words || "{}") || {}; } catch (e) { WORDS = {}; }
   var LANGUAGE = document.documentElement.lang || "en-GB";
   function fill(text, values) {
     return String(text).replace(/\{(\w+)\}/g, function (whole, name) {
