@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from gathering.core import content
 from gathering.core.errors import Conflict, InvalidInput
 from gathering.core.guards import current_actor, signed_in
 from gathering.core.render import database, render, wake_sender
@@ -59,6 +60,8 @@ def _session_input(form: FormData) -> SessionInput:
     values: dict[str, object] = {}
     for name in fields:
         values[name] = many(name) if name in ("co_host_ids", "speaker_ids") else text(name)
+    # Issue 18: the title and description in other languages, those the form carries.
+    values["translations"] = tuple((n, text(n)) for n in content.form_values(None) if n in form)
     return SessionInput(**values)  # type: ignore[arg-type]
 
 

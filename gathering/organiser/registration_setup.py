@@ -26,6 +26,7 @@ from gathering.core.audit import insert_audit_event
 from gathering.core.database import Database
 from gathering.core.errors import Conflict, InvalidInput, NotFound
 from gathering.core.permissions import Actor, require_actor, require_release
+from gathering.organiser import languages
 from gathering.organiser import registration_words as words
 from gathering.organiser import words as organiser_words
 from gathering.registration import window_words
@@ -123,7 +124,7 @@ async def registration_setup(
             timezone=row.timezone,
             state=state,
             explanation=window_words.ORGANISER.get(state.kind, ""),
-            window=_window_form(row),
+            window={**_window_form(row), **await languages.gathering_form(conn, row.id)},
             ticket_types=tuple(await setup_queries.ticket_types_of_gathering(conn, row.id)),
             questions=_question_form(await setup_queries.questions_of_gathering(conn, row.id)),
             sessions=tuple(
@@ -194,9 +195,11 @@ async def save_window(db: Database, actor: Actor | None, slug: str, form: Form) 
         closes = parse_moment(form.get("closes_at", ""), row.timezone, "closes_at", errors)
         if opens is not None and closes is not None and closes <= opens:
             errors["closes_at"] = window_words.CLOSES_BEFORE_OPENS
+        chosen = languages.checked(form, errors)  # issue 18: its languages, same form
         if errors:
             raise InvalidInput(errors)
         now = clock.utc_now()
+        await languages.save(conn, row.id, chosen)
         is_open = form.get("registration_open", "") == "on"
         await save_gathering_window(
             conn, row.id, is_open=is_open, opens_at=opens, closes_at=closes, now=now

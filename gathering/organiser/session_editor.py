@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.admin import queries as manage_queries
 from gathering.admin.dates import FIRST_YEAR, LAST_YEAR, is_within_bounds
+from gathering.core import content
 from gathering.core.database import Database
 from gathering.core.errors import Forbidden, InvalidInput, NotFound
 from gathering.core.permissions import (
@@ -61,6 +62,7 @@ class SessionInput:
     chair_id: str = ""
     new_speaker_name: str = ""
     new_speaker_affiliation: str = ""
+    translations: tuple[tuple[str, str], ...] = ()  # issue 18: ("title_cy", text) ...
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,7 @@ async def edit_session_form(
             co_host_ids=tuple(str(h.organisation_id) for h in hosts if h.role == "co_host"),
             speaker_ids=tuple(str(s.speaker_id) for s in speakers),
             chair_id=next((str(s.speaker_id) for s in speakers if s.role == "chair"), ""),
+            translations=tuple(content.form_values(row.translations).items()),
         )
         return context, form
 
@@ -338,6 +341,8 @@ def _validated(
     new_name = _clean_line(form.new_speaker_name)
     if len(new_name) > 200 or len(form.new_speaker_affiliation) > 200:
         errors["new_speaker_name"] = words.NEW_SPEAKER_TOO_LONG
+    given = dict(form.translations)  # issue 18; a form without these fields keeps them
+    translations = content.from_form(given.get, errors) if given else None
     if errors:
         raise InvalidInput(errors)
     assert starts is not None and ends is not None
@@ -358,6 +363,8 @@ def _validated(
         "language": language,
         "status": form.status,
     }
+    if translations is not None:
+        values["translations"] = translations
     return values, hosts, speakers
 
 

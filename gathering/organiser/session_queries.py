@@ -63,6 +63,7 @@ class EditedSession:
     invite_code: str
     language: str
     status: str
+    translations: object = None  # issue 18: its JSON, read with core.content
 
 
 class SessionHost(NamedTuple):

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.database import Database
+from gathering.core.i18n import use_language
 from gathering.mail import messages as mail
 from gathering.programme import queries as programme_queries
 from gathering.programme.queries import GatheringRow
@@ -33,20 +34,25 @@ def change_notifier(links: Links) -> ReleaseHook:
         notable = [c for c in release.changes if NOTIFIED_KINDS & set(c.kinds)]
         if not notable:
             return
-        programme = await programme_for_row(conn, gathering)
+        # Each person's mail is worded in their language (issue 18): the session as released
+        # in it, its times and the changes' lines too, not the organiser's who released.
+        programmes: dict[str, Programme] = {}
         people = await place_queries.live_registrants(conn, [c.session_id for c in notable])
         for change in notable:
-            session = programme.session(change.session_id)
-            if session is None:
-                continue
             cancelled = "cancelled" in change.kinds
-            details = session_context(session, gathering.timezone, "confirmed")
-            lines = change_lines(change, gathering.timezone)
             for person in people:
                 if person.session_id != change.session_id:
                     continue
                 if person.place_status != "confirmed" and not cancelled:
                     continue  # waiting people hear of changes once they have a place
+                language = person.language or gathering.default_language
+                programme = await _in_language(conn, gathering, language, programmes)
+                session = programme.session(change.session_id)
+                if session is None:
+                    continue
+                with use_language(language):
+                    details = session_context(session, gathering.timezone, "confirmed")
+                    lines = change_lines(change, gathering.timezone)
                 context: dict[str, object] = {
                     "name": person.name,
                     "session_title": session.title,
@@ -71,6 +77,16 @@ def change_notifier(links: Links) -> ReleaseHook:
     return notify
 
 
+async def _in_language(
+    conn: AsyncConnection, gathering: GatheringRow, language: str, kept: dict[str, Programme]
+) -> Programme:
+    """The gathering's released programme in ``language``, read once per language."""
+    if language not in kept:
+        with use_language(language):
+            kept[language] = await programme_for_row(conn, gathering)
+    return kept[language]
+
+
 async def queue_reminders(
     db: Database,
     *,
@@ -90,17 +106,27 @@ async def queue_reminders(
         due = await place_queries.places_due_a_reminder(
             conn, moment, moment + dt.timedelta(hours=reminder_hours)
         )
-        programmes: dict[int, tuple[GatheringRow, Programme]] = {}
+        rows: dict[int, GatheringRow] = {}
+        programmes: dict[tuple[int, str], Programme] = {}
         queued = 0
         for place in due:
-            if place.gathering_id not in programmes:
+            if place.gathering_id not in rows:
                 row = await programme_queries.gathering_row(conn, gathering_id=place.gathering_id)
-                programmes[place.gathering_id] = (row, await programme_for_row(conn, row))
-            gathering, programme = programmes[place.gathering_id]
-            session = programme.session(place.session_id)
+                rows[place.gathering_id] = row
+            gathering = rows[place.gathering_id]
+            # Worded in the person's language (issue 18), the programme read once per language.
+            language = place.language or gathering.default_language
+            if (gathering.id, language) not in programmes:
+                with use_language(language):
+                    programmes[gathering.id, language] = await programme_for_row(conn, gathering)
+            session = programmes[gathering.id, language].session(place.session_id)
             if session is None or not await place_queries.mark_reminded(conn, place.id, moment):
                 continue
-            details = session_context(session, gathering.timezone, "confirmed")
+            with use_language(language):
+                details = session_context(session, gathering.timezone, "confirmed")
+                opens_text = moment_text(
+                    joining.opens_at(session.starts_at, joining_minutes), gathering.timezone
+                )
             context = {
                 "name": place.name,
                 "session_title": session.title,
@@ -110,9 +136,7 @@ async def queue_reminders(
             if session.format in ("online", "hybrid") and place.manage_key:
                 # The place's personal link, never the meeting's address (issue 20).
                 context["joining_link"] = links.join_url(place.id, place.manage_key)
-                context["joining_opens_text"] = moment_text(
-                    joining.opens_at(session.starts_at, joining_minutes), gathering.timezone
-                )
+                context["joining_opens_text"] = opens_text
             if place.manage_key:
                 context["manage_url"] = links.manage_url(place.registration_id, place.manage_key)
             await mail.queue(

@@ -44,6 +44,7 @@ class LiveRegistrant(NamedTuple):
     email: str
     manage_key: str | None
     place_status: str
+    language: str | None  # issue 18: theirs (None: unknown, their gathering's default)
 
 
 class DueReminder(NamedTuple):
@@ -54,6 +55,7 @@ class DueReminder(NamedTuple):
     email: str
     manage_key: str | None
     gathering_id: int
+    language: str | None  # issue 18: theirs (None: unknown, their gathering's default)
 
 
 # Built once: every registration runs these (bench/RESULTS.md).
@@ -247,6 +249,7 @@ async def live_registrants(
             registration.c.email,
             registration.c.manage_key,
             session_place.c.status,
+            registration.c.language,
         )
         .join(registration, registration.c.id == session_place.c.registration_id)
         .where(
@@ -274,6 +277,7 @@ async def places_due_a_reminder(
             registration.c.email,
             registration.c.manage_key,
             registration.c.gathering_id,
+            registration.c.language,
         )
         .join(registration, registration.c.id == session_place.c.registration_id)
         .join(programme_session, programme_session.c.id == session_place.c.session_id)
