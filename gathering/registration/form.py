@@ -15,6 +15,7 @@ from gathering.auth.accounts import check_email
 from gathering.core import clock
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput, NotFound
+from gathering.core.i18n import gettext
 from gathering.organiser.constituencies import canonical_answer
 from gathering.programme import queries as programme_queries
 from gathering.programme.queries import GatheringRow
@@ -119,7 +120,7 @@ _pages: OrderedDict[tuple[str, str], _KeptPage] = OrderedDict()
 async def _build_page(conn: AsyncConnection, slug: str, generation: int) -> _KeptPage:
     row = await programme_queries.gathering_row(conn, slug=slug)
     if row is None:
-        raise NotFound(words.NO_GATHERING)
+        raise NotFound(gettext(words.NO_GATHERING))
     programme = await programme_for_row(conn, row, live_places=False)
     page = RegistrationPage(
         programme=programme,
@@ -163,21 +164,39 @@ async def _kept_page(conn: AsyncConnection, slug: str) -> tuple[_KeptPage, bool]
 
 
 async def _page_of(
-    conn: AsyncConnection, kept: _KeptPage, live_places: bool
+    conn: AsyncConnection,
+    kept: _KeptPage,
+    live_places: bool,
+    taken: dict[int, int] | None = None,
 ) -> tuple[GatheringRow, RegistrationPage]:
+    """The kept page as it is now: with live places (``taken`` when already read) and its
+    window applied."""
     from gathering.registration import windows  # issue 16; it builds on this module's page
 
     page = kept.page
     if live_places and page.programme.release is not None:
         # The kept page holds the release it was built from: the generation moves with every
         # release, so only the places taken are read here, not the release's head again.
-        programme = dataclasses.replace(
-            page.programme,
-            sessions=kept.sessions_with(await programme_queries.places_taken(conn, kept.row.id)),
-        )
+        if taken is None:
+            taken = await programme_queries.places_taken(conn, kept.row.id)
+        programme = dataclasses.replace(page.programme, sessions=kept.sessions_with(taken))
         sessions = tuple(s for s in programme.sessions if not s.is_cancelled)
         page = dataclasses.replace(page, programme=programme, sessions=sessions)
     return kept.row, windows.windowed(page, kept.window, kept.own, clock.utc_now())
+
+
+async def _live_page(conn: AsyncConnection, slug: str) -> tuple[_KeptPage, bool, RegistrationPage]:
+    """The kept page (and whether it is kept) with live places and its window applied: while
+    the kept page is current, the generation and the places are read in one statement."""
+    key = (str(conn.engine.url), slug)
+    kept = _pages.get(key)
+    if kept is not None:
+        generation, taken = await queries.generation_and_places(conn, kept.row.id)
+        if generation is not None and generation == kept.generation:
+            _pages.move_to_end(key)
+            return kept, True, (await _page_of(conn, kept, True, taken))[1]
+    kept, is_kept = await _kept_page(conn, slug)
+    return kept, is_kept, (await _page_of(conn, kept, True))[1]
 
 
 async def read_page(
@@ -200,8 +219,7 @@ async def registration_page_keyed(db: Database, slug: str) -> tuple[Registration
     from gathering.registration import windows  # issue 16; it builds on this module's page
 
     async def _read(conn: AsyncConnection) -> tuple[RegistrationPage, Hashable]:
-        kept, is_kept = await _kept_page(conn, slug)
-        _row, page = await _page_of(conn, kept, live_places=True)
+        kept, is_kept, page = await _live_page(conn, slug)
         if not is_kept:
             return page, None
         window = page.window if isinstance(page, windows.WindowedPage) else None
@@ -225,7 +243,9 @@ def checked_answers(
     for q in questions:
         value = given.get(q.key, "").strip()
         if len(value) > words.MAX_ANSWER:
-            errors[f"answer_{q.key}"] = words.ANSWER_TOO_LONG
+            errors[f"answer_{q.key}"] = gettext(words.ANSWER_TOO_LONG).format(
+                limit=f"{words.MAX_ANSWER:,}"
+            )
         elif q.is_required and not value:
             errors[f"answer_{q.key}"] = words.please_answer(q.label)
         elif value:
@@ -238,9 +258,9 @@ def check_form(form: RegistrationInput, page: RegistrationPage) -> CheckedForm:
     errors: dict[str, str] = {}
     name = clean_line(form.name)
     if not name:
-        errors["name"] = words.NAME_MISSING
+        errors["name"] = gettext(words.NAME_MISSING)
     elif len(name) > words.MAX_NAME:
-        errors["name"] = words.NAME_TOO_LONG
+        errors["name"] = gettext(words.NAME_TOO_LONG).format(limit=words.MAX_NAME)
     email = ""
     try:
         email = check_email(form.email)
@@ -249,7 +269,7 @@ def check_form(form: RegistrationInput, page: RegistrationPage) -> CheckedForm:
     ticket_type_id = None
     if page.ticket_types:
         if form.ticket_type_id not in {t.value for t in page.ticket_types}:
-            errors["ticket_type_id"] = words.CHOOSE_TICKET_TYPE
+            errors["ticket_type_id"] = gettext(words.CHOOSE_TICKET_TYPE)
         else:
             ticket_type_id = int(form.ticket_type_id)
     answers = checked_answers(form.answers, page.questions, errors)
@@ -257,7 +277,7 @@ def check_form(form: RegistrationInput, page: RegistrationPage) -> CheckedForm:
     chosen: list[PublicSession] = []
     for value in dict.fromkeys(form.session_ids):
         if value not in offered:
-            errors["session_ids"] = words.CHOOSE_SESSIONS
+            errors["session_ids"] = gettext(words.CHOOSE_SESSIONS)
             break
         chosen.append(offered[value])
     for session in chosen:
@@ -267,7 +287,7 @@ def check_form(form: RegistrationInput, page: RegistrationPage) -> CheckedForm:
     contacts: list[Choice] = []
     for value in dict.fromkeys(form.contact_organisation_ids):
         if value not in organisations:
-            errors["consent"] = words.CHOOSE_ORGANISATIONS
+            errors["consent"] = gettext(words.CHOOSE_ORGANISATIONS)
             break
         contacts.append(organisations[value])
     if errors:

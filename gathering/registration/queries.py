@@ -123,7 +123,8 @@ _LIVE_REGISTRATION_BY_EMAIL = sa.select(*_REGISTRATION_COLUMNS).where(
 _LIVE_REGISTRATION_ID = sa.select(registration.c.id).where(
     registration.c.gathering_id == sa.bindparam("gathering_id"),
     registration.c.email == sa.bindparam("email"),
-    registration.c.status.in_(["pending", "confirmed"]),
+    # Written out, not an expanding parameter: rendering one cost more than the statement.
+    registration.c.status.in_([sa.literal_column("'pending'"), sa.literal_column("'confirmed'")]),
 )
 _REGISTRATION_BY_ID = sa.select(*_REGISTRATION_COLUMNS).where(
     registration.c.id == sa.bindparam("registration_id")
@@ -158,6 +159,36 @@ async def public_generation_number(conn: AsyncConnection) -> int | None:
     """The site's public generation (core.schema_public); None when its row is missing."""
     value = (await conn.execute(_PUBLIC_GENERATION)).scalar_one_or_none()
     return None if value is None else int(value)
+
+
+# The generation and a gathering's places taken in one statement: the one row of the generation
+# joined to the gathering's sessions (a row of NULLs for a gathering without any).
+_GENERATION_AND_PLACES = (
+    sa.select(
+        public_generation.c.generation,
+        programme_session.c.id,
+        programme_session.c.places_taken,
+    )
+    .select_from(
+        public_generation.outerjoin(
+            programme_session,
+            programme_session.c.gathering_id == sa.bindparam("gathering_id"),
+        )
+    )
+    .where(public_generation.c.id == 1)
+)
+
+
+async def generation_and_places(
+    conn: AsyncConnection, gathering_id: int
+) -> tuple[int | None, dict[int, int]]:
+    """The public generation (None when its row is missing) and the places taken at each of
+    the gathering's sessions, by session id, read together."""
+    rows = (await conn.execute(_GENERATION_AND_PLACES, {"gathering_id": gathering_id})).all()
+    if not rows:
+        return None, {}
+    taken = {int(row[1]): int(row[2]) for row in rows if row[1] is not None}
+    return int(rows[0][0]), taken
 
 
 async def consent_organisations(
