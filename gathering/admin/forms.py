@@ -19,6 +19,7 @@ from gathering.admin import words
 from gathering.admin.dates import FIRST_YEAR, LAST_YEAR, is_within_bounds
 from gathering.auth.accounts import check_email
 from gathering.core.errors import InvalidInput
+from gathering.core.i18n import gettext
 from gathering.core.schema import MODES
 
 Form = Mapping[str, str]
@@ -117,13 +118,14 @@ def photo_type(data: bytes) -> str | None:
 def _text(
     form: Form, name: str, errors: dict[str, str], label: str, max_len: int, required: bool = False
 ) -> str:
+    label = gettext(label)
     value = form.get(name, "").strip()
     if "\x00" in value:
-        errors[name] = words.UNSTORABLE.format(label=label)
+        errors[name] = gettext(words.UNSTORABLE).format(label=label)
     elif required and not value:
-        errors[name] = words.ENTER.format(label=label.lower())
+        errors[name] = gettext(words.ENTER).format(label=label.lower())
     elif len(value) > max_len:
-        errors[name] = words.TOO_LONG.format(label=label, max=max_len, length=len(value))
+        errors[name] = gettext(words.TOO_LONG).format(label=label, max=max_len, length=len(value))
     return value
 
 
@@ -132,17 +134,17 @@ def _slug(form: Form, errors: dict[str, str], source: str) -> str:
     if not value:
         value = slugify(source)
         if not value and source:
-            errors["slug"] = words.SLUG_MISSING
+            errors["slug"] = gettext(words.SLUG_MISSING)
         return value
     if len(value) > 80 or not _SLUG.match(value):
-        errors["slug"] = words.SLUG_GARBLED
+        errors["slug"] = gettext(words.SLUG_GARBLED)
     return value
 
 
 def _tristate(form: Form, name: str, errors: dict[str, str]) -> bool | None:
     value = form.get(name, "unknown")
     if value not in TRISTATE:
-        errors[name] = words.TRISTATE_UNKNOWN
+        errors[name] = gettext(words.TRISTATE_UNKNOWN)
         return None
     return {"yes": True, "no": False}.get(value)
 
@@ -150,28 +152,30 @@ def _tristate(form: Form, name: str, errors: dict[str, str]) -> bool | None:
 def _int(
     form: Form, name: str, errors: dict[str, str], label: str, low: int, high: int
 ) -> int | None:
+    label = gettext(label)
     raw = form.get(name, "").strip()
     if not raw:
         return None
     try:
         value = int(raw)
     except ValueError:
-        errors[name] = words.NOT_WHOLE.format(label=label)
+        errors[name] = gettext(words.NOT_WHOLE).format(label=label)
         return None
     if not low <= value <= high:
-        errors[name] = words.OUT_OF_RANGE.format(label=label, low=low, high=high)
+        errors[name] = gettext(words.OUT_OF_RANGE).format(label=label, low=low, high=high)
     return value
 
 
 def _date(form: Form, name: str, errors: dict[str, str], label: str) -> dt.date | None:
+    label = gettext(label)
     raw = form.get(name, "").strip()
     try:
         day = dt.date.fromisoformat(raw)
     except ValueError:
-        errors[name] = words.DATE_GARBLED.format(label=label.lower())
+        errors[name] = gettext(words.DATE_GARBLED).format(label=label.lower())
         return None
     if not is_within_bounds(day):
-        errors[name] = words.DATE_OUT_OF_YEARS.format(
+        errors[name] = gettext(words.DATE_OUT_OF_YEARS).format(
             label=label.lower(), first=FIRST_YEAR, last=LAST_YEAR, typed=raw
         )
         return None
@@ -200,14 +204,14 @@ def clean_gathering(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
     starts = _date(form, "starts_on", errors, words.FIELDS["starts_on"])
     ends = _date(form, "ends_on", errors, words.FIELDS["ends_on"])
     if starts and ends and ends < starts:
-        errors["ends_on"] = words.LAST_BEFORE_FIRST
+        errors["ends_on"] = gettext(words.LAST_BEFORE_FIRST)
     values.update(starts_on=starts, ends_on=ends)
     zone = form.get("timezone", "").strip()
     if zone not in _zones():
-        errors["timezone"] = words.TIMEZONE_UNKNOWN
+        errors["timezone"] = gettext(words.TIMEZONE_UNKNOWN)
     values["timezone"] = zone
     if form.get("mode", "") not in MODES:
-        errors["mode"] = words.MODE_UNKNOWN
+        errors["mode"] = gettext(words.MODE_UNKNOWN)
     values["mode"] = form.get("mode", "")
     host = _int(
         form, "host_organisation_id", errors, words.FIELDS["host_organisation_id"], 1, 2**31 - 1
@@ -220,7 +224,7 @@ def clean_gathering(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
             errors.update(error.errors)
     days = _int(form, "retention_days", errors, words.FIELDS["retention_days"], 1, 3650)
     if days is None and "retention_days" not in errors:
-        errors["retention_days"] = words.RETENTION_MISSING
+        errors["retention_days"] = gettext(words.RETENTION_MISSING)
     values["retention_days"] = days
     return values, errors
 
@@ -271,7 +275,7 @@ def clean_organisation(form: Form) -> tuple[dict[str, Any], dict[str, str]]:
     if website and "website" not in errors:
         parts = urlsplit(website)
         if parts.scheme != "https" or not parts.hostname or " " in website:
-            errors["website"] = words.WEBSITE_GARBLED
+            errors["website"] = gettext(words.WEBSITE_GARBLED)
     if values["contact_email"] and "contact_email" not in errors:
         try:
             values["contact_email"] = check_email(values["contact_email"], "contact_email")
@@ -319,14 +323,16 @@ def clean_questions(form: Form) -> tuple[dict[str, dict[str, Any]], dict[str, st
         enabled = form.get(f"{q.key}_enabled", "") == "on"
         required = form.get(f"{q.key}_required", "") == "on"
         name = f"{q.key}_label"
-        wording = words.QUESTION_WORDING.format(title=q.title)
+        wording = gettext(words.QUESTION_WORDING).format(title=q.title)
         label = _text(form, name, errors, wording, 200, required=enabled)
         if enabled and name in errors and not label:
-            errors[name] = words.QUESTION_WORDING_MISSING.format(title=q.title)
-        help_label = words.QUESTION_HELP.format(title=q.title)
+            errors[name] = gettext(words.QUESTION_WORDING_MISSING).format(title=q.title)
+        help_label = gettext(words.QUESTION_HELP).format(title=q.title)
         help_text = _text(form, f"{q.key}_help", errors, help_label, 400)
         if required and not enabled:
-            errors[f"{q.key}_required"] = words.QUESTION_REQUIRED_NOT_ASKED.format(title=q.title)
+            errors[f"{q.key}_required"] = gettext(words.QUESTION_REQUIRED_NOT_ASKED).format(
+                title=q.title
+            )
         if enabled:
             asked[q.key] = {"label": label, "help": help_text, "is_required": required}
     return asked, errors
@@ -379,12 +385,12 @@ def check_photo(photo: Photo | None, errors: dict[str, str]) -> str | None:
     if photo is None:
         return None
     if len(photo.data) > MAX_PHOTO_BYTES:
-        errors["photo"] = words.PHOTO_TOO_LARGE
+        errors["photo"] = gettext(words.PHOTO_TOO_LARGE)
         return None
     if not photo.data:
-        errors["photo"] = words.PHOTO_EMPTY
+        errors["photo"] = gettext(words.PHOTO_EMPTY)
         return None
     content_type = photo_type(photo.data)
     if content_type is None:
-        errors["photo"] = words.PHOTO_TYPE
+        errors["photo"] = gettext(words.PHOTO_TYPE)
     return content_type

@@ -18,8 +18,10 @@ from gathering.core.caching import cached_response
 from gathering.core.csrf import checked_form
 from gathering.core.errors import InvalidInput
 from gathering.core.guards import Handler, admin_only, current_actor
+from gathering.core.i18n import gettext
 from gathering.core.permissions import Actor
 from gathering.core.render import database, render, settings
+from gathering.core.templating import MODE_LABELS
 from gathering.programme.catalogue import speaker_profile
 
 # Only admins reach these forms. A field up to 12 MB is parsed so validation can say which field
@@ -40,7 +42,6 @@ LIST_ROUTE = {"organisation": "admin:organisations", "speaker": "admin:speakers"
 LIST_ROUTE["gathering"] = "admin:gatherings"
 NEW_GATHERING = {"timezone": "Europe/London", "mode": "in_person", "retention_days": "30"}
 NEW_GATHERING["is_listed"] = "on"
-MODE_CHOICES = [("in_person", "In person"), ("online", "Online"), ("hybrid", "Hybrid")]
 
 
 async def _actor(request: Request) -> Actor | None:
@@ -51,7 +52,7 @@ async def _form(request: Request) -> FormData:
     """The posted form, refusing bodies far beyond any honest form with 413."""
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > MAX_BODY:
-        raise HTTPException(413, TOO_LARGE)
+        raise HTTPException(413, gettext(TOO_LARGE))
     try:
         return await checked_form(
             request,
@@ -61,7 +62,7 @@ async def _form(request: Request) -> FormData:
             max_part_size=MAX_TEXT_PART,
         )
     except HTTPException as error:
-        raise HTTPException(413, TOO_LARGE) from error
+        raise HTTPException(413, gettext(TOO_LARGE)) from error
 
 
 def _strings(form: FormData) -> dict[str, str]:
@@ -99,7 +100,8 @@ def _page(
     status_code: int = 200,
 ) -> Response:
     base: dict[str, Any] = {"errors": {}, "saved": request.query_params.get("saved") == "1"}
-    base.update(timezones=forms.COMMON_TIMEZONES, modes=MODE_CHOICES)
+    modes = [(mode, gettext(label)) for mode, label in MODE_LABELS.items()]
+    base.update(timezones=forms.COMMON_TIMEZONES, modes=modes)
     base.update(context)
     return render(request, template, base, status_code=status_code)
 
@@ -365,6 +367,8 @@ def _delete_view(kind: str) -> Handler:
         blocking = await manage.dependents(db, actor, kind, row_id)
         context = {"editing": editing, "blocking": blocking, "edit_route": EDIT_ROUTE[kind]}
         context["delete_route"] = f"admin:{kind}_delete"
+        context["kind_name"] = words.kind_name(kind)
+        context["blocking_listed"] = ", ".join(words.counted(w, n) for w, n in blocking.items())
         return _page(request, "admin/delete.html", context)
 
     return view

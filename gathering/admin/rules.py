@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.admin import queries, words
 from gathering.admin.forms import (
     CLEANERS,
-    KIND_LABEL,
     PARENTS,
     STANDARD_QUESTIONS,
     Form,
@@ -42,6 +41,7 @@ from gathering.core.audit import insert_audit_event
 from gathering.core.clock import utc_now
 from gathering.core.database import Database
 from gathering.core.errors import Conflict, InvalidInput, NotFound
+from gathering.core.i18n import gettext
 from gathering.core.permissions import Actor, require_admin
 from gathering.programme.speaker_notices import forget_speaker
 
@@ -99,7 +99,7 @@ async def parent_label(db: Database, actor: Actor | None, kind: str, parent_id: 
     parent_kind = PARENTS[kind][0]
     row = await db.read(lambda conn: queries.row_by_id(conn, parent_kind, parent_id))
     if row is None:
-        raise NotFound(words.NO_SUCH.format(kind=parent_kind))
+        raise NotFound(gettext(words.NO_SUCH).format(kind=words.kind_name(parent_kind)))
     return row.label
 
 
@@ -110,7 +110,7 @@ async def editing(db: Database, actor: Actor | None, kind: str, row_id: int) -> 
     async def _read(conn: AsyncConnection) -> Editing:
         row = await queries.row_by_id(conn, kind, row_id)
         if row is None:
-            raise NotFound(words.NO_SUCH_NOW.format(kind=KIND_LABEL.get(kind, kind)))
+            raise NotFound(gettext(words.NO_SUCH_NOW).format(kind=words.kind_name(kind)))
         children: dict[str, Sequence[Child]] = {}
         organisations: Sequence[OrganisationListed] = ()
         if kind == "gathering":
@@ -132,7 +132,7 @@ async def speaker_photo(db: Database, slug: str) -> tuple[str, bytes, dt.datetim
     """A speaker's photo (public): content type, bytes, when it changed. NotFound if none."""
     row = await db.read(lambda conn: queries.speaker_photo_by_slug(conn, slug))
     if row is None:
-        raise NotFound(words.NO_PHOTO)
+        raise NotFound(gettext(words.NO_PHOTO))
     return row.content_type, row.data, row.updated_at
 
 
@@ -156,7 +156,7 @@ async def _unique_slug(
             return
         if not generated:
             break
-    raise InvalidInput({"slug": words.SLUG_TAKEN})
+    raise InvalidInput({"slug": gettext(words.SLUG_TAKEN)})
 
 
 async def _save(
@@ -183,20 +183,20 @@ async def _save(
         if row_id is None and kind in PARENTS:
             parent_kind, column = PARENTS[kind]
             if parent_id is None or await queries.row_by_id(conn, parent_kind, parent_id) is None:
-                raise NotFound(words.NO_SUCH.format(kind=parent_kind))
+                raise NotFound(gettext(words.NO_SUCH).format(kind=words.kind_name(parent_kind)))
             values[column] = parent_id
         current = None
         if row_id is not None:
             current = await queries.row_by_id(conn, kind, row_id)
             if current is None:
-                raise NotFound(words.NO_SUCH_NOW.format(kind=KIND_LABEL.get(kind, kind)))
+                raise NotFound(gettext(words.NO_SUCH_NOW).format(kind=words.kind_name(kind)))
         if kind == "track":
             gathering_id = parent_id if current is None else current.column_id("gathering_id")
         if "slug" in values:
             await _unique_slug(conn, kind, values, row_id, generated, gathering_id)
         host = values.get("host_organisation_id")
         if host is not None and await queries.row_by_id(conn, "organisation", host) is None:
-            raise InvalidInput({"host_organisation_id": words.ORGANISATION_UNKNOWN})
+            raise InvalidInput({"host_organisation_id": gettext(words.ORGANISATION_UNKNOWN)})
         if kind == "gathering":
             values["updated_at"] = now
         if kind == "ticket_type" and values.get("position") is None:
@@ -338,7 +338,7 @@ async def question_settings(
     async def _read(conn: AsyncConnection) -> QuestionSettings:
         row = await queries.row_by_id(conn, "gathering", gathering_id)
         if row is None:
-            raise NotFound(words.NO_SUCH_NOW.format(kind="gathering"))
+            raise NotFound(gettext(words.NO_SUCH_NOW).format(kind=words.kind_name("gathering")))
         rows = await queries.questions_of_gathering(conn, gathering_id)
         return QuestionSettings(gathering_id, row.label, _question_form(rows))
 
@@ -358,7 +358,7 @@ async def save_questions(db: Database, actor: Actor | None, gathering_id: int, f
 
     async def _write(conn: AsyncConnection) -> None:
         if await queries.row_by_id(conn, "gathering", gathering_id) is None:
-            raise NotFound(words.NO_SUCH_NOW.format(kind="gathering"))
+            raise NotFound(gettext(words.NO_SUCH_NOW).format(kind=words.kind_name("gathering")))
         stored = {row.key for row in await queries.questions_of_gathering(conn, gathering_id)}
         for position, q in enumerate(STANDARD_QUESTIONS):
             if q.key in asked:
@@ -397,16 +397,16 @@ async def dependents(db: Database, actor: Actor | None, kind: str, row_id: int) 
 async def delete(db: Database, actor: Actor | None, kind: str, row_id: int) -> int | None:
     """Delete a row nothing depends on; return its parent's id. Conflict if rows depend on it."""
     admin = require_admin(actor)
-    named = KIND_LABEL.get(kind, kind)
+    named = words.kind_name(kind)
 
     async def _write(conn: AsyncConnection) -> int | None:
         row = await queries.row_by_id(conn, kind, row_id)
         if row is None:
-            raise NotFound(words.NO_SUCH_ANY_MORE.format(kind=named))
+            raise NotFound(gettext(words.NO_SUCH_ANY_MORE).format(kind=named))
         blocking = await queries.dependents(conn, kind, row_id)
         if blocking:
-            listed = ", ".join(_counted(n, what) for what, n in blocking.items())
-            raise Conflict(words.CANNOT_DELETE.format(kind=named, listed=listed))
+            listed = ", ".join(words.counted(what, n) for what, n in blocking.items())
+            raise Conflict(gettext(words.CANNOT_DELETE).format(kind=named, listed=listed))
         if kind == "speaker":  # their private address goes with them, and mail sent to it
             await forget_speaker(conn, row_id, now=utc_now(), actor_id=admin.account_id)
         await queries.delete_row(conn, kind, row_id)
@@ -423,10 +423,3 @@ async def delete(db: Database, actor: Actor | None, kind: str, row_id: int) -> i
         return row.column_id(PARENTS[kind][1]) if kind in PARENTS else None
 
     return await db.write(_write)
-
-
-def _counted(n: int, what: str) -> str:
-    """'1 registration', '2 registrations', '1 steward pass' (``what`` is a plural noun)."""
-    if n != 1:
-        return f"{n} {what}"
-    return f"1 {what[:-2] if what.endswith('sses') else what.removesuffix('s')}"

@@ -14,6 +14,7 @@ from gathering.auth.passwords import hash_password as hash_password
 from gathering.core.audit import insert_audit_event
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
+from gathering.core.i18n import gettext
 from gathering.programme.queries import organisation_id_by_slug
 
 MIN_PASSWORD_LENGTH = 10
@@ -28,7 +29,7 @@ def check_email(email: str, field: str = "email") -> str:
     """The address, normalised; InvalidInput if it cannot be an address."""
     email = normalise_email(email)
     if len(email) > 320 or not _EMAIL.match(email):
-        raise InvalidInput({field: words.ENTER_EMAIL})
+        raise InvalidInput({field: gettext(words.ENTER_EMAIL)})
     return email
 
 
@@ -52,9 +53,9 @@ async def create_or_update_account(
     errors = {}
     display_name = display_name.strip()
     if not display_name or len(display_name) > 200:
-        errors["name"] = words.ENTER_NAME
+        errors["name"] = gettext(words.ENTER_NAME)
     if len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = words.TOO_SHORT.format(length=MIN_PASSWORD_LENGTH)
+        errors["password"] = gettext(words.TOO_SHORT).format(length=MIN_PASSWORD_LENGTH)
     if errors:
         raise InvalidInput(errors)
     password_hash = hash_password(password)  # slow on purpose; outside the write unit
@@ -66,7 +67,7 @@ async def create_or_update_account(
             organisation_id = await organisation_id_by_slug(conn, organisation_slug)
             if organisation_id is None:
                 raise InvalidInput(
-                    {"organisation": words.NO_ORGANISATION.format(slug=organisation_slug)}
+                    {"organisation": gettext(words.NO_ORGANISATION).format(slug=organisation_slug)}
                 )
         account_id = await queries.account_id_by_email(conn, email)
         created = account_id is None

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from gathering.auth import invitations
 from gathering.core.errors import InvalidInput
 from gathering.core.guards import current_actor
+from gathering.core.i18n import gettext
 from gathering.core.render import database, render, settings
 from gathering.organiser import member_words as words
 
@@ -47,10 +48,12 @@ async def invitation(request: Request) -> Response:
         return render(request, "auth/invitation.html", context, status_code=422)
     role = joined.role_label.lower()
     if joined.created_account:
-        message = words.JOINED.format(role=role, organisation=joined.organisation_name)
+        message = gettext(words.JOINED).format(role=role, organisation=joined.organisation_name)
         page = {"errors": {}, "email": joined.email, "next": "/organiser", "message": message}
         return render(request, "auth/signin.html", page)
-    message = words.JOINED_SIGNED_IN.format(role=role, organisation=joined.organisation_name)
+    message = gettext(words.JOINED_SIGNED_IN).format(
+        role=role, organisation=joined.organisation_name
+    )
     return render(request, "auth/invitation_joined.html", {"message": message})
 
 

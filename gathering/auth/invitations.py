@@ -34,6 +34,7 @@ from gathering.core.audit import insert_audit_event
 from gathering.core.clock import utc_now
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
+from gathering.core.i18n import gettext
 from gathering.core.permissions import Actor
 from gathering.organiser import member_queries as queries
 from gathering.organiser import member_words as words
@@ -64,16 +65,16 @@ def make_token(secret_key: str, invitation_id: int, secret: str) -> str:
 
 def _read_token(secret_key: str, token: str) -> tuple[int, str]:
     if len(token) > 400:
-        raise InvalidInput({"token": words.INVITATION_INVALID})
+        raise InvalidInput({"token": gettext(words.INVITATION_INVALID)})
     try:
         invitation_id, secret = URLSafeTimedSerializer(secret_key, salt=_SALT).loads(
             token, max_age=int(INVITATION_LIFETIME.total_seconds())
         )
         return int(invitation_id), str(secret)
     except SignatureExpired:
-        raise InvalidInput({"token": words.INVITATION_EXPIRED}) from None
+        raise InvalidInput({"token": gettext(words.INVITATION_EXPIRED)}) from None
     except (BadSignature, ValueError, TypeError):
-        raise InvalidInput({"token": words.INVITATION_INVALID}) from None
+        raise InvalidInput({"token": gettext(words.INVITATION_INVALID)}) from None
 
 
 @dataclass(frozen=True)
@@ -93,13 +94,13 @@ async def _live(
 ) -> queries.InvitationRow:
     row = await queries.invitation_by_id(conn, invitation_id)
     if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
-        raise InvalidInput({"token": words.INVITATION_INVALID})
+        raise InvalidInput({"token": gettext(words.INVITATION_INVALID)})
     if row.revoked_at is not None:
-        raise InvalidInput({"token": words.INVITATION_REVOKED})
+        raise InvalidInput({"token": gettext(words.INVITATION_REVOKED)})
     if row.accepted_at is not None:
-        raise InvalidInput({"token": words.INVITATION_USED})
+        raise InvalidInput({"token": gettext(words.INVITATION_USED)})
     if row.expires_at <= now:
-        raise InvalidInput({"token": words.INVITATION_EXPIRED})
+        raise InvalidInput({"token": gettext(words.INVITATION_EXPIRED)})
     return row
 
 
@@ -114,7 +115,7 @@ async def invitation(db: Database, token: str, *, secret_key: str) -> Invitation
             organisation_name=org.name,
             email=row.email,
             role=row.role,
-            role_label=words.ROLE_LABELS[row.role],
+            role_label=gettext(words.ROLE_LABELS[row.role]),
             invited_by=row.invited_by_name or "",
             has_account=await queries.account_by_email(conn, row.email) is not None,
         )
@@ -147,9 +148,9 @@ async def accept(
     if actor is None:
         errors = {}
         if not display_name or len(display_name) > 200 or "\x00" in display_name:
-            errors["name"] = words.ENTER_NAME
+            errors["name"] = gettext(words.ENTER_NAME)
         if len(password) < MIN_PASSWORD_LENGTH:
-            errors["password"] = auth_words.TOO_SHORT.format(length=MIN_PASSWORD_LENGTH)
+            errors["password"] = gettext(auth_words.TOO_SHORT).format(length=MIN_PASSWORD_LENGTH)
         if errors:
             raise InvalidInput(errors)
         # Slow on purpose, so outside the write unit.
@@ -165,12 +166,12 @@ async def accept(
         created = False
         if existing is not None:
             if actor is None or actor.account_id != existing[0]:
-                raise InvalidInput({"token": words.SIGN_IN_AS.format(email=row.email)})
+                raise InvalidInput({"token": gettext(words.SIGN_IN_AS).format(email=row.email)})
             account_id = existing[0]
         else:
             if actor is not None or password_hash is None:
                 # Signed in as someone else: the invitation is for another address.
-                raise InvalidInput({"token": words.SIGN_IN_AS.format(email=row.email)})
+                raise InvalidInput({"token": gettext(words.SIGN_IN_AS).format(email=row.email)})
             account_id = await account_queries.insert_account(
                 conn,
                 email=row.email,
@@ -181,7 +182,7 @@ async def accept(
             )
             created = True
         if not await queries.mark_accepted(conn, row.id, now):
-            raise InvalidInput({"token": words.INVITATION_USED})
+            raise InvalidInput({"token": gettext(words.INVITATION_USED)})
         await queries.seal_invitation_mails(conn, now)  # its link is used: out of the outbox
         role = row.role
         if await queries.member_role(conn, row.organisation_id, account_id) is None:
@@ -210,7 +211,7 @@ async def accept(
             detail={"organisation_id": row.organisation_id, "role": role, "invitation_id": row.id},
         )
         [org] = await queries.organisations_by_id(conn, frozenset({row.organisation_id}))
-        return Joined(account_id, row.email, org.name, words.ROLE_LABELS[role], created)
+        return Joined(account_id, row.email, org.name, gettext(words.ROLE_LABELS[role]), created)
 
     try:
         return await db.write(_write)
@@ -218,4 +219,4 @@ async def accept(
         # Two invitations to one new address accepted at the same moment (PostgreSQL): the
         # other made the account first, and this unit was rolled back whole. Its invitation is
         # still unused: the person signs in as that account and opens the link again.
-        raise InvalidInput({"token": words.SIGN_IN_AS.format(email=invited[0])}) from None
+        raise InvalidInput({"token": gettext(words.SIGN_IN_AS).format(email=invited[0])}) from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -12,6 +14,7 @@ from gathering.auth import rules as auth
 from gathering.core.errors import InvalidInput
 from gathering.core.guards import SESSION_COOKIE as COOKIE
 from gathering.core.guards import current_actor
+from gathering.core.i18n import current_language, gettext
 from gathering.core.render import database, render, settings, wake_sender
 from gathering.core.throttles import Throttled
 
@@ -125,18 +128,24 @@ async def reset(request: Request) -> Response:
             context["errors"] = error.errors
             return render(request, "auth/reset.html", context, status_code=422)
         context = {"errors": {}, "email": "", "next": "/organiser"}
-        context["message"] = words.CHANGED_NOTICE
+        context["message"] = gettext(words.CHANGED_NOTICE)
         return render(request, "auth/signin.html", context)
     return render(request, "auth/reset.html", context)
 
 
 async def csrf_failed(scope: Scope, send: Send, message_id: object) -> None:
     """asgi-csrf's refusal, worded for a person: the form is stale, not the person wrong."""
+    language = current_language()
+    title, heading, text = (
+        escape(gettext(w))
+        for w in (words.FORM_EXPIRED_TITLE, words.FORM_EXPIRED_HEADING, words.FORM_EXPIRED_TEXT)
+    )
     body = (
-        "<!doctype html><html lang='en-GB'><head><meta charset='utf-8'>"
+        f"<!doctype html><html lang='{'en-GB' if language == 'en' else language}'><head>"
+        "<meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{words.FORM_EXPIRED_TITLE}</title></head><body><main>"
-        f"<h1>{words.FORM_EXPIRED_HEADING}</h1><p>{words.FORM_EXPIRED_TEXT}</p>"
+        f"<title>{title}</title></head><body><main>"
+        f"<h1>{heading}</h1><p>{text}</p>"
         "</main></body></html>"
     ).encode()
     await send(

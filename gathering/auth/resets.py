@@ -23,6 +23,7 @@ from gathering.core.audit import insert_audit_event
 from gathering.core.clock import utc_now
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
+from gathering.core.i18n import gettext
 from gathering.core.throttles import AttemptRate, Throttled, count_attempt
 from gathering.mail import messages as mail
 
@@ -89,17 +90,19 @@ async def reset_password(db: Database, token: str, password: str, *, secret_key:
         )
         account_id = int(account_id)
     except SignatureExpired:
-        raise InvalidInput({"token": words.RESET_EXPIRED}) from None
+        raise InvalidInput({"token": gettext(words.RESET_EXPIRED)}) from None
     except (BadSignature, ValueError, TypeError):
-        raise InvalidInput({"token": words.RESET_INVALID}) from None
+        raise InvalidInput({"token": gettext(words.RESET_INVALID)}) from None
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput({"password": words.TOO_SHORT.format(length=MIN_PASSWORD_LENGTH)})
+        raise InvalidInput(
+            {"password": gettext(words.TOO_SHORT).format(length=MIN_PASSWORD_LENGTH)}
+        )
     new_hash = await anyio.to_thread.run_sync(hash_password, password)  # slow on purpose
 
     async def _write(conn: AsyncConnection) -> None:
         row = await queries.account_by_id(conn, account_id)
         if row is None or _hash_fingerprint(row.password_hash) != fingerprint:
-            raise InvalidInput({"token": words.RESET_USED})
+            raise InvalidInput({"token": gettext(words.RESET_USED)})
         await queries.set_password_hash(conn, row.id, new_hash)
         await queries.delete_sessions_of(conn, row.id)
         await insert_audit_event(

@@ -27,6 +27,7 @@ from gathering.core.audit import insert_audit_event
 from gathering.core.clock import utc_now
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
+from gathering.core.i18n import gettext
 from gathering.core.permissions import Actor
 from gathering.core.throttles import GuessLimit, claim_guess, clear_guesses, refund_guess
 from gathering.core.throttles import Throttled as Throttled
@@ -95,7 +96,7 @@ async def sign_in(
     """Check the password and open a session; InvalidInput or Throttled on failure."""
     email = email.strip().lower()
     if not email or not password:
-        raise InvalidInput({"email": words.ENTER_BOTH})
+        raise InvalidInput({"email": gettext(words.ENTER_BOTH)})
     device = devices.read_device(device_token, secret_key=secret_key)
 
     async def _claim(conn: AsyncConnection) -> _Claimed:
@@ -116,7 +117,7 @@ async def sign_in(
     claimed = await db.write(_claim, serializable=False)
     is_right = await verify_password(claimed.password_hash, password)
     if claimed.account_id is None or not is_right or not claimed.is_active:
-        raise InvalidInput({"password": words.NO_MATCH}, words.SIGN_IN_FAILED)
+        raise InvalidInput({"password": gettext(words.NO_MATCH)}, gettext(words.SIGN_IN_FAILED))
     account_id = claimed.account_id
     token = secrets.token_urlsafe(32)
 

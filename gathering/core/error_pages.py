@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gathering.core.errors import GatheringError
+from gathering.core.i18n import N_, gettext
 from gathering.core.render import render
 
 STATUS_BY_CODE = {
@@ -21,6 +22,29 @@ STATUS_BY_CODE = {
     "busy": 503,
     "database_unavailable": 503,
 }
+
+
+# The error pages' headings are HTTP's own reason phrases, in the reader's language.
+PHRASES = (
+    N_("Bad Request"),
+    N_("Unauthorized"),
+    N_("Forbidden"),
+    N_("Not Found"),
+    N_("Method Not Allowed"),
+    N_("Conflict"),
+    N_("Request Entity Too Large"),
+    N_("Unsupported Media Type"),
+    N_("Unprocessable Entity"),
+    N_("Too Many Requests"),
+    N_("Internal Server Error"),
+    N_("Not Implemented"),
+    N_("Service Unavailable"),
+)
+NOTHING_HERE = N_(
+    "There is nothing at this address. It may have moved, or the link may be mistyped."
+)
+WRONG_METHOD = N_("This address does not accept that kind of request.")
+OUR_FAULT = N_("Something went wrong on our side. Please try again.")
 
 
 def _wants_json(request: Request) -> bool:
@@ -36,7 +60,7 @@ def error_response(request: Request, status: int, message: str, code: str) -> Re
     return render(
         request,
         "error.html",
-        {"status": status, "title": HTTPStatus(status).phrase, "message": message},
+        {"status": status, "title": gettext(HTTPStatus(status).phrase), "message": message},
         status_code=status,
         headers=headers,
     )
@@ -50,16 +74,12 @@ async def domain_error(request: Request, exc: Exception) -> Response:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    messages = {
-        404: "There is nothing at this address. It may have moved, or the link may be mistyped.",
-        405: "This address does not accept that kind of request.",
-    }
-    message = messages.get(exc.status_code, str(exc.detail))
+    messages = {404: NOTHING_HERE, 405: WRONG_METHOD}
+    known = messages.get(exc.status_code)
+    message = gettext(known) if known else str(exc.detail)
     code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
     return error_response(request, exc.status_code, message, code)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    return error_response(
-        request, 500, "Something went wrong on our side. Please try again.", "server_error"
-    )
+    return error_response(request, 500, gettext(OUR_FAULT), "server_error")

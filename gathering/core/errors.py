@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from gathering.core.i18n import N_, gettext
+
+CORRECT_THE_FIELDS = N_("Please correct the marked fields.")
+
 
 class GatheringError(Exception):
     """Base of every error the service raises on purpose."""
@@ -47,8 +51,8 @@ class InvalidInput(GatheringError):
 
     code = "invalid_input"
 
-    def __init__(self, errors: dict[str, str], message: str = "Please correct the marked fields."):
-        super().__init__(message)
+    def __init__(self, errors: dict[str, str], message: str | None = None):
+        super().__init__(message if message is not None else gettext(CORRECT_THE_FIELDS))
         self.errors = errors
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core.clock import utc_now
 from gathering.core.database import Database
 from gathering.core.errors import NotFound
+from gathering.core.i18n import gettext
 from gathering.fediverse import queries, words
 from gathering.fediverse.documents import (
     CONTEXT,
@@ -99,14 +100,14 @@ async def subject(conn: AsyncConnection, kind: str, subject_id: int) -> SubjectR
 async def find_actor(db: Database, kind: str, subject_id: int, base_url: str) -> LocalActor:
     """The actor of an organisation or a listed gathering; NotFound otherwise."""
     if kind not in KINDS:
-        raise NotFound(words.NO_SUCH_ACTOR)
+        raise NotFound(gettext(words.NO_SUCH_ACTOR))
 
     async def _read(conn: AsyncConnection) -> SubjectRow | None:
         return await subject(conn, kind, subject_id)
 
     found = await db.read(_read)
     if found is None:
-        raise NotFound(words.NO_SUCH_ACTOR)
+        raise NotFound(gettext(words.NO_SUCH_ACTOR))
     return local_actor(found, base_url)
 
 
@@ -119,7 +120,7 @@ async def actor_for_handle(db: Database, username: str, base_url: str) -> LocalA
 
     found = await db.read(_read)
     if found is None:
-        raise NotFound(words.NO_SUCH_ACTOR)
+        raise NotFound(gettext(words.NO_SUCH_ACTOR))
     return local_actor(found, base_url)
 
 
@@ -210,11 +211,11 @@ async def published_event(db: Database, session_id: int, base_url: str) -> Docum
             else await programme_queries.gathering_by_id(conn, gathering_id)
         )
         if subject_row is None or row is None:
-            raise NotFound(words.NO_SUCH_SESSION)
+            raise NotFound(gettext(words.NO_SUCH_SESSION))
         programme = await programme_for_row(conn, row, live_places=False)
         session = programme.session(session_id)
         if session is None or not is_published(session):
-            raise NotFound(words.NO_SUCH_SESSION)
+            raise NotFound(gettext(words.NO_SUCH_SESSION))
         gathering_actor = local_actor(subject_row, base_url)
         context = event_context(session, programme.gathering, gathering_actor, base_url)
         return {"@context": CONTEXT, **event_object(session, context, base_url)}

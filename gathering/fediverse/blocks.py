@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core.clock import utc_now
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
+from gathering.core.i18n import gettext
 from gathering.core.permissions import Actor, require_admin
 from gathering.fediverse import queries, words
 
@@ -26,7 +27,7 @@ def clean_host(raw: str) -> str:
     if "@" in host:  # an account such as alice@social.example
         host = host.rsplit("@", 1)[1]
     if not _HOST.match(host):
-        raise InvalidInput({"host": words.HOST_NEEDED}, words.HOST_NEEDED)
+        raise InvalidInput({"host": gettext(words.HOST_NEEDED)}, gettext(words.HOST_NEEDED))
     return host
 
 

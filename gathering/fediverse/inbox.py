@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core.clock import utc_now
 from gathering.core.database import Database
 from gathering.core.errors import Forbidden, GatheringError, InvalidInput, NotFound
+from gathering.core.i18n import gettext
 from gathering.core.throttles import AttemptRate, count_attempt
 from gathering.fediverse import actors, queries, words
 from gathering.fediverse.documents import Document, LocalActor, host_of
@@ -82,7 +83,7 @@ async def _admit(db: Database, instance: str) -> None:
 
     async def _write(conn: AsyncConnection) -> None:
         if await queries.is_blocked(conn, instance):
-            raise Forbidden(words.INSTANCE_BLOCKED)
+            raise Forbidden(gettext(words.INSTANCE_BLOCKED))
         await count_attempt(conn, INSTANCE_RATE, instance, utc_now())
 
     await db.write(_write, serializable=False)
@@ -126,14 +127,14 @@ async def _signed_by(db: Database, request: Delivered, *, private_network: bool)
     try:
         key_id = signature_key_id(request.headers)
     except SignatureRefused as error:
-        raise Unauthorised(words.SIGNATURE_NEEDED) from error
+        raise Unauthorised(gettext(words.SIGNATURE_NEEDED)) from error
     instance = host_of(key_id)
 
     await _admit(db, instance)
     try:
         remote = await fetch_actor(key_id, private_network=private_network)
     except RemoteError as error:
-        raise Unauthorised(words.ACTOR_UNREACHABLE.format(reason=error)) from error
+        raise Unauthorised(gettext(words.ACTOR_UNREACHABLE).format(reason=error)) from error
     try:
         verify_request(
             public_pem=remote.public_key_pem,
@@ -143,9 +144,9 @@ async def _signed_by(db: Database, request: Delivered, *, private_network: bool)
             body=request.body,
         )
     except SignatureRefused as error:
-        raise Unauthorised(words.SIGNATURE_BAD.format(reason=error)) from error
+        raise Unauthorised(gettext(words.SIGNATURE_BAD).format(reason=error)) from error
     if _id_of(request.activity.get("actor")) != remote.id:
-        raise Unauthorised(words.ACTOR_MISMATCH)
+        raise Unauthorised(gettext(words.ACTOR_MISMATCH))
     return remote
 
 
@@ -168,11 +169,11 @@ async def receive(
     follow = activity if activity.get("type") == "Follow" else activity["object"]
     target = _local_target(_id_of(follow.get("object")), base_url)
     if target is None or (inbox_of is not None and target != (inbox_of.kind, inbox_of.id)):
-        raise InvalidInput({"object": words.WRONG_OBJECT}, words.WRONG_OBJECT)
+        raise InvalidInput({"object": gettext(words.WRONG_OBJECT)}, gettext(words.WRONG_OBJECT))
     local = await actors.find_actor(db, target[0], target[1], base_url)
     remote = await _signed_by(db, request, private_network=private_network)
     if _id_of(follow.get("actor")) != remote.id:
-        raise Unauthorised(words.ACTOR_MISMATCH)
+        raise Unauthorised(gettext(words.ACTOR_MISMATCH))
     key = await actors.actor_key(db, local.kind, local.id)
     now = utc_now()
     if activity.get("type") == "Undo":
@@ -185,7 +186,7 @@ async def receive(
 
     async def _follow(conn: AsyncConnection) -> None:
         if await queries.is_blocked(conn, remote.instance):
-            raise Forbidden(words.INSTANCE_BLOCKED)
+            raise Forbidden(gettext(words.INSTANCE_BLOCKED))
         follower = await queries.add_follower(
             conn,
             actor_id=key.id,

@@ -21,6 +21,7 @@ from gathering.core.error_pages import STATUS_BY_CODE
 from gathering.core.errors import GatheringError
 from gathering.core.guards import admin_only, current_actor
 from gathering.core.http import NO_STORE
+from gathering.core.i18n import gettext
 from gathering.core.render import database, render, settings
 from gathering.core.throttles import Throttled
 from gathering.fediverse import actors, blocks, inbox, words
@@ -66,7 +67,7 @@ async def _actor(request: Request) -> LocalActor:
 async def webfinger(request: Request) -> Response:
     resource = request.query_params.get("resource", "").strip()
     if not resource:
-        return _json({"error": words.RESOURCE_NEEDED}, media_type=JRD_JSON, status=400)
+        return _json({"error": gettext(words.RESOURCE_NEEDED)}, media_type=JRD_JSON, status=400)
     base = _base(request)
     name = resource.removeprefix("acct:")
     if resource.startswith(f"{base}/ap/"):
@@ -78,7 +79,7 @@ async def webfinger(request: Request) -> Response:
     else:
         username, _, host = name.partition("@")
         if host.lower() != host_of(base):
-            return _json({"error": words.NOT_OURS}, media_type=JRD_JSON, status=404)
+            return _json({"error": gettext(words.NOT_OURS)}, media_type=JRD_JSON, status=404)
         actor = await actors.actor_for_handle(database(request), username, base)
     from gathering.fediverse.documents import webfinger_document
 
@@ -134,18 +135,18 @@ def _problem(error: GatheringError) -> Response:
 async def _received(request: Request) -> inbox.Delivered:
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > MAX_INBOX_BODY:
-        raise HTTPException(413, words.BODY_TOO_LARGE)
+        raise HTTPException(413, gettext(words.BODY_TOO_LARGE))
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_INBOX_BODY:
-            raise HTTPException(413, words.BODY_TOO_LARGE)
+            raise HTTPException(413, gettext(words.BODY_TOO_LARGE))
     try:
         activity = json.loads(bytes(body))
     except (ValueError, UnicodeDecodeError):
         activity = None
     if not isinstance(activity, dict):
-        raise HTTPException(400, words.NOT_JSON)
+        raise HTTPException(400, gettext(words.NOT_JSON))
     # The URL as the sender signed it: this server's public address, not the proxy's view.
     url = f"{_base(request)}{request.url.path}"
     return inbox.Delivered(url, dict(request.headers), bytes(body), activity)
@@ -190,10 +191,12 @@ async def blocks_page(request: Request) -> Response:
         raw = str(form.get("host", ""))
         try:
             if form.get("action") == "unblock":
-                notice = words.UNBLOCKED.format(host=await blocks.unblock_instance(db, who, raw))
+                notice = gettext(words.UNBLOCKED).format(
+                    host=await blocks.unblock_instance(db, who, raw)
+                )
             else:
                 host, count = await blocks.block_instance(db, who, raw)
-                notice = words.BLOCKED.format(host=host, count=count)
+                notice = gettext(words.BLOCKED).format(host=host, count=count)
         except GatheringError as problem:
             error, status = problem.message, 422
     context = {

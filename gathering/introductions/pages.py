@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route
 from gathering.core.errors import InvalidInput
 from gathering.core.guards import current_actor, signed_in
 from gathering.core.http import NO_STORE
+from gathering.core.i18n import gettext
 from gathering.core.render import database, render, settings, wake_sender
 from gathering.introductions import rules, words
 from gathering.registration.links import links
@@ -22,6 +23,11 @@ NOTICES = {
 }
 
 
+def _notice(done: str) -> str:
+    """What was just done, in the reader's language ("" for nothing)."""
+    return gettext(NOTICES[done]) if done in NOTICES else ""
+
+
 def _text(value: object, limit: int) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
@@ -30,7 +36,7 @@ def _organiser_page(request: Request, view: rules.Overview, **extra: object) -> 
     context = {
         "view": view,
         "errors": {},
-        "notice": NOTICES.get(request.query_params.get("done", ""), ""),
+        "notice": _notice(request.query_params.get("done", "")),
         "typed": {},
         **extra,
     }
@@ -95,7 +101,7 @@ async def mine(request: Request) -> Response:
     context = {
         "view": view,
         "errors": errors,
-        "notice": NOTICES.get(request.query_params.get("done", ""), ""),
+        "notice": _notice(request.query_params.get("done", "")),
     }
     status = 409 if errors else 200
     return render(request, "introductions/mine.html", context, status_code=status, headers=NO_STORE)

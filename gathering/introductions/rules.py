@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core.audit import insert_audit_event
 from gathering.core.database import Database
 from gathering.core.errors import Forbidden, InvalidInput, NotFound
+from gathering.core.i18n import gettext
 from gathering.core.permissions import Actor, can_release, require_actor
 from gathering.introductions import queries, words
 from gathering.introductions.matching import group_by_constituency
@@ -67,9 +68,9 @@ def sendable_from(facts: queries.GatheringFacts) -> dt.datetime:
 async def _hosted(conn: AsyncConnection, actor: Actor, slug: str) -> queries.GatheringFacts:
     facts = await queries.gathering_facts(conn, slug)
     if facts is None:
-        raise NotFound(words.NO_GATHERING)
+        raise NotFound(gettext(words.NO_GATHERING))
     if not can_release(actor, facts.host_organisation_id):
-        raise Forbidden(words.ONLY_HOST)
+        raise Forbidden(gettext(words.ONLY_HOST))
     return facts
 
 
@@ -115,9 +116,9 @@ def parse_local(text: str, timezone: str) -> dt.datetime | None:
     try:
         local = dt.datetime.fromisoformat(text.replace(" ", "T"))
     except ValueError:
-        raise InvalidInput({"send_at": words.WHEN_GARBLED}) from None
+        raise InvalidInput({"send_at": gettext(words.WHEN_GARBLED)}) from None
     if local.tzinfo is not None:
-        raise InvalidInput({"send_at": words.WHEN_GARBLED})
+        raise InvalidInput({"send_at": gettext(words.WHEN_GARBLED)})
     return local.replace(tzinfo=zoneinfo.ZoneInfo(timezone)).astimezone(dt.UTC)
 
 
@@ -134,19 +135,19 @@ async def schedule(
     actor = require_actor(actor)
     contact = " ".join(single_contact.split())
     if len(contact) > MAX_CONTACT:
-        raise InvalidInput({"single_contact": words.CONTACT_TOO_LONG})
+        raise InvalidInput({"single_contact": gettext(words.CONTACT_TOO_LONG)})
 
     async def _write(conn: AsyncConnection) -> Overview:
         moment = now or dt.datetime.now(dt.UTC)
         facts = await _hosted(conn, actor, slug)
         send_at = parse_local(send_at_text[:40], facts.timezone)
         if send_at is not None and send_at < sendable_from(facts):
-            raise InvalidInput({"send_at": words.TOO_EARLY})
+            raise InvalidInput({"send_at": gettext(words.TOO_EARLY)})
         changed = await queries.set_schedule(
             conn, facts.id, send_at=send_at, single_contact=contact, now=moment
         )
         if not changed:
-            raise InvalidInput({"send_at": words.ALREADY_SENT})
+            raise InvalidInput({"send_at": gettext(words.ALREADY_SENT)})
         await insert_audit_event(
             conn,
             now=moment,
@@ -172,9 +173,9 @@ async def send_now(
         moment = now or dt.datetime.now(dt.UTC)
         facts = await _hosted(conn, actor, slug)
         if moment < sendable_from(facts):
-            raise InvalidInput({"send": words.NOT_YET_SENDABLE})
+            raise InvalidInput({"send": gettext(words.NOT_YET_SENDABLE)})
         if not await _send(conn, facts, links, moment, actor.account_id):
-            raise InvalidInput({"send": words.ALREADY_SENT})
+            raise InvalidInput({"send": gettext(words.ALREADY_SENT)})
         return await _overview(conn, facts)
 
     return await db.write(_write)
@@ -291,7 +292,7 @@ async def withdraw(
         row = await registration_for_token(conn, token, secret_key)
         found = await queries.round_of(conn, row.gathering_id)
         if found is not None and found.sent_at is not None:
-            raise InvalidInput({"withdraw": words.TOO_LATE})
+            raise InvalidInput({"withdraw": gettext(words.TOO_LATE)})
         await queries.withdraw(conn, row.id, moment)
 
     await db.write(_write)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core import audit as audit_queries
 from gathering.core.database import Database
+from gathering.core.i18n import gettext
 from gathering.core.permissions import Actor, require_admin
 from gathering.privacy import queries
 from gathering.privacy.words import ACTION_LABELS, ACTOR_KINDS, DETAIL_WORDS, SUBJECT_WORDS
@@ -51,7 +52,7 @@ class AuditPage:
 
 def action_label(action: str) -> str:
     if action in ACTION_LABELS:
-        return ACTION_LABELS[action]
+        return gettext(ACTION_LABELS[action])
     if action.startswith("admin."):
         kind, _, verb = action.removeprefix("admin.").rpartition("_")
         return f"{verb.capitalize()} a {kind.replace('_', ' ')}".strip()
@@ -72,16 +73,16 @@ def _details(detail: object) -> tuple[str, ...]:
     for key, template in DETAIL_WORDS.items():
         value = detail.get(key)
         if isinstance(value, bool):
-            words.append(template.format("yes" if value else "no"))
+            words.append(gettext(template).format(gettext("yes") if value else gettext("no")))
         elif isinstance(value, int | str) and (value or key == "matches"):
-            words.append(template.format(value))
+            words.append(gettext(template).format(value))
     return tuple(words)
 
 
 def _actor_name(kind: str, actor_id: int | None, names: Mapping[tuple[str, int], str]) -> str:
     if actor_id is not None and (kind, actor_id) in names:
         return names[(kind, actor_id)]
-    base = ACTOR_KINDS.get(kind, kind)
+    base = gettext(ACTOR_KINDS[kind]) if kind in ACTOR_KINDS else kind
     return f"{base} {actor_id}" if actor_id is not None else base
 
 
@@ -156,7 +157,8 @@ async def audit_log(
 def _entry(row: queries.AuditRow, names: Mapping[tuple[str, int], str]) -> AuditEntry:
     subject = ""
     if row.subject_kind:
-        word = SUBJECT_WORDS.get(row.subject_kind, row.subject_kind.replace("_", " "))
+        kind = row.subject_kind
+        word = gettext(SUBJECT_WORDS[kind]) if kind in SUBJECT_WORDS else kind.replace("_", " ")
         if row.subject_id is not None and (row.subject_kind, row.subject_id) in names:
             subject = f"{word} “{names[(row.subject_kind, row.subject_id)]}”"
         elif row.subject_id is not None:
@@ -188,6 +190,8 @@ def _actor_choices(
             )
     for kind in kinds_seen:
         if kind != "account" and kind in ACTOR_KINDS:
-            label = ACTOR_KINDS[kind] + ("s (any)" if kind == "steward_pass" else "")
+            label = gettext(ACTOR_KINDS[kind])
+            if kind == "steward_pass":
+                label = gettext("Steward passes (any)")
             choices.append(Choice(kind, label))
     return tuple(choices)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.database import Database
 from gathering.core.errors import NotFound
+from gathering.core.i18n import gettext
 from gathering.privacy import queries, words
 from gathering.privacy.retention import erase_from
 from gathering.programme import queries as programme_queries
@@ -63,13 +64,19 @@ class PrivacyNotice:
     timezone: str
 
 
+def _words(pair: tuple[str, str]) -> tuple[str, str]:
+    """A (label, why) pair of the notice in the reader's language."""
+    return gettext(pair[0]), gettext(pair[1])
+
+
 def _asked(questions: Sequence[QuestionAsked], has_ticket_types: bool) -> tuple[Asked, ...]:
-    items = [Asked(*words.ASKED_NAME), Asked(*words.ASKED_EMAIL)]
+    items = [Asked(*_words(words.ASKED_NAME)), Asked(*_words(words.ASKED_EMAIL))]
     if has_ticket_types:
-        items.append(Asked(*words.ASKED_TICKET_TYPE))
-    items.append(Asked(*words.ASKED_SESSIONS, is_required=False))
+        items.append(Asked(*_words(words.ASKED_TICKET_TYPE)))
+    items.append(Asked(*_words(words.ASKED_SESSIONS), is_required=False))
     for q in questions:
-        items.append(Asked(q.label, words.WHY.get(q.key, ""), q.help, bool(q.is_required)))
+        why = gettext(words.WHY[q.key]) if q.key in words.WHY else ""
+        items.append(Asked(q.label, why, q.help, bool(q.is_required)))
     return tuple(items)
 
 

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput, NotFound
+from gathering.core.i18n import gettext
 from gathering.programme.catalogue import organisation_profile
 from gathering.programme.published import PublicGathering, PublicSession
 from gathering.programme.release import load_programme
@@ -64,7 +65,7 @@ def checked_theme(theme: str) -> str:
     if theme == "":
         return "light"
     if theme not in THEMES:
-        raise InvalidInput({"theme": words.THEME_CHOICES}, words.THEME_CHOICES)
+        raise InvalidInput({"theme": gettext(words.THEME_CHOICES)}, gettext(words.THEME_CHOICES))
     return theme
 
 
@@ -82,7 +83,7 @@ async def gathering_embed(db: Database, slug: str, track: str = "") -> Embed:
     if track:
         names = {s.track.slug: s.track.name for s in sessions if s.track is not None}
         if track not in names:
-            raise NotFound(words.NO_TRACK_HERE)
+            raise NotFound(gettext(words.NO_TRACK_HERE))
         sessions = tuple(s for s in sessions if s.track is not None and s.track.slug == track)
         title = words.TRACK_TITLE.format(title=gathering.title, track=names[track])
     days: dict[dt.date, list[EmbedItem]] = {}
@@ -108,7 +109,7 @@ async def organisation_embed(db: Database, slug: str) -> Embed:
         "organisation",
         slug,
         "",
-        words.ORGANISATION_EMBED_TITLE.format(name=profile.name),
+        gettext(words.ORGANISATION_EMBED_TITLE).format(name=profile.name),
         tuple(EmbedGroup(g.title, tuple(items)) for g, items in ordered),
     )
 
@@ -132,18 +133,18 @@ def oembed_target(url: str, base_url: str) -> Target:
     try:
         page, base = urlsplit(url.strip()), urlsplit(base_url)
     except ValueError:  # not a URL at all (an unclosed IPv6 bracket, say)
-        raise NotFound(words.OEMBED_NOT_EMBEDDABLE) from None
+        raise NotFound(gettext(words.OEMBED_NOT_EMBEDDABLE)) from None
     if (page.scheme, page.netloc.lower()) != (base.scheme, base.netloc.lower()):
-        raise NotFound(words.OEMBED_NOT_EMBEDDABLE)
+        raise NotFound(gettext(words.OEMBED_NOT_EMBEDDABLE))
     path = page.path
     prefix = base.path.rstrip("/")
     if prefix:
         if not path.startswith(prefix + "/"):
-            raise NotFound(words.OEMBED_NOT_EMBEDDABLE)
+            raise NotFound(gettext(words.OEMBED_NOT_EMBEDDABLE))
         path = path[len(prefix) :]
     if match := _PROGRAMME_PATH.fullmatch(path):
         track = parse_qs(page.query).get("track", [""])[0]
         return Target("gathering", match["slug"], track[:100])
     if match := _ORGANISATION_PATH.fullmatch(path):
         return Target("organisation", match["slug"])
-    raise NotFound(words.OEMBED_NOT_EMBEDDABLE)
+    raise NotFound(gettext(words.OEMBED_NOT_EMBEDDABLE))

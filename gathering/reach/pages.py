@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from gathering.core.caching import cached_response
 from gathering.core.errors import InvalidInput
 from gathering.core.guards import current_actor, signed_in
+from gathering.core.i18n import gettext
 from gathering.core.render import database, render, settings
 from gathering.core.security import FRAMEABLE_HEADERS
 from gathering.core.templating import STATIC
@@ -66,10 +67,12 @@ async def oembed(request: Request) -> Response:
     """oEmbed 1.0 for the programme views: ``rich`` with the iframe snippet; 404 for other URLs,
     501 for a format other than JSON (oEmbed 1.0 §2.3.4)."""
     if request.query_params.get("format", "json") != "json":
-        return Response(words.OEMBED_FORMAT, 501, media_type="text/plain")
+        return Response(gettext(words.OEMBED_FORMAT), 501, media_type="text/plain")
     url = request.query_params.get("url", "")
     if not url:
-        raise InvalidInput({"url": words.OEMBED_URL_MISSING}, words.OEMBED_URL_MISSING)
+        raise InvalidInput(
+            {"url": gettext(words.OEMBED_URL_MISSING)}, gettext(words.OEMBED_URL_MISSING)
+        )
     base_url = settings(request).base_url
     embed = await load_embed(database(request), oembed_target(url[:2000], base_url))
     target = Target(embed.kind, embed.slug, embed.track)

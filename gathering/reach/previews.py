@@ -24,6 +24,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 
 from gathering.core.database import Database
+from gathering.core.i18n import gettext
 from gathering.core.urls import absolute_url
 from gathering.programme.catalogue import OrganisationProfile, SpeakerProfile
 from gathering.programme.published import Programme, PublicGathering, PublicSession
@@ -97,12 +98,12 @@ def _short(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
 
 def _place_words(session: PublicSession) -> str:
     if session.format == "online":
-        return words.ONLINE
-    place = words.VENUE_TBC
+        return gettext(words.ONLINE)
+    place = gettext(words.VENUE_TBC)
     if session.room is not None:
         venue = session.room.venue
         place = ", ".join(part for part in (session.room.name, venue.name, venue.address) if part)
-    return words.AND_ONLINE.format(place=place) if session.format == "hybrid" else place
+    return gettext(words.AND_ONLINE).format(place=place) if session.format == "hybrid" else place
 
 
 def session_summary(gathering: PublicGathering, session: PublicSession) -> str:
@@ -115,9 +116,11 @@ def session_summary(gathering: PublicGathering, session: PublicSession) -> str:
     )
     parts = [when, _place_words(session)]
     if session.hosts:
-        parts.append(words.HOSTED_BY.format(names=", ".join(h.name for h in session.hosts)))
+        parts.append(
+            gettext(words.HOSTED_BY).format(names=", ".join(h.name for h in session.hosts))
+        )
     summary = " · ".join(parts)
-    return words.CANCELLED_PREFIX + summary if session.is_cancelled else summary
+    return gettext(words.CANCELLED_PREFIX) + summary if session.is_cancelled else summary
 
 
 # --- JSON-LD ---------------------------------------------------------------------------------
@@ -147,7 +150,7 @@ def _locations(
             if venue.address:
                 place["address"] = {"@type": "PostalAddress", "streetAddress": venue.address}
         else:
-            place = {"@type": "Place", "name": words.VENUE_TBC}
+            place = {"@type": "Place", "name": gettext(words.VENUE_TBC)}
             if gathering.location:
                 place["address"] = {"@type": "PostalAddress", "addressLocality": gathering.location}
         places.append(place)
@@ -251,7 +254,10 @@ def home_preview(context: Mapping[str, Any]) -> LinkPreview:
     """The home page's preview."""
     request = _request(context)
     return LinkPreview(
-        words.HOME_TITLE, words.HOME_DESCRIPTION, _url(request, "public:home"), "website"
+        gettext(words.HOME_TITLE),
+        gettext(words.HOME_DESCRIPTION),
+        _url(request, "public:home"),
+        "website",
     )
 
 
@@ -269,7 +275,7 @@ def programme_preview(
     )
     listing = programme_list(request, gathering, programme.sessions) if programme.sessions else None
     return LinkPreview(
-        words.PROGRAMME_TITLE.format(title=gathering.title),
+        gettext(words.PROGRAMME_TITLE).format(title=gathering.title),
         _short(description),
         url,
         "website",
@@ -287,7 +293,7 @@ def session_preview(
 ) -> LinkPreview:
     """A session page: when and where in the description, and its Event JSON-LD."""
     request = _request(context)
-    title = (words.CANCELLED_PREFIX if session.is_cancelled else "") + session.title
+    title = (gettext(words.CANCELLED_PREFIX) if session.is_cancelled else "") + session.title
     return LinkPreview(
         title,
         session_summary(gathering, session),
@@ -302,7 +308,9 @@ def organisation_preview(context: Mapping[str, Any], profile: OrganisationProfil
     """An organisation's page, with oEmbed discovery (its sessions can be embedded)."""
     request = _request(context)
     url = _url(request, "public:organisation", slug=profile.slug)
-    description = profile.description or words.ORGANISATION_DESCRIPTION.format(name=profile.name)
+    description = profile.description or gettext(words.ORGANISATION_DESCRIPTION).format(
+        name=profile.name
+    )
     return LinkPreview(
         profile.name, _short(description), url, "website", None, oembed_url(request, url)
     )
@@ -312,7 +320,9 @@ def organisation_preview(context: Mapping[str, Any], profile: OrganisationProfil
 def speaker_preview(context: Mapping[str, Any], profile: SpeakerProfile) -> LinkPreview:
     """A speaker's page."""
     request = _request(context)
-    description = profile.affiliation or words.SPEAKER_DESCRIPTION.format(name=profile.name)
+    description = profile.affiliation or gettext(words.SPEAKER_DESCRIPTION).format(
+        name=profile.name
+    )
     url = _url(request, "public:speaker", slug=profile.slug)
     return LinkPreview(profile.name, _short(description), url, "profile")
 

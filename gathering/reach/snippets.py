@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
+from gathering.core.i18n import gettext
 from gathering.core.permissions import Actor, require_actor
 from gathering.programme.catalogue import list_organisations, released_programmes
 from gathering.reach import words
@@ -50,7 +51,9 @@ def target_from_choice(value: str) -> Target:
     slug, _, track = rest.partition(":")
     if kind == "t" and slug and track:
         return Target("gathering", slug, track)
-    raise InvalidInput({"source": words.NOTHING_TO_CHOOSE}, words.NOTHING_TO_CHOOSE)
+    raise InvalidInput(
+        {"source": gettext(words.NOTHING_TO_CHOOSE)}, gettext(words.NOTHING_TO_CHOOSE)
+    )
 
 
 def choice_of(target: Target) -> str:
@@ -72,7 +75,7 @@ async def snippet_choices(db: Database, actor: Actor | None) -> list[Choice]:
             f"o:{o.slug}",
             o.name,
             "organisation",
-            words.ORGANISATION_EMBED_TITLE.format(name=o.name),
+            gettext(words.ORGANISATION_EMBED_TITLE).format(name=o.name),
         )
         for o in organisations
     ]
