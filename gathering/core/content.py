@@ -125,3 +125,10 @@ def from_form(get: Callable[[str], object], errors: dict[str, str]) -> Translati
 
 
 TOO_LONG: Final = i18n.N_("This is too long: at most {max} characters.")
+
+
+def content_lang(value: object, field: str) -> Markup:
+    """For templates: `` lang="en"`` on ``value``'s ``field`` (title, description) when it is not
+    in the page's language, e.g. a session with no Welsh title on a Welsh page."""
+    language = getattr(value, f"{field}_lang", None)
+    return lang_attribute(language) if isinstance(language, str) else Markup("")

@@ -15,7 +15,7 @@ from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
-from gathering.core import i18n
+from gathering.core import content, i18n
 from gathering.core.urls import absolute_url, public_base
 
 # An installed wheel carries templates/ and static/ inside the package; a checkout (and an editable
@@ -119,6 +119,7 @@ def install_i18n(env: jinja2.Environment) -> None:
         format_datetime=i18n.format_datetime,
         format_time=i18n.format_time,
         language_links=language_links,
+        content_lang=content.content_lang,  # issue 18: lang on content in another language
     )
 
 

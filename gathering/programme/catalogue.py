@@ -53,7 +53,7 @@ class OrganisationProfile:
 async def released_programmes(db: Database) -> list[Programme]:
     """The released programme of every listed gathering, newest gathering first."""
     slugs = await db.read(queries.listed_gathering_slugs)
-    return [await load_programme(db, slug) for slug in slugs]
+    return [await load_programme(db, slug, its_pages=False) for slug in slugs]
 
 
 async def load_session(db: Database, slug: str, session_id: int) -> tuple[Programme, PublicSession]:

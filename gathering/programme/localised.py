@@ -44,4 +44,5 @@ def gathering(value: PublicGathering, stored: object, language: str) -> PublicGa
         texts=texts,
         english_title=value.title,
         english_description=value.description,
+        shown_in=language,
     )

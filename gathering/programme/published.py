@@ -111,6 +111,9 @@ class PublicGathering:
     texts: tuple[tuple[str, str, str], ...] = ()
     english_title: str = ""
     english_description: str = ""
+    # The reader's language these values were made for: a key holding the gathering (kept
+    # feeds, exports) is then one per language, even where no text differs.
+    shown_in: str = "en"
 
 
 @dataclass(frozen=True)

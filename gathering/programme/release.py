@@ -72,22 +72,28 @@ __all__ = [
 # --- reading -------------------------------------------------------------------------------
 
 
-async def load_programme(db: Database, slug: str, *, live_places: bool = True) -> Programme:
+async def load_programme(
+    db: Database, slug: str, *, live_places: bool = True, its_pages: bool = True
+) -> Programme:
     """The released programme of the gathering ``slug``; NotFound if there is no such gathering.
 
     ``live_places=False`` skips reading the places taken (every ``places_left`` is None), for
-    readers that never show them: the calendar feeds and the exports.
+    readers that never show them: the calendar feeds and the exports. ``its_pages`` (the
+    gathering's own pages, feeds and exports): a reader who chose no language gets the
+    gathering's default (issue 18); False where several gatherings make one page.
     """
 
     async def _read(conn: AsyncConnection) -> Programme:
         row = await queries.gathering_row(conn, slug=slug)
         if row is None:
             raise NotFound(wording.NO_GATHERING_HERE)
-        i18n.prefer_default(row.default_language)  # issue 18: read in its own language
+        if its_pages:
+            i18n.prefer_default(row.default_language)  # issue 18: read in its own language
         return await programme_for_row(conn, row, live_places=live_places)
 
     programme = await db.read(_read)
-    i18n.prefer_default(programme.gathering.default_language)  # and rendered in it
+    if its_pages:
+        i18n.prefer_default(programme.gathering.default_language)  # and rendered in it
     return programme
 
 
