@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core.audit import insert_audit_event
 from gathering.core.database import Database
 from gathering.core.errors import Forbidden, InvalidInput
+from gathering.core.i18n import gettext
 from gathering.core.permissions import Actor
 from gathering.organiser import people_queries, words
 from gathering.organiser.scope import (
@@ -218,7 +219,7 @@ def parse_organisation(value: str | None) -> int | None:
     if value is None or value == "":
         return None
     if not (value.isascii() and value.isdigit() and len(value) <= 9):
-        raise InvalidInput({"organisation": words.ORGANISATION_UNKNOWN})
+        raise InvalidInput({"organisation": gettext(words.ORGANISATION_UNKNOWN)})
     return int(value)
 
 
@@ -226,14 +227,14 @@ def _export_organisation(scope: Scope, organisation_id: int | None) -> Organisat
     if organisation_id is None:
         if scope.export_needs_choice or not scope.export_organisations:
             raise InvalidInput(
-                {"organisation": words.EXPORT_CHOOSE},
-                words.EXPORT_CHOOSE_WHY,
+                {"organisation": gettext(words.EXPORT_CHOOSE)},
+                gettext(words.EXPORT_CHOOSE_WHY),
             )
         return scope.export_organisations[0]
     for candidate in scope.export_organisations:
         if candidate.id == organisation_id:
             return candidate
-    raise Forbidden(words.EXPORT_NOT_YOURS)
+    raise Forbidden(gettext(words.EXPORT_NOT_YOURS))
 
 
 async def export_attendees(

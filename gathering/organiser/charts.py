@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from gathering.core.i18n import gettext, ngettext
 from gathering.organiser import words
 from gathering.organiser.tallies import TimeSeries
 
@@ -101,7 +102,7 @@ def column_chart(
                 y=_r(bottom - height),
                 width=_r(max(bar, 1.0)),
                 height=_r(height),
-                title=f"{bucket.long_label}: {bucket.count:,} {noun}",
+                title=f"{bucket.long_label}: {counted(noun, bucket.count)}",
             )
         )
     longest = max((len(b.label) for b in series.buckets), default=1)
@@ -128,14 +129,30 @@ def column_chart(
     )
 
 
-def describe(series: TimeSeries, noun: str, singular: str) -> str:
+def counted(noun: str, count: int) -> str:
+    """'1 arrival', '12 registrations', in the reader's language; ``noun`` is what the charts
+    count: "registrations", "bookings" or "arrivals"."""
+    if noun == "arrivals":
+        said = ngettext("{n} arrival", "{n} arrivals", count)
+    elif noun == "bookings":
+        said = ngettext("{n} booking", "{n} bookings", count)
+    else:
+        said = ngettext("{n} registration", "{n} registrations", count)
+    return said.format(n=f"{count:,}")
+
+
+def describe(series: TimeSeries, noun: str) -> str:
     """'12 registrations, Sunday 1 September 2019 to Friday 20 September 2019, by day; busiest:
-    Sunday 15 September 2019 (4).' The busiest bucket is named only when one stands out."""
+    Sunday 15 September 2019 (4).' The busiest bucket is named only when one stands out.
+    ``noun`` is "registrations", "bookings" or "arrivals"."""
     if not series.buckets:
-        return words.NOTHING_YET.format(noun=noun)
-    what = singular if series.total == 1 else noun
-    text = f"{series.total:,} {what}, {series.span}, by {series.step}"
+        return gettext(words.NOTHING_YET.get(noun, words.NOTHING_YET["registrations"]))
+    text = gettext("{counted}, {span}, by {step}").format(
+        counted=counted(noun, series.total), span=series.span, step=series.step_words
+    )
     peak = series.peak
     if peak is not None and len(series.buckets) > 1:
-        text += f"; busiest: {peak.long_label} ({peak.count:,})"
+        text += gettext("; busiest: {label} ({count})").format(
+            label=peak.long_label, count=f"{peak.count:,}"
+        )
     return text + "."

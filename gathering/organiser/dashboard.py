@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.database import Database
 from gathering.core.errors import Forbidden, NotFound
+from gathering.core.i18n import gettext
 from gathering.core.permissions import Actor, can_manage_session, can_release, require_actor
 from gathering.door.bundle_queries import DoorConflict, conflicts_of_gathering
 from gathering.organiser import queries, words
@@ -168,7 +169,7 @@ async def _breakdowns(
 async def _gathering(conn: AsyncConnection, slug: str) -> GatheringRow:
     row = await programme_queries.gathering_row(conn, slug=slug)
     if row is None:
-        raise NotFound(words.NO_GATHERING)
+        raise NotFound(gettext(words.NO_GATHERING))
     return row
 
 
@@ -234,7 +235,7 @@ async def gathering_dashboard(
     async def _read(conn: AsyncConnection) -> GatheringDashboard:
         row = await _gathering(conn, slug)
         if not can_release(counts_view(actor), row.host_organisation_id):  # viewers too
-            raise Forbidden(words.ONLY_GATHERING_HOST_DASHBOARD)
+            raise Forbidden(gettext(words.ONLY_GATHERING_HOST_DASHBOARD))
         by_status = {
             status: int(n) for status, n in await queries.registration_counts(conn, row.id)
         }
@@ -288,14 +289,14 @@ async def session_dashboard(
         row = await _gathering(conn, slug)
         session = await queries.session_row(conn, session_id) if 0 < session_id < 2**31 else None
         if session is None or session.gathering_id != row.id:
-            raise NotFound(words.NO_SESSION)
+            raise NotFound(gettext(words.NO_SESSION))
         hosts = await queries.hosts_of_session(conn, session_id)
         viewing = counts_view(actor)  # viewers see the numbers too (issue 16)
         may_see_gathering = can_release(viewing, row.host_organisation_id)
         if not (
             can_manage_session(viewing, [h.organisation_id for h in hosts]) or may_see_gathering
         ):
-            raise Forbidden(words.ONLY_HOSTS_SEE_NUMBERS)
+            raise Forbidden(gettext(words.ONLY_HOSTS_SEE_NUMBERS))
         # Exact small counts only for those who organise for the session's host or the
         # gathering's host; a viewer's access (numbers only) is limited like a co-host's.
         hosts_it = any(

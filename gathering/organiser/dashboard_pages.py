@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from gathering.core.errors import InvalidInput
 from gathering.core.guards import current_actor, signed_in
 from gathering.core.http import NO_STORE
+from gathering.core.i18n import gettext, ngettext
 from gathering.core.render import database, render, wake_sender
 from gathering.organiser import attendees, dashboard, words
 from gathering.organiser import registrant_messages as messaging
@@ -29,13 +30,13 @@ from gathering.registration.links import links
 KEPT_AS_TYPED = 200_000  # characters of an over-long message shown back in the form
 
 
-def _registrations_chart(series: TimeSeries, noun: str, x_title: str) -> ColumnChart:
+def _registrations_chart(series: TimeSeries, noun: str, x_title: str, y_title: str) -> ColumnChart:
     return column_chart(
         series,
         noun=noun,
         x_title=x_title,
-        y_title=noun.capitalize(),
-        description=describe(series, noun, noun.removesuffix("s")),
+        y_title=y_title,
+        description=describe(series, noun),
     )
 
 
@@ -43,9 +44,9 @@ def _arrivals_chart(series: TimeSeries) -> ColumnChart:
     return column_chart(
         series,
         noun="arrivals",
-        x_title=words.ARRIVALS_X.format(step=series.step),
-        y_title=words.ARRIVALS_Y,
-        description=describe(series, "arrivals", "arrival"),
+        x_title=gettext(words.ARRIVALS_X).format(step=series.step_words),
+        y_title=gettext(words.ARRIVALS_Y),
+        description=describe(series, "arrivals"),
     )
 
 
@@ -58,7 +59,8 @@ async def gathering_page(request: Request) -> Response:
         "registrations": _registrations_chart(
             board.registrations,
             "registrations",
-            words.REGISTERED_X.format(step=board.registrations.step),
+            gettext(words.REGISTERED_X).format(step=board.registrations.step_words),
+            gettext(words.REGISTRATIONS_Y),
         ),
         "arrivals": _arrivals_chart(board.arrivals),
     }
@@ -76,7 +78,10 @@ async def session_page(request: Request) -> Response:
     )
     charts = {
         "registrations": _registrations_chart(
-            board.registrations, "bookings", words.BOOKED_X.format(step=board.registrations.step)
+            board.registrations,
+            "bookings",
+            gettext(words.BOOKED_X).format(step=board.registrations.step_words),
+            gettext(words.BOOKINGS_Y),
         ),
         "arrivals": _arrivals_chart(board.arrivals),
     }
@@ -132,10 +137,10 @@ def _sent_notice(request: Request) -> str:
     raw = request.query_params.get("sent", "")
     if not (raw.isascii() and raw.isdigit() and len(raw) < 7):
         return ""
-    people = f"{int(raw):,} {'person' if int(raw) == 1 else 'people'}"
+    people = ngettext("{n} person", "{n} people", int(raw)).format(n=f"{int(raw):,}")
     if request.query_params.get("again") == "1":
-        return words.MESSAGE_ALREADY_SENT.format(people=people)
-    return words.MESSAGE_ON_ITS_WAY.format(people=people)
+        return gettext(words.MESSAGE_ALREADY_SENT).format(people=people)
+    return gettext(words.MESSAGE_ON_ITS_WAY).format(people=people)
 
 
 @signed_in

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.audit import insert_audit_event
+from gathering.core.i18n import gettext
 from gathering.core.permissions import Actor
 from gathering.organiser import session_queries as queries
 from gathering.organiser import words
 from gathering.organiser.session_queries import SessionHost
+from gathering.organiser.when import when
 
 HOSTS_CHANGED = "session.hosts_changed"
 NOTICE_DAYS = 60
@@ -75,15 +77,17 @@ class HostChangeNotice:
 
 def _describe(hosts: Sequence[SessionHost], names: dict[int, str]) -> str:
     def name(organisation_id: int) -> str:
-        return names.get(organisation_id, words.REMOVED_ORGANISATION)
+        return names.get(organisation_id, gettext(words.REMOVED_ORGANISATION))
 
     parts = [
-        words.HOSTED_BY.format(host=name(h.organisation_id)) for h in hosts if h.role == "host"
+        gettext(words.HOSTED_BY).format(host=name(h.organisation_id))
+        for h in hosts
+        if h.role == "host"
     ]
     co_hosts = [name(h.organisation_id) for h in hosts if h.role == "co_host"]
     if co_hosts:
-        parts.append(words.CO_HOSTED_BY.format(co_hosts=", ".join(co_hosts)))
-    return ", ".join(parts) or words.NOBODY
+        parts.append(gettext(words.CO_HOSTED_BY).format(co_hosts=", ".join(co_hosts)))
+    return ", ".join(parts) or gettext(words.NOBODY)
 
 
 async def host_change_notices(
@@ -106,9 +110,10 @@ async def host_change_notices(
         HostChangeNotice(
             e.at,
             e.session_id,
-            words.HOSTS_CHANGED.format(
-                session=titles.get(e.session_id, words.REMOVED_SESSION),
-                day=e.at.astimezone(dt.UTC),
+            gettext(words.HOSTS_CHANGED).format(
+                session=titles.get(e.session_id, gettext(words.REMOVED_SESSION)),
+                day=when(e.at.astimezone(dt.UTC), "dd MMMM y"),
+                time=f"{e.at.astimezone(dt.UTC):%H:%M}",
                 before=_describe(e.before, names),
                 after=_describe(e.after, names),
             ),

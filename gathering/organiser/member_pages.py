@@ -11,6 +11,7 @@ from starlette.routing import Route
 from gathering.auth.invitations import INVITATION_LIFETIME
 from gathering.core.errors import Conflict, InvalidInput
 from gathering.core.guards import current_actor, signed_in
+from gathering.core.i18n import gettext
 from gathering.core.render import database, render, settings, wake_sender
 from gathering.core.throttles import Throttled
 from gathering.organiser import member_words as words
@@ -81,7 +82,9 @@ async def members_view(request: Request) -> Response:
         return await _page(request, slug, form=typed, errors=errors, status_code=429)
     wake_sender(request)
     return await _page(
-        request, slug, notice=words.INVITED.format(email=email, days=INVITATION_LIFETIME.days)
+        request,
+        slug,
+        notice=gettext(words.INVITED).format(email=email, days=INVITATION_LIFETIME.days),
     )
 
 
@@ -93,7 +96,7 @@ async def revoke(request: Request) -> Response:
         email = await members.revoke(database(request), actor, slug, invitation_id)
     except Conflict as error:
         return await _page(request, slug, problem=error.message, status_code=409)
-    return await _page(request, slug, notice=words.REVOKED.format(email=email))
+    return await _page(request, slug, notice=gettext(words.REVOKED).format(email=email))
 
 
 @signed_in
@@ -114,8 +117,8 @@ async def change_role(request: Request) -> Response:
         # They made themselves a viewer: the actor read for this request is out of date, and
         # the members page is no longer theirs. Their organisations page reads them afresh.
         return RedirectResponse(request.url_for("organiser:organisations").path, 303)
-    notice = words.ROLE_CHANGED.format(
-        name=member.display_name, role=words.ROLE_LABELS[member.role].lower()
+    notice = gettext(words.ROLE_CHANGED).format(
+        name=member.display_name, role=gettext(words.ROLE_LABELS[member.role]).lower()
     )
     return await _page(request, slug, notice=notice)
 
@@ -128,7 +131,7 @@ async def remove(request: Request) -> Response:
         member, org = await members.remove(database(request), actor, slug, account_id)
     except Conflict as error:
         return await _page(request, slug, problem=error.message, status_code=409)
-    notice = words.REMOVED.format(name=member.display_name, organisation=org.name)
+    notice = gettext(words.REMOVED).format(name=member.display_name, organisation=org.name)
     if actor is not None and member.account_id == actor.account_id and not actor.is_admin:
         # They left: the members page is no longer theirs to see.
         return render(request, "organiser/members_left.html", {"notice": notice}, status_code=200)

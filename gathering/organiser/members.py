@@ -34,6 +34,7 @@ from gathering.core.audit import insert_audit_event
 from gathering.core.clock import utc_now
 from gathering.core.database import Database
 from gathering.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gathering.core.i18n import gettext
 from gathering.core.permissions import Actor, require_actor
 from gathering.core.schema import MEMBER_ROLES
 from gathering.core.throttles import AttemptRate, count_attempt
@@ -43,7 +44,10 @@ from gathering.organiser import member_words as words
 from gathering.organiser.member_queries import OrganisationRef
 
 INVITATIONS = AttemptRate(
-    "invitations", limit=30, window=dt.timedelta(hours=1), refusal=words.TOO_MANY_INVITATIONS
+    "invitations",
+    limit=30,
+    window=dt.timedelta(hours=1),
+    refusal=words.TOO_MANY_INVITATIONS,
 )
 # How long an invitation's address is kept once it was used, withdrawn or expired.
 KEEP_ENDED_INVITATIONS = dt.timedelta(days=30)
@@ -82,11 +86,11 @@ async def _organisation(conn: AsyncConnection, actor: Actor, slug: str) -> Organ
     if org is not None and (actor.is_admin or org.id in actor.organisation_ids):
         return org
     if org is not None and org.id in actor.viewer_organisation_ids:
-        raise Forbidden(words.VIEWERS_SEE_NUMBERS_ONLY)
+        raise Forbidden(gettext(words.VIEWERS_SEE_NUMBERS_ONLY))
     if org is None and actor.is_admin:
-        raise NotFound(words.NO_ORGANISATION)
+        raise NotFound(gettext(words.NO_ORGANISATION))
     # Not theirs, or no such organisation: the same answer either way.
-    raise Forbidden(words.ONLY_ORGANISERS_MANAGE)
+    raise Forbidden(gettext(words.ONLY_ORGANISERS_MANAGE))
 
 
 async def _authorised(db: Database, actor: Actor | None, slug: str) -> Actor:
@@ -126,7 +130,7 @@ async def members_page(db: Database, actor: Actor | None, slug: str) -> MembersP
                 r.display_name,
                 r.email,
                 r.role,
-                words.ROLE_LABELS[r.role],
+                gettext(words.ROLE_LABELS[r.role]),
                 r.account_id == actor.account_id,
                 r.role == "organiser" and organisers == 1,
             )
@@ -134,7 +138,11 @@ async def members_page(db: Database, actor: Actor | None, slug: str) -> MembersP
         )
         pending = tuple(
             PendingInvitation(
-                i.id, i.email, words.ROLE_LABELS[i.role], i.invited_by_name or "", i.expires_at
+                i.id,
+                i.email,
+                gettext(words.ROLE_LABELS[i.role]),
+                i.invited_by_name or "",
+                i.expires_at,
             )
             for i in await queries.pending_invitations(conn, org.id, utc_now())
         )
@@ -145,7 +153,7 @@ async def members_page(db: Database, actor: Actor | None, slug: str) -> MembersP
 
 def _role(value: str, field: str = "role") -> str:
     if value not in MEMBER_ROLES:
-        raise InvalidInput({field: words.CHOOSE_ROLE})
+        raise InvalidInput({field: gettext(words.CHOOSE_ROLE)})
     return value
 
 
@@ -189,9 +197,9 @@ async def invite(
     email = email.strip().lower()
     errors: dict[str, str] = {}
     if len(email) > 320 or not _EMAIL.match(email):
-        errors["email"] = words.ENTER_EMAIL
+        errors["email"] = gettext(words.ENTER_EMAIL)
     if role not in MEMBER_ROLES:
-        errors["role"] = words.CHOOSE_ROLE
+        errors["role"] = gettext(words.CHOOSE_ROLE)
     if errors:
         raise InvalidInput(errors)
     fresh = invitations.new_secret()
@@ -202,7 +210,7 @@ async def invite(
         existing = await queries.account_by_email(conn, email)
         if existing is not None and await queries.member_role(conn, org.id, existing[0]):
             raise InvalidInput(
-                {"email": words.ALREADY_MEMBER.format(email=email, organisation=org.name)}
+                {"email": gettext(words.ALREADY_MEMBER).format(email=email, organisation=org.name)}
             )
         await count_attempt(conn, INVITATIONS, str(org.id), now)
         # Ended invitations are kept a while for the members page's history, then forgotten.
@@ -268,9 +276,9 @@ async def revoke(db: Database, actor: Actor | None, slug: str, invitation_id: in
         org = await _organisation(conn, actor, slug)
         row = await queries.invitation_by_id(conn, invitation_id)
         if row is None or row.organisation_id != org.id:
-            raise NotFound(words.NO_INVITATION)
+            raise NotFound(gettext(words.NO_INVITATION))
         if not await queries.mark_revoked(conn, row.id, now):
-            raise Conflict(words.NO_INVITATION)
+            raise Conflict(gettext(words.NO_INVITATION))
         await queries.seal_invitation_mails(conn, now)
         await _audit(
             conn,
@@ -318,7 +326,7 @@ async def _member(conn: AsyncConnection, org_id: int, account_id: int) -> querie
     for row in await queries.members_of(conn, org_id):
         if row.account_id == account_id:
             return row
-    raise NotFound(words.NO_MEMBER)
+    raise NotFound(gettext(words.NO_MEMBER))
 
 
 async def change_role(
@@ -335,7 +343,7 @@ async def change_role(
         if member.role == role:
             return member
         if member.role == "organiser" and await queries.count_organisers(conn, org.id) <= 1:
-            raise Conflict(words.LAST_ORGANISER)
+            raise Conflict(gettext(words.LAST_ORGANISER))
         await queries.set_role(conn, org.id, account_id, role)
         if member.role == "organiser":
             await _revoke_passes(conn, actor, account_id, org.id, now)
@@ -364,7 +372,7 @@ async def remove(
         org = await _organisation(conn, actor, slug)
         member = await _member(conn, org.id, account_id)
         if member.role == "organiser" and await queries.count_organisers(conn, org.id) <= 1:
-            raise Conflict(words.LAST_ORGANISER)
+            raise Conflict(gettext(words.LAST_ORGANISER))
         await queries.delete_membership(conn, org.id, account_id)
         if member.role == "organiser":
             await _revoke_passes(conn, actor, account_id, org.id, now)

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core.audit import insert_audit_event
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
+from gathering.core.i18n import gettext
 from gathering.core.permissions import Actor
 from gathering.mail import messages as mail
 from gathering.organiser import people_queries, words
@@ -98,16 +99,18 @@ def clean_message(form: MessageInput) -> MessageInput:
         "".join(ch for ch in form.subject if unicodedata.category(ch)[0] != "C").split()
     )
     if not subject:
-        errors["subject"] = words.SUBJECT_MISSING
+        errors["subject"] = gettext(words.SUBJECT_MISSING)
     elif len(subject) > MAX_SUBJECT:
-        errors["subject"] = words.SUBJECT_TOO_LONG.format(max=MAX_SUBJECT, length=len(subject))
+        errors["subject"] = gettext(words.SUBJECT_TOO_LONG).format(
+            max=MAX_SUBJECT, length=len(subject)
+        )
     body = form.body.replace("\r\n", "\n").replace("\r", "\n")
     body = "".join(ch for ch in body if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     body = "\n".join(line.rstrip() for line in body.strip().split("\n"))
     if not body:
-        errors["body"] = words.BODY_MISSING
+        errors["body"] = gettext(words.BODY_MISSING)
     elif len(body) > MAX_BODY:
-        errors["body"] = words.BODY_TOO_LONG.format(max=MAX_BODY, length=len(body))
+        errors["body"] = gettext(words.BODY_TOO_LONG).format(max=MAX_BODY, length=len(body))
     if errors:
         raise InvalidInput(errors)
     return MessageInput(subject, body, form.include_waiting, form.nonce)
@@ -170,7 +173,7 @@ async def send_message(
     The same form (nonce) sent again queues nothing and reports the first sending.
     """
     if not _NONCE.fullmatch(form.nonce):
-        raise InvalidInput({"nonce": words.FORM_EXPIRED})
+        raise InvalidInput({"nonce": gettext(words.FORM_EXPIRED)})
     cleaned = clean_message(form)
 
     async def _write(conn: AsyncConnection) -> MessageSent:

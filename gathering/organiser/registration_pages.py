@@ -13,12 +13,19 @@ from starlette.routing import Route
 
 from gathering.core.errors import Conflict, InvalidInput
 from gathering.core.guards import current_actor, signed_in
+from gathering.core.i18n import gettext
 from gathering.core.render import database, render
-from gathering.organiser import constituencies
+from gathering.organiser import constituencies, when
 from gathering.organiser import registration_setup as setup
 from gathering.organiser import registration_words as words
 
 FIELD_LIMIT = 2000  # longer than any field here takes; validation says which is too long
+
+
+def _saved(request: Request) -> str:
+    """The notice of what was just saved (``?saved=``), in the reader's language."""
+    said = words.SAVED.get(request.query_params.get("saved", ""))
+    return gettext(said) if said else ""
 
 
 def _strings(form: FormData) -> dict[str, str]:
@@ -46,7 +53,7 @@ async def _page(
         "ticket_typed": (typed or {}) if ticket_form else {},
         "ticket_form": ticket_form,  # which ticket type form the errors belong to
         "errors": errors or {},
-        "saved": words.SAVED.get(request.query_params.get("saved", ""), ""),
+        "saved": _saved(request),
     }
     return render(request, "organiser/registration.html", context, status_code=status_code)
 
@@ -148,7 +155,7 @@ async def questions(request: Request) -> Response:
         "page": page,
         "form": form,
         "errors": errors,
-        "saved": words.SAVED.get(request.query_params.get("saved", ""), ""),
+        "saved": _saved(request),
     }
     return render(
         request,
@@ -198,5 +205,9 @@ routes = [
     ),
 ]
 
-# The registration form's constituency picker lists these (templates/registration).
-TEMPLATE_GLOBALS: dict[str, Any] = {"constituency_names": constituencies.names}
+# The registration form's constituency picker lists these (templates/registration); the
+# organiser's pages write dates and times in the reader's language with organiser_when.
+TEMPLATE_GLOBALS: dict[str, Any] = {
+    "constituency_names": constituencies.names,
+    "organiser_when": when.when,
+}

@@ -25,6 +25,7 @@ from gathering.core import clock
 from gathering.core.audit import insert_audit_event
 from gathering.core.database import Database
 from gathering.core.errors import Conflict, InvalidInput, NotFound
+from gathering.core.i18n import gettext
 from gathering.core.permissions import Actor, require_actor, require_release
 from gathering.organiser import languages
 from gathering.organiser import registration_words as words
@@ -42,7 +43,12 @@ from gathering.registration.windows import WindowState, gathering_state
 Form = dict[str, str]
 MOMENT_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 FIRST_YEAR, LAST_YEAR = 2000, 2100
-FORBIDDEN = "Only organisers of the gathering's host organisation may change its registration."
+
+
+def _explained(kind: str) -> str:
+    """What the window's state means for the organiser, in the reader's language."""
+    said = window_words.ORGANISER.get(kind)
+    return gettext(said) if said else ""
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,7 @@ async def _gathering(conn: AsyncConnection, actor: Actor | None, slug: str) -> G
     who = require_actor(actor)
     row = await gathering_window(conn, slug=slug)
     if row is None:
-        raise NotFound(organiser_words.NO_GATHERING)
+        raise NotFound(gettext(organiser_words.NO_GATHERING))
     require_release(who, row.host_organisation_id)
     return row
 
@@ -123,7 +129,7 @@ async def registration_setup(
             title=row.title,
             timezone=row.timezone,
             state=state,
-            explanation=window_words.ORGANISER.get(state.kind, ""),
+            explanation=_explained(state.kind),
             window={**_window_form(row), **await languages.gathering_form(conn, row.id)},
             ticket_types=tuple(await setup_queries.ticket_types_of_gathering(conn, row.id)),
             questions=_question_form(await setup_queries.questions_of_gathering(conn, row.id)),
@@ -158,9 +164,9 @@ async def organiser_state(
     async def _read(conn: AsyncConnection) -> OrganiserState:
         row = await gathering_window(conn, gathering_id=gathering_id)
         if row is None:
-            raise NotFound(organiser_words.NO_GATHERING)
+            raise NotFound(gettext(organiser_words.NO_GATHERING))
         state = gathering_state(row, now or clock.utc_now())
-        return OrganiserState(state.text, window_words.ORGANISER.get(state.kind, ""))
+        return OrganiserState(state.text, _explained(state.kind))
 
     return await db.read(_read)
 
@@ -238,7 +244,7 @@ async def save_session_window(
         if not await store_session_window(
             conn, row.id, session_id, opens_at=opens, closes_at=closes
         ):
-            raise NotFound(words.NO_SESSION)
+            raise NotFound(gettext(words.NO_SESSION))
         detail = {
             "session_id": session_id,
             "opens_at": opens.isoformat() if opens else None,
@@ -295,7 +301,7 @@ async def delete_ticket_type(
         await _own_ticket_type(conn, row.id, ticket_type_id)
         used = await setup_queries.dependents(conn, "ticket_type", ticket_type_id)
         if used:
-            raise Conflict(words.TICKET_TYPE_IN_USE.format(count=sum(used.values())))
+            raise Conflict(gettext(words.TICKET_TYPE_IN_USE).format(count=sum(used.values())))
         await setup_queries.delete_row(conn, "ticket_type", ticket_type_id)
         await _audit(
             conn,
@@ -316,7 +322,7 @@ async def delete_ticket_type(
             )
 
         used = await db.read(_in_use)
-        raise Conflict(words.TICKET_TYPE_IN_USE.format(count=max(used, 1))) from None
+        raise Conflict(gettext(words.TICKET_TYPE_IN_USE).format(count=max(used, 1))) from None
 
 
 async def save_questions(db: Database, actor: Actor | None, slug: str, form: Form) -> None:
@@ -350,10 +356,10 @@ async def save_questions(db: Database, actor: Actor | None, slug: str, form: For
 
 async def _own_ticket_type(conn: AsyncConnection, gathering_id: int, ticket_type_id: int) -> None:
     if not 0 < ticket_type_id < 2**31:  # no id column holds it (PostgreSQL would raise)
-        raise NotFound(words.NO_TICKET_TYPE)
+        raise NotFound(gettext(words.NO_TICKET_TYPE))
     found = await setup_queries.row_by_id(conn, "ticket_type", ticket_type_id)
     if found is None or found.column_id("gathering_id") != gathering_id:
-        raise NotFound(words.NO_TICKET_TYPE)
+        raise NotFound(gettext(words.NO_TICKET_TYPE))
 
 
 async def _audit(

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.errors import Forbidden, NotFound
+from gathering.core.i18n import gettext
 from gathering.core.permissions import Actor, require_actor
 from gathering.organiser import member_words, queries, words
 from gathering.programme import queries as programme_queries
@@ -69,10 +70,10 @@ class Scope:
 async def session_ref(conn: AsyncConnection, slug: str, session_id: int) -> SessionRef:
     gathering = await programme_queries.gathering_row(conn, slug=slug)
     if gathering is None:
-        raise NotFound(words.NO_GATHERING)
+        raise NotFound(gettext(words.NO_GATHERING))
     row = await queries.session_row(conn, session_id) if 0 < session_id < 2**31 else None
     if row is None or row.gathering_id != gathering.id:
-        raise NotFound(words.NO_SESSION)
+        raise NotFound(gettext(words.NO_SESSION))
     hosts = tuple(
         Organisation(h.organisation_id, h.name, h.slug, h.role)
         for h in await queries.hosts_of_session(conn, session_id)
@@ -97,8 +98,8 @@ def scope_for(actor: Actor | None, hosts: tuple[Organisation, ...]) -> Scope:
     mine = tuple(h for h in hosts if h.id in actor.organisation_ids)
     if not mine:
         if any(h.id in actor.viewer_organisation_ids for h in hosts):
-            raise Forbidden(member_words.VIEWERS_SEE_NUMBERS_ONLY)
-        raise Forbidden(words.ONLY_HOSTS_SEE_PEOPLE)
+            raise Forbidden(gettext(member_words.VIEWERS_SEE_NUMBERS_ONLY))
+        raise Forbidden(gettext(words.ONLY_HOSTS_SEE_PEOPLE))
     sees_everyone = any(h.role == "host" for h in mine)
     return Scope(sees_everyone, () if sees_everyone else mine, mine, len(mine) > 1)
 

@@ -20,6 +20,7 @@ from gathering.admin.dates import FIRST_YEAR, LAST_YEAR, is_within_bounds
 from gathering.core import content
 from gathering.core.database import Database
 from gathering.core.errors import Forbidden, InvalidInput, NotFound
+from gathering.core.i18n import gettext
 from gathering.core.permissions import (
     Actor,
     require_actor,
@@ -30,6 +31,7 @@ from gathering.core.schema import ACCESS_KINDS, MODES, SESSION_STATUSES
 from gathering.organiser import host_changes, words
 from gathering.organiser import session_queries as queries
 from gathering.organiser.session_queries import EditedSession, SessionHost
+from gathering.organiser.when import when
 from gathering.programme import queries as programme_queries
 from gathering.programme.queries import GatheringRow
 
@@ -123,7 +125,7 @@ async def _context(conn: AsyncConnection, actor: Actor, gathering: GatheringRow)
 async def _gathering(conn: AsyncConnection, slug: str) -> GatheringRow:
     row = await programme_queries.gathering_row(conn, slug=slug)
     if row is None:
-        raise NotFound(words.NO_GATHERING)
+        raise NotFound(gettext(words.NO_GATHERING))
     return row
 
 
@@ -133,7 +135,7 @@ async def new_session_form(
     """An empty form for a new session; any organiser may propose sessions their group hosts."""
     actor = require_actor(actor)
     if not actor.is_admin and not actor.organisation_ids:
-        raise Forbidden(words.ONLY_ORGANISERS_ADD)
+        raise Forbidden(gettext(words.ONLY_ORGANISERS_ADD))
 
     async def _read(conn: AsyncConnection) -> tuple[EditorContext, SessionInput]:
         context = await _context(conn, actor, await _gathering(conn, gathering_slug))
@@ -152,7 +154,7 @@ async def edit_session_form(
         gathering = await _gathering(conn, gathering_slug)
         row = await queries.session_row(conn, session_id)
         if row is None or row.gathering_id != gathering.id:
-            raise NotFound(words.NO_SESSION)
+            raise NotFound(gettext(words.NO_SESSION))
         hosts = await queries.session_hosts(conn, session_id)
         checked = require_session_manager(actor, [h.organisation_id for h in hosts])
         speakers = await queries.session_speakers(conn, session_id)
@@ -213,7 +215,7 @@ async def save_session(
         if session_id is not None:
             row = await queries.session_row(conn, session_id)
             if row is None or row.gathering_id != gathering.id:
-                raise NotFound(words.NO_SESSION)
+                raise NotFound(gettext(words.NO_SESSION))
             before = await queries.session_hosts(conn, session_id)
             require_session_manager(actor, [h.organisation_id for h in before])
             if not host_changes.may_change_hosts(actor, before):
@@ -259,7 +261,7 @@ def _hosts_kept_by_co_host(form: SessionInput, current: list[SessionHost]) -> li
     stored_host = {str(o) for o, r in kept if r == "host"}
     stored_co_hosts = {str(o) for o, r in kept if r == "co_host"}
     if {sent_host} != stored_host or sent_co_hosts != stored_co_hosts:
-        raise Forbidden(words.ONLY_HOSTS_CHANGE_HOSTS)
+        raise Forbidden(gettext(words.ONLY_HOSTS_CHANGE_HOSTS))
     return kept
 
 
@@ -271,41 +273,47 @@ def _validated(
     errors: dict[str, str] = {}
     title = _clean_line(form.title)
     if not title:
-        errors["title"] = words.TITLE_MISSING
+        errors["title"] = gettext(words.TITLE_MISSING)
     elif len(title) > MAX_TITLE:
-        errors["title"] = words.TITLE_TOO_LONG.format(max=MAX_TITLE)
+        errors["title"] = gettext(words.TITLE_TOO_LONG).format(max=MAX_TITLE)
     if len(form.description) > MAX_DESCRIPTION:
-        errors["description"] = words.DESCRIPTION_TOO_LONG.format(max=MAX_DESCRIPTION)
+        errors["description"] = gettext(words.DESCRIPTION_TOO_LONG).format(max=MAX_DESCRIPTION)
     zone = zoneinfo.ZoneInfo(context.timezone)
     starts = ends = None
     try:
         day = dt.date.fromisoformat(form.day)
     except ValueError:
-        errors["day"] = words.DAY_GARBLED
+        errors["day"] = gettext(words.DAY_GARBLED)
     else:
         if not is_within_bounds(day):
-            errors["day"] = words.DAY_OUT_OF_RANGE.format(first=FIRST_YEAR, last=LAST_YEAR)
+            errors["day"] = gettext(words.DAY_OUT_OF_RANGE).format(first=FIRST_YEAR, last=LAST_YEAR)
         elif not context.starts_on <= day <= context.ends_on:
-            errors["day"] = words.DAY_OUTSIDE.format(first=context.starts_on, last=context.ends_on)
+            errors["day"] = gettext(words.DAY_OUTSIDE).format(
+                first=when(context.starts_on, "dd MMMM"), last=when(context.ends_on, "dd MMMM y")
+            )
         starts = _local(day, form.start, zone)
         ends = _local(day, form.end, zone)
         if starts is None:
-            errors["start"] = words.START_GARBLED
+            errors["start"] = gettext(words.START_GARBLED)
         if ends is None:
-            errors["end"] = words.END_GARBLED
+            errors["end"] = gettext(words.END_GARBLED)
         if starts and ends and ends <= starts:
-            errors["end"] = words.END_BEFORE_START
-    room_id = _choice_id(form.room_id, context.rooms, "room_id", words.ROOM_UNKNOWN, errors)
-    track_id = _choice_id(form.track_id, context.tracks, "track_id", words.TRACK_UNKNOWN, errors)
+            errors["end"] = gettext(words.END_BEFORE_START)
+    room_id = _choice_id(
+        form.room_id, context.rooms, "room_id", gettext(words.ROOM_UNKNOWN), errors
+    )
+    track_id = _choice_id(
+        form.track_id, context.tracks, "track_id", gettext(words.TRACK_UNKNOWN), errors
+    )
     if form.format not in MODES:
-        errors["format"] = words.FORMAT_UNKNOWN
+        errors["format"] = gettext(words.FORMAT_UNKNOWN)
     link = form.joining_link.strip()
     if link:
         parts = urlsplit(link)
         if parts.scheme != "https" or not parts.netloc or len(link) > 500:
-            errors["joining_link"] = words.LINK_GARBLED
+            errors["joining_link"] = gettext(words.LINK_GARBLED)
     if form.format in ("online", "hybrid") and form.status == "published" and not link:
-        errors["joining_link"] = words.LINK_MISSING
+        errors["joining_link"] = gettext(words.LINK_MISSING)
     capacity = None
     if form.capacity.strip():
         try:
@@ -313,34 +321,34 @@ def _validated(
             if not 0 <= capacity <= 100_000:
                 raise ValueError
         except ValueError:
-            errors["capacity"] = words.CAPACITY_GARBLED
+            errors["capacity"] = gettext(words.CAPACITY_GARBLED)
     if form.access not in ACCESS_KINDS:
-        errors["access"] = words.ACCESS_UNKNOWN
+        errors["access"] = gettext(words.ACCESS_UNKNOWN)
     invite_code = form.invite_code.strip()
     if form.access == "invite" and not invite_code:
-        errors["invite_code"] = words.INVITE_CODE_MISSING
+        errors["invite_code"] = gettext(words.INVITE_CODE_MISSING)
     if len(invite_code) > 64:
-        errors["invite_code"] = words.INVITE_CODE_TOO_LONG
+        errors["invite_code"] = gettext(words.INVITE_CODE_TOO_LONG)
     if len(form.access_note) > 2000:
-        errors["access_note"] = words.ACCESS_NOTE_TOO_LONG
+        errors["access_note"] = gettext(words.ACCESS_NOTE_TOO_LONG)
     language = form.language.strip() or "en"
     if not _LANGUAGE.match(language):
-        errors["language"] = words.LANGUAGE_GARBLED
+        errors["language"] = gettext(words.LANGUAGE_GARBLED)
     if form.status not in SESSION_STATUSES:
-        errors["status"] = words.STATUS_UNKNOWN
+        errors["status"] = gettext(words.STATUS_UNKNOWN)
     hosts = _validated_hosts(form, context, errors) if kept_hosts is None else kept_hosts
     speaker_values = {c.value for c in context.speakers}
     speakers: list[tuple[int, str]] = []
     for value in dict.fromkeys(form.speaker_ids):
         if value not in speaker_values:
-            errors["speaker_ids"] = words.SPEAKER_UNKNOWN
+            errors["speaker_ids"] = gettext(words.SPEAKER_UNKNOWN)
         else:
             speakers.append((int(value), "chair" if value == form.chair_id else "speaker"))
     if form.chair_id and form.chair_id not in form.speaker_ids:
-        errors["chair_id"] = words.CHAIR_NOT_SPEAKER
+        errors["chair_id"] = gettext(words.CHAIR_NOT_SPEAKER)
     new_name = _clean_line(form.new_speaker_name)
     if len(new_name) > 200 or len(form.new_speaker_affiliation) > 200:
-        errors["new_speaker_name"] = words.NEW_SPEAKER_TOO_LONG
+        errors["new_speaker_name"] = gettext(words.NEW_SPEAKER_TOO_LONG)
     given = dict(form.translations)  # issue 18; a form without these fields keeps them
     translations = content.from_form(given.get, errors) if given else None
     if errors:
@@ -374,13 +382,13 @@ def _validated_hosts(
     """Host (one of the actor's organisations, see ``_context``) and co-hosts from the form."""
     hosts: list[tuple[int, str]] = []
     if form.host_id not in {c.value for c in context.hosts}:
-        errors["host_id"] = words.HOST_NOT_YOURS
+        errors["host_id"] = gettext(words.HOST_NOT_YOURS)
     else:
         hosts.append((int(form.host_id), "host"))
     org_values = {c.value for c in context.organisations}
     for value in dict.fromkeys(form.co_host_ids):
         if value not in org_values:
-            errors["co_host_ids"] = words.CO_HOST_UNKNOWN
+            errors["co_host_ids"] = gettext(words.CO_HOST_UNKNOWN)
         elif value != form.host_id:
             hosts.append((int(value), "co_host"))
     return hosts
@@ -438,7 +446,7 @@ async def _clashes(conn: AsyncConnection, gathering_id: int, row: EditedSession)
         conn, gathering_id, row.id, row.starts_at, row.ends_at
     )
     warnings = [
-        words.CLASH_ROOM.format(title=o.title)
+        gettext(words.CLASH_ROOM).format(title=o.title)
         for o in others
         if row.room_id is not None and o.room_id == row.room_id
     ]
@@ -446,7 +454,7 @@ async def _clashes(conn: AsyncConnection, gathering_id: int, row: EditedSession)
     mine = speakers.get(row.id, set())
     for other in others:
         if mine & speakers.get(other.id, set()):
-            warnings.append(words.CLASH_SPEAKER.format(title=other.title))
+            warnings.append(gettext(words.CLASH_SPEAKER).format(title=other.title))
     return warnings
 
 

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from gathering.core.errors import InvalidInput
 from gathering.core.guards import current_actor, signed_in
+from gathering.core.i18n import gettext
 from gathering.core.render import database, render
 from gathering.organiser import supporters, words
 from gathering.organiser.supporters import SupportersInput
@@ -18,10 +19,10 @@ FIELD_LIMIT = 8 * 1024 * 1024
 
 
 def _notice(saved: supporters.SupportersSaved) -> str:
-    parts = [words.SUPPORTERS_SAVED.format(added=saved.added)]
+    parts = [gettext(words.SUPPORTERS_SAVED).format(added=saved.added)]
     if saved.removed:
-        parts.append(words.SUPPORTERS_REMOVED.format(removed=saved.removed))
-    return ", ".join(parts) + words.SUPPORTERS_ON_LIST.format(count=saved.count)
+        parts.append(gettext(words.SUPPORTERS_REMOVED).format(removed=saved.removed))
+    return ", ".join(parts) + gettext(words.SUPPORTERS_ON_LIST).format(count=saved.count)
 
 
 @signed_in

@@ -23,6 +23,7 @@ from gathering.auth.accounts import check_email
 from gathering.core.audit import insert_audit_event
 from gathering.core.database import Database
 from gathering.core.errors import Forbidden, InvalidInput, NotFound
+from gathering.core.i18n import gettext, ngettext
 from gathering.core.permissions import Actor, is_session_host, require_session_manager
 from gathering.organiser import supporter_queries as queries
 from gathering.organiser import words
@@ -82,7 +83,7 @@ def parse_emails(text: str, field: str = "emails") -> list[str]:
     lines that hold something that is not an address, and nothing is kept.
     """
     if len(text) > MAX_TEXT:
-        raise InvalidInput({field: words.SUPPORTERS_TOO_MUCH_TEXT})
+        raise InvalidInput({field: gettext(words.SUPPORTERS_TOO_MUCH_TEXT)})
     seen: dict[str, None] = {}
     problems: list[str] = []
     bad_lines = 0
@@ -101,24 +102,19 @@ def parse_emails(text: str, field: str = "emails") -> list[str]:
             bad_lines += 1
             if len(problems) < MAX_REPORTED:
                 quoted = ", ".join(f"'{b}'" for b in bad)
-                verb = (
-                    words.SUPPORTERS_NOT_AN_ADDRESS
-                    if len(bad) == 1
-                    else words.SUPPORTERS_NOT_ADDRESSES
-                )
-                problems.append(
-                    words.SUPPORTERS_BAD_LINE.format(number=number, quoted=quoted, verb=verb)
-                )
+                said = words.SUPPORTERS_BAD_LINE if len(bad) == 1 else words.SUPPORTERS_BAD_LINES
+                problems.append(gettext(said).format(number=number, quoted=quoted))
     if problems:
         message = " ".join(problems)
         more = bad_lines - len(problems)
         if more > 0:
-            plural = "s" if more != 1 else ""
-            message += words.SUPPORTERS_MORE_LINES.format(more=more, plural=plural)
-        raise InvalidInput({field: message + words.NOTHING_SAVED})
+            message += ngettext(
+                " And {more:,} more line like these.", " And {more:,} more lines like these.", more
+            ).format(more=more)
+        raise InvalidInput({field: message + gettext(words.NOTHING_SAVED)})
     if len(seen) > MAX_SUPPORTERS:
         raise InvalidInput(
-            {field: words.SUPPORTERS_TOO_MANY.format(count=len(seen), max=MAX_SUPPORTERS)}
+            {field: gettext(words.SUPPORTERS_TOO_MANY).format(count=len(seen), max=MAX_SUPPORTERS)}
         )
     return list(seen)
 
@@ -138,10 +134,10 @@ async def _session(
     """The session, if ``actor`` (co-)hosts it; else NotFound/Forbidden. See the docstring."""
     gathering = await programme_queries.gathering_row(conn, slug=slug)
     if gathering is None:
-        raise NotFound(words.NO_GATHERING)
+        raise NotFound(gettext(words.NO_GATHERING))
     row = await queries.session_for_supporters(conn, session_id)
     if row is None or row.gathering_id != gathering.id:
-        raise NotFound(words.NO_SESSION)
+        raise NotFound(gettext(words.NO_SESSION))
     hosts = await queries.host_roles(conn, session_id)
     checked = require_session_manager(actor, [h.organisation_id for h in hosts])
     is_owner = is_session_host(checked, [h.organisation_id for h in hosts if h.role == "host"])
@@ -154,7 +150,7 @@ async def _owned_list(
     """The session, if ``actor`` may read and change its list (the host or the admin)."""
     target = await _session(conn, actor, slug, session_id)
     if not target.is_owner:
-        raise Forbidden(words.ONLY_OWNER_SUPPORTERS)
+        raise Forbidden(gettext(words.ONLY_OWNER_SUPPORTERS))
     return target
 
 
@@ -189,7 +185,7 @@ async def save_supporters(
 ) -> SupportersSaved:
     """Add to or replace the list and set the registrants flag, in one unit with its audit row."""
     if form.mode not in MODES:
-        raise InvalidInput({"mode": words.SUPPORTERS_MODE_UNKNOWN})
+        raise InvalidInput({"mode": gettext(words.SUPPORTERS_MODE_UNKNOWN)})
 
     async def _write(conn: AsyncConnection) -> SupportersSaved:
         target = await _owned_list(conn, actor, slug, session_id)
@@ -202,7 +198,7 @@ async def save_supporters(
         if total > MAX_SUPPORTERS:
             raise InvalidInput(
                 {
-                    "emails": words.SUPPORTERS_WOULD_BE_TOO_MANY.format(
+                    "emails": gettext(words.SUPPORTERS_WOULD_BE_TOO_MANY).format(
                         count=total, max=MAX_SUPPORTERS
                     )
                 }

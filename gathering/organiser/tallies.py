@@ -28,12 +28,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from gathering.core.i18n import gettext, ngettext
 from gathering.organiser import words
 from gathering.organiser.queries import TicketTypeName
+from gathering.organiser.when import when
 
 MAX_BUCKETS = 48
 TOP_CONSTITUENCIES = 12
 SMALL_COUNT = 5  # counts under this are withheld from those who do not host the session
+# What a withheld count reads in English (a page says it in the reader's language).
 FEWER = words.FEWER_THAN.format(n=SMALL_COUNT)
 OR_MORE = words.OR_MORE.format(n=SMALL_COUNT)
 MINUTE = dt.timedelta(minutes=1)
@@ -65,8 +68,13 @@ class Bucket:
 @dataclass(frozen=True)
 class TimeSeries:
     buckets: tuple[Bucket, ...]
-    step: str  # "15 minutes", "hour", "day", "week" ...
+    step: str  # "15 minutes", "hour", "day", "week" ... (English: the code reads it)
     total: int
+
+    @property
+    def step_words(self) -> str:
+        """The step as the reader says it: 'day', 'diwrnod'."""
+        return step_words(self.step)
 
     @property
     def peak(self) -> Bucket | None:
@@ -82,13 +90,16 @@ class TimeSeries:
         if not self.buckets:
             return ""
         first, last = self.buckets[0], self.buckets[-1]
+        span = gettext(words.SPAN)
         if self.step in ("day", "week"):
-            return first.long_label if first is last else f"{first.long_label} to {last.long_label}"
+            if first is last:
+                return first.long_label
+            return span.format(start=first.long_label, end=last.long_label)
         start, end = first.start, last.end
-        day = f"{start:%a} {start.day} {start:%b}"
+        day = f"{when(start, 'EEE d MMM')}, {start:%H:%M}"
         if start.date() == (end - MINUTE).date():
-            return f"{day}, {start:%H:%M} to {end:%H:%M}"
-        return f"{day}, {start:%H:%M} to {end:%a} {end.day} {end:%b}, {end:%H:%M}"
+            return span.format(start=day, end=f"{end:%H:%M}")
+        return span.format(start=day, end=f"{when(end, 'EEE d MMM')}, {end:%H:%M}")
 
 
 @dataclass(frozen=True)
@@ -137,15 +148,28 @@ def _step_name(step: dt.timedelta) -> str:
     return f"{step // MINUTE} minutes"
 
 
+def step_words(step: str) -> str:
+    """A step's name (``TimeSeries.step``) in the reader's language."""
+    named = {"week": words.WEEK, "day": words.DAY, "hour": words.ONE_HOUR}
+    if step in named:
+        return gettext(named[step])
+    number, _, unit = step.partition(" ")
+    said = words.HOURS if unit == "hours" else words.MINUTES
+    return gettext(said).format(n=number)
+
+
 def _labels(start: dt.datetime, step: dt.timedelta, spans_days: bool) -> tuple[str, str]:
+    """A bucket's short label (under its column) and long one (in the table), in the reader's
+    language: '22 Sep' and 'Sunday 22 September 2019', '17:30' and 'Sun 22 Sep, 17:30–17:45'."""
     if step >= WEEK:
-        return f"{start.day} {start:%b}", words.WEEK_FROM.format(start=start, day=start.day)
+        long_day = when(start, "EEEE d MMMM y")
+        return when(start, "d MMM"), gettext(words.WEEK_FROM).format(day=long_day)
     if step >= DAY:
-        return f"{start.day} {start:%b}", f"{start:%A} {start.day} {start:%B %Y}"
+        return when(start, "d MMM"), when(start, "EEEE d MMMM y")
     end = start + step
     clock = f"{start:%H:%M}"
-    long = f"{start:%a} {start.day} {start:%b}, {clock}–{end:%H:%M}"
-    return (f"{start:%a} {clock}" if spans_days else clock), long
+    long = f"{when(start, 'EEE d MMM')}, {clock}–{end:%H:%M}"
+    return (f"{when(start, 'EEE')} {clock}" if spans_days else clock), long
 
 
 def bucket_times(
@@ -198,7 +222,7 @@ def ticket_breakdown(
     slices = [Slice(t.name, counts.get(t.id, 0)) for t in types]
     missing = sum(n for type_id, n in counts.items() if type_id not in {t.id for t in types})
     if missing:
-        slices.append(Slice(words.NO_TICKET_TYPE, missing, is_other=True))
+        slices.append(Slice(gettext(words.NO_TICKET_TYPE), missing, is_other=True))
     return Breakdown(tuple(slices), sum(counts.values()))
 
 
@@ -226,13 +250,15 @@ def constituency_breakdown(answers: Iterable[str | None], *, smallest_named: int
     slices = [Slice(label, count) for count, label in named]
     if rest:
         label = (
-            f"{len(rest)} other constituenc{'y' if len(rest) == 1 else 'ies'}"
+            ngettext("{n} other constituency", "{n} other constituencies", len(rest)).format(
+                n=len(rest)
+            )
             if smallest_named <= 1
-            else words.OTHER_CONSTITUENCIES
+            else gettext(words.OTHER_CONSTITUENCIES)
         )
         slices.append(Slice(label, sum(count for count, _ in rest), is_other=True))
     if not_given:
-        slices.append(Slice(words.NOT_GIVEN, not_given, is_other=True))
+        slices.append(Slice(gettext(words.NOT_GIVEN), not_given, is_other=True))
     return Breakdown(tuple(slices), sum(count for count, _ in groups) + not_given)
 
 
@@ -246,11 +272,13 @@ def limit_small_counts(breakdown: Breakdown) -> Breakdown:
     also = None
     if len(withheld) == 1 and shown:
         also = min(shown, key=lambda i: breakdown.slices[i].count or 0)
+    fewer = gettext(words.FEWER_THAN).format(n=SMALL_COUNT)
+    or_more = gettext(words.OR_MORE).format(n=SMALL_COUNT)
     slices = []
     for i, s in enumerate(breakdown.slices):
         if i in withheld:
-            s = Slice(s.label, None, s.is_other, FEWER)
+            s = Slice(s.label, None, s.is_other, fewer)
         elif i == also:
-            s = Slice(s.label, None, s.is_other, OR_MORE)
+            s = Slice(s.label, None, s.is_other, or_more)
         slices.append(s)
     return Breakdown(tuple(slices), breakdown.total, is_limited=True)

@@ -68,7 +68,7 @@ def test_session_window_widens_the_arrival_buckets() -> None:
     assert [b.label for b in series.buckets][:3] == ["17:30", "17:45", "18:00"]
     assert len(series.buckets) == 10
     assert series.span == "Mon 27 Sep, 17:30 to 20:00"
-    assert describe(series, "arrivals", "arrival") == (
+    assert describe(series, "arrivals") == (
         "1 arrival, Mon 27 Sep, 17:30 to 20:00, by 15 minutes; "
         "busiest: Mon 27 Sep, 18:00–18:15 (1)."
     )
@@ -86,7 +86,7 @@ def test_a_spread_of_arrivals_gets_coarser_steps() -> None:
 def test_no_moments_no_buckets() -> None:
     series = bucket_times([], LONDON, ARRIVAL_STEPS)
     assert series.buckets == ()
-    assert describe(series, "arrivals", "arrival") == "No arrivals yet."
+    assert describe(series, "arrivals") == "No arrivals yet."
 
 
 def test_constituencies_merge_spellings_and_fold_the_tail() -> None:
