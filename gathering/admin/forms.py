@@ -19,7 +19,7 @@ from gathering.admin import words
 from gathering.admin.dates import FIRST_YEAR, LAST_YEAR, is_within_bounds
 from gathering.auth.accounts import check_email
 from gathering.core.errors import InvalidInput
-from gathering.core.i18n import gettext
+from gathering.core.i18n import N_, gettext
 from gathering.core.schema import MODES
 
 Form = Mapping[str, str]
@@ -68,7 +68,7 @@ class StandardQuestion:
     """A question the registration form may ask, offered with a default wording."""
 
     key: str
-    title: str  # what the admin page calls it
+    title: str  # what the admin page calls it (marked for the catalogue, shown through gettext)
     label: str  # the default wording attendees see
     help: str = ""
 
@@ -76,16 +76,16 @@ class StandardQuestion:
 # The only questions a gathering may ask: the registration form and the steward pages rely on
 # these keys (access_needs above all), so organisers choose among them rather than invent keys.
 STANDARD_QUESTIONS = (
-    StandardQuestion("constituency", "Constituency / CLP", "Constituency Labour Party (CLP)"),
-    StandardQuestion("organisation", "Organisation", "Union branch or group, if any"),
+    StandardQuestion("constituency", N_("Constituency / CLP"), "Constituency Labour Party (CLP)"),
+    StandardQuestion("organisation", N_("Organisation"), "Union branch or group, if any"),
     StandardQuestion(
         "access_needs",
-        "Access needs",
+        N_("Access needs"),
         "Access needs we should plan for",
         "For example step-free access, a hearing loop, BSL interpretation or a quiet room.",
     ),
-    StandardQuestion("dietary", "Dietary needs", "Dietary needs"),
-    StandardQuestion("free_text", "Free text", "Anything else you would like us to know"),
+    StandardQuestion("dietary", N_("Dietary needs"), "Dietary needs"),
+    StandardQuestion("free_text", N_("Free text"), "Anything else you would like us to know"),
 )
 QUESTION_KEYS = tuple(q.key for q in STANDARD_QUESTIONS)
 
@@ -323,15 +323,15 @@ def clean_questions(form: Form) -> tuple[dict[str, dict[str, Any]], dict[str, st
         enabled = form.get(f"{q.key}_enabled", "") == "on"
         required = form.get(f"{q.key}_required", "") == "on"
         name = f"{q.key}_label"
-        wording = gettext(words.QUESTION_WORDING).format(title=q.title)
+        wording = gettext(words.QUESTION_WORDING).format(title=gettext(q.title))
         label = _text(form, name, errors, wording, 200, required=enabled)
         if enabled and name in errors and not label:
-            errors[name] = gettext(words.QUESTION_WORDING_MISSING).format(title=q.title)
-        help_label = gettext(words.QUESTION_HELP).format(title=q.title)
+            errors[name] = gettext(words.QUESTION_WORDING_MISSING).format(title=gettext(q.title))
+        help_label = gettext(words.QUESTION_HELP).format(title=gettext(q.title))
         help_text = _text(form, f"{q.key}_help", errors, help_label, 400)
         if required and not enabled:
             errors[f"{q.key}_required"] = gettext(words.QUESTION_REQUIRED_NOT_ASKED).format(
-                title=q.title
+                title=gettext(q.title)
             )
         if enabled:
             asked[q.key] = {"label": label, "help": help_text, "is_required": required}

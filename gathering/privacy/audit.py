@@ -16,7 +16,13 @@ from gathering.core.database import Database
 from gathering.core.i18n import gettext
 from gathering.core.permissions import Actor, require_admin
 from gathering.privacy import queries
-from gathering.privacy.words import ACTION_LABELS, ACTOR_KINDS, DETAIL_WORDS, SUBJECT_WORDS
+from gathering.privacy.words import (
+    ACTION_LABELS,
+    ACTOR_KINDS,
+    ADMIN_VERBS,
+    DETAIL_WORDS,
+    SUBJECT_WORDS,
+)
 
 PAGE_SIZE = 50
 
@@ -55,7 +61,10 @@ def action_label(action: str) -> str:
         return gettext(ACTION_LABELS[action])
     if action.startswith("admin."):
         kind, _, verb = action.removeprefix("admin.").rpartition("_")
-        return f"{verb.capitalize()} a {kind.replace('_', ' ')}".strip()
+        named = gettext(SUBJECT_WORDS[kind]) if kind in SUBJECT_WORDS else kind.replace("_", " ")
+        if verb in ADMIN_VERBS:
+            return gettext(ADMIN_VERBS[verb]).format(kind=named)
+        return f"{verb.capitalize()} a {named}".strip()
     return action.replace("_", " ").replace(".", ": ").capitalize()
 
 

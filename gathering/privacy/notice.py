@@ -86,7 +86,7 @@ async def privacy_notice(db: Database, slug: str) -> PrivacyNotice:
     async def _read(conn: AsyncConnection) -> PrivacyNotice:
         row = await programme_queries.gathering_row(conn, slug=slug)
         if row is None:
-            raise NotFound("There is no gathering at this address.")
+            raise NotFound(gettext("There is no gathering at this address."))
         host = await queries.organisation_contact(conn, row.host_organisation_id)
         host_name = str(host.name) if host is not None else ""
         named = str(row.data_controller).strip()

@@ -86,6 +86,17 @@ SUBJECT_WORDS = {
     "account": N_("account"),
     "registration": N_("registration"),
     "outbox": N_("outbox message"),
+    "venue": N_("venue"),
+    "room": N_("room"),
+    "track": N_("track"),
+    "speaker": N_("speaker"),
+    "ticket_type": N_("ticket type"),
+}
+# The network admin's changes ("admin.<kind>_<verb>"), with ``{kind}`` one of SUBJECT_WORDS.
+ADMIN_VERBS = {
+    "created": N_("Created a {kind}"),
+    "updated": N_("Updated a {kind}"),
+    "deleted": N_("Deleted a {kind}"),
 }
 # What the purge counts, in words, for its report on the command line (which stays English).
 PURGE_WORDS = {

@@ -8,6 +8,7 @@ with ``frame-ancestors *`` (``core.security.FRAMEABLE_CSP``); every other page k
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from functools import cache
 
@@ -15,10 +16,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from gathering.core import i18n
 from gathering.core.caching import cached_response
 from gathering.core.errors import InvalidInput
 from gathering.core.guards import current_actor, signed_in
-from gathering.core.i18n import gettext
+from gathering.core.i18n import current_language, gettext
 from gathering.core.render import database, render, settings
 from gathering.core.security import FRAMEABLE_HEADERS
 from gathering.core.templating import STATIC
@@ -32,6 +34,7 @@ from gathering.reach.snippets import (
     target_from_choice,
 )
 
+WORDS_SLOT = "/*WORDS*/{}"  # in embed.js, where the words go
 EMBED_MAX_AGE = 300  # a release shows in embeds within five minutes
 OEMBED_WIDTH = 600
 
@@ -55,7 +58,33 @@ async def embed_organisation(request: Request) -> Response:
 
 @cache
 def _script() -> bytes:
-    return (STATIC / "js" / "embed.js").read_bytes()
+    """embed.js with the words of every language written in from the catalogues (the host
+    page's ``lang`` picks them in the browser)."""
+    source = (STATIC / "js" / "embed.js").read_text(encoding="utf-8")
+    words_json = json.dumps(_embed_words(), ensure_ascii=False, separators=(",", ":"))
+    return source.replace(WORDS_SLOT, words_json, 1).encode()
+
+
+def _embed_words() -> dict[str, dict[str, object]]:
+    """What the embed script writes, per language: its phrases, and day and month names (from
+    CLDR, as the embed pages write dates)."""
+    sunday = dt.date(2023, 1, 1)
+    found: dict[str, dict[str, object]] = {}
+    for code in i18n.LANGUAGES:
+        with i18n.use_language(code):
+            found[code] = {
+                "online": gettext(words.ONLINE),
+                "venueTbc": gettext(words.EMBED_VENUE_TBC),
+                "andOnline": gettext(words.EMBED_AND_ONLINE),
+                "cancelled": gettext(words.EMBED_CANCELLED),
+                "hostedBy": gettext(words.HOSTED_BY),
+                "organisationTitle": gettext(words.ORGANISATION_EMBED_TITLE),
+                "empty": gettext(words.EMBED_EMPTY),
+                "error": gettext(words.EMBED_ERROR),
+                "days": [i18n.format_date(sunday + dt.timedelta(days=n), "EEEE") for n in range(7)],
+                "months": [i18n.format_date(dt.date(2023, m, 1), "MMMM") for m in range(1, 13)],
+            }
+    return found
 
 
 async def embed_script(request: Request) -> Response:
@@ -115,7 +144,8 @@ async def snippet_builder(request: Request) -> Response:
         embed = await load_embed(db, target)
         theme = request.query_params.get("theme", "")
         base_url = settings(request).base_url
-        context["snippets"] = build_snippets(base_url, target, theme, embed.title)
+        language = current_language()
+        context["snippets"] = build_snippets(base_url, target, theme, embed.title, language)
         context["chosen"] = choice_of(target)
     return render(request, "reach/snippets.html", context)
 

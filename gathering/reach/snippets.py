@@ -10,6 +10,7 @@ import html
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from gathering.core import i18n
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
 from gathering.core.i18n import gettext
@@ -91,20 +92,26 @@ async def snippet_choices(db: Database, actor: Actor | None) -> list[Choice]:
     return choices
 
 
-def embed_path(target: Target, theme: str) -> str:
-    """The embed page of a target (path and query), as the iframe snippet uses it."""
+def embed_path(target: Target, theme: str, language: str = "") -> str:
+    """The embed page of a target (path and query), as the iframe snippet uses it; ``language``
+    (a code other than English) fixes the frame's language, else it follows the visitor's."""
     prefix = "o" if target.kind == "organisation" else "g"
     query = {"track": target.track} if target.track else {}
     if theme != "light":
         query["theme"] = theme
+    if language and language != i18n.DEFAULT_LANGUAGE:
+        query[i18n.QUERY] = language
     return f"/embed/{prefix}/{target.slug}" + (f"?{urlencode(query)}" if query else "")
 
 
-def build_snippets(base_url: str, target: Target, theme: str, title: str) -> Snippets:
-    """The iframe snippet and the script snippet for a target, on the public address."""
+def build_snippets(
+    base_url: str, target: Target, theme: str, title: str, language: str = ""
+) -> Snippets:
+    """The iframe snippet and the script snippet for a target, on the public address. (The
+    script's words follow the host page's ``lang``.)"""
     theme = checked_theme(theme)
     base = base_url.rstrip("/")
-    path = embed_path(target, theme)
+    path = embed_path(target, theme, language)
     e = html.escape
     iframe = (
         f'<iframe src="{e(base + path)}" title="{e(title)}" width="100%" '

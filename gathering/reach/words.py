@@ -21,6 +21,10 @@ HOSTED_BY = N_("Hosted by {names}")
 TRACK_TITLE = "{title}: {track}"
 EMBED_EMPTY = N_("No sessions are published here at the moment.")
 EMBED_MORE = N_("Full programme, registration and calendar feeds")
+EMBED_ERROR = N_("The programme could not be loaded just now.")
+EMBED_VENUE_TBC = N_("Venue tbc")
+EMBED_AND_ONLINE = N_("and online")
+EMBED_CANCELLED = N_("Cancelled")
 ORGANISATION_EMBED_TITLE = N_("Sessions hosted by {name}")
 
 # --- refusals --------------------------------------------------------------------------------

@@ -38,46 +38,56 @@
   // clock is read from the string itself, so the host visitor's own zone changes nothing.
   function clock(stamp) { return stamp.slice(11, 16); }
 
-  var DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-  var MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
-    "September", "October", "November", "December"];
+  // The words in each of the site's languages, day and month names included, written in by the
+  // server from its catalogues when it serves this script (gathering/reach/pages.py). The host
+  // page's language picks them (the lang attribute of the box or of an element around it);
+  // English otherwise.
+  var LANGUAGES = /*WORDS*/{};
+
+  function wordsFor(box) {
+    var marked = box.closest ? box.closest("[lang]") : null;
+    var code = ((marked && marked.getAttribute("lang")) || "").toLowerCase().split("-")[0];
+    return LANGUAGES[code] || LANGUAGES.en;
+  }
+
+  function fill(template, name, value) { return template.split("{" + name + "}").join(value); }
 
   // "Saturday 18 September 2021", as the embed page writes it (no locale guesswork).
-  function dayHeading(stamp) {
+  function dayHeading(W, stamp) {
     var parts = stamp.slice(0, 10).split("-");
     var day = new Date(Date.UTC(+parts[0], +parts[1] - 1, +parts[2], 12));
-    return DAYS[day.getUTCDay()] + " " + (+parts[2]) + " " + MONTHS[+parts[1] - 1] + " " + parts[0];
+    return W.days[day.getUTCDay()] + " " + (+parts[2]) + " " + W.months[+parts[1] - 1] + " " + parts[0];
   }
 
-  function place(session) {
-    if (session.format === "online") return "Online";
-    var where = session.room ? session.room.name + ", " + session.room.venue.name : "Venue tbc";
-    return session.format === "hybrid" ? where + " and online" : where;
+  function place(W, session) {
+    if (session.format === "online") return W.online;
+    var where = session.room ? session.room.name + ", " + session.room.venue.name : W.venueTbc;
+    return session.format === "hybrid" ? where + " " + W.andOnline : where;
   }
 
-  function sessionItem(session, withDate) {
+  function sessionItem(W, session, withDate) {
     var item = element("li", "session");
     if (session.is_cancelled) item.className += " gathering-embed__session--cancelled";
     var title = link(session.url, "");
     if (session.is_cancelled) title.appendChild(element("del", null, session.title));
     else title.textContent = session.title;
     item.appendChild(title);
-    if (session.is_cancelled) item.appendChild(element("strong", "badge", " Cancelled"));
-    var when = (withDate ? dayHeading(session.starts_at) + ", " : "") +
+    if (session.is_cancelled) item.appendChild(element("strong", "badge", " " + W.cancelled));
+    var when = (withDate ? dayHeading(W, session.starts_at) + ", " : "") +
       clock(session.starts_at) + "–" + clock(session.ends_at);
-    item.appendChild(element("p", "when-where", when + " · " + place(session)));
+    item.appendChild(element("p", "when-where", when + " · " + place(W, session)));
     if (session.hosts && session.hosts.length) {
       var names = session.hosts.map(function (h) { return h.name; }).join(", ");
-      item.appendChild(element("p", "hosts", "Hosted by " + names));
+      item.appendChild(element("p", "hosts", fill(W.hostedBy, "names", names)));
     }
     return item;
   }
 
-  function groupSection(heading, sessions, withDate) {
+  function groupSection(W, heading, sessions, withDate) {
     var section = element("section", "group");
     section.appendChild(element("h3", "heading", heading));
     var list = element("ul", "sessions");
-    sessions.forEach(function (s) { list.appendChild(sessionItem(s, withDate)); });
+    sessions.forEach(function (s) { list.appendChild(sessionItem(W, s, withDate)); });
     section.appendChild(list);
     return section;
   }
@@ -93,7 +103,7 @@
     return groups;
   }
 
-  function renderGathering(box, data, track) {
+  function renderGathering(W, box, data, track) {
     var sessions = data.sessions.filter(function (s) {
       return !track || (s.track && s.track.slug === track);
     });
@@ -101,23 +111,24 @@
     if (track && sessions.length) title += ": " + sessions[0].track.name;
     box.appendChild(element("h2", "title")).appendChild(link(data.url, title));
     byKey(sessions, function (s) { return s.starts_at.slice(0, 10); }).forEach(function (g) {
-      box.appendChild(groupSection(dayHeading(g.key), g.sessions, false));
+      box.appendChild(groupSection(W, dayHeading(W, g.key), g.sessions, false));
     });
     return sessions.length;
   }
 
-  function renderOrganisation(box, data) {
+  function renderOrganisation(W, box, data) {
     var sessions = data.sessions.map(function (a) { return a.session; });
     box.appendChild(element("h2", "title")).appendChild(
-      link(data.url, "Sessions hosted by " + data.name));
+      link(data.url, fill(W.organisationTitle, "name", data.name)));
     byKey(sessions, function (s) { return s.gathering.title; }).forEach(function (g) {
-      box.appendChild(groupSection(g.key, g.sessions, true));
+      box.appendChild(groupSection(W, g.key, g.sessions, true));
     });
     return sessions.length;
   }
 
   function render(box) {
-    if (!API) return;
+    var W = wordsFor(box);
+    if (!API || !W) return;
     var gathering = box.getAttribute("data-gathering") || "";
     var organisation = box.getAttribute("data-organisation") || "";
     var track = box.getAttribute("data-track") || "";
@@ -132,13 +143,13 @@
       })
       .then(function (data) {
         box.textContent = "";
-        var count = gathering ? renderGathering(box, data, track) : renderOrganisation(box, data);
-        if (!count) box.appendChild(element("p", "empty", "No sessions are published here at the moment."));
+        var count = gathering ? renderGathering(W, box, data, track) : renderOrganisation(W, box, data);
+        if (!count) box.appendChild(element("p", "empty", W.empty));
         box.setAttribute("data-rendered", String(count));
       })
       .catch(function () {
         box.textContent = "";
-        box.appendChild(element("p", "error", "The programme could not be loaded just now."));
+        box.appendChild(element("p", "error", W.error));
         box.setAttribute("data-rendered", "error");
       })
       .then(function () { box.removeAttribute("aria-busy"); });

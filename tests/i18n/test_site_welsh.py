@@ -6,6 +6,7 @@ Welsh, on both engines.
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -313,6 +314,19 @@ async def test_embeds_and_snippets_in_welsh(db: Database, client: httpx.AsyncCli
     assert _text(builder, "//h1") == "Rhowch y rhaglen ar eich gwefan"
     assert _text(builder, "//label[@for='snippet-source']") == "Beth i'w ddangos"
     assert builder.xpath("string(//optgroup[1]/@label)") == "Sesiynau sefydliad"
+
+
+async def test_the_embed_script_carries_each_language_s_words(client: httpx.AsyncClient) -> None:
+    script = (await client.get("/embed/v1.js")).text
+    start = script.index("var LANGUAGES = ") + len("var LANGUAGES = ")
+    languages = json.JSONDecoder().raw_decode(script[start:])[0]
+    assert set(languages) == set(i18n.LANGUAGES)
+    welsh, english = languages["cy"], languages["en"]
+    assert welsh["days"][6] == "Dydd Sadwrn" and welsh["months"][8] == "Medi"
+    assert english["days"][6] == "Saturday" and english["months"][8] == "September"
+    assert welsh["hostedBy"] == "Yn cael ei chynnal gan {names}"
+    assert welsh["error"] == "Nid oedd modd llwytho'r rhaglen ar hyn o bryd."
+    assert english["empty"] == "No sessions are published here at the moment."
 
 
 async def test_introductions_in_welsh(db: Database, client: httpx.AsyncClient) -> None:
