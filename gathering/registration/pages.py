@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from gathering.core.errors import InvalidInput, NotFound
 from gathering.core.http import NO_STORE
+from gathering.core.i18n import gettext
 from gathering.core.render import database, render, settings, wake_sender
 from gathering.registration import (
     change_pages,
@@ -141,7 +142,8 @@ async def manage(request: Request) -> Response:
 
 
 def _notice(done: str) -> str:
-    return words.NOTICES.get(done, "")
+    notice = words.NOTICES.get(done)
+    return gettext(notice) if notice else ""
 
 
 def _manage_path(request: Request, done: str) -> str:
@@ -209,7 +211,7 @@ async def ticket(request: Request) -> Response:
 
 async def ticket_image(request: Request) -> Response:
     if request.path_params["kind"] not in ("svg", "png"):
-        raise NotFound(words.NOTHING_HERE)
+        raise NotFound(gettext(words.NOTHING_HERE))
     view = await booking_rules.ticket(
         database(request),
         request.path_params["token"],

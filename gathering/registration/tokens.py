@@ -7,10 +7,11 @@ tokens are itsdangerous-signed ids with a purpose salt, so one kind never passes
 from __future__ import annotations
 
 import base64
+import functools
 import hmac
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, Signer, URLSafeTimedSerializer
 
 from gathering.core.errors import InvalidInput
 from gathering.registration import words
@@ -52,18 +53,30 @@ class Links:
         return self.session_page.format(slug=slug, session_id=session_id)
 
     def confirm_url(self, registration_id: int) -> str:
-        token = _serializer(self.secret_key, "confirm").dumps(registration_id)
-        return self.confirm.format(token=token)
+        return self.confirm.format(token=_signed(self.secret_key, "confirm", registration_id))
 
     def manage_url(self, registration_id: int, nonce: str) -> str:
         return self.manage.format(token=manage_token(self.secret_key, registration_id, nonce))
 
     def offer_url(self, place_id: int) -> str:
-        return self.offer.format(token=_serializer(self.secret_key, "offer").dumps(place_id))
+        return self.offer.format(token=_signed(self.secret_key, "offer", place_id))
 
 
+@functools.lru_cache(maxsize=32)
 def _serializer(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=f"gathering.{purpose}")
+
+
+@functools.lru_cache(maxsize=32)
+def _signer(secret_key: str, purpose: str) -> Signer:
+    return _serializer(secret_key, purpose).make_signer()
+
+
+def _signed(secret_key: str, purpose: str, value: int) -> str:
+    """``_serializer(secret_key, purpose).dumps(value)``, with a signer made once (``dumps``
+    made one per call: most of its cost); the same token."""
+    payload = _serializer(secret_key, purpose).dump_payload(value)
+    return _signer(secret_key, purpose).sign(payload).decode()
 
 
 def manage_token(secret_key: str, registration_id: int, nonce: str) -> str:

@@ -83,6 +83,7 @@ RULES: dict[tuple[str, str], str] = {
             "programme:starred_ics",
             "exports:frab_xml",
             "exports:schedule_json",
+            "exports:schedule2_json",
             "api:openapi",
             "api:gatherings",
             "api:gathering",
