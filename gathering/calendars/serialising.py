@@ -57,6 +57,8 @@ def write_event(properties: Sequence[Property]) -> bytes:
             )
             line = prefix + digits + suffix
         elif kind == URI:
+            if "\n" in value:  # icalendar refuses these too: they would start a new line
+                raise ValueError(f"{name} has a line break: {value!r}")
             line = _prefix(name, parameters) + value
         elif kind == INTEGER:
             line = _prefix(name, parameters) + str(int(value))

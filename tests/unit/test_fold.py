@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar.parser import Contentline
@@ -118,3 +119,10 @@ def events(draw: st.DrawFn) -> list[Property]:
 @given(events())
 def test_events_are_written_as_icalendar_writes_them(properties: list[Property]) -> None:
     assert write_event(properties) == icalendar_event(properties).to_ical()
+
+
+def test_a_uri_with_a_line_break_is_refused() -> None:
+    """Written as it is, it would start a property of its own (icalendar refuses it too)."""
+    injected = "https://meet.example/x\nATTENDEE:mailto:someone@example.org"
+    with pytest.raises(ValueError, match="line break"):
+        write_event([("URL", URI, injected, (("VALUE", "URI"),))])
