@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import gzip
 import time
 from collections import OrderedDict
@@ -58,15 +59,24 @@ class CachedPage:
     status_code: int
     fresh_until: float  # time.monotonic(); inf: until the generation changes
     valid_until: dt.datetime | None = None  # on the app clock (``Rendered.valid_until``)
+    last_modified_http: str = ""  # ``last_modified`` as the header says it, written once
 
     def encoded(self, accept_encoding: str) -> tuple[bytes, str | None]:
         """The smallest body the client accepts (brotli, then gzip), and its Content-Encoding."""
-        accepted = accepted_codings(accept_encoding)
-        if "br" in accepted:
+        coding = preferred_coding(accept_encoding)
+        if coding == "br":
             return self.brotli, "br"
-        if "gzip" in accepted:
+        if coding == "gzip":
             return self.gzip, "gzip"
         return self.identity, None
+
+
+@functools.lru_cache(maxsize=256)
+def preferred_coding(accept_encoding: str) -> str | None:
+    """brotli, else gzip, else None, as ``accept_encoding`` allows; remembered per header value
+    (browsers send a handful of them), so a kept page's answer does not parse it every time."""
+    accepted = accepted_codings(accept_encoding)
+    return "br" if "br" in accepted else "gzip" if "gzip" in accepted else None
 
 
 def compress_page(
@@ -99,6 +109,7 @@ def compress_page(
         status_code=rendered.status_code,
         fresh_until=float("inf") if fresh_for is None else time.monotonic() + fresh_for,
         valid_until=rendered.valid_until,
+        last_modified_http=format_http_date(last_modified),
     )
 
 
@@ -185,7 +196,7 @@ def page_response(
         "vary": "Accept-Encoding",
         CACHED_HEADER: "hit" if hit else "miss",
     }
-    headers["last-modified"] = format_http_date(page.last_modified)
+    headers["last-modified"] = page.last_modified_http
     if page.status_code == 200 and not_modified(request, page.etag, page.last_modified):
         return Response(status_code=304, headers=headers)
     body, encoding = page.encoded(request.headers.get("accept-encoding", ""))

@@ -171,6 +171,12 @@ async def kept_page(
     generation = await version_memo(request).version(database(request), places_of)
     if generation is None:  # no counter to trust: render every time
         return page_response(request, compress_page(await build(), 0, 0.0), hit=False)
-    full_key = (request.url.scheme, request.headers.get("host", ""), i18n.page_key(), key)
+    # The scope's scheme, not ``request.url``'s: that builds a URL object on every hit.
+    full_key = (
+        request.scope.get("scheme", "http"),
+        request.headers.get("host", ""),
+        i18n.page_key(),
+        key,
+    )
     page, hit = await page_cache(request).page(full_key, generation, build)
     return page_response(request, page, hit=hit)

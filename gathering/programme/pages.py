@@ -229,7 +229,7 @@ async def now_page(request: Request) -> Response:
     if generation is None:
         return page_response(request, compress_page(await build(), 0, 0.0), hit=False)
     key = (
-        request.url.scheme,
+        request.scope.get("scheme", "http"),
         request.headers.get("host", ""),
         i18n.page_key(),
         ("now", request.path_params["slug"]),

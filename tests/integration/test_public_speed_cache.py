@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
 
 from gathering.core import schema
-from gathering.core.database import Database
+from gathering.core.database import Database, write_epoch
 from gathering.demo import NEXT_SLUG, load_demo
 from gathering.programme.page_cache import VersionMemo
 from gathering.programme.release import load_programme, release_programme
@@ -51,6 +51,24 @@ def counted(app: Starlette) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", _count)
+
+
+def remember_long(app: Starlette) -> int:
+    """Give ``app`` a version memo that does not age during a test (a rendering on a busy
+    machine may take longer than ``VERSION_MEMO_SECONDS``); the write epoch at this moment."""
+    app.state.version_memo = VersionMemo(fresh_for=3600.0)
+    return write_epoch()
+
+
+def assert_remembered(statements: list[str], since: int) -> None:
+    """A kept page answered from the remembered version ran no statement; unless a write unit of
+    this process finished since ``since`` (the mail sender and housekeeping run beside every
+    test app, and any write voids the memo), and then only its one version read."""
+    if write_epoch() == since:
+        assert statements == [], statements
+    else:
+        assert len(statements) <= 1, statements
+        assert all("public_generation" in statement for statement in statements), statements
 
 
 async def _execute(db: Database, statement: sa.Executable) -> None:
@@ -102,6 +120,7 @@ async def test_each_public_page_runs_no_statement_when_kept(
 ) -> None:
     paths = await _paths(db)
     for path in paths:
+        since = remember_long(app)
         with counted(app) as miss:
             first = await client.get(path)
         assert first.status_code == 200, path
@@ -112,7 +131,7 @@ async def test_each_public_page_runs_no_statement_when_kept(
         assert second.headers["x-page-cache"] == "hit", path
         assert second.text == first.text, path
         # Its version was read a moment ago and is remembered (programme.page_cache).
-        assert hit == [], (path, hit)
+        assert_remembered(hit, since)
     # Once the remembered version is old, a kept page costs its one version statement.
     app.state.version_memo = VersionMemo(fresh_for=0.0)
     for path in paths:

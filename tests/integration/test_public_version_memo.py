@@ -16,14 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
 
 from gathering.core import schema
-from gathering.core.database import Database
+from gathering.core.database import Database, write_epoch
 from gathering.demo import load_demo
 from gathering.programme.page_cache import VERSION_MEMO_SECONDS, VersionMemo
 from gathering.programme.release import load_programme, release_programme
 from gathering.registration import rules as reg
 from tests.conftest import TEST_SECRET
 from tests.helpers import csrf_from, parse_html, texts
-from tests.integration.test_public_speed_cache import counted
+from tests.integration.test_public_speed_cache import assert_remembered, counted, remember_long
 from tests.integration.test_registration_changes import (
     LINKS,
     SLUG,
@@ -73,10 +73,11 @@ async def test_registering_giving_up_and_a_cancelled_session_show_on_the_next_re
     path = f"/g/{SLUG}/s/{unions}"
     token = await _booked(db, "memo@example.org", [WELCOME])
     taken = await _taken(db, unions)
+    since = remember_long(app)
     assert (await _places_left(client, path))[0] == _left(capacity, taken)
     with counted(app) as kept:
         assert (await _places_left(client, path))[1] == "hit"
-    assert kept == []  # remembered: no statement
+    assert_remembered(kept, since)  # no statement
 
     # Registering for it through the app takes a place: the very next request shows it.
     form = await csrf_from(client, f"/r/{token}/sessions")
@@ -128,10 +129,12 @@ async def test_another_process_write_shows_within_the_memo_time(
     taken = await _taken(db, unions)
 
     # Remembered for a minute: the other process's write is not seen...
-    app.state.version_memo = VersionMemo(fresh_for=60.0)
+    since = remember_long(app)
     assert (await _places_left(client, path))[0] == _left(capacity, taken)
     await _write_elsewhere(db, sa.update(PS).where(PS.c.id == unions).values(places_taken=0))
-    assert await _places_left(client, path) == (_left(capacity, taken), "hit")
+    remembered = await _places_left(client, path)
+    if write_epoch() == since:  # (unless the app's mail sender or housekeeping wrote meanwhile)
+        assert remembered == (_left(capacity, taken), "hit")
     # ...until any write of this process, which voids the memo whatever it wrote.
     await _execute(db, sa.update(PS).where(PS.c.id == -1).values(places_taken=0))
     assert await _places_left(client, path) == (_left(capacity, 0), "miss")
@@ -172,9 +175,11 @@ async def test_requests_finding_the_version_old_at_once_share_one_read(
     path = f"/g/{SLUG}/s/{unions}"
     first = await client.get(path)
     app.state.version_memo = VersionMemo()  # nothing remembered: as when a second has passed
+    since = write_epoch()
     with counted(app) as statements:
         answers = await asyncio.gather(*(client.get(path) for _ in range(16)))
     assert [a.text for a in answers] == [first.text] * 16
     assert {a.headers["x-page-cache"] for a in answers} == {"hit"}
-    assert len(statements) == 1, statements
-    assert "public_generation" in statements[0]
+    # One read; one more for each write of the app's own background work meanwhile, if any.
+    assert 1 <= len(statements) <= 1 + write_epoch() - since, statements
+    assert all("public_generation" in statement for statement in statements)
