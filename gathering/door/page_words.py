@@ -5,8 +5,9 @@ its counters, camera, help desk and sign-out, and the pass page's PIN form.
 The page carries them as JSON in a ``data-words`` attribute (data, never inline script),
 so a scan page kept for use without signal keeps its words with it. ``{name}`` fields are
 filled in by the script. Plurals go as one form per CLDR plural category of the language
-(``zero``, ``one``, ``two``, ``few``, ``many``, ``other``), which the script picks with
-``Intl.PluralRules``.
+(``zero``, ``one``, ``two``, ``few``, ``many``, ``other``), with the category of each count
+up to 100 (browsers need not know the language's plural rules, nor its day and month names,
+which come too).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from functools import cache
 
 from babel import Locale
 
-from gathering.core.i18n import N_, current_language, gettext, ngettext
+from gathering.core.i18n import DEFAULT_LANGUAGE, N_, current_language, gettext, ngettext
 from gathering.door import words
 
 # The scan page: key → words.
@@ -181,11 +182,28 @@ NOT_KEPT: dict[str, str] = {
 @cache
 def _samples(language: str) -> dict[str, int]:
     """The smallest whole number of each CLDR plural category of ``language``."""
-    rule = Locale.parse({"en": "en_GB", "cy": "cy_GB"}.get(language, language)).plural_form
+    rule = Locale.parse(language).plural_form
     samples: dict[str, int] = {}
     for n in range(200):
         samples.setdefault(rule(n), n)
     return samples
+
+
+@cache
+def _categories(language: str) -> dict[str, str]:
+    """The plural category of each count up to 100 that is not "other" (Welsh: 0, 1, 2, 3 and
+    6): the script needs no Intl.PluralRules for the language, which a browser may lack."""
+    rule = Locale.parse(language).plural_form
+    return {str(n): rule(n) for n in range(101) if rule(n) != "other"}
+
+
+@cache
+def _calendar_names(language: str) -> tuple[list[str], list[str]]:
+    """CLDR's abbreviated weekday (Monday first) and month names of ``language``."""
+    names = Locale.parse(language)
+    days = names.days["format"]["abbreviated"]
+    months = names.months["format"]["abbreviated"]
+    return [days[i] for i in range(7)], [months[i] for i in range(1, 13)]
 
 
 def _plurals() -> dict[str, dict[str, str]]:
@@ -203,8 +221,11 @@ def scan_page_words() -> dict[str, object]:
     found: dict[str, object] = {key: gettext(text) for key, text in SCAN.items()}
     found.update({key: gettext(text) for key, text in NOT_KEPT.items()})
     found["plurals"] = _plurals()
+    found["plural_categories"] = _categories(current_language())
     found["offline_reasons"] = {code: words.reason(code) for code in OFFLINE_REASONS}
     found["language"] = current_language()
+    if current_language() != DEFAULT_LANGUAGE:  # English: the browser's own en-GB names
+        found["weekdays"], found["months"] = _calendar_names(current_language())
     return found
 
 

@@ -32,8 +32,15 @@
   // A plural: the form of count's CLDR category in the page's language.
   function sayCount(key, count, values) {
     var forms = (WORDS.plurals || {})[key] || {};
-    var category = count === 1 ? "one" : "other";
-    try { category = new Intl.PluralRules(LANGUAGE).select(count); } catch (e) { /* keep one/other */ }
+    // The category of each count up to 100 comes with the words (a browser may not know Welsh);
+    // above that, the browser's rules where it knows the language.
+    var known = WORDS.plural_categories || { 1: "one" };
+    var category = count <= 100 ? known[count] || "other" : "other";
+    if (count > 100) {
+      try {
+        if (Intl.PluralRules.supportedLocalesOf([LANGUAGE]).length) category = new Intl.PluralRules(LANGUAGE).select(count);
+      } catch (e) { /* "other" */ }
+    }
     var text = forms[category] || forms.other || key;
     return fill(text, Object.assign({ count: count }, values || {}));
   }
@@ -176,16 +183,29 @@
 
   var timeZone = data.timezone;
   function formatter(options) {
-    try { return new Intl.DateTimeFormat(LANGUAGE, Object.assign({ timeZone: timeZone }, options)); }
-    catch (e) { return new Intl.DateTimeFormat(LANGUAGE, options); }
+    try { return new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: timeZone }, options)); }
+    catch (e) { return new Intl.DateTimeFormat("en-GB", options); }
   }
-  var clockFormat = formatter({ hour: "2-digit", minute: "2-digit" });
+  // "14:05", or "Sat 25 Sep 14:05" on another day, on the gathering's clocks. Browsers need not
+  // know the page's language (Chromium may lack Welsh), so the day and month names come with the
+  // page's words (CLDR's, from the server) and the browser gives only numbers and the weekday.
+  var WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+  var clockFormat = formatter({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   var dayFormat = formatter({ weekday: "short", day: "numeric", month: "short" });
+  var dayParts = formatter({ weekday: "short", day: "numeric", month: "numeric" });
+  function day(moment) {
+    if (!WORDS.weekdays || !WORDS.months || !dayParts.formatToParts) return dayFormat.format(moment);
+    var part = {};
+    dayParts.formatToParts(moment).forEach(function (p) { part[p.type] = p.value; });
+    var weekday = WORDS.weekdays[WEEKDAYS.indexOf(String(part.weekday).slice(0, 3))];
+    var month = WORDS.months[Number(part.month) - 1];
+    return weekday && month ? weekday + " " + part.day + " " + month : dayFormat.format(moment);
+  }
   function when(iso) {
     var moment = new Date(iso);
     if (isNaN(moment.getTime())) return "";
     var sameDay = dayFormat.format(moment) === dayFormat.format(new Date());
-    return (sameDay ? "" : dayFormat.format(moment) + " ") + clockFormat.format(moment);
+    return (sameDay ? "" : day(moment) + " ") + clockFormat.format(moment);
   }
 
   var announceTimer = null;
