@@ -101,3 +101,11 @@ def test_the_scan_page_answers_in_welsh_online_and_offline(
     ]
     # Nothing on the page is wider than the phone.
     assert p.evaluate("() => document.documentElement.scrollWidth") <= 360
+
+    # A phone whose kept scan page is gone gets the worker's own no-signal page, in the words
+    # the scan page last told it (kept beside the page), not the browser's error.
+    p.evaluate("() => caches.open('gathering-door-v1').then((c) => c.delete('/door/scan'))")
+    p.reload()
+    expect(p.locator("html")).to_have_attribute("lang", "cy")
+    expect(p.locator("h1")).to_have_text("Dim signal")
+    expect(p.locator("p")).to_contain_text("Nid yw'r ffôn hwn wedi cadw'r dudalen sganio eto.")
