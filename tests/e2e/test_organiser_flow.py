@@ -80,7 +80,7 @@ def test_organiser_publishes_moves_and_releases_a_session(
     assert serious_accessibility_violations(p) == []
 
     p.goto(f"{live_server.url}/organiser/g/{SLUG}/sessions/new")  # type: ignore[attr-defined]
-    p.get_by_label("Title").fill("Organising in the workplace")  # type: ignore[attr-defined]
+    p.get_by_label("Title", exact=True).fill("Organising in the workplace")  # type: ignore[attr-defined]
     p.get_by_label("Day").fill("2019-09-23")  # type: ignore[attr-defined]
     p.get_by_label("Starts").fill("12:30")  # type: ignore[attr-defined]
     p.get_by_label("Ends").fill("13:30")  # type: ignore[attr-defined]
