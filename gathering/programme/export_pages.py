@@ -18,6 +18,7 @@ from gathering.core.render import database, settings
 from gathering.core.urls import url_path
 from gathering.programme.exports import SessionPath, frab_xml, schedule_json
 from gathering.programme.release import Programme, load_programme
+from gathering.programme.schedule2 import schedule2_json
 
 # application/vnd.c3voc.schedule+xml is registered, but browsers and some apps expect plain XML.
 FRAB_MEDIA_TYPE = "application/xml"
@@ -62,7 +63,13 @@ async def schedule_json_export(request: Request) -> Response:
     return await _export(request, "schedule_json", schedule_json, JSON_MEDIA_TYPE)
 
 
+async def schedule2_json_export(request: Request) -> Response:
+    """Schedule JSON v2: descriptions in every language given (issue 18)."""
+    return await _export(request, "schedule2_json", schedule2_json, JSON_MEDIA_TYPE)
+
+
 routes: list[BaseRoute] = [
     Route("/g/{slug}/schedule.xml", frab_schedule_xml, name="exports:frab_xml"),
     Route("/g/{slug}/schedule.json", schedule_json_export, name="exports:schedule_json"),
+    Route("/g/{slug}/schedule2.json", schedule2_json_export, name="exports:schedule2_json"),
 ]

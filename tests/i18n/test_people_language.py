@@ -15,11 +15,13 @@ import json
 import socket
 import threading
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import icalendar
+import jsonschema
 import lxml.html
 import pytest
 import sqlalchemy as sa
@@ -30,6 +32,7 @@ from gathering.core import i18n, migrate, schema
 from gathering.core.database import Database
 from gathering.core.settings import Settings
 from gathering.demo import NEXT_SLUG, load_demo
+from gathering.demo_data import NATIONAL
 from gathering.mail import messages as mail
 from gathering.mail import sender as mailer
 from gathering.programme.release import load_programme
@@ -56,7 +59,10 @@ LINKS = reg.Links(
 PLENARY = "Welcome: reclaiming our party"
 WELSH_TITLE = "Croeso: adennill ein plaid"
 WELSH_DESCRIPTION = "Agoriad y gynhadledd, gyda'r trefnwyr."
-CHANGED = "%(title)s has changed:"  # the "session changed" mail's sentence (templates/email)
+CHANGED = "%(title)s has changed:"
+SCHEMA2 = (
+    Path(__file__).resolve().parent.parent / "schemas/voc-schedule/json/schema2.json"
+)  # the "session changed" mail's sentence (templates/email)
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -455,6 +461,13 @@ async def test_organisers_set_the_default_language_and_readers_who_chose_none_ge
     ]
     saved = await _save_languages(client, default_language="cy")
     assert saved.status_code == 303
+    # The fields read in Welsh for an organiser who chose it.
+    client.cookies.set(i18n.COOKIE, "cy")
+    welsh = parse_html((await client.get(f"/organiser/g/{SLUG}/registration")).text)
+    client.cookies.delete(i18n.COOKIE)
+    assert texts(welsh, "//label[@for='default_language']") == ["Iaith tudalennau'r cynulliad"]
+    assert texts(welsh, "//label[@for='title_cy']") == ["Teitl (Cymraeg) (dewisol)"]
+    assert welsh.xpath("//fieldset[@id='languages']/legend/text()") == ["Ieithoedd"]
     g = schema.gathering
     [row] = await _rows(db, sa.select(g.c.default_language).where(g.c.slug == SLUG))
     assert row.default_language == "cy"
@@ -583,3 +596,43 @@ async def test_welsh_titles_and_descriptions_reach_pages_form_feeds_and_exports(
     assert event["description"].startswith(WELSH_DESCRIPTION)
     english_export = (await client.get(f"/g/{SLUG}/schedule.json?lang=en")).json()
     assert english_export["schedule"]["conference"]["title"] != "Paid â Gadael, Trefnwch"
+
+
+def _valid_schedule2(document: dict[str, Any]) -> None:
+    schema = json.loads(SCHEMA2.read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    errors = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(document)]
+    assert errors == []
+
+
+async def test_schedule_json_v2_carries_every_language_as_a_localisation_map(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+    plenary = await _session_id(db, PLENARY)
+    await _organiser(client)
+    await _edit_session_in_welsh(client, plenary)
+    await _save_languages(client, description_cy="Cynhadledd y gwanwyn.", default_language="cy")
+    await _release(client, "Welsh descriptions")
+    client.cookies.clear()
+
+    welsh = (await client.get(f"/g/{SLUG}/schedule2.json?lang=cy")).json()
+    english = (await client.get(f"/g/{SLUG}/schedule2.json?lang=en")).json()
+    for document in (welsh, english):
+        _valid_schedule2(document)
+        conference = document["schedule"]["conference"]
+        assert conference["languages"] == ["en", "cy"]
+        assert conference["defaults"] == {"language": "cy"}
+        assert conference["description"]["cy"] == "Cynhadledd y gwanwyn."
+        [event] = [e for e in document["schedule"]["events"] if e["url"].endswith(f"/s/{plenary}")]
+        assert event["description"]["cy"] == WELSH_DESCRIPTION
+        assert event["abstract"]["cy"] == WELSH_DESCRIPTION
+        assert event["description"]["en"] and event["description"]["en"] != WELSH_DESCRIPTION
+    welsh_titles = {e["title"] for e in welsh["schedule"]["events"]}
+    english_titles = {e["title"] for e in english["schedule"]["events"]}
+    assert WELSH_TITLE in welsh_titles and PLENARY not in welsh_titles
+    assert PLENARY in english_titles and WELSH_TITLE not in english_titles
+    # Every demo gathering's v2 export is valid, with no translations too.
+    for slug in (NATIONAL.slug, SLUG):
+        _valid_schedule2((await client.get(f"/g/{slug}/schedule2.json")).json())
