@@ -68,6 +68,8 @@ class GatheringSummary(NamedTuple):
     mode: str
     location: str
     session_count: int
+    translations: object = None  # issue 18: read with core.content (programme.gatherings)
+    title_lang: str = "en"  # the language ``title`` is in, once localised
 
 
 class ReleasableSession(NamedTuple):
@@ -242,13 +244,14 @@ async def listed_gatherings(conn: AsyncConnection) -> list[GatheringSummary]:
         .where(programme_session.c.gathering_id == gathering.c.id, _VISIBLE)
         .scalar_subquery()
     )
-    columns = [gathering.c[name] for name in GatheringSummary._fields[:-1]]
+    fields = GatheringSummary._fields
+    columns = [gathering.c[name] for name in fields[: fields.index("session_count")]]
     query = (
-        sa.select(*columns, session_count.label("session_count"))
+        sa.select(*columns, session_count.label("session_count"), gathering.c.translations)
         .where(gathering.c.is_listed.is_(True))
         .order_by(gathering.c.starts_on.desc(), gathering.c.id)
     )
-    return [GatheringSummary._make(row) for row in await conn.execute(query)]
+    return [GatheringSummary(*row) for row in await conn.execute(query)]
 
 
 async def listed_gathering_slugs(conn: AsyncConnection) -> list[str]:

@@ -553,6 +553,10 @@ async def test_welsh_titles_and_descriptions_reach_pages_form_feeds_and_exports(
     programme = parse_html((await client.get(f"/g/{SLUG}?lang=cy")).text)
     assert WELSH_TITLE in " ".join(texts(programme, "//main"))
     assert "Paid â Gadael, Trefnwch" in " ".join(texts(programme, "//h1"))
+    home = parse_html((await client.get("/?lang=cy")).text)
+    assert "Paid â Gadael, Trefnwch" in texts(home, "//main//h2")
+    english_home = parse_html((await client.get("/?lang=en")).text)
+    assert "Paid â Gadael, Trefnwch" not in texts(english_home, "//main//h2")
     # Content not in the page's language is marked: a session with no Welsh title on a Welsh
     # page is English; the Welsh title is not marked on a Welsh page, nor English on English.
     links = programme.xpath("//main//a[contains(@href, '/s/')]")
