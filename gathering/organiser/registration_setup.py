@@ -182,10 +182,10 @@ def parse_moment(text: str, timezone: str, field: str, errors: Form) -> dt.datet
         try:
             local = dt.datetime.strptime(value[:16], "%Y-%m-%d %H:%M")
         except ValueError:
-            errors[field] = window_words.BAD_MOMENT
+            errors[field] = gettext(window_words.BAD_MOMENT)
             return None
     if not FIRST_YEAR <= local.year <= LAST_YEAR:
-        errors[field] = window_words.MOMENT_OUT_OF_RANGE
+        errors[field] = gettext(window_words.MOMENT_OUT_OF_RANGE)
         return None
     return local.replace(tzinfo=zoneinfo.ZoneInfo(timezone)).astimezone(dt.UTC)
 
@@ -200,7 +200,7 @@ async def save_window(db: Database, actor: Actor | None, slug: str, form: Form) 
         opens = parse_moment(form.get("opens_at", ""), row.timezone, "opens_at", errors)
         closes = parse_moment(form.get("closes_at", ""), row.timezone, "closes_at", errors)
         if opens is not None and closes is not None and closes <= opens:
-            errors["closes_at"] = window_words.CLOSES_BEFORE_OPENS
+            errors["closes_at"] = gettext(window_words.CLOSES_BEFORE_OPENS)
         chosen = languages.checked(form, errors)  # issue 18: its languages, same form
         if errors:
             raise InvalidInput(errors)
@@ -238,7 +238,7 @@ async def save_session_window(
         opens = parse_moment(form.get("opens_at", ""), row.timezone, "opens_at", errors)
         closes = parse_moment(form.get("closes_at", ""), row.timezone, "closes_at", errors)
         if opens is not None and closes is not None and closes <= opens:
-            errors["closes_at"] = window_words.CLOSES_BEFORE_OPENS
+            errors["closes_at"] = gettext(window_words.CLOSES_BEFORE_OPENS)
         if errors:
             raise InvalidInput(errors)
         if not await store_session_window(

@@ -228,6 +228,21 @@ async def test_the_organisers_forms_refuse_in_welsh(
         "Rhowch yr amser dechrau fel oriau a munudau, er enghraifft 17:30."
     )
 
+    registration = await _welsh_page(client, f"/organiser/g/{SLUG}/registration")
+    assert _text(registration, "//h2[@id='window-title']") == "Agor neu gau'r cofrestru"
+    token = str(registration.xpath("string(//input[@name='csrftoken']/@value)"))
+    window = parse_html(
+        (
+            await client.post(
+                f"/organiser/g/{SLUG}/registration",
+                data={"csrftoken": token, "opens_at": "soon", "closes_at": ""},
+            )
+        ).text
+    )
+    assert _text(window, "//p[@id='opens_at-error']") == (
+        "Rhowch ddyddiad ac amser fel 2027-03-13 10:00, neu gadewch y maes yn wag."
+    )
+
     session_id = await _session_id(db, SUPPORTERS_TITLE)
     path = f"/organiser/g/{SLUG}/sessions/{session_id}/supporters"
     form = await _welsh_page(client, path)
