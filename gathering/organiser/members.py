@@ -245,8 +245,9 @@ async def invite(
             context={
                 "organisation_name": org.name,
                 "invited_by": actor.display_name,
-                "role_label": words.ROLE_LABELS[role],
-                "role_explained": words.ROLE_EXPLAINED[role],
+                # In the request's language, which the mail is written in (mail.queue).
+                "role_label": gettext(words.ROLE_LABELS[role]),
+                "role_explained": gettext(words.ROLE_EXPLAINED[role]),
                 "accept_url": accept_url.format(token=token),
                 "days": invitations.INVITATION_LIFETIME.days,
                 "invitation_id": invitation_id,  # so the row is emptied when it ends
