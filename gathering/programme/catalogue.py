@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.database import Database
 from gathering.core.errors import NotFound
+from gathering.core.i18n import gettext
 from gathering.programme import queries, wording
 from gathering.programme.published import Programme, PublicGathering, PublicSession
 from gathering.programme.queries import PublicSpeaker
@@ -61,7 +62,7 @@ async def load_session(db: Database, slug: str, session_id: int) -> tuple[Progra
     programme = await load_programme(db, slug)
     session = programme.session(session_id)
     if session is None:
-        raise NotFound(wording.NO_SUCH_SESSION)
+        raise NotFound(gettext(wording.NO_SUCH_SESSION))
     return programme, session
 
 
@@ -121,7 +122,7 @@ async def speaker_profile(db: Database, slug: str) -> SpeakerProfile:
     for profile in await list_speakers(db):
         if profile.slug == slug:
             return profile
-    raise NotFound(wording.NO_SPEAKER_HERE)
+    raise NotFound(gettext(wording.NO_SPEAKER_HERE))
 
 
 def _hosted(programmes: list[Programme]) -> dict[int, list[Appearance]]:
@@ -161,7 +162,7 @@ async def organisation_profile(db: Database, slug: str) -> OrganisationProfile:
 
     row = await db.read(_read)
     if row is None:
-        raise NotFound(wording.NO_ORGANISATION_HERE)
+        raise NotFound(gettext(wording.NO_ORGANISATION_HERE))
     hosted = _hosted(await released_programmes(db))
     return OrganisationProfile(
         row.id,

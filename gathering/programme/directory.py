@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
+from gathering.core.i18n import gettext
 from gathering.programme import wording
 from gathering.programme.catalogue import Appearance, released_programmes
 from gathering.programme.published import Programme, PublicGathering, PublicSession, Release
@@ -154,8 +155,8 @@ async def search_sessions(db: Database, query: str) -> SearchResult:
     query = query.strip()
     if len(query) > MAX_QUERY_LENGTH:
         raise InvalidInput(
-            {"q": wording.SEARCH_AT_MOST.format(limit=MAX_QUERY_LENGTH)},
-            wording.SEARCH_TOO_LONG,
+            {"q": gettext(wording.SEARCH_AT_MOST).format(limit=MAX_QUERY_LENGTH)},
+            gettext(wording.SEARCH_TOO_LONG),
         )
     words = tuple(dict.fromkeys(_folded(w) for w in query.split()))
     if not words:

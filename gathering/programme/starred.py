@@ -24,6 +24,7 @@ from gathering.calendars import rules as calendars
 from gathering.calendars.rules import FeedEvent, FeedInfo
 from gathering.core.caching import ExportCache, cached_response
 from gathering.core.errors import GatheringError, NotFound
+from gathering.core.i18n import gettext
 from gathering.core.render import database, render, settings
 from gathering.core.routing import MAX_ROW_ID
 from gathering.core.urls import url_path
@@ -45,19 +46,21 @@ class BadStarredList(GatheringError):
 def parse_starred(raw: str) -> tuple[int, ...]:
     """The distinct session ids of ``s`` in ascending order; BadStarredList in words otherwise."""
     if len(raw) > MAX_QUERY:
-        raise BadStarredList(words.STARRED_TOO_LONG)
+        raise BadStarredList(gettext(words.STARRED_TOO_LONG))
     ids: set[int] = set()
     for part in raw.replace(" ", ",").split(","):
         part = part.strip()
         if not part:
             continue
         if not (part.isascii() and part.isdigit()) or len(part) > 19 or int(part) > MAX_ROW_ID:
-            raise BadStarredList(words.STARRED_NOT_A_NUMBER.format(value=part[:40]))
+            raise BadStarredList(gettext(words.STARRED_NOT_A_NUMBER).format(value=part[:40]))
         ids.add(int(part))
     if not ids:
-        raise BadStarredList(words.STARRED_NONE)
+        raise BadStarredList(gettext(words.STARRED_NONE))
     if len(ids) > MAX_STARRED:
-        raise BadStarredList(words.STARRED_TOO_MANY.format(limit=MAX_STARRED, count=len(ids)))
+        raise BadStarredList(
+            gettext(words.STARRED_TOO_MANY).format(limit=MAX_STARRED, count=len(ids))
+        )
     return tuple(sorted(ids))
 
 
@@ -79,7 +82,9 @@ async def load_starred(request: Request) -> StarredList:
         sorted((s for s in programme.sessions if s.id in wanted), key=lambda s: (s.starts_at, s.id))
     )
     if not sessions:
-        raise NotFound(words.STARRED_NOT_IN_PROGRAMME.format(title=programme.gathering.title))
+        raise NotFound(
+            gettext(words.STARRED_NOT_IN_PROGRAMME).format(title=programme.gathering.title)
+        )
     return StarredList(programme, ids, sessions)
 
 

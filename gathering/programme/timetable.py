@@ -15,6 +15,7 @@ import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from gathering.core.i18n import gettext
 from gathering.programme import visitor_words as words
 from gathering.programme.published import PublicSession
 
@@ -62,8 +63,8 @@ def _room_key(session: PublicSession) -> tuple[int, str, str]:
         label = f"{room.name}, {room.venue.name}"
         return (0, f"{room.venue.name.casefold()}\x00{room.name.casefold()}\x00{room.id}", label)
     if session.format == "online":
-        return (1, "", words.ONLINE_COLUMN)
-    return (2, "", words.TBC_COLUMN)
+        return (1, "", gettext(words.ONLINE_COLUMN))
+    return (2, "", gettext(words.TBC_COLUMN))
 
 
 def _lanes(sessions: list[PublicSession]) -> list[int]:

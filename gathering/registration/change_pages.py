@@ -4,6 +4,7 @@ give up a place or everything (each asks first, then can be undone for a few min
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -12,11 +13,11 @@ from starlette.routing import Route
 
 from gathering.core.errors import InvalidInput, NotFound
 from gathering.core.http import NO_STORE
+from gathering.core.i18n import gettext
 from gathering.core.render import database, render, settings, wake_sender
 from gathering.registration import changing, undoing, words
 from gathering.registration import manage as booking_rules
 from gathering.registration.links import links
-from gathering.registration.mail_text import moment_text
 
 
 def _token(request: Request) -> str:
@@ -92,7 +93,7 @@ async def cancel_place(request: Request) -> Response:
         booking = await booking_rules.booking(db, _token(request), secret_key=config.secret_key)
         place = next((p for p in booking.places if p.id == place_id), None)
         if place is None:
-            raise NotFound(words.NOT_YOUR_PLACE)
+            raise NotFound(gettext(words.NOT_YOUR_PLACE))
         context = {"booking": booking, "place": place, "undo_minutes": config.undo_minutes}
         return render(request, "registration/give_up.html", context, headers=NO_STORE)
     until = await booking_rules.cancel_place(
@@ -155,7 +156,9 @@ def undo_notice(booking: booking_rules.Booking, place_id: str) -> str:
 
 
 def _clock(moment: dt.datetime, timezone: str) -> str:
-    return moment_text(moment, timezone).rsplit(" at ", 1)[-1]
+    """'14:30 BST': the clock of ``moment_text`` without its day."""
+    local = moment.astimezone(zoneinfo.ZoneInfo(timezone))
+    return f"{local:%H:%M} {local.tzname()}"
 
 
 GET_POST = ["GET", "POST"]

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
+from gathering.core.i18n import gettext
 from gathering.organiser import supporter_queries
 from gathering.programme import queries as programme_queries
 from gathering.programme.release import PublicSession
@@ -103,7 +104,11 @@ async def add_sessions(
         row = await registration_for_token(conn, token, links.secret_key)
         if row.status != "confirmed":
             pending = row.status == "pending"
-            why = words.CONFIRM_BEFORE_ADDING if pending else words.REGISTRATION_CANCELLED
+            why = (
+                gettext(words.CONFIRM_BEFORE_ADDING)
+                if pending
+                else gettext(words.REGISTRATION_CANCELLED)
+            )
             raise InvalidInput({"session_ids": why})
         page = await _offered(conn, row)
         if not page.is_open:
@@ -151,9 +156,9 @@ def _chosen(page: RegistrationPage, session_ids: tuple[str, ...]) -> tuple[Publi
     offered = {str(s.id): s for s in page.sessions}
     wanted = tuple(dict.fromkeys(session_ids))
     if not wanted:
-        raise InvalidInput({"session_ids": words.CHOOSE_SESSIONS_TO_ADD})
+        raise InvalidInput({"session_ids": gettext(words.CHOOSE_SESSIONS_TO_ADD)})
     if any(value not in offered for value in wanted):
-        raise InvalidInput({"session_ids": words.CHOOSE_SESSIONS})
+        raise InvalidInput({"session_ids": gettext(words.CHOOSE_SESSIONS)})
     return tuple(offered[value] for value in wanted)
 
 
@@ -185,7 +190,7 @@ async def change_ticket_type(
         moment = now or dt.datetime.now(dt.UTC)
         row = await registration_for_token(conn, token, links.secret_key)
         if row.status not in ("pending", "confirmed"):
-            raise InvalidInput({"ticket_type_id": words.REGISTRATION_CANCELLED})
+            raise InvalidInput({"ticket_type_id": gettext(words.REGISTRATION_CANCELLED)})
         # The same window as adding sessions: closed registration, or an ended gathering,
         # changes nothing.
         page = await _offered(conn, row)
@@ -193,7 +198,7 @@ async def change_ticket_type(
             raise InvalidInput({"ticket_type_id": _closed_text(page)})
         types = {str(t.id): t.name for t in await queries.ticket_types(conn, row.gathering_id)}
         if ticket_type_id not in types:
-            raise InvalidInput({"ticket_type_id": words.CHOOSE_TICKET_TYPE})
+            raise InvalidInput({"ticket_type_id": gettext(words.CHOOSE_TICKET_TYPE)})
         if str(row.ticket_type_id) == ticket_type_id:
             return False
         await queries.update_registration(conn, row.id, {"ticket_type_id": int(ticket_type_id)})

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
+from gathering.core.i18n import gettext
 from gathering.registration import queries, tokens, words
 from gathering.registration.booking_mail import queue_booking_mail
 from gathering.registration.places import claim_waiting_places
@@ -34,7 +35,7 @@ async def confirm_registration(
         moment = now or dt.datetime.now(dt.UTC)
         row = await queries.registration_by_id(conn, registration_id)
         if row is None or row.manage_key is None or row.status in ("cancelled", "anonymised"):
-            raise InvalidInput({"token": words.REGISTRATION_GONE})
+            raise InvalidInput({"token": gettext(words.REGISTRATION_GONE)})
         manage_url = links.manage_url(row.id, row.manage_key)
         if row.status == "confirmed":
             return Confirmed(manage_url, already=True)

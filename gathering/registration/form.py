@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.auth.accounts import check_email
-from gathering.core import clock
+from gathering.core import clock, i18n
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput, NotFound
 from gathering.core.i18n import gettext
@@ -114,7 +114,8 @@ class _KeptPage:
         return self.with_places
 
 
-_pages: OrderedDict[tuple[str, str], _KeptPage] = OrderedDict()
+# Keyed by language too (issue 18): the sessions' titles are in the reader's where given.
+_pages: OrderedDict[tuple[str, str, str], _KeptPage] = OrderedDict()
 
 
 async def _build_page(conn: AsyncConnection, slug: str, generation: int) -> _KeptPage:
@@ -148,7 +149,7 @@ async def _kept_page(conn: AsyncConnection, slug: str) -> tuple[_KeptPage, bool]
     """The gathering's kept page, read again if the public generation moved; and whether it is
     kept (False: the generation row is missing, so the page was read for this request only)."""
     generation = await queries.public_generation_number(conn)
-    key = (str(conn.engine.url), slug)
+    key = (str(conn.engine.url), slug, i18n.current_language())
     kept = _pages.get(key)
     if kept is None or generation is None or kept.generation != generation:
         # Read after the generation: a write between the two makes the number older than the
@@ -188,7 +189,7 @@ async def _page_of(
 async def _live_page(conn: AsyncConnection, slug: str) -> tuple[_KeptPage, bool, RegistrationPage]:
     """The kept page (and whether it is kept) with live places and its window applied: while
     the kept page is current, the generation and the places are read in one statement."""
-    key = (str(conn.engine.url), slug)
+    key = (str(conn.engine.url), slug, i18n.current_language())
     kept = _pages.get(key)
     if kept is not None:
         generation, taken = await queries.generation_and_places(conn, kept.row.id)
@@ -220,13 +221,19 @@ async def registration_page_keyed(db: Database, slug: str) -> tuple[Registration
 
     async def _read(conn: AsyncConnection) -> tuple[RegistrationPage, Hashable]:
         kept, is_kept, page = await _live_page(conn, slug)
+        language = i18n.current_language()
+        i18n.prefer_default(kept.row.default_language)  # issue 18: for a reader who chose none
+        if i18n.current_language() != language:
+            kept, is_kept, page = await _live_page(conn, slug)
         if not is_kept:
             return page, None
         window = page.window if isinstance(page, windows.WindowedPage) else None
         places = tuple((s.id, s.places_left) for s in page.sessions)
         return page, (str(conn.engine.url), slug, kept.generation, page.is_open, window, places)
 
-    return await db.read(_read)
+    page, key = await db.read(_read)
+    i18n.prefer_default(page.programme.gathering.default_language)  # rendered in it too
+    return page, key
 
 
 def clean_line(text: str) -> str:

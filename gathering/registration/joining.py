@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core import clock
 from gathering.core.database import Database
 from gathering.core.errors import NotFound
+from gathering.core.i18n import gettext
 from gathering.registration import joining_queries as queries
 from gathering.registration import words
 from gathering.registration.tokens import Links, join_token
@@ -116,7 +117,7 @@ async def _live_place(conn: AsyncConnection, token: str, secret_key: str) -> que
         or place.session_format not in queries.ONLINE_FORMATS
         or not place.meeting_url
     ):
-        raise NotFound(words.JOIN_LINK_DEAD)
+        raise NotFound(gettext(words.JOIN_LINK_DEAD))
     return place
 
 

@@ -16,6 +16,7 @@ from gathering.core import audit as audit_queries
 from gathering.core import clock
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput, NotFound
+from gathering.core.i18n import gettext
 from gathering.mail import messages as mail
 from gathering.privacy import erasure
 from gathering.privacy import queries as privacy_queries
@@ -92,7 +93,7 @@ async def registration_for_token(
     conn: AsyncConnection, token: str, secret_key: str
 ) -> RegistrationRow:
     """The live registration behind a manage token; NotFound for a forged or dead link."""
-    not_found = NotFound(words.MANAGE_LINK_INVALID)
+    not_found = NotFound(gettext(words.MANAGE_LINK_INVALID))
     registration_id = tokens.manage_id(token)
     if registration_id is None:
         raise not_found
@@ -189,7 +190,7 @@ async def cancel_place(
         row = await registration_for_token(conn, token, links.secret_key)
         place = await place_queries.place_by_id(conn, place_id) if 0 < place_id < 2**31 else None
         if place is None or place.registration_id != row.id:
-            raise NotFound(words.NOT_YOUR_PLACE)
+            raise NotFound(gettext(words.NOT_YOUR_PLACE))
         if undo_minutes and row.status in ("pending", "confirmed"):
             until = moment + dt.timedelta(minutes=undo_minutes)
             gave_up = await place_queries.give_up_place(conn, place.id, moment, until)
@@ -235,7 +236,7 @@ async def cancel_registration(
             context={
                 "name": row.name,
                 "gathering_title": gathering.title,
-                "what_text": words.EVERYTHING_CANCELLED,
+                "what_text": gettext(words.EVERYTHING_CANCELLED),
             },
         )
         return None
@@ -311,7 +312,7 @@ async def personal_data(db: Database, token: str, *, secret_key: str) -> dict[st
             ],
             "check_ins": [
                 {
-                    "session": c.session_title or words.WHOLE_GATHERING,
+                    "session": c.session_title or gettext(words.WHOLE_GATHERING),
                     "kind": c.kind,
                     "door": c.door,
                     "at": c.at.astimezone(zone).isoformat(),
@@ -411,9 +412,9 @@ async def ticket(
         row = await registration_for_token(conn, token, secret_key)
         b = await booking_of(conn, row, token)
         if b.status != "confirmed" or row.manage_key is None:
-            raise NotFound(words.NO_TICKET_YET)
+            raise NotFound(gettext(words.NO_TICKET_YET))
         if not b.has_ticket:
-            raise NotFound(words.WAITING_LIST_ONLY)
+            raise NotFound(gettext(words.WAITING_LIST_ONLY))
         joining = {}
         for place in b.places:
             online = place.session.format in ("online", "hybrid")

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
+from gathering.core.i18n import gettext
 from gathering.programme import queries as programme_queries
 from gathering.programme.release import programme_for_row
 from gathering.registration import place_queries, queries, tokens, words
@@ -38,15 +39,15 @@ async def offer_view(
             None if place is None else await queries.registration_by_id(conn, place.registration_id)
         )
         if place is None or person is None or person.manage_key is None:
-            raise InvalidInput({"token": words.OFFER_LINK_INVALID})
+            raise InvalidInput({"token": gettext(words.OFFER_LINK_INVALID)})
         if place.status == "confirmed":
-            raise InvalidInput({"token": words.OFFER_TAKEN})
+            raise InvalidInput({"token": gettext(words.OFFER_TAKEN)})
         if place.status != "offered" or (place.offered_until and place.offered_until < moment):
-            raise InvalidInput({"token": words.OFFER_LAPSED})
+            raise InvalidInput({"token": gettext(words.OFFER_LAPSED)})
         gathering = await programme_queries.gathering_row(conn, gathering_id=person.gathering_id)
         session = (await programme_for_row(conn, gathering)).session(place.session_id)
         if session is None:
-            raise InvalidInput({"token": words.OFFER_LAPSED})
+            raise InvalidInput({"token": gettext(words.OFFER_LAPSED)})
         shown = session_context(session, gathering.timezone, "offered")
         until = place.offered_until
         return OfferView(

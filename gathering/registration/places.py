@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
+from gathering.core.i18n import gettext
 from gathering.mail import messages as mail
 from gathering.programme import queries as programme_queries
 from gathering.programme.release import programme_for_row
@@ -91,7 +92,7 @@ async def offer_next(
     gathering = await programme_queries.gathering_row(conn, gathering_id=person.gathering_id)
     programme = await programme_for_row(conn, gathering)
     session = programme.session(session_id)
-    title = session.title if session else words.A_SESSION
+    title = session.title if session else gettext(words.A_SESSION)
     when = session_context(session, gathering.timezone, "offered")["when_text"] if session else ""
     # Issue 16: the rest of the booking too, places and waiting-list entries apart.
     made = await booking_mail(conn, person, links, programme=programme, with_files=False)
@@ -241,7 +242,7 @@ async def _mail_cancelled(conn: AsyncConnection, row: RegistrationRow, now: dt.d
         context={
             "name": row.name,
             "gathering_title": gathering.title,
-            "what_text": words.EVERYTHING_CANCELLED,
+            "what_text": gettext(words.EVERYTHING_CANCELLED),
         },
     )
 
@@ -257,20 +258,20 @@ async def accept_offer(db: Database, token: str, *, links: Links, offer_hours: i
             None if place is None else await queries.registration_by_id(conn, place.registration_id)
         )
         if place is None or person is None or person.manage_key is None:
-            raise InvalidInput({"token": words.OFFER_LINK_INVALID})
+            raise InvalidInput({"token": gettext(words.OFFER_LINK_INVALID)})
         manage_url = links.manage_url(person.id, person.manage_key)
         if place.status == "confirmed":
             return manage_url  # accepted before: harmless
         if place.status != "offered" or (place.offered_until and place.offered_until < now):
-            raise InvalidInput({"token": words.OFFER_LAPSED})
+            raise InvalidInput({"token": gettext(words.OFFER_LAPSED)})
         if not await place_queries.set_place_status(
             conn, place.id, "confirmed", now, from_status="offered"
         ):
-            raise InvalidInput({"token": words.OFFER_LAPSED})
+            raise InvalidInput({"token": gettext(words.OFFER_LAPSED)})
         # Issue 16: the booking as it now stands, with the ticket if this is the first place.
         gathering = await programme_queries.gathering_row(conn, gathering_id=person.gathering_id)
         session = (await programme_for_row(conn, gathering)).session(place.session_id)
-        title = session.title if session else words.A_SESSION
+        title = session.title if session else gettext(words.A_SESSION)
         await queue_booking_mail(conn, person, links, now, changes=[words.offer_taken(title)])
         return manage_url
 

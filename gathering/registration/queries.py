@@ -9,10 +9,11 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.core.i18n import current_language
+from gathering.core import i18n
 from gathering.core.schema import (
     check_in,
     consent,
+    gathering,
     organisation,
     outbox,
     programme_session,
@@ -129,7 +130,20 @@ _LIVE_REGISTRATION_ID = sa.select(registration.c.id).where(
 _REGISTRATION_BY_ID = sa.select(*_REGISTRATION_COLUMNS).where(
     registration.c.id == sa.bindparam("registration_id")
 )
-_INSERT_REGISTRATION = sa.insert(registration).returning(registration.c.id)
+# Issue 18: the language they registered in; a reader who chose none registered in their
+# gathering's default (the page they read was in it), read inside the INSERT.
+_INSERT_REGISTRATION = (
+    sa.insert(registration)
+    .values(
+        language=sa.func.coalesce(
+            sa.bindparam("chosen_language", type_=sa.String),
+            sa.select(gathering.c.default_language)
+            .where(gathering.c.id == sa.bindparam("for_gathering"))
+            .scalar_subquery(),
+        )
+    )
+    .returning(registration.c.id)
+)
 _INSERT_CONSENT = sa.insert(consent)
 
 
@@ -220,7 +234,13 @@ async def live_registration_id(conn: AsyncConnection, gathering_id: int, email: 
 async def insert_registration(conn: AsyncConnection, new: NewRegistration) -> int:
     """Insert a pending registration; its id. It keeps the request's language (issue 18): every
     mail to them is rendered in it (``mail.queries.queue_message``)."""
-    values = {**new._asdict(), "status": "pending", "language": current_language()}
+    chose = not i18n.page_key().startswith("?")  # an explicit or a browser's choice
+    values = {
+        **new._asdict(),
+        "status": "pending",
+        "chosen_language": i18n.current_language() if chose else None,
+        "for_gathering": new.gathering_id,
+    }
     return int((await conn.execute(_INSERT_REGISTRATION, values)).scalar_one())
 
 

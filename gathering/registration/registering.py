@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.database import Database
 from gathering.core.errors import Conflict, InvalidInput
+from gathering.core.i18n import gettext
 from gathering.mail import messages as mail
 from gathering.organiser import supporter_queries
 from gathering.programme.release import PublicSession
@@ -175,7 +176,7 @@ async def _still_offered(db: Database, accepted: Accepted) -> None:
         return any(t.id == accepted.form.ticket_type_id for t in offered)
 
     if not await db.read(_read):
-        raise InvalidInput({"ticket_type_id": words.CHOOSE_TICKET_TYPE})
+        raise InvalidInput({"ticket_type_id": gettext(words.CHOOSE_TICKET_TYPE)})
 
 
 async def _accept(
@@ -283,7 +284,9 @@ async def _insert(
             conn, registration_id, CONTACT, int(organisation.value), text, now
         )
     if form.constituency_match:
-        await queries.insert_consent(conn, registration_id, MATCH, None, words.MATCH_TEXT, now)
+        await queries.insert_consent(
+            conn, registration_id, MATCH, None, gettext(words.MATCH_TEXT), now
+        )
     if mail_too:
         await mail.queue(
             conn,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from itsdangerous import BadSignature, SignatureExpired, Signer, URLSafeTimedSerializer
 
 from gathering.core.errors import InvalidInput
+from gathering.core.i18n import gettext
 from gathering.registration import words
 
 
@@ -116,11 +117,11 @@ def confirm_id(token: str, secret_key: str, confirm_hours: int) -> int:
     try:
         value = _serializer(secret_key, "confirm").loads(token, max_age=confirm_hours * 3600)
     except SignatureExpired:
-        raise InvalidInput({"token": words.CONFIRM_LINK_EXPIRED}) from None
+        raise InvalidInput({"token": gettext(words.CONFIRM_LINK_EXPIRED)}) from None
     except (BadSignature, ValueError, TypeError):
-        raise InvalidInput({"token": words.CONFIRM_LINK_INVALID}) from None
+        raise InvalidInput({"token": gettext(words.CONFIRM_LINK_INVALID)}) from None
     if not isinstance(value, int):
-        raise InvalidInput({"token": words.CONFIRM_LINK_INVALID})
+        raise InvalidInput({"token": gettext(words.CONFIRM_LINK_INVALID)})
     return value
 
 
@@ -129,7 +130,7 @@ def offer_id(token: str, secret_key: str) -> int:
     try:
         place_id = _serializer(secret_key, "offer").loads(token)
     except (BadSignature, ValueError, TypeError):
-        raise InvalidInput({"token": words.OFFER_LINK_INVALID}) from None
+        raise InvalidInput({"token": gettext(words.OFFER_LINK_INVALID)}) from None
     if not isinstance(place_id, int):
-        raise InvalidInput({"token": words.OFFER_LINK_INVALID})
+        raise InvalidInput({"token": gettext(words.OFFER_LINK_INVALID)})
     return place_id

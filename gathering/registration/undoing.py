@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.database import Database
 from gathering.core.errors import Conflict, NotFound
+from gathering.core.i18n import gettext
 from gathering.registration import place_queries, queries, words
 from gathering.registration.manage import registration_for_token
 
@@ -36,12 +37,12 @@ async def undo_give_up(
         row = await registration_for_token(conn, token, secret_key)
         place = await place_queries.place_by_id(conn, place_id) if 0 < place_id < 2**31 else None
         if place is None or place.registration_id != row.id:
-            raise NotFound(words.NOT_YOUR_PLACE)
+            raise NotFound(gettext(words.NOT_YOUR_PLACE))
         if row.status not in ("pending", "confirmed"):
-            raise Conflict(words.UNDO_CANCELLED_FIRST)
+            raise Conflict(gettext(words.UNDO_CANCELLED_FIRST))
         status = await place_queries.undo_give_up(conn, place.id, moment)
         if status is None:
-            raise Conflict(words.TOO_LATE_TO_UNDO)
+            raise Conflict(gettext(words.TOO_LATE_TO_UNDO))
         return status
 
     return await db.write(_write, serializable=False)
@@ -57,7 +58,7 @@ async def undo_cancellation(
         row = await registration_for_token(conn, token, secret_key)
         deadline = row.undo_until
         if row.status != "cancelled" or deadline is None:
-            raise Conflict(words.TOO_LATE_TO_UNDO)
+            raise Conflict(gettext(words.TOO_LATE_TO_UNDO))
         # Places first, then the registration: the order the housekeeping's closing takes its
         # rows in, so the two never wait for each other. Only the places the cancellation gave
         # up come back (a place given up before has its own window); if the registration cannot
@@ -67,10 +68,10 @@ async def undo_cancellation(
                 await place_queries.undo_give_up(conn, place.id, moment, batch=deadline)
         status = "confirmed" if row.confirmed_at is not None else "pending"
         if not await queries.undo_cancellation(conn, row.id, status, moment):
-            raise Conflict(words.TOO_LATE_TO_UNDO)
+            raise Conflict(gettext(words.TOO_LATE_TO_UNDO))
 
     try:
         await db.write(_write, serializable=False)
     except exc.IntegrityError:
         # One live registration per address: they registered again since.
-        raise Conflict(words.REGISTERED_AGAIN_SINCE) from None
+        raise Conflict(gettext(words.REGISTERED_AGAIN_SINCE)) from None

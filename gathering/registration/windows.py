@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core import clock
 from gathering.core.database import Database
+from gathering.core.i18n import gettext
 from gathering.programme.release import PublicSession
 from gathering.registration import window_words as words
 from gathering.registration.form import RegistrationPage
@@ -46,11 +47,24 @@ Kind = Literal["open", "full", "not_yet", "closed", "ended", "unreleased", "canc
 
 @dataclass(frozen=True)
 class WindowState:
-    """Whether registration is open, the sentence a person reads, and when that may change."""
+    """Whether registration is open, the sentence a person reads, and when that may change.
+
+    ``message`` is the sentence's msgid (window_words); ``text`` is it in the reader's language,
+    with ``moment`` on the gathering's clocks when it names one (made only when shown: the form
+    judges every session's window and shows none of their sentences)."""
 
     kind: Kind
-    text: str
+    message: str
     changes_at: dt.datetime | None = None  # the next boundary; None: not by time alone
+    moment: dt.datetime | None = None
+    timezone: str = "UTC"
+
+    @property
+    def text(self) -> str:
+        sentence = gettext(self.message)
+        if self.moment is None:
+            return sentence
+        return sentence.format(moment=moment_text(self.moment, self.timezone))
 
     @property
     def is_open(self) -> bool:
@@ -100,16 +114,13 @@ def gathering_state(row: GatheringWindowRow, now: dt.datetime) -> WindowState:
         return WindowState("closed", words.NOT_OPENED)
     opens, closes = row.registration_opens_at, row.registration_closes_at
     if opens is not None and now < opens:
-        text = words.OPENS_ON.format(moment=moment_text(opens, row.timezone))
-        return WindowState("not_yet", text, opens)
+        return WindowState("not_yet", words.OPENS_ON, opens, opens, row.timezone)
     if closes is not None and now >= closes:
-        text = words.CLOSED_ON.format(moment=moment_text(closes, row.timezone))
-        return WindowState("closed", text, ends)
+        return WindowState("closed", words.CLOSED_ON, ends, closes, row.timezone)
     until = _earliest(closes, ends)
-    text = (
-        words.OPEN_UNTIL.format(moment=moment_text(closes, row.timezone)) if closes else words.OPEN
-    )
-    return WindowState("open", text, until)
+    if closes:
+        return WindowState("open", words.OPEN_UNTIL, until, closes, row.timezone)
+    return WindowState("open", words.OPEN, until)
 
 
 def session_state(
@@ -132,21 +143,17 @@ def session_state(
     closes = own.registration_closes_at if own is not None else None
     zone = gathering.timezone
     if opens is not None and now < opens:
-        text = words.OPENS_ON.format(moment=moment_text(opens, zone))
-        return WindowState("not_yet", text, _earliest(opens, overall.changes_at))
+        return WindowState(
+            "not_yet", words.OPENS_ON, _earliest(opens, overall.changes_at), opens, zone
+        )
     if closes is not None and now >= closes:
-        text = words.CLOSED_ON.format(moment=moment_text(closes, zone))
-        return WindowState("closed", text, session.ends_at)
+        return WindowState("closed", words.CLOSED_ON, session.ends_at, closes, zone)
     until = _earliest(closes, overall.changes_at, session.ends_at)
     if session.places_left == 0:
         return WindowState("full", words.FULL, until)
-    return WindowState(
-        "open",
-        overall.text
-        if closes is None
-        else words.OPEN_UNTIL.format(moment=moment_text(closes, zone)),
-        until,
-    )
+    if closes is None:
+        return dataclasses.replace(overall, changes_at=until)
+    return WindowState("open", words.OPEN_UNTIL, until, closes, zone)
 
 
 # --- what registering and the pages call ------------------------------------------------------
@@ -194,7 +201,7 @@ def why_closed(page: RegistrationPage) -> str:
     """What a refused registration is told: the window's own reason."""
     if isinstance(page, WindowedPage) and not page.window.is_open:
         return page.window.text
-    return words.CLOSED
+    return gettext(words.CLOSED)
 
 
 async def gathering_page_state(

@@ -37,8 +37,11 @@
       bar.hidden = true;
       return;
     }
+    /* A language with more plural forms than one and many (Welsh: two, few, many) gives the
+       counts that differ as data-n-2, data-n-3, data-n-6. */
     var words = starred.length === 1 ? bar.getAttribute("data-one")
-      : bar.getAttribute("data-many").replace("{count}", String(starred.length));
+      : (bar.getAttribute("data-n-" + starred.length) || bar.getAttribute("data-many"))
+        .replace("{count}", String(starred.length));
     bar.querySelector(".starred-count").textContent = words;
     var feed = bar.getAttribute("data-feed") + query();
     bar.querySelector(".starred-page").href = bar.getAttribute("data-page") + query();
