@@ -486,6 +486,17 @@ async def test_organisers_set_the_default_language_and_readers_who_chose_none_ge
         again = parse_html((await client.get(path)).text)  # the kept page for nobody
         assert _lang(again) == "cy", path
 
+    # The registration form too, kept apart per language; registering from it keeps Welsh.
+    form = parse_html((await client.get(f"/g/{SLUG}/register")).text)
+    assert _lang(form) == "cy"
+    assert _lang(parse_html((await client.get(f"/g/{SLUG}/register?lang=en")).text)) != "cy"
+    assert _lang(parse_html((await client.get(f"/g/{SLUG}/register")).text)) == "cy"
+    plenary = await _session_id(db, PLENARY)
+    await _register_by_form(client, db, "nobody@example.org", plenary)
+    await _register_by_form(client, db, "english@example.org", plenary, cookie="en")
+    assert (await _registration(db, "nobody@example.org")).language == "cy"
+    assert (await _registration(db, "english@example.org")).language == "en"
+
 
 async def test_mail_to_a_registrant_of_unknown_language_takes_the_gatherings_default(
     db: Database,
