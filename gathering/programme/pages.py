@@ -396,6 +396,7 @@ TEMPLATE_FILTERS: dict[str, Callable[..., Any]] = {
     "short_moment": short_moment,
     "zone_abbreviation": zone_abbreviation,
     "change_lines": change_lines,
+    "on_day": wording.on_day,
 }
 TEMPLATE_GLOBALS: dict[str, Any] = {
     "ACCESS_LABELS": ACCESS_LABELS,

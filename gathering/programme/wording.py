@@ -109,6 +109,14 @@ def short_moment(moment: dt.datetime, timezone: str) -> str:
     return f"{local:%a} {local.day} {local:%b %H:%M}"
 
 
+def on_day(day_text: str) -> str:
+    """A day ('Dydd Sul 22 Medi') as it reads inside a sentence, as an adverb of time or after
+    'tan' or 'ar': Welsh mutates it ('ddydd Sul 22 Medi'); English is left as it is."""
+    if day_text.startswith("Dydd ") and i18n.current_language() == "cy":
+        return "ddydd " + day_text[len("Dydd ") :]
+    return day_text
+
+
 def moved_text(label: str, before: str | None, after: str | None, timezone: str) -> str:
     """'Time changed from Mon 23 Sep 18:30 to 19:00' (the clock only, on the same day)."""
     if before is None or after is None:
