@@ -86,7 +86,7 @@ async def load_programme(
     async def _read(conn: AsyncConnection) -> Programme:
         row = await queries.gathering_row(conn, slug=slug)
         if row is None:
-            raise NotFound(wording.NO_GATHERING_HERE)
+            raise NotFound(i18n.gettext(wording.NO_GATHERING_HERE))
         if its_pages:
             i18n.prefer_default(row.default_language)  # issue 18: read in its own language
         return await programme_for_row(conn, row, live_places=live_places)
@@ -155,7 +155,7 @@ async def _parsed_release(
         return parsed
     release_row = await queries.release_by_id(conn, head.id)
     if release_row is None:  # deleted with its gathering since the head was read
-        raise NotFound(wording.NO_GATHERING_HERE)
+        raise NotFound(i18n.gettext(wording.NO_GATHERING_HERE))
     parsed = _ParsedRelease(
         sessions=tuple(
             session_from_json(item, language) for item in release_row.snapshot["sessions"]
@@ -179,7 +179,7 @@ async def list_releases(db: Database, slug: str) -> tuple[PublicGathering, list[
     async def _read(conn: AsyncConnection) -> tuple[PublicGathering, list[Release]]:
         row = await queries.gathering_row(conn, slug=slug)
         if row is None:
-            raise NotFound(wording.NO_GATHERING_HERE)
+            raise NotFound(i18n.gettext(wording.NO_GATHERING_HERE))
         i18n.prefer_default(row.default_language)
         releases = [
             Release(r.number, r.released_at, r.note, tuple(change_from_json(c) for c in r.changes))
@@ -231,13 +231,13 @@ async def release_programme(
         now = utc_now().replace(microsecond=0)
         row = await queries.gathering_by_id(conn, gathering_id)
         if row is None:
-            raise NotFound(wording.NO_SUCH_GATHERING)
+            raise NotFound(i18n.gettext(wording.NO_SUCH_GATHERING))
         previous = await queries.latest_release(conn, gathering_id)
         before = _snapshot_sessions(previous)
         current = await current_sessions(conn, gathering_id)
         changes = diff_sessions(before, current)
         if previous is not None and not changes and note.strip() == "":
-            raise Conflict(wording.NOTHING_TO_RELEASE)
+            raise Conflict(i18n.gettext(wording.NOTHING_TO_RELEASE))
         changed_ids = {c.session_id for c in changes if "withdrawn" not in c.kinds}
         for item in current.values():
             if item["id"] in changed_ids:
