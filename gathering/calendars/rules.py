@@ -45,6 +45,7 @@ from gathering.calendars.serialising import (
 )
 from gathering.core.database import Database
 from gathering.core.errors import NotFound
+from gathering.core.i18n import gettext
 from gathering.programme.published import Programme, PublicGathering, PublicSession
 from gathering.programme.release import load_programme
 from gathering.registration import joining
@@ -341,7 +342,7 @@ def track_sessions(programme: Programme, track_slug: str) -> tuple[str, list[Pub
     """The track's name and its released sessions; NotFound if no released session has it."""
     sessions = [s for s in programme.sessions if s.track and s.track.slug == track_slug]
     if not sessions:
-        raise NotFound(words.NO_SUCH_TRACK)
+        raise NotFound(gettext(words.NO_SUCH_TRACK))
     assert sessions[0].track is not None
     return sessions[0].track.name, sessions
 
@@ -397,7 +398,7 @@ async def ensure_feed_key(conn: AsyncConnection, registration_id: int) -> str:
     """The registration's personal feed key, created if it has none (call inside a write unit)."""
     row = await queries.feed_key_of_registration(conn, registration_id)
     if row is None:
-        raise NotFound(words.NO_SUCH_REGISTRATION)
+        raise NotFound(gettext(words.NO_SUCH_REGISTRATION))
     if row.feed_key:
         return row.feed_key
     key = new_feed_key()
@@ -411,7 +412,7 @@ async def rotate_feed_key(db: Database, feed_key: str) -> str:
 
     async def _write(conn: AsyncConnection) -> str:
         if await queries.replace_feed_key(conn, feed_key, new_key) != 1:
-            raise NotFound(words.NO_CALENDAR_HERE)
+            raise NotFound(gettext(words.NO_CALENDAR_HERE))
         return new_key
 
     return await db.write(_write)
@@ -432,7 +433,7 @@ async def load_agenda(
     async def _person(conn: AsyncConnection) -> tuple[int, str, list[int], joining.PersonalLinks]:
         row = await queries.registration_by_feed_key(conn, feed_key)
         if row is None or row.status != "confirmed":
-            raise NotFound(words.NO_CALENDAR_HERE)
+            raise NotFound(gettext(words.NO_CALENDAR_HERE))
         session_ids = await queries.confirmed_place_session_ids(conn, row.id)
         personal = await joining.personal_links(
             conn, row.id, links, reveal_minutes=reveal_minutes, now=now
