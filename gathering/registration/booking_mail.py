@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.calendars import rules as calendars
+from gathering.core.i18n import use_language
 from gathering.mail import messages as mail
 from gathering.programme import queries as programme_queries
 from gathering.programme.release import Programme, programme_for_row
 from gathering.registration import place_queries, words
 from gathering.registration.mail_text import session_context
 from gathering.registration.place_queries import PlaceRow
-from gathering.registration.queries import RegistrationRow
+from gathering.registration.queries import RegistrationRow, registrant_language
 from gathering.registration.tokens import Links
 
 WAITING = ("waitlisted", "offered")
@@ -125,7 +126,9 @@ async def queue_booking_mail(
 ) -> None:
     """Queue the mail of the booking as it now stands (``registration_confirmed`` on confirming,
     ``booking_changed`` after a change)."""
-    made = await booking_mail(conn, row, links, ticket_code=ticket_code, changes=changes)
+    # Worded in their language (issue 18): its dates, places and the calendar's name.
+    with use_language(await registrant_language(conn, row)):
+        made = await booking_mail(conn, row, links, ticket_code=ticket_code, changes=changes)
     await mail.queue(
         conn,
         kind=kind,

@@ -16,7 +16,7 @@ from gathering.core import audit as audit_queries
 from gathering.core import clock
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput, NotFound
-from gathering.core.i18n import gettext
+from gathering.core.i18n import gettext, use_language
 from gathering.mail import messages as mail
 from gathering.privacy import erasure
 from gathering.privacy import queries as privacy_queries
@@ -227,6 +227,8 @@ async def cancel_registration(
             return until
         await cancel_all(conn, row, links, offer_hours, moment, status="cancelled")
         gathering = await programme_queries.gathering_row(conn, gathering_id=row.gathering_id)
+        with use_language(await queries.registrant_language(conn, row)):  # issue 18
+            what = gettext(words.EVERYTHING_CANCELLED)
         await mail.queue(
             conn,
             kind="registration_cancelled",
@@ -236,7 +238,7 @@ async def cancel_registration(
             context={
                 "name": row.name,
                 "gathering_title": gathering.title,
-                "what_text": gettext(words.EVERYTHING_CANCELLED),
+                "what_text": what,
             },
         )
         return None

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
-from gathering.core.i18n import gettext
+from gathering.core.i18n import gettext, use_language
 from gathering.mail import messages as mail
 from gathering.programme import queries as programme_queries
 from gathering.programme.release import programme_for_row
@@ -90,12 +90,17 @@ async def offer_next(
     if person is None or person.manage_key is None:
         return  # cannot happen: only confirmed people still holding their link wait here
     gathering = await programme_queries.gathering_row(conn, gathering_id=person.gathering_id)
-    programme = await programme_for_row(conn, gathering)
-    session = programme.session(session_id)
-    title = session.title if session else gettext(words.A_SESSION)
-    when = session_context(session, gathering.timezone, "offered")["when_text"] if session else ""
-    # Issue 16: the rest of the booking too, places and waiting-list entries apart.
-    made = await booking_mail(conn, person, links, programme=programme, with_files=False)
+    # Worded in their language (issue 18), not that of whoever freed the place.
+    with use_language(await queries.registrant_language(conn, person)):
+        programme = await programme_for_row(conn, gathering)
+        session = programme.session(session_id)
+        title = session.title if session else gettext(words.A_SESSION)
+        when = (
+            session_context(session, gathering.timezone, "offered")["when_text"] if session else ""
+        )
+        expires_text = moment_text(until, gathering.timezone)
+        # Issue 16: the rest of the booking too, places and waiting-list entries apart.
+        made = await booking_mail(conn, person, links, programme=programme, with_files=False)
     booked = made.context
     await mail.queue(
         conn,
@@ -108,7 +113,7 @@ async def offer_next(
             "session_title": title,
             "when_text": when,
             "accept_url": links.offer_url(waiting.id),
-            "offer_expires_text": moment_text(until, gathering.timezone),
+            "offer_expires_text": expires_text,
             "manage_url": links.manage_url(person.id, person.manage_key),
             "places": booked["places"],
             "waiting": booked["waiting"],
@@ -221,18 +226,21 @@ async def close_undo_windows(
         if row is None or row.status != "confirmed" or row.manage_key is None:
             continue
         gathering = await programme_queries.gathering_row(conn, gathering_id=row.gathering_id)
-        programme = await programme_for_row(conn, gathering)
-        changes = [
-            words.given_up(s.title, was_waiting=waiting)
-            for i, waiting in gone
-            if (s := programme.session(i)) is not None
-        ]
+        with use_language(await queries.registrant_language(conn, row)):  # issue 18
+            programme = await programme_for_row(conn, gathering)
+            changes = [
+                words.given_up(s.title, was_waiting=waiting)
+                for i, waiting in gone
+                if (s := programme.session(i)) is not None
+            ]
         await queue_booking_mail(conn, row, links, now, changes=changes)
     return closed
 
 
 async def _mail_cancelled(conn: AsyncConnection, row: RegistrationRow, now: dt.datetime) -> None:
     gathering = await programme_queries.gathering_row(conn, gathering_id=row.gathering_id)
+    with use_language(await queries.registrant_language(conn, row)):  # issue 18
+        what = gettext(words.EVERYTHING_CANCELLED)
     await mail.queue(
         conn,
         kind="registration_cancelled",
@@ -242,7 +250,7 @@ async def _mail_cancelled(conn: AsyncConnection, row: RegistrationRow, now: dt.d
         context={
             "name": row.name,
             "gathering_title": gathering.title,
-            "what_text": gettext(words.EVERYTHING_CANCELLED),
+            "what_text": what,
         },
     )
 

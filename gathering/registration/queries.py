@@ -64,6 +64,7 @@ class RegistrationRow(NamedTuple):
     anonymised_at: dt.datetime | None
     created_at: dt.datetime
     undo_until: dt.datetime | None = None  # a cancellation that may still be undone (issue 16)
+    language: str | None = None  # issue 18: theirs; None: unknown (see registrant_language)
 
 
 class ConsentRow(NamedTuple):
@@ -242,6 +243,20 @@ async def insert_registration(conn: AsyncConnection, new: NewRegistration) -> in
         "for_gathering": new.gathering_id,
     }
     return int((await conn.execute(_INSERT_REGISTRATION, values)).scalar_one())
+
+
+_GATHERING_LANGUAGE = sa.select(gathering.c.default_language).where(
+    gathering.c.id == sa.bindparam("gathering_id")
+)
+
+
+async def registrant_language(conn: AsyncConnection, row: RegistrationRow) -> str:
+    """The language to write to them in (issue 18): theirs, else their gathering's default."""
+    if row.language:
+        return row.language
+    values = {"gathering_id": row.gathering_id}
+    found = (await conn.execute(_GATHERING_LANGUAGE, values)).scalar_one_or_none()
+    return str(found or i18n.DEFAULT_LANGUAGE)
 
 
 async def registration_by_id(conn: AsyncConnection, registration_id: int) -> RegistrationRow | None:

@@ -517,6 +517,10 @@ async def test_mail_to_a_registrant_of_unknown_language_takes_the_gatherings_def
     await _confirm(db, "old@example.org")
     [confirmed] = await _outbox(db, "registration_confirmed", "old@example.org")
     assert confirmed.language == "cy"
+    # Its dates were worded in Welsh too, though the confirming request was English.
+    whens = [p["when_text"] for p in confirmed.context["places"] if p.get("when_text")]
+    welsh_days = {"Sul", "Llun", "Maw", "Mer", "Iau", "Gwen", "Sad"}  # CLDR's, abbreviated
+    assert whens and all(w.split()[0] in welsh_days for w in whens), whens
 
 
 # --- 4. titles and descriptions in Welsh --------------------------------------------------------
