@@ -76,18 +76,33 @@ class StandardQuestion:
 # The only questions a gathering may ask: the registration form and the steward pages rely on
 # these keys (access_needs above all), so organisers choose among them rather than invent keys.
 STANDARD_QUESTIONS = (
-    StandardQuestion("constituency", N_("Constituency / CLP"), "Constituency Labour Party (CLP)"),
-    StandardQuestion("organisation", N_("Organisation"), "Union branch or group, if any"),
+    StandardQuestion(
+        "constituency", N_("Constituency / CLP"), N_("Constituency Labour Party (CLP)")
+    ),
+    StandardQuestion("organisation", N_("Organisation"), N_("Union branch or group, if any")),
     StandardQuestion(
         "access_needs",
         N_("Access needs"),
-        "Access needs we should plan for",
-        "For example step-free access, a hearing loop, BSL interpretation or a quiet room.",
+        N_("Access needs we should plan for"),
+        N_("For example step-free access, a hearing loop, BSL interpretation or a quiet room."),
     ),
-    StandardQuestion("dietary", N_("Dietary needs"), "Dietary needs"),
-    StandardQuestion("free_text", N_("Free text"), "Anything else you would like us to know"),
+    StandardQuestion("dietary", N_("Dietary needs"), N_("Dietary needs")),
+    StandardQuestion("free_text", N_("Free text"), N_("Anything else you would like us to know")),
 )
 QUESTION_KEYS = tuple(q.key for q in STANDARD_QUESTIONS)
+_STANDARD = {q.key: q for q in STANDARD_QUESTIONS}
+
+
+def reader_wording(key: str, label: str, help_text: str) -> tuple[str, str]:
+    """A question's label and help as a reader sees them: the default wording, left as it was
+    by the organisers, is the service's own words and shown in the reader's language; wording
+    the organisers wrote is shown as they wrote it."""
+    default = _STANDARD.get(key)
+    if default is None:
+        return label, help_text
+    shown_label = gettext(label) if label == default.label else label
+    shown_help = gettext(help_text) if help_text and help_text == default.help else help_text
+    return shown_label, shown_help
 
 
 @cache

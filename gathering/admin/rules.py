@@ -26,6 +26,7 @@ from gathering.admin.forms import (
     check_photo,
     clean_questions,
     form_of,
+    reader_wording,
 )
 from gathering.admin.queries import (
     GatheringListed,
@@ -117,7 +118,10 @@ async def editing(db: Database, actor: Actor | None, kind: str, row_id: int) -> 
             children["venues"] = await queries.venues_of_gathering(conn, row_id)
             children["tracks"] = await queries.tracks_of_gathering(conn, row_id)
             children["ticket_types"] = await queries.ticket_types_of_gathering(conn, row_id)
-            children["questions"] = await queries.questions_of_gathering(conn, row_id)
+            children["questions"] = [  # the default wording in the reader's language
+                q._replace(label=reader_wording(q.key, q.label, q.help)[0])
+                for q in await queries.questions_of_gathering(conn, row_id)
+            ]
             organisations = await queries.all_organisations(conn)
         elif kind == "venue":
             children["rooms"] = await queries.rooms_of_venue(conn, row_id)

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gathering.admin.forms import reader_wording
 from gathering.core.database import Database
 from gathering.core.errors import NotFound
 from gathering.core.i18n import gettext
@@ -76,7 +77,8 @@ def _asked(questions: Sequence[QuestionAsked], has_ticket_types: bool) -> tuple[
     items.append(Asked(*_words(words.ASKED_SESSIONS), is_required=False))
     for q in questions:
         why = gettext(words.WHY[q.key]) if q.key in words.WHY else ""
-        items.append(Asked(q.label, why, q.help, bool(q.is_required)))
+        label, help_text = reader_wording(q.key, q.label, q.help)
+        items.append(Asked(label, why, help_text, bool(q.is_required)))
     return tuple(items)
 
 

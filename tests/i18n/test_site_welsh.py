@@ -220,6 +220,10 @@ async def test_the_privacy_notice_in_welsh(db: Database, client: httpx.AsyncClie
     )
     assert _text(page, "//dl[@class='asked']/dt[1]") == "Eich enw"
     assert _text(page, "//dl[@class='asked']/dt[2]") == "Eich cyfeiriad e-bost"
+    # The standard questions' default wording is the service's own, so it is in Welsh too.
+    asked = texts(page, "//dl[@class='asked']/dt")
+    assert "Anghenion mynediad y dylem gynllunio ar eu cyfer (dewisol)" in asked
+    assert "Cangen undeb neu grŵp, os oes un (dewisol)" in asked
     retention = _text(page, "//p[@id='retention']")
     assert retention.startswith("Tan ") and "ar ôl i'r cynulliad ddod i ben" in retention
     assert "Swyddfa'r Comisiynydd Gwybodaeth (ICO)" in main
