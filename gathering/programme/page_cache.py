@@ -96,9 +96,6 @@ class VersionMemo:
         # session id -> (write epoch, the read under way)
         self._reading: dict[int | None, tuple[int, asyncio.Future[object]]] = {}
 
-    def clear(self) -> None:
-        self._versions.clear()
-
     async def version(self, db: Database, session_id: int | None) -> Hashable | None:
         """The version of pages showing ``session_id``'s places (None: of the others)."""
         epoch = write_epoch()
