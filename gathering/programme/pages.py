@@ -58,6 +58,7 @@ from gathering.programme.wording import (
 )
 from gathering.reach.previews import rescheduled_sessions
 from gathering.registration import windows
+from gathering.registration.question_wording import question_wording
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ATOM_TYPE = "application/atom+xml"
@@ -403,4 +404,5 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "ROLE_LABELS": ROLE_LABELS,
     "LANGUAGE_NAMES": LANGUAGE_NAMES,
     "MAX_QUERY_LENGTH": MAX_QUERY_LENGTH,
+    "question_wording": question_wording,
 }

@@ -21,6 +21,7 @@ from gathering.programme import queries as programme_queries
 from gathering.programme.queries import GatheringRow
 from gathering.programme.release import Programme, PublicSession, programme_for_row
 from gathering.registration import queries, window_queries, words
+from gathering.registration.question_wording import question_wording
 from gathering.registration.window_queries import GatheringWindowRow, SessionWindowRow
 
 CONTACT = "contact"  # consent purpose: contact by a named organisation
@@ -254,7 +255,7 @@ def checked_answers(
                 limit=f"{words.MAX_ANSWER:,}"
             )
         elif q.is_required and not value:
-            errors[f"answer_{q.key}"] = words.please_answer(q.label)
+            errors[f"answer_{q.key}"] = words.please_answer(question_wording(q)[0])
         elif value:
             answers[q.key] = canonical_answer(q.key, value)  # issue 16: a CLP by its name
     return answers
