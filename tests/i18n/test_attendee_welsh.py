@@ -204,6 +204,9 @@ async def test_registering_and_the_attendees_own_pages_in_welsh(
         "Rhowch fi mewn cysylltiad â mynychwyr eraill o'm hetholaeth",
     )
     assert _one_line(form, "//h1") == "Cofrestru"
+    # The standard questions' default wording is the service's: in Welsh too.
+    labels = " ".join(texts(form, "//div[@class='field']/label"))
+    assert "Dietary needs" not in labels and "Access needs we should plan for" not in labels
     [ticket, *_] = form.xpath("//input[@name='ticket_type_id']/@value")
     sessions = form.xpath("//input[@name='session_ids']/@value")
     places = " ".join(texts(form, "//div[contains(@class, 'session-choice')]//span[@class='meta']"))
