@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from gathering.core import content
+from gathering.core import content, i18n
 from gathering.programme.published import PublicGathering, PublicSession
 
 
@@ -28,6 +28,11 @@ def session(value: PublicSession, stored: object, language: str) -> PublicSessio
         english_title=value.title,
         english_description=value.description,
     )
+
+
+def title_of(title: str, stored: object) -> str:
+    """A title (a gathering row's, say) in the current language where given, else as stored."""
+    return content.pick(title, content.texts(stored), "title", i18n.current_language())[0]
 
 
 def gathering(value: PublicGathering, stored: object, language: str) -> PublicGathering:

@@ -20,6 +20,7 @@ from gathering.core.i18n import gettext, use_language
 from gathering.mail import messages as mail
 from gathering.privacy import erasure
 from gathering.privacy import queries as privacy_queries
+from gathering.programme import localised
 from gathering.programme import queries as programme_queries
 from gathering.programme.release import Programme, PublicSession, programme_for_row
 from gathering.registration import joining as joining_rules
@@ -229,6 +230,7 @@ async def cancel_registration(
         gathering = await programme_queries.gathering_row(conn, gathering_id=row.gathering_id)
         with use_language(await queries.registrant_language(conn, row)):  # issue 18
             what = gettext(words.EVERYTHING_CANCELLED)
+            title = localised.title_of(gathering.title, gathering.translations)
         await mail.queue(
             conn,
             kind="registration_cancelled",
@@ -237,7 +239,7 @@ async def cancel_registration(
             now=moment,
             context={
                 "name": row.name,
-                "gathering_title": gathering.title,
+                "gathering_title": title,
                 "what_text": what,
             },
         )

@@ -17,6 +17,7 @@ from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
 from gathering.core.i18n import gettext, use_language
 from gathering.mail import messages as mail
+from gathering.programme import localised
 from gathering.programme import queries as programme_queries
 from gathering.programme.release import programme_for_row
 from gathering.registration import place_queries, queries, tokens, words
@@ -241,6 +242,7 @@ async def _mail_cancelled(conn: AsyncConnection, row: RegistrationRow, now: dt.d
     gathering = await programme_queries.gathering_row(conn, gathering_id=row.gathering_id)
     with use_language(await queries.registrant_language(conn, row)):  # issue 18
         what = gettext(words.EVERYTHING_CANCELLED)
+        title = localised.title_of(gathering.title, gathering.translations)
     await mail.queue(
         conn,
         kind="registration_cancelled",
@@ -249,7 +251,7 @@ async def _mail_cancelled(conn: AsyncConnection, row: RegistrationRow, now: dt.d
         now=now,
         context={
             "name": row.name,
-            "gathering_title": gathering.title,
+            "gathering_title": title,
             "what_text": what,
         },
     )
