@@ -96,11 +96,13 @@ def create_app(settings: Settings) -> Starlette:
             await db.dispose()
 
     middleware = [
-        # Outermost: it must see the CSRF middleware's Vary: Cookie (core/compression.py).
+        # The reader's language for everything inside, error pages included (issue 18). Outside
+        # PlainAnswers: the Vary: Cookie it adds (the language cookie) says nothing secret, and
+        # must not keep answers uncompressed as the CSRF middleware's does.
+        Middleware(i18n.LanguageMiddleware),
+        # It must see the CSRF middleware's Vary: Cookie (core/compression.py).
         Middleware(PlainAnswers),
         Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
-        # The reader's language for everything inside, error pages included (issue 18).
-        Middleware(i18n.LanguageMiddleware),
         # Production answers only for its own name (and the machine itself, for health checks):
         # Starlette's trailing-slash redirect and anything else built from the Host header can
         # then never name another site (issue 14 #10). Development answers any name, so a phone

@@ -120,6 +120,7 @@ def install_i18n(env: jinja2.Environment) -> None:
         format_time=i18n.format_time,
         language_links=language_links,
         content_lang=content.content_lang,  # issue 18: lang on content in another language
+        content_language=content.lang_attribute,  # lang="xx" when not the page's language
     )
 
 

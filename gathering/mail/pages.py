@@ -49,6 +49,7 @@ async def outbox_message(request: Request) -> Response:
         "saved": False,
         "entry": found.entry,
         "shown": mailer.preview(found.message, settings(request)),
+        "language": found.message.language or "en",  # the mail's own (issue 18)
         "max_attempts": mail.MAX_ATTEMPTS,
     }
     return render(request, "outbox/message.html", context, headers=NO_STORE)

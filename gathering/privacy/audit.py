@@ -36,6 +36,10 @@ class AuditEntry:
     description: str  # what, in words
     subject: str  # about what, in words ("" if nothing)
     details: tuple[str, ...]
+    # The parts that are names (accounts, passes, gatherings...): data, never translated.
+    actor_named: bool = False
+    subject_word: str = ""
+    subject_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -164,12 +168,13 @@ async def audit_log(
 
 
 def _entry(row: queries.AuditRow, names: Mapping[tuple[str, int], str]) -> AuditEntry:
-    subject = ""
+    subject = word = name = ""
     if row.subject_kind:
         kind = row.subject_kind
         word = gettext(SUBJECT_WORDS[kind]) if kind in SUBJECT_WORDS else kind.replace("_", " ")
         if row.subject_id is not None and (row.subject_kind, row.subject_id) in names:
-            subject = f"{word} “{names[(row.subject_kind, row.subject_id)]}”"
+            name = names[(row.subject_kind, row.subject_id)]
+            subject = f"{word} “{name}”"
         elif row.subject_id is not None:
             subject = f"{word} {row.subject_id}"
         else:
@@ -182,6 +187,9 @@ def _entry(row: queries.AuditRow, names: Mapping[tuple[str, int], str]) -> Audit
         description=action_label(row.action),
         subject=subject,
         details=_details(row.detail),
+        actor_named=row.actor_id is not None and (row.actor_kind, row.actor_id) in names,
+        subject_word=word,
+        subject_name=name,
     )
 
 

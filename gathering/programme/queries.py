@@ -70,6 +70,7 @@ class GatheringSummary(NamedTuple):
     session_count: int
     translations: object = None  # issue 18: read with core.content (programme.gatherings)
     title_lang: str = "en"  # the language ``title`` is in, once localised
+    default_language: str = "en"  # the gathering's own: its location is written in it
 
 
 class ReleasableSession(NamedTuple):
@@ -247,11 +248,16 @@ async def listed_gatherings(conn: AsyncConnection) -> list[GatheringSummary]:
     fields = GatheringSummary._fields
     columns = [gathering.c[name] for name in fields[: fields.index("session_count")]]
     query = (
-        sa.select(*columns, session_count.label("session_count"), gathering.c.translations)
+        sa.select(
+            *columns,
+            session_count.label("session_count"),
+            gathering.c.translations,
+            gathering.c.default_language,
+        )
         .where(gathering.c.is_listed.is_(True))
         .order_by(gathering.c.starts_on.desc(), gathering.c.id)
     )
-    return [GatheringSummary(*row) for row in await conn.execute(query)]
+    return [GatheringSummary(**row._mapping) for row in await conn.execute(query)]
 
 
 async def listed_gathering_slugs(conn: AsyncConnection) -> list[str]:

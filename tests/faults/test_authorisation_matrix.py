@@ -113,6 +113,7 @@ RULES: dict[tuple[str, str], str] = {
             "door:open_page",  # the pass link's page: the PIN decides
             "door:open",  # opening a pass: its link and PIN decide
             "door:close",  # forgetting the device cookie: harmless for anyone
+            "language:switch",  # sets the language cookie and goes back (issue 18)
         )
     },
     # Confirmation and offer links: the page is harmless (mail scanners fetch links); only the
@@ -361,6 +362,7 @@ def _path(route: Route, ids: Ids, visitor: str) -> str:
         "organiser:member_remove": {"slug": "lla", "account_id": "1"},
         "door:open_page": {"token": ids.practice_token},
         "registration:ticket_image": {"kind": "svg"},
+        "language:switch": {"code": "cy"},
     }.get(route.name, {})
 
     def fill(match: re.Match[str]) -> str:
