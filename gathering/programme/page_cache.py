@@ -175,5 +175,25 @@ async def kept_page(
         i18n.page_key(),
         key,
     )
-    page, hit = await page_cache(request).page(full_key, generation, build)
+    if not full_key[2].startswith("?"):  # the reader chose a language: the page is in it
+        page, hit = await page_cache(request).page(full_key, generation, build)
+        return page_response(request, page, hit=hit)
+
+    async def build_noting() -> Rendered:
+        # A reader who chose none may get the gathering's default (issue 18): note which, so a
+        # kept page's Content-Language says it too when its builder does not run.
+        rendered = await build()
+        if len(_fallback_languages) >= FALLBACK_MEMO_SIZE:
+            _fallback_languages.clear()
+        _fallback_languages[full_key] = i18n.current_language()
+        return rendered
+
+    page, hit = await page_cache(request).page(full_key, generation, build_noting)
+    if hit:
+        i18n.prefer_default(_fallback_languages.get(full_key))
     return page_response(request, page, hit=hit)
+
+
+# The language each kept page for readers who chose none came out in (kept_page).
+FALLBACK_MEMO_SIZE = 4096
+_fallback_languages: dict[Hashable, str] = {}

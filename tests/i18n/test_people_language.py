@@ -477,14 +477,16 @@ async def test_organisers_set_the_default_language_and_readers_who_chose_none_ge
 
     client.cookies.clear()
     for path in (f"/g/{SLUG}", f"/g/{SLUG}/s/{await _session_id(db, PLENARY)}"):
-        nobody = parse_html((await client.get(path)).text)  # no choice, no Accept-Language
-        assert _lang(nobody) == "cy", path
+        first = await client.get(path)  # no choice, no Accept-Language
+        assert _lang(parse_html(first.text)) == "cy", path
+        assert first.headers["content-language"] == "cy", path
         chosen = parse_html((await client.get(path + "?lang=en")).text)
         assert _lang(chosen) != "cy", path
         browser = await client.get(path, headers={"accept-language": "en-GB,en;q=0.9"})
         assert _lang(parse_html(browser.text)) != "cy", path  # the browser's word counts
-        again = parse_html((await client.get(path)).text)  # the kept page for nobody
-        assert _lang(again) == "cy", path
+        again = await client.get(path)  # the kept page for nobody
+        assert _lang(parse_html(again.text)) == "cy", path
+        assert again.headers["content-language"] == "cy", path  # said on a kept page too
 
     # The registration form too, kept apart per language; registering from it keeps Welsh.
     form = parse_html((await client.get(f"/g/{SLUG}/register")).text)
