@@ -15,7 +15,7 @@ from gathering.core.audit import insert_audit_event
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
 from gathering.core.i18n import gettext
-from gathering.programme.queries import organisation_id_by_slug
+from gathering.programme.catalogue_queries import organisation_id_by_slug
 
 MIN_PASSWORD_LENGTH = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -26,8 +26,9 @@ from starlette.routing import BaseRoute, Route
 from gathering.calendars import rules as calendars
 from gathering.calendars import words
 from gathering.calendars.rules import FeedEvent, FeedInfo
-from gathering.core import clock
+from gathering.core import clock, i18n
 from gathering.core.caching import ExportCache, cached_response
+from gathering.core.i18n import gettext
 from gathering.core.render import database, render, settings
 from gathering.core.urls import absolute_url, url_path
 from gathering.programme.catalogue import (
@@ -122,13 +123,13 @@ async def gathering_ics(request: Request) -> Response:
         gathering.title,
         _absolute(request, "public:gathering", slug=slug),
         _absolute(request, "calendars:gathering", slug=slug),
-        words.GATHERING_FEED_DESCRIPTION.format(title=gathering.title),
+        gettext(words.GATHERING_FEED_DESCRIPTION).format(title=gathering.title),
     )
     number = programme.release.number if programme.release else 0
     base_url = settings(request).base_url
     # A release's sessions never change, so (gathering, release) pins every event, as for the
     # exports; the events (a URL each) are only made when the feed is built.
-    key = ("gathering", info, gathering, number, base_url)
+    key = ("gathering", info, gathering, number, base_url, i18n.current_language())
     body, etag = _cache(request).entry(
         key,
         lambda: calendars.build_calendar(
@@ -212,14 +213,14 @@ def _appearances_feed(
 async def organisation_ics(request: Request) -> Response:
     slug = request.path_params["slug"]
     profile = await organisation_profile(database(request), slug)
-    title = words.ORGANISATION_FEED_NAME.format(name=profile.name)
+    title = gettext(words.ORGANISATION_FEED_NAME).format(name=profile.name)
     return _appearances_feed(request, "organisation", title, slug, profile.appearances)
 
 
 async def speaker_ics(request: Request) -> Response:
     slug = request.path_params["slug"]
     profile = await speaker_profile(database(request), slug)
-    title = words.SPEAKER_FEED_NAME.format(name=profile.name)
+    title = gettext(words.SPEAKER_FEED_NAME).format(name=profile.name)
     return _appearances_feed(request, "speaker", title, slug, profile.appearances)
 
 
@@ -266,11 +267,11 @@ async def agenda_ics(request: Request) -> Response:
     agenda = await _load_agenda(request, feed_key)
     gathering = agenda.programme.gathering
     info = FeedInfo(
-        words.AGENDA_FEED_NAME.format(title=gathering.title),
+        gettext(words.AGENDA_FEED_NAME).format(title=gathering.title),
         _absolute(request, "public:gathering", slug=gathering.slug),
         # No SOURCE: it would copy the secret address into every exported copy of the file.
         "",
-        words.AGENDA_FEED_DESCRIPTION,
+        gettext(words.AGENDA_FEED_DESCRIPTION),
     )
     events = _agenda_events(request, agenda)
     # Keyed by registration, not by the secret, so a rotated key never lingers in memory. A
@@ -318,7 +319,9 @@ def session_calendar_links(
     """Download, subscribe, Google and Outlook links for one session (UTC times)."""
     request: Request = context["request"]
     url = _session_url(request, gathering, session)
-    ics = _absolute(request, "calendars:session", slug=gathering.slug, session_id=session.id)
+    ics = _in_language(
+        _absolute(request, "calendars:session", slug=gathering.slug, session_id=session.id)
+    )
     return CalendarLinks(
         ics_url=ics,
         webcal_url=calendars.webcal_url(ics),
@@ -327,7 +330,17 @@ def session_calendar_links(
     )
 
 
+def _in_language(feed_url: str) -> str:
+    """A calendar app fetches a feed without the reader's cookie: the address carries the
+    language the page was read in (issue 18), English needing none."""
+    language = i18n.current_language()
+    if language == i18n.DEFAULT_LANGUAGE:
+        return feed_url
+    return f"{feed_url}{'&' if '?' in feed_url else '?'}{urlencode({i18n.QUERY: language})}"
+
+
 def _subscribe_links(feed_url: str, name: str) -> CalendarLinks:
+    feed_url = _in_language(feed_url)
     webcal = calendars.webcal_url(feed_url)
     google = "https://calendar.google.com/calendar/render?" + urlencode({"cid": webcal})
     outlook = "https://outlook.live.com/calendar/0/addfromweb?" + urlencode(
@@ -343,9 +356,16 @@ def feed_links(context: dict[str, Any], route: str, name: str, **params: Any) ->
     return _subscribe_links(_absolute(request, route, **params), name)
 
 
+@jinja2.pass_context
+def feed_url(context: dict[str, Any], route: str, **params: Any) -> str:
+    """A feed's address, carrying the page's language (a calendar app has no cookie)."""
+    return _in_language(_absolute(context["request"], route, **params))
+
+
 TEMPLATE_GLOBALS: dict[str, Callable[..., Any]] = {
     "session_calendar_links": session_calendar_links,
     "feed_links": feed_links,
+    "feed_url": feed_url,
 }
 
 routes: list[BaseRoute] = [

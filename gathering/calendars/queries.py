@@ -22,6 +22,7 @@ class FeedHolder(NamedTuple):
     id: int
     status: str
     gathering_slug: str
+    language: str | None  # the one they registered in (issue 18), else the gathering's
 
 
 async def feed_key_of_registration(conn: AsyncConnection, registration_id: int) -> FeedKey | None:
@@ -58,6 +59,9 @@ async def registration_by_feed_key(conn: AsyncConnection, feed_key: str) -> Feed
             registration.c.id,
             registration.c.status,
             gathering.c.slug.label("gathering_slug"),
+            sa.func.coalesce(registration.c.language, gathering.c.default_language).label(
+                "language"
+            ),
         )
         .select_from(registration.join(gathering, gathering.c.id == registration.c.gathering_id))
         .where(registration.c.feed_key == feed_key)

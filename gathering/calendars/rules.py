@@ -43,6 +43,7 @@ from gathering.calendars.serialising import (
     icalendar_event,
     write_event,
 )
+from gathering.core import i18n
 from gathering.core.database import Database
 from gathering.core.errors import NotFound
 from gathering.core.i18n import gettext
@@ -96,23 +97,23 @@ def session_uid(session_id: int, host: str) -> str:
 def summary(session: PublicSession) -> str:
     # Many clients ignore STATUS in subscribed feeds; the prefix makes a cancellation visible.
     if session.is_cancelled:
-        return words.CANCELLED_SUMMARY.format(title=session.title)
+        return gettext(words.CANCELLED_SUMMARY).format(title=session.title)
     return session.title
 
 
 def location(session: PublicSession) -> str:
     """Room, venue and address; "Online" for online sessions; "Venue tbc" otherwise."""
     if session.format == "online":
-        return words.ONLINE
+        return gettext(words.ONLINE)
     if session.room is None:
-        return words.VENUE_TBC
+        return gettext(words.VENUE_TBC)
     venue = session.room.venue
     return ", ".join(part for part in (session.room.name, venue.name, venue.address) if part)
 
 
 def _with_role(name: str, role: str) -> str:
     if role in words.ROLE_WORDS:
-        return words.NAME_WITH_ROLE.format(name=name, role=words.ROLE_WORDS[role])
+        return gettext(words.NAME_WITH_ROLE).format(name=name, role=gettext(words.ROLE_WORDS[role]))
     return name
 
 
@@ -120,10 +121,10 @@ def _people(session: PublicSession) -> list[str]:
     lines = []
     if session.speakers:
         names = ", ".join(_with_role(s.name, s.role) for s in session.speakers)
-        lines.append(words.SPEAKERS.format(names=names))
+        lines.append(gettext(words.SPEAKERS).format(names=names))
     if session.hosts:
         names = ", ".join(_with_role(h.name, h.role) for h in session.hosts)
-        lines.append(words.HOSTED_BY.format(names=names))
+        lines.append(gettext(words.HOSTED_BY).format(names=names))
     return lines
 
 
@@ -131,21 +132,22 @@ def description(session: PublicSession, url: str, joining_link: str = "") -> str
     """Plain text: cancellation, the description, speakers and hosts, format and access, links."""
     parts = []
     if session.is_cancelled:
-        parts.append(words.CANCELLED)
+        parts.append(gettext(words.CANCELLED))
     if session.description.strip():
         parts.append(session.description.strip())
     people = _people(session)
     if people:
         parts.append("\n".join(people))
-    facts = [words.FORMAT_WORDS.get(session.format, session.format) + "."]
+    format_words = words.FORMAT_WORDS.get(session.format)
+    facts = [(gettext(format_words) if format_words else session.format) + "."]
     if session.access in words.ACCESS_WORDS:
-        facts.append(words.ACCESS_WORDS[session.access])
+        facts.append(gettext(words.ACCESS_WORDS[session.access]))
     if session.access_note:
         facts.append(session.access_note)
     parts.append(" ".join(facts))
     if joining_link:
-        parts.append(words.JOIN_ONLINE_AT.format(link=joining_link))
-    parts.append(words.DETAILS_AT.format(url=url))
+        parts.append(gettext(words.JOIN_ONLINE_AT).format(link=joining_link))
+    parts.append(gettext(words.DETAILS_AT).format(url=url))
     return "\n\n".join(parts)
 
 
@@ -243,7 +245,7 @@ def event_properties(item: FeedEvent, host: str) -> list[Property]:
     if names:
         properties.append(("CATEGORIES", CATEGORIES, names, ()))
     if item.joining_link:
-        parameters = (("FEATURE", "VIDEO"), ("LABEL", words.JOIN_ONLINE), *_URI)
+        parameters = (("FEATURE", "VIDEO"), ("LABEL", gettext(words.JOIN_ONLINE)), *_URI)
         properties.append(("CONFERENCE", URI, item.joining_link, parameters))
     properties.append(("TRANSP", TEXT, "TRANSPARENT" if cancelled else "OPAQUE", ()))
     return properties
@@ -357,6 +359,7 @@ def feed_cache_key(kind: str, name: str, events: Sequence[FeedEvent], base_url: 
         kind,
         name,
         base_url,
+        i18n.current_language(),  # its words are the reader's (issue 18)
         tuple(
             (item.gathering, item.session.id, item.session.version, item.joining_link)
             for item in events
@@ -434,6 +437,8 @@ async def load_agenda(
         row = await queries.registration_by_feed_key(conn, feed_key)
         if row is None or row.status != "confirmed":
             raise NotFound(gettext(words.NO_CALENDAR_HERE))
+        # Their own feed in their own language (issue 18), read before the programme is.
+        i18n.prefer_own(row.language)
         session_ids = await queries.confirmed_place_session_ids(conn, row.id)
         personal = await joining.personal_links(
             conn, row.id, links, reveal_minutes=reveal_minutes, now=now

@@ -101,6 +101,14 @@ def prefer_default(language: str | None) -> None:
         _language.set(language)
 
 
+def prefer_own(language: str | None) -> None:
+    """A person's own language (the one they registered in), for what is theirs alone, such as
+    their calendar feed, which a calendar app fetches with its own Accept-Language: it yields
+    only to a choice made in the address or the cookie."""
+    if _chosen_by.get() != "explicit" and language in LANGUAGES:
+        _language.set(language)
+
+
 def page_key() -> str:
     """The language part of a kept page's key: a page rendered for a reader who said nothing
     (where a gathering's default may apply) is kept apart from one asked for in a language."""

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core.database import Database
 from gathering.core.errors import NotFound
 from gathering.core.i18n import gettext
-from gathering.programme import queries, wording
+from gathering.programme import catalogue_queries, queries, wording
+from gathering.programme.catalogue_queries import PublicSpeaker
 from gathering.programme.published import Programme, PublicGathering, PublicSession
-from gathering.programme.queries import PublicSpeaker
 from gathering.programme.release import load_programme
 
 
@@ -112,7 +112,7 @@ async def list_speakers(db: Database) -> list[SpeakerProfile]:
     slugs = {ref.slug for p in programmes for s in p.sessions for ref in s.speakers}
 
     async def _read(conn: AsyncConnection) -> dict[str, PublicSpeaker]:
-        return await queries.speakers_by_slug(conn, sorted(slugs))
+        return await catalogue_queries.speakers_by_slug(conn, sorted(slugs))
 
     return _speakers(programmes, await db.read(_read))
 
@@ -138,7 +138,7 @@ def _hosted(programmes: list[Programme]) -> dict[int, list[Appearance]]:
 
 async def list_organisations(db: Database) -> list[OrganisationProfile]:
     """Every organisation, by name, with the released sessions it hosts or co-hosts."""
-    rows = await db.read(queries.public_organisations)
+    rows = await db.read(catalogue_queries.public_organisations)
     hosted = _hosted(await released_programmes(db))
     return [
         OrganisationProfile(
@@ -157,8 +157,8 @@ async def list_organisations(db: Database) -> list[OrganisationProfile]:
 async def organisation_profile(db: Database, slug: str) -> OrganisationProfile:
     """One organisation with the released sessions it hosts or co-hosts; NotFound if unknown."""
 
-    async def _read(conn: AsyncConnection) -> queries.PublicOrganisation | None:
-        return await queries.public_organisation(conn, slug)
+    async def _read(conn: AsyncConnection) -> catalogue_queries.PublicOrganisation | None:
+        return await catalogue_queries.public_organisation(conn, slug)
 
     row = await db.read(_read)
     if row is None:

@@ -1,6 +1,7 @@
 """Queries of the programme: gatherings, their sessions as released, releases, and the public
 catalogue of speakers and organisations. Every query returns typed rows (named tuples) or plain
-values; a release's stored JSON is typed by the documents in ``programme.documents``.
+values; a release's stored JSON is typed by the documents in ``programme.documents``. The
+public catalogue's own reads (speakers, organisations) are in ``programme.catalogue_queries``.
 """
 
 from __future__ import annotations
@@ -167,26 +168,6 @@ class SessionInGathering(NamedTuple):
     host_organisation_id: int | None
 
 
-class PublicOrganisation(NamedTuple):
-    """An organisation's public details (never its contact email)."""
-
-    id: int
-    slug: str
-    name: str
-    short_name: str
-    description: str
-    website: str
-
-
-class PublicSpeaker(NamedTuple):
-    id: int
-    slug: str
-    name: str
-    affiliation: str
-    bio: str
-    photo: str | None
-
-
 # --- statements built once ---------------------------------------------------------------------
 
 # Every public page, feed and export reads these, and building a select costs more than
@@ -207,8 +188,6 @@ _PLACES_TAKEN = sa.select(programme_session.c.id, programme_session.c.places_tak
     programme_session.c.gathering_id == sa.bindparam("gathering_id")
 )
 _VISIBLE = programme_session.c.status.in_(["published", "cancelled"])
-# Public columns only: an organisation's contact email is for organisers, never the API.
-_ORGANISATION_COLUMNS = [organisation.c[name] for name in PublicOrganisation._fields]
 
 
 # --- gatherings ------------------------------------------------------------------------------
@@ -473,34 +452,3 @@ async def insert_release(
     await conn.execute(
         sa.update(gathering).where(gathering.c.id == gathering_id).values(released_version=number)
     )
-
-
-# --- the public catalogue ----------------------------------------------------------------------
-
-
-async def public_organisations(conn: AsyncConnection) -> list[PublicOrganisation]:
-    """Every organisation's public details, by name."""
-    query = sa.select(*_ORGANISATION_COLUMNS).order_by(organisation.c.name, organisation.c.id)
-    return [PublicOrganisation._make(row) for row in await conn.execute(query)]
-
-
-async def public_organisation(conn: AsyncConnection, slug: str) -> PublicOrganisation | None:
-    """One organisation's public details, or None."""
-    query = sa.select(*_ORGANISATION_COLUMNS).where(organisation.c.slug == slug)
-    row = (await conn.execute(query)).first()
-    return None if row is None else PublicOrganisation._make(row)
-
-
-async def organisation_id_by_slug(conn: AsyncConnection, slug: str) -> int | None:
-    """The id of the organisation ``slug``, or None."""
-    result = await conn.execute(sa.select(organisation.c.id).where(organisation.c.slug == slug))
-    found = result.scalar_one_or_none()
-    return None if found is None else int(found)
-
-
-async def speakers_by_slug(conn: AsyncConnection, slugs: Sequence[str]) -> dict[str, PublicSpeaker]:
-    """Current public details of the named speakers."""
-    query = sa.select(*(speaker.c[name] for name in PublicSpeaker._fields)).where(
-        speaker.c.slug.in_(list(slugs))
-    )
-    return {row.slug: PublicSpeaker._make(row) for row in await conn.execute(query)}
