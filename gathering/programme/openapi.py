@@ -51,6 +51,14 @@ def schemas() -> dict[str, Any]:
         "description": "C3VOC schedule JSON v1, valid against https://c3voc.de/schedule/schema.json.",
         "required": ["schedule"],
     }
+    components["ScheduleJsonV2"] = {
+        "type": "object",
+        "description": (
+            "C3VOC schedule JSON v2 (frab's schema2.json): descriptions and abstracts in every "
+            'language given, as localisation maps ({"en": ..., "cy": ...}).'
+        ),
+        "required": ["schedule"],
+    }
     return components
 
 
@@ -225,6 +233,14 @@ PATHS: dict[str, Any] = {
         "getScheduleJson",
         "The released programme as C3VOC schedule JSON. Version 0 before a release.",
         _ref("ScheduleJson"),
+        parameters=(_SLUG,),
+        tag="exports",
+    ),
+    "/g/{slug}/schedule2.json": _get(
+        "getScheduleJsonV2",
+        "The released programme as C3VOC schedule JSON v2, with its texts in every language "
+        "given (issue 18). Version 0 before a release.",
+        _ref("ScheduleJsonV2"),
         parameters=(_SLUG,),
         tag="exports",
     ),
