@@ -51,7 +51,7 @@ async def _cold_requests(
     spent: dict[str, list[float]] = {feed: [] for feed in FEEDS}
     for slug in slugs:
         for feed, opening in FEEDS.items():
-            if profiler is not None and feed == "calendar.ics":
+            if profiler is not None and feed == "schedule.xml":
                 profiler.enable()
             start = time.process_time()
             answer = await client.get(f"/g/{slug}/{feed}")

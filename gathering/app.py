@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -91,6 +92,11 @@ def create_app(settings: Settings) -> Starlette:
                     joining_minutes=settings.joining_link_minutes,
                 ),
             ):
+                # What start-up made (modules, templates, the route table) lives as long as the
+                # process: out of the collector's sight, a full collection during a request walks
+                # only what requests made (it cost a cold feed up to 70 ms; bench/RESULTS.md).
+                gc.collect()
+                gc.freeze()
                 yield
         finally:
             await db.dispose()

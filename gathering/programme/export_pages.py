@@ -36,7 +36,12 @@ def session_path(request: Request, gathering_slug: str, session_id: int) -> str:
 
 
 def session_paths(request: Request, gathering_slug: str) -> SessionPath:
-    return lambda session_id: session_path(request, gathering_slug, session_id)
+    """Every session's path from one route lookup: the paths differ only in the trailing id."""
+    sample = session_path(request, gathering_slug, 0)
+    if not sample.endswith("/0"):  # pragma: no cover - only if the page's address changes shape
+        return lambda session_id: session_path(request, gathering_slug, session_id)
+    prefix = sample.removesuffix("0")
+    return lambda session_id: f"{prefix}{session_id}"
 
 
 Builder = Callable[[Programme, str, SessionPath], bytes]
