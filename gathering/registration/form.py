@@ -15,7 +15,7 @@ from gathering.auth.accounts import check_email
 from gathering.core import clock, i18n
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput, NotFound
-from gathering.core.i18n import gettext
+from gathering.core.i18n import gettext, ngettext
 from gathering.organiser.constituencies import canonical_answer
 from gathering.programme import queries as programme_queries
 from gathering.programme.queries import GatheringRow
@@ -229,12 +229,28 @@ async def registration_page_keyed(db: Database, slug: str) -> tuple[Registration
         if not is_kept:
             return page, None
         window = page.window if isinstance(page, windows.WindowedPage) else None
-        places = tuple((s.id, s.places_left) for s in page.sessions)
+        # Whether each session has places, is full or has no limit: how many are left is
+        # filled in per request (``places_holes``), so a rush's registrations keep one page.
+        places = tuple((s.id, _place_state(s.places_left)) for s in page.sessions)
         return page, (str(conn.engine.url), slug, kept.generation, page.is_open, window, places)
 
     page, key = await db.read(_read)
     i18n.prefer_default(page.programme.gathering.default_language)  # rendered in it too
     return page, key
+
+
+def _place_state(places_left: int | None) -> str:
+    return "unlimited" if places_left is None else ("full" if places_left == 0 else "open")
+
+
+def places_holes(page: RegistrationPage) -> dict[str, str]:
+    """Each session's "N places left", in the reader's language, for the kept form's holes."""
+    return {
+        f"places_{s.id}": ngettext("%(num)d place left", "%(num)d places left", s.places_left)
+        % {"num": s.places_left}
+        for s in page.sessions
+        if s.places_left
+    }
 
 
 def clean_line(text: str) -> str:

@@ -65,10 +65,11 @@ def kept_render(
 ) -> Response:
     """``render(request, name, {**context, **holes}, headers=headers)`` (status 200), from a
     kept rendering when one is kept for ``key``. ``holes`` are the per-request text values;
-    ``key`` None: rendered afresh, not kept."""
+    ``key`` None: rendered afresh, not kept. The template reads each hole by its name, or from
+    the ``holes`` mapping (for holes named per item, such as each session's places left)."""
     holes = holes or {}
     if key is None:
-        return render(request, name, {**context, **holes}, headers=headers)
+        return render(request, name, {**context, **holes, "holes": holes}, headers=headers)
     scope = request.scope
     full_key = (
         name,
@@ -88,7 +89,7 @@ def kept_render(
         if len(_kept) > _SIZE:
             _kept.popitem(last=False)
     if kept is None:  # a hole did not come out as given: this template is rendered every time
-        return render(request, name, {**context, **holes}, headers=headers)
+        return render(request, name, {**context, **holes, "holes": holes}, headers=headers)
     body = kept.body
     for hole in kept.holes:
         body = body.replace(_marker(hole).encode(), str(escape(holes[hole])).encode())
@@ -110,9 +111,8 @@ def _keep(
     issue = scope.get("csrftoken")
     scope["csrftoken"] = lambda: _TOKEN
     try:
-        response = render(
-            request, name, {**context, **{h: _marker(h) for h in holes}}, headers=headers
-        )
+        markers = {h: _marker(h) for h in holes}
+        response = render(request, name, {**context, **markers, "holes": markers}, headers=headers)
     finally:
         if issue is None:
             del scope["csrftoken"]

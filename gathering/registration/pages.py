@@ -98,7 +98,9 @@ async def register(request: Request) -> Response:
     if errors:
         return render(request, "registration/form.html", context, status_code=422)
     # The empty form (a ``?session=`` preselection is in the kept key's query string).
-    return kept_render(request, "registration/form.html", context, page_key)
+    return kept_render(
+        request, "registration/form.html", context, page_key, holes=form.places_holes(page)
+    )
 
 
 async def confirm(request: Request) -> Response:

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from gathering.core import schema
 from gathering.core.database import Database
 from gathering.demo import NEXT_SLUG, load_demo
+from gathering.registration import kept_render
 from tests.conftest import TEST_SECRET
 from tests.helpers import parse_html, texts
 
@@ -133,8 +134,15 @@ async def test_places_left_are_live_and_a_form_with_errors_keeps_what_was_typed(
             },
         )
         assert answer.status_code == 200, answer.text[:300]
+        kept_before = len(kept_render._kept)
         after = _places((await browser.get(FORM)).text)
         assert after[session_id] == left - 1
+        # The same kept page: only the number changed, filled in per request (no new rendering
+        # while a session keeps some places, so a rush's registrations share one page).
+        assert len(kept_render._kept) == kept_before
+        assert {k: v for k, v in after.items() if k != session_id} == {
+            k: v for k, v in before.items() if k != session_id
+        }
 
         # A preselected session (?session=) is ticked on its own kept page, not on the plain one.
         chosen = parse_html((await browser.get(f"{FORM}?session={session_id}")).text)
