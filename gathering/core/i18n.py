@@ -26,6 +26,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
+from babel import lists as babel_lists
 from babel.support import Translations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,6 +40,10 @@ DOMAIN: Final = "messages"
 COOKIE: Final = "gathering_lang"
 COOKIE_MAX_AGE: Final = 365 * 24 * 3600
 QUERY: Final = "lang"  # ?lang=cy shows one page in that language (hreflang alternates)
+# Set in a request's scope by a page kept for many readers: the query parameters its key names,
+# the only ones its links may repeat (another reader's query string must never be kept).
+KEPT_QUERY: Final = "gathering.kept_query"
+KEPT_QUERY_LENGTH: Final = 100  # as much of each value as kept pages' keys take
 
 _language: ContextVar[str] = ContextVar("gathering_language", default=DEFAULT_LANGUAGE)
 # How the request's language was chosen: "explicit" (?lang= or the cookie), "browser"
@@ -194,8 +199,8 @@ class LanguageMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)  # files read the same in every language
             return
         language, how = choose(scope)
         token = _language.set(language)
@@ -212,7 +217,8 @@ class LanguageMiddleware:
                 if missing:
                     headers = [(n, v) for n, v in headers if n != b"vary"]
                     headers.append((b"vary", b", ".join([*vary, *missing])))
-                headers.append((b"content-language", _language.get().encode()))
+                if not any(name == b"content-language" for name, _ in headers):
+                    headers.append((b"content-language", _language.get().encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -246,6 +252,11 @@ def format_time(moment: dt.datetime | dt.time, timezone: str | None = None) -> s
     if isinstance(moment, dt.datetime) and timezone:
         moment = moment.astimezone(ZoneInfo(timezone))
     return f"{moment.hour:02d}:{moment.minute:02d}"
+
+
+def format_list(items: list[str]) -> str:
+    """'A, B and C' in the current language ('A, B a C' in Welsh)."""
+    return babel_lists.format_list(list(items), locale=_locale()) if items else ""
 
 
 def language_name(code: str) -> str:

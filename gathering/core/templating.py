@@ -80,7 +80,12 @@ def language_links(context: dict[str, Any]) -> list[dict[str, Any]]:
     """Each language with its switch link (remembered) and this page's alternate (``?lang=``)."""
     request: Request = context["request"]
     here = request.url.path
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k != i18n.QUERY]
+    named = request.scope.get(i18n.KEPT_QUERY)  # a kept page: only what its key names
+    kept = [
+        (k, v if named is None else v[: i18n.KEPT_QUERY_LENGTH])
+        for k, v in request.query_params.multi_items()
+        if k != i18n.QUERY and (named is None or k in named)
+    ]
     current = i18n.current_language()
     base = public_base(request)
     links = []
@@ -105,6 +110,7 @@ def install_i18n(env: jinja2.Environment) -> None:
     escaped like any other output."""
     env.add_extension("jinja2.ext.i18n")
     env.policies["ext.i18n.trimmed"] = True  # as babel.cfg extracts them: whitespace collapsed
+    env.filters["list_words"] = i18n.format_list  # 'A, B and C' / 'A, B a C'
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext,
         i18n.ngettext,

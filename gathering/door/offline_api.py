@@ -65,7 +65,7 @@ def _queued(item: object) -> QueuedScan:
         raise _BadRequest(gettext(words.SYNC_NOT_A_LIST))
     kind = _text(item, "kind", "entry")
     if kind not in ("entry", "exit"):
-        raise _BadRequest('\'kind\' must be "entry" or "exit".')
+        raise _BadRequest(gettext(words.SYNC_BAD_KIND))
     ticket_hash = item.get("hash")
     if not isinstance(ticket_hash, str):
         raise _BadRequest(gettext(words.SYNC_BAD_HASH))

@@ -207,6 +207,12 @@ async def send_message(
                         if page.reaches_everyone
                         else " and ".join(o.name for o in page.consent_organisations)
                     ),
+                    # Joined in the recipient's language when the mail is written (issue 18).
+                    "consented_names": (
+                        []
+                        if page.reaches_everyone
+                        else [o.name for o in page.consent_organisations]
+                    ),
                     "manage_url": (
                         links.manage_url(person.id, person.manage_key) if person.manage_key else ""
                     ),

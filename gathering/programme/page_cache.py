@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 
 import sqlalchemy as sa
@@ -159,12 +160,15 @@ async def kept_page(
     build: Callable[[], Awaitable[Rendered]],
     *,
     places_of: int | None = None,
+    query: tuple[str, ...] = (),
 ) -> Response:
     """The page ``key`` as kept for the current generation, rendered by ``build`` on a miss.
 
     ``places_of``: the session whose places left the page shows. The host is part of the key:
-    pages carry absolute links; so is the reader's language.
+    pages carry absolute links; so is the reader's language. ``query``: the query parameters
+    ``key`` names, the only ones the page's own links (language switch, alternates) repeat.
     """
+    request.scope[i18n.KEPT_QUERY] = frozenset(query)
     generation = await version_memo(request).version(database(request), places_of)
     if generation is None:  # no counter to trust: render every time
         return page_response(request, compress_page(await build(), 0, 0.0), hit=False)
@@ -183,9 +187,10 @@ async def kept_page(
         # A reader who chose none may get the gathering's default (issue 18): note which, so a
         # kept page's Content-Language says it too when its builder does not run.
         rendered = await build()
-        if len(_fallback_languages) >= FALLBACK_MEMO_SIZE:
-            _fallback_languages.clear()
         _fallback_languages[full_key] = i18n.current_language()
+        _fallback_languages.move_to_end(full_key)
+        if len(_fallback_languages) > FALLBACK_MEMO_SIZE:
+            _fallback_languages.popitem(last=False)  # the oldest only: the rest stay true
         return rendered
 
     page, hit = await page_cache(request).page(full_key, generation, build_noting)
@@ -196,4 +201,4 @@ async def kept_page(
 
 # The language each kept page for readers who chose none came out in (kept_page).
 FALLBACK_MEMO_SIZE = 4096
-_fallback_languages: dict[Hashable, str] = {}
+_fallback_languages: OrderedDict[Hashable, str] = OrderedDict()

@@ -164,6 +164,7 @@ def _kept(
     page: Callable[[Request], Awaitable[Response]],
     *,
     places_of: int | None = None,
+    query: tuple[str, ...] = (),
 ) -> Awaitable[Response]:
     async def build() -> Rendered:
         response = await page(request)
@@ -172,7 +173,7 @@ def _kept(
         until = state.changes_at if isinstance(state, windows.WindowState) else None
         return Rendered(bytes(response.body), response.status_code, valid_until=until)
 
-    return kept_page(request, key, build, places_of=places_of)
+    return kept_page(request, key, build, places_of=places_of, query=query)
 
 
 async def home(request: Request) -> Response:
@@ -183,7 +184,7 @@ async def programme_page(request: Request) -> Response:
     # Only the filter fields are part of the key (other parameters change nothing).
     filters = tuple(request.query_params.get(name, "")[:100] for name in _FILTER_FIELDS)
     key = ("programme", request.path_params["slug"], filters)
-    return await _kept(request, key, _programme_page)
+    return await _kept(request, key, _programme_page, query=_FILTER_FIELDS)
 
 
 async def session_page(request: Request) -> Response:
@@ -226,6 +227,7 @@ async def now_page(request: Request) -> Response:
         response = await _now_page(request, minute)
         return Rendered(bytes(response.body), response.status_code)
 
+    request.scope[i18n.KEPT_QUERY] = frozenset()  # kept for everyone: no reader's query
     generation = await version_memo(request).version(database(request), None)
     if generation is None:
         return page_response(request, compress_page(await build(), 0, 0.0), hit=False)

@@ -42,7 +42,9 @@ def _slug(text: str) -> str:
 
 def _descriptions(value: PublicSession | PublicGathering) -> dict[str, str]:
     """Every language's description: {"en": ..., "cy": ...} (a LocalizationMap)."""
-    english = value.english_description or value.description
+    # The English text only (once localised; a title is never empty): the reader's own may be
+    # Welsh, never to be labelled "en".
+    english = value.english_description if value.english_title else value.description
     return content.localised_map(english, value.texts, "description")
 
 

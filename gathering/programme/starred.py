@@ -110,10 +110,10 @@ async def starred_ics(request: Request) -> Response:
     slug = gathering.slug
     query = starred_query([s.id for s in starred.sessions])
     info = FeedInfo(
-        words.STARRED_FEED_NAME.format(title=gathering.title),
+        gettext(words.STARRED_FEED_NAME).format(title=gathering.title),
         _absolute(request, "programme:starred", slug=slug) + "?" + query,
         _absolute(request, "programme:starred_ics", slug=slug) + "?" + query,
-        words.STARRED_FEED_DESCRIPTION.format(title=gathering.title),
+        gettext(words.STARRED_FEED_DESCRIPTION).format(title=gathering.title),
     )
     events = [
         FeedEvent(gathering, s, _absolute(request, "public:session", slug=slug, session_id=s.id))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gathering.core import i18n
 from gathering.core.database import Database
 from gathering.core.errors import Conflict, InvalidInput
 from gathering.core.i18n import gettext
@@ -194,6 +195,8 @@ async def _accept(
         await count_client_attempt(conn, limits, client, now)
     # Places left are not needed here: a place is taken by a conditional UPDATE.
     row, page = await read_page(conn, slug, live_places=False)
+    # Refusals in the gathering's own language for a reader who chose none, as its form was.
+    i18n.prefer_default(row.default_language)
     if not page.is_open:
         raise Conflict(windows.why_closed(page))  # issue 16: the window's own reason
     checked = check_form(form, page)

@@ -268,3 +268,23 @@ async def test_an_export_is_compressed_once_per_etag_and_negotiated(
             assert answer.headers["etag"] == plain.headers["etag"]
             raw = b"".join([part async for part in answer.aiter_raw()])
         assert decode(raw) == plain.content
+
+
+async def test_a_kept_page_never_repeats_one_readers_query_string_to_the_next(
+    db: Database, client: httpx.AsyncClient
+) -> None:
+    """The language switch and hreflang alternates repeat the page's query parameters (issue
+    18); on a kept page only those its key names, or the first reader's address (a mailing
+    list's ``?email=…``) would be served to everyone after them."""
+    await load_demo(db, secret_key=TEST_SECRET)
+    for path in ("/speakers", f"/g/{CONFERENCE}", f"/g/{CONFERENCE}/changes"):
+        first = await client.get(f"{path}?email=alice%40example.org&mc_eid=123")
+        assert first.status_code == 200
+        later = await client.get(path)
+        assert later.headers["x-page-cache"] == "hit", path
+        for page in (first, later):
+            assert "alice" not in page.text and "mc_eid" not in page.text, path
+    # The programme's own filters are part of its key, so its links keep them.
+    filtered = parse_html((await client.get(f"/g/{CONFERENCE}?format=online&x=1")).text)
+    alternates = filtered.xpath("//head/link[@hreflang='cy']/@href")
+    assert alternates and "format=online" in alternates[0] and "x=1" not in alternates[0]
