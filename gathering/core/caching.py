@@ -13,6 +13,8 @@ import brotli  # type: ignore[import-untyped]
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gathering.core.http import weighted
+
 PUBLIC_CORS = {
     "access-control-allow-origin": "*",
     "access-control-expose-headers": "ETag, Last-Modified",
@@ -77,20 +79,9 @@ def cached_response(
 
 def accepted_codings(accept_encoding: str) -> frozenset[str]:
     """The content codings an Accept-Encoding header allows (RFC 9110 §12.5.3; q=0 refuses)."""
-    accepted: set[str] = set()
-    for part in accept_encoding.split(","):
-        coding, _, params = part.partition(";")
-        quality = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if coding.strip() and quality > 0:
-            accepted.add(coding.strip().lower())
-    return frozenset(accepted)
+    return frozenset(
+        coding.lower() for coding, quality in weighted(accept_encoding) if coding and quality > 0
+    )
 
 
 # Feeds and exports are asked for again and again between two releases: each body is compressed

@@ -30,6 +30,8 @@ from babel import lists as babel_lists
 from babel.support import Translations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gathering.core.http import weighted
+
 # Code → the language's own name, as the switch shows it. English is the source language.
 LANGUAGES: Final = {"en": "English", "cy": "Cymraeg"}
 DEFAULT_LANGUAGE: Final = "en"
@@ -129,20 +131,9 @@ def from_accept_language(header: str) -> str | None:
     """The best of our languages in an ``Accept-Language`` header, by its q-values; None if it
     names none of them (``cy-GB`` counts as ``cy``; ``*`` names nothing in particular)."""
     best: tuple[float, int, str] | None = None
-    for position, part in enumerate(header.split(",")[:20]):
-        tag, _, params = part.strip().partition(";")
-        code = tag.strip().lower().split("-", 1)[0]
-        if code not in LANGUAGES:
-            continue
-        quality = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if quality <= 0 or quality > 1:
+    for position, (tag, quality) in enumerate(weighted(header, limit=20)):
+        code = tag.lower().split("-", 1)[0]
+        if code not in LANGUAGES or quality <= 0 or quality > 1:
             continue
         if best is None or (quality, -position) > (best[0], -best[1]):
             best = (quality, position, code)

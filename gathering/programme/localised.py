@@ -8,13 +8,17 @@ page, feed and export reading them shows the reader's language without knowing a
 from __future__ import annotations
 
 import dataclasses
+from typing import TypeVar
 
 from gathering.core import content, i18n
 from gathering.programme.published import PublicGathering, PublicSession
 
+_Shown = TypeVar("_Shown", PublicGathering, PublicSession)
 
-def session(value: PublicSession, stored: object, language: str) -> PublicSession:
-    """``value`` (English) with its translations kept and shown in ``language`` where given."""
+
+def _localised(value: _Shown, stored: object, language: str) -> _Shown:
+    """``value`` (English) with its translations kept, and its title and description shown in
+    ``language`` where given, each saying which language it is in."""
     texts = content.texts(stored)
     title, title_lang = content.pick(value.title, texts, "title", language)
     description, description_lang = content.pick(value.description, texts, "description", language)
@@ -28,6 +32,11 @@ def session(value: PublicSession, stored: object, language: str) -> PublicSessio
         english_title=value.title,
         english_description=value.description,
     )
+
+
+def session(value: PublicSession, stored: object, language: str) -> PublicSession:
+    """``value`` (English) with its translations kept and shown in ``language`` where given."""
+    return _localised(value, stored, language)
 
 
 def title_of(title: str, stored: object) -> str:
@@ -36,18 +45,5 @@ def title_of(title: str, stored: object) -> str:
 
 
 def gathering(value: PublicGathering, stored: object, language: str) -> PublicGathering:
-    """As :func:`session`, for a gathering."""
-    texts = content.texts(stored)
-    title, title_lang = content.pick(value.title, texts, "title", language)
-    description, description_lang = content.pick(value.description, texts, "description", language)
-    return dataclasses.replace(
-        value,
-        title=title,
-        description=description,
-        title_lang=title_lang,
-        description_lang=description_lang,
-        texts=texts,
-        english_title=value.title,
-        english_description=value.description,
-        shown_in=language,
-    )
+    """As :func:`session`, for a gathering, which also says the language it is shown in."""
+    return dataclasses.replace(_localised(value, stored, language), shown_in=language)
