@@ -171,8 +171,7 @@ class Database:
                 raise DatabaseUnavailable(f"cannot create {database}: {error}") from error
             self._sqlite_file = database
         if inline:
-            creator = sqlite_inline.creator(database)
-            engine = create_async_engine(url, hide_parameters=True, async_creator=creator)
+            engine = sqlite_inline.engine(url, database)
         else:
             engine = create_async_engine(url, hide_parameters=True)
 
@@ -437,7 +436,7 @@ def _limit_units(engine: AsyncEngine, *, inline: bool) -> None:
         driver = record.driver_connection
         assert driver is not None  # just connected
         if inline:
-            driver.set_progress_handler_now(deadline.passed, _INSTRUCTIONS_PER_CHECK)
+            driver.set_progress_handler(deadline.passed, _INSTRUCTIONS_PER_CHECK)
         else:  # aiosqlite: on its own thread, from inside SQLAlchemy's greenlet
             await_only(driver.set_progress_handler(deadline.passed, _INSTRUCTIONS_PER_CHECK))
 

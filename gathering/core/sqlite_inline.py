@@ -1,172 +1,156 @@
-"""SQLite statements run in the calling thread, behind the awaitable interface SQLAlchemy's
-aiosqlite dialect drives.
+"""SQLite statements run in the calling thread, with no thread hand-off and no greenlet switch.
 
 aiosqlite runs each call (cursor, execute, fetch, close, commit) on its own thread and waits for
 the answer: four thread hand-offs per statement, 100-150 µs each on a small VM, where the
 statement itself (an index lookup in a file the page cache holds) takes 5-50 µs. A unit of work
-of eight statements paid ~5 ms in hand-offs for ~0.2 ms of SQLite (``bench/RESULTS.md``). Here
-each awaitable does its work at once and completes without suspending, so a unit of work costs
-what its statements cost.
+of eight statements paid ~5 ms in hand-offs for ~0.2 ms of SQLite (``bench/RESULTS.md``).
+
+So the service's SQLite engine drives the standard library's ``sqlite3`` directly:
+- ``InlineDialect`` is SQLAlchemy's own pysqlite dialect (the same SQL, types and error mapping),
+  declared asynchronous so that an ``AsyncEngine`` accepts it, with the asyncio-adapted pool;
+- ``InlineConnection`` is an ``AsyncConnection`` (and ``InlineTransaction`` an
+  ``AsyncTransaction``) whose methods call the synchronous connection underneath at once.
+  SQLAlchemy's own start a greenlet per call and hand each driver call (cursor, execute, fetch,
+  close, commit) to the event loop and back: with ``sqlite3``, which never suspends, that was
+  the costliest part of a short statement (``bench/RESULTS.md``, issue 14). The pool never
+  waits either (its overflow is unbounded: a unit needing a connection while all are out opens
+  one more, and the pool keeps ``pool_size`` of them), so only opening a new connection still
+  goes through SQLAlchemy's greenlet.
 
 The price is that a statement holds the event loop while it runs. ``Database`` keeps that short
 and bounded: busy waits never happen here (``busy_timeout=0``; a unit that meets another
 process's lock is retried after an ``asyncio.sleep``), write-ahead-log checkpoints run on a
-worker thread, and units are small by design (batched purges, paged lists).
-
-Only what the dialect's adapter (``sqlalchemy.dialects.sqlite.aiosqlite``) calls is provided.
+worker thread, units are small by design (batched purges, paged lists), and a unit that still
+runs long is interrupted (``Database``'s time limit).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from types import TracebackType
-from typing import Any, Self
+from collections.abc import Callable
+from typing import Any
 
-# The adapter checks ``aiosqlite.Error`` and friends on the driver module, which is still
-# aiosqlite's (the same sqlite3 exception classes), so errors map exactly as before.
+import sqlalchemy as sa
+from sqlalchemy import exc, pool
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncTransaction,
+    create_async_engine,
+)
+from sqlalchemy.util.concurrency import greenlet_spawn
+
+DRIVER = "gathering_inline"
 
 
-class InlineCursor:
-    """One ``sqlite3.Cursor``; every method completes at once."""
+class InlineDialect(SQLiteDialect_pysqlite):
+    """pysqlite, accepted by ``AsyncEngine`` (its connections are used from the event loop)."""
 
-    __slots__ = ("_cursor",)
+    driver = DRIVER
+    supports_statement_cache = True
+    is_async = True
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._cursor = cursor
+    @classmethod
+    def get_pool_class(cls, url: URL) -> type[pool.Pool]:
+        # The asyncio-adapted queue: a unit waiting for a free connection awaits, never blocks.
+        if cls._is_url_file_db(url):
+            return pool.AsyncAdaptedQueuePool
+        return pool.StaticPool
 
-    async def __aenter__(self) -> Self:
+
+registry.register(f"sqlite.{DRIVER}", __name__, "InlineDialect")
+
+
+class InlineTransaction(AsyncTransaction):
+    """An ``AsyncTransaction`` that begins and ends at once on the connection underneath."""
+
+    async def start(self, is_ctxmanager: bool = False) -> AsyncTransaction:
+        sync = self.connection._proxied
+        self.sync_transaction = self._assign_proxied(
+            sync.begin_nested() if self.nested else sync.begin()
+        )
+        if is_ctxmanager:
+            self.sync_transaction.__enter__()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._cursor.close()
-
-    @property
-    def description(self) -> Any:
-        return self._cursor.description
-
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
-
-    @property
-    def lastrowid(self) -> int | None:
-        return self._cursor.lastrowid
-
-    @property
-    def arraysize(self) -> int:
-        return self._cursor.arraysize
-
-    @arraysize.setter
-    def arraysize(self, value: int) -> None:
-        self._cursor.arraysize = value
-
-    async def execute(self, sql: str, parameters: Any = ()) -> Self:
-        self._cursor.execute(sql, parameters)
-        return self
-
-    async def executemany(self, sql: str, parameters: Iterable[Any]) -> Self:
-        self._cursor.executemany(sql, parameters)
-        return self
-
-    async def fetchone(self) -> Any:
-        return self._cursor.fetchone()
-
-    async def fetchmany(self, size: int | None = None) -> Sequence[Any]:
-        if size is None:
-            return self._cursor.fetchmany()
-        return self._cursor.fetchmany(size)
-
-    async def fetchall(self) -> Sequence[Any]:
-        return self._cursor.fetchall()
-
-    async def setinputsizes(self, *sizes: Any) -> None:
-        self._cursor.setinputsizes(*sizes)
 
     async def close(self) -> None:
-        self._cursor.close()
-
-    async def __aiter__(self) -> AsyncIterator[Any]:
-        for row in self._cursor:
-            yield row
-
-
-class _Immediately:
-    """Stands in for aiosqlite's request queue, which the adapter's ``isolation_level`` setter
-    writes to directly: the function runs now and its future is settled before it is awaited."""
-
-    __slots__ = ()
-
-    @staticmethod
-    def put_nowait(item: tuple[Any, Callable[[], Any]]) -> None:
-        future, function = item
-        try:
-            future.set_result(function())
-        except Exception as error:  # handed to whoever awaits the future, as aiosqlite does
-            future.set_exception(error)
-
-
-class InlineConnection:
-    """One ``sqlite3.Connection`` with the subset of ``aiosqlite.Connection`` the adapter uses."""
-
-    _tx = _Immediately()
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._conn: sqlite3.Connection | None = connection
-
-    @property
-    def _connection(self) -> sqlite3.Connection | None:
-        """What aiosqlite calls its open connection (the adapter checks it before commit)."""
-        return self._conn
-
-    def _open(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise ValueError("Connection closed")
-        return self._conn
-
-    @property
-    def isolation_level(self) -> str | None:
-        return self._open().isolation_level
-
-    def cursor(self) -> InlineCursor:
-        return InlineCursor(self._open().cursor())
-
-    async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
-        return InlineCursor(self._open().execute(sql, parameters))
-
-    async def commit(self) -> None:
-        self._open().commit()
+        self._proxied.close()
 
     async def rollback(self) -> None:
-        self._open().rollback()
+        self._proxied.rollback()
 
-    async def create_function(self, *args: Any, **kwargs: Any) -> None:
-        self._open().create_function(*args, **kwargs)
+    async def commit(self) -> None:
+        self._proxied.commit()
 
-    async def set_progress_handler(self, handler: Callable[[], int] | None, n: int) -> None:
-        self.set_progress_handler_now(handler, n)
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        self._proxied.__exit__(type_, value, traceback)
 
-    def set_progress_handler_now(self, handler: Callable[[], int] | None, n: int) -> None:
-        """``sqlite3.Connection.set_progress_handler``, at once (the time limit's hook)."""
-        self._open().set_progress_handler(handler, n)
+
+class InlineConnection(AsyncConnection):
+    """An ``AsyncConnection`` whose every call runs at once on the connection underneath."""
+
+    async def start(self, is_ctxmanager: bool = False) -> AsyncConnection:
+        if self.sync_connection:
+            raise exc.InvalidRequestError("connection is already started")
+        engine = self.sync_engine
+        idle = getattr(engine.pool, "checkedin", None)  # a StaticPool (":memory:") has none
+        if idle is not None and idle():  # an idle one: its checkout does nothing that waits
+            sync = engine.connect()
+        else:  # a new one: its first connect takes an asyncio lock (SQLAlchemy's, once)
+            sync = await greenlet_spawn(engine.connect)
+        self.sync_connection = self._assign_proxied(sync)
+        return self
+
+    def begin(self) -> AsyncTransaction:
+        assert self._proxied
+        return InlineTransaction(self)
+
+    def begin_nested(self) -> AsyncTransaction:
+        assert self._proxied
+        return InlineTransaction(self, nested=True)
+
+    async def execution_options(self, **opt: Any) -> AsyncConnection:
+        self._proxied.execution_options(**opt)
+        return self
+
+    async def commit(self) -> None:
+        self._proxied.commit()
+
+    async def rollback(self) -> None:
+        self._proxied.rollback()
 
     async def close(self) -> None:
-        self.stop()
+        self._proxied.close()
 
-    def stop(self) -> None:
-        """Close at once (also the pool's terminate)."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+    async def execute(
+        self,
+        statement: sa.Executable,
+        parameters: Any = None,
+        *,
+        execution_options: Any = None,
+    ) -> sa.CursorResult[Any]:
+        return self._proxied.execute(statement, parameters, execution_options=execution_options)
+
+    async def exec_driver_sql(
+        self,
+        statement: str,
+        parameters: Any = None,
+        execution_options: Any = None,
+    ) -> sa.CursorResult[Any]:
+        return self._proxied.exec_driver_sql(statement, parameters, execution_options)
 
 
-def creator(path: str) -> Callable[[], Any]:
-    """An ``async_creator`` for ``create_async_engine`` opening ``path`` with ``sqlite3``.
+class InlineEngine(AsyncEngine):
+    """An ``AsyncEngine`` handing out ``InlineConnection``s."""
+
+    _connection_cls = InlineConnection
+
+
+def engine(url: str, path: str) -> AsyncEngine:
+    """The engine for the SQLite file at ``path`` (``url`` names it), driving ``sqlite3``.
 
     ``check_same_thread=False``: a connection is only ever used by one unit of work at a time (the
     pool hands it out whole), but a test or a CLI command may close a pool from another thread
@@ -174,8 +158,18 @@ def creator(path: str) -> Callable[[], Any]:
     says where transactions begin (SQLAlchemy's pysqlite notes, "Serializable isolation").
     """
 
-    async def _connect() -> InlineConnection:
-        connection = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
-        return InlineConnection(connection)
+    def _connect() -> sqlite3.Connection:
+        return sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
 
-    return _connect
+    inline_url = sa.make_url(url).set(drivername=f"sqlite+{DRIVER}")
+    # A file's pool never waits (module notes); ":memory:" is one connection (StaticPool).
+    pooling: dict[str, Any] = {} if path == ":memory:" else {"max_overflow": -1}
+    made = create_async_engine(inline_url, hide_parameters=True, creator=_connect, **pooling)
+    return InlineEngine(made.sync_engine)
+
+
+def set_progress_handler(
+    connection: sqlite3.Connection, handler: Callable[[], int] | None, n: int
+) -> None:
+    """``sqlite3.Connection.set_progress_handler`` (the time limit's hook)."""
+    connection.set_progress_handler(handler, n)

@@ -210,6 +210,33 @@ async def test_sqlite_units_run_without_handing_the_loop_round(
     assert pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
+async def test_sqlite_units_that_suspend_never_wait_for_a_connection(
+    db: Database, engine_name: str
+) -> None:
+    """The inline pool never waits (a wait would need SQLAlchemy's greenlet, which inline units
+    do not run in): 40 read units suspended at once, more than the pool keeps, each get a
+    connection and see the same data; afterwards the pool keeps only its usual few."""
+    if engine_name != "sqlite":
+        pytest.skip("the inline pool is SQLite's")
+    gathering_id = await _insert_gathering(db)
+    inside = 0
+    most_inside = 0
+
+    async def read(conn: AsyncConnection) -> int:
+        nonlocal inside, most_inside
+        inside += 1
+        most_inside = max(most_inside, inside)
+        await asyncio.sleep(0.01)  # every unit is inside at once
+        inside -= 1
+        return await _released_version_in(conn, gathering_id)
+
+    assert await asyncio.gather(*(db.read(read) for _ in range(40))) == [0] * 40
+    assert most_inside == 40
+    pool = db.engine.sync_engine.pool
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert pool.checkedin() <= 5  # type: ignore[attr-defined]
+
+
 async def _released_version_in(conn: AsyncConnection, gathering_id: int) -> int:
     query = sa.select(gathering.c.released_version).where(gathering.c.id == gathering_id)
     return int((await conn.execute(query)).scalar_one())
