@@ -55,15 +55,21 @@ class Recorder:
 
         db.read = counted_read  # type: ignore[method-assign]
         db.write = counted_write  # type: ignore[method-assign]
-        event.listen(db.engine.sync_engine, "before_cursor_execute", self._statement)
+        if db.is_sqlite:
+            # SQLite's own trace: it also sees what the service runs on sqlite3 directly, past
+            # SQLAlchemy (``InlineConnection.run_now``, the throttles' count).
+            event.listen(db.engine.sync_engine, "checkout", self._trace)
+        else:
+            event.listen(db.engine.sync_engine, "before_cursor_execute", self._statement)
+
+    @staticmethod
+    def _trace(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        info = record.info
+        dbapi_connection.set_trace_callback(lambda statement: _count(info.get(_KEY), statement))
 
     @staticmethod
     def _statement(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        unit = conn.info.get(_KEY)
-        verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
-        if unit is None or verb not in {"SELECT", "WITH", "INSERT", "UPDATE", "DELETE"}:
-            return
-        unit[1 if verb in ("SELECT", "WITH") else 2] += 1
+        _count(conn.info.get(_KEY), statement)
 
     @contextlib.contextmanager
     def recording(self) -> Iterator[list[Unit]]:
@@ -74,6 +80,13 @@ class Recorder:
             yield self.units
         finally:
             _RECORDING.reset(token)
+
+
+def _count(unit: Unit | None, statement: str) -> None:
+    verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
+    if unit is None or verb not in {"SELECT", "WITH", "INSERT", "UPDATE", "DELETE"}:
+        return
+    unit[1 if verb in ("SELECT", "WITH") else 2] += 1
 
 
 def statements(units: list[Unit]) -> int:

@@ -128,13 +128,16 @@ def session_state(
     session: SessionLike,
     own: SessionWindowRow | None,
     now: dt.datetime,
+    overall: WindowState | None = None,
 ) -> WindowState:
-    """A session's registration state at ``now``: its gathering's, narrowed by its own."""
+    """A session's registration state at ``now``: its gathering's (``overall`` when the caller
+    has it already), narrowed by its own."""
     if session.is_cancelled:
         return WindowState("cancelled", words.SESSION_CANCELLED)
     if now >= session.ends_at:
         return WindowState("ended", words.SESSION_ENDED)
-    overall = gathering_state(gathering, now)
+    if overall is None:
+        overall = gathering_state(gathering, now)
     if not overall.is_open:
         return dataclasses.replace(
             overall, changes_at=_earliest(overall.changes_at, session.ends_at)
@@ -179,7 +182,9 @@ def windowed(
     if row is None:  # read in the same unit as the page: cannot happen
         return _windowed(page, page.sessions, WindowState("closed", words.CLOSED))
     state = gathering_state(row, now)
-    sessions = tuple(s for s in page.sessions if session_state(row, s, own.get(s.id), now).is_open)
+    sessions = tuple(
+        s for s in page.sessions if session_state(row, s, own.get(s.id), now, state).is_open
+    )
     return _windowed(page, sessions, state)
 
 
