@@ -59,6 +59,9 @@ log = logging.getLogger(__name__)
 # Route groups tried first (the order changes no answer, see core.routing.grouped): the door's
 # scans, the programme with its feeds and forms, manage links, personal calendars, the JSON API.
 BUSIEST_GROUPS = ("door", "g", "r", "my", "api")
+# And within their groups, the routes of the rushes bench/ measures: a scan at the door, the
+# registration form, the calendar feeds.
+BUSIEST_ROUTES = ("door:scan", "registration:form", "calendars:gathering", "calendars:session")
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -132,7 +135,7 @@ def create_app(settings: Settings) -> Starlette:
     ]
     app = Starlette(
         # Grouped under Mount by first path segment, ids bounded (gathering/core/routing.py).
-        routes=grouped(route_list(), first=BUSIEST_GROUPS),
+        routes=grouped(route_list(), first=BUSIEST_GROUPS, hot=BUSIEST_ROUTES),
         middleware=middleware,
         lifespan=lifespan,
         exception_handlers={

@@ -18,6 +18,7 @@ either engine, and binding it raised ``OverflowError`` (a 500) instead of the 40
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Sequence
 
 from starlette.convertors import Convertor, register_url_convertor
@@ -81,19 +82,27 @@ def _group_of(route: BaseRoute) -> str | None:
     return segment if slash and rest else None
 
 
-def grouped(routes: Sequence[BaseRoute], *, first: Sequence[str] = ()) -> list[BaseRoute]:
+def grouped(
+    routes: Sequence[BaseRoute], *, first: Sequence[str] = (), hot: Sequence[str] = ()
+) -> list[BaseRoute]:
     """``routes`` with those of one first segment under one ``Mount`` (see the module notes);
-    the groups named in ``first`` (the busiest) are tried first.
+    the groups named in ``first`` (the busiest) are tried first, and within its group each
+    route named in ``hot`` is tried before the others.
 
     No two entries of the table can match one path (a group holds every route of its segment,
     the rest are single routes of other segments or exact paths), so their order never changes
-    which route answers, only how many are tried before it."""
+    which route answers, only how many are tried before it. A hot route moves ahead of routes
+    of its group that came first: it must match none of their paths (``_hot_first`` refuses
+    to move it past a route whose example path it matches, and ``tests/unit/test_routing.py``
+    checks every path against the flat list)."""
     groups: dict[str, list[BaseRoute]] = {}
     for route in routes:
         segment = _group_of(route)
         if segment is not None:
             assert isinstance(route, Route)
             groups.setdefault(segment, []).append(route)
+    for segment, members in groups.items():
+        groups[segment] = _hot_first(members, hot)
     mounted = {s for s, members in groups.items() if len(members) > 1}
     taken = {r.path.strip("/").split("/")[0] for r in routes if isinstance(r, Mount)}
     if mounted & taken:
@@ -115,6 +124,28 @@ def grouped(routes: Sequence[BaseRoute], *, first: Sequence[str] = ()) -> list[B
             table.append(route)
     busiest = [m for segment in first for m in table if _mounted_at(m) == segment]
     return busiest + [entry for entry in table if entry not in busiest]
+
+
+def _hot_first(members: list[BaseRoute], hot: Sequence[str]) -> list[BaseRoute]:
+    """``members`` with the routes named in ``hot`` first (in that order), the rest as they
+    were; ValueError if a hot route and a route it moves past could both answer one path."""
+    ahead = [r for name in hot for r in members if isinstance(r, Route) and r.name == name]
+    for route in ahead:
+        assert isinstance(route, Route)
+        for earlier in members[: members.index(route)]:
+            assert isinstance(earlier, Route)
+            if route.path_regex.match(_example(earlier)) or earlier.path_regex.match(
+                _example(route)
+            ):
+                raise ValueError(f"routes {route.name} and {earlier.name} overlap: not hot")
+    return ahead + [r for r in members if r not in ahead]
+
+
+def _example(route: Route) -> str:
+    return _PARAMETER.sub("x", route.path)
+
+
+_PARAMETER = re.compile(r"{[^}]*}")
 
 
 def _mounted_at(entry: BaseRoute) -> str | None:

@@ -130,3 +130,34 @@ async def test_a_trailing_slash_inside_a_group_redirects_as_before(app: Any) -> 
         answer = await client.get("/g/some-slug/")
     assert answer.status_code == 307
     assert answer.headers["location"] == "http://127.0.0.1:8000/g/some-slug"
+
+
+def test_the_busiest_routes_are_tried_first_within_their_group(app: Any) -> None:
+    mounts = {r.path: r for r in app.routes if isinstance(r, Mount) and r.name is None}
+    assert mounts["/door"].routes[0].name == "door:scan"
+    assert [r.name for r in mounts["/g"].routes[:3]] == [
+        "registration:form",
+        "calendars:gathering",
+        "calendars:session",
+    ]
+
+
+def test_a_hot_route_that_overlaps_one_it_would_pass_is_refused() -> None:
+    async def endpoint(_request: Any) -> Any:
+        raise AssertionError("never called")
+
+    routes: list[BaseRoute] = [
+        Route("/g/{slug}/register", endpoint, name="form"),
+        Route("/g/{slug}/{page}", endpoint, name="any_page"),
+        Route("/g/{slug}/feed.ics", endpoint, name="feed"),
+        Route("/g/{slug}/s/{session}", endpoint, name="session"),
+    ]
+    # It would answer a path the earlier route answers, or the earlier route answers its own.
+    with pytest.raises(ValueError, match="any_page and form overlap"):
+        grouped(routes, hot=["any_page"])
+    with pytest.raises(ValueError, match="feed and any_page overlap"):
+        grouped(routes, hot=["feed"])
+    # A route that overlaps none it moves past goes first in its group.
+    mount = grouped(routes, hot=["session"])[0]
+    assert isinstance(mount, Mount)
+    assert [r.name for r in mount.routes] == ["session", "form", "any_page", "feed"]
