@@ -130,14 +130,7 @@ class InlineConnection(AsyncConnection):
         transaction, past SQLAlchemy's execution machinery: for a statement compiled once on a
         hot path (the throttles' count), where that machinery cost twice the statement. Errors
         are SQLAlchemy's, as from ``exec_driver_sql``; no engine event sees the statement."""
-        connection = self._proxied.connection.dbapi_connection
-        assert connection is not None  # the unit holds a checked-out connection
-        try:
-            return cast(sqlite3.Cursor, connection.execute(sql, parameters))
-        except sqlite3.Error as error:
-            raise exc.DBAPIError.instance(
-                sql, parameters, error, sqlite3.Error, hide_parameters=True
-            ) from error
+        return run_on(self._proxied, sql, parameters)
 
     async def execute(
         self,
@@ -187,3 +180,25 @@ def set_progress_handler(
 ) -> None:
     """``sqlite3.Connection.set_progress_handler`` (the time limit's hook)."""
     connection.set_progress_handler(handler, n)
+
+
+def run_on(connection: sa.Connection, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
+    """Run the driver-level ``sql`` on the ``sqlite3`` connection under the inline engine's
+    ``connection``, in its transaction, with SQLAlchemy's errors (see ``run_now``)."""
+    driver = connection.connection.dbapi_connection
+    assert driver is not None  # a connection in use holds a checked-out one
+    try:
+        return cast(sqlite3.Cursor, driver.execute(sql, parameters))
+    except sqlite3.Error as error:
+        raise exc.DBAPIError.instance(
+            sql, parameters, error, sqlite3.Error, hide_parameters=True
+        ) from error
+
+
+async def plain_statement(conn: AsyncConnection, sql: str) -> None:
+    """Run a driver-level statement that answers no rows (``SAVEPOINT name``, say): on the
+    service's inline engine straight on ``sqlite3``, elsewhere through ``exec_driver_sql``."""
+    if isinstance(conn, InlineConnection):
+        conn.run_now(sql, ())
+    else:
+        await conn.exec_driver_sql(sql)

@@ -22,6 +22,7 @@ from gathering.core import i18n
 from gathering.core.database import Database
 from gathering.core.errors import Conflict, InvalidInput
 from gathering.core.i18n import gettext
+from gathering.core.sqlite_inline import plain_statement
 from gathering.mail import messages as mail
 from gathering.organiser import supporter_queries
 from gathering.programme.release import PublicSession
@@ -233,19 +234,19 @@ async def _record(
         conn, limits, f"new:{accepted.recipient}" if existing is None else accepted.recipient, now
     )
     # Plain SQL: SQLAlchemy's begin_nested() cost as much as the two statements' work.
-    await conn.exec_driver_sql("SAVEPOINT registering")
+    await plain_statement(conn, "SAVEPOINT registering")
     if existing is None:
         registration_id, places = await _insert(
             conn, accepted, form.email, chosen, links, confirm_hours, limits, now
         )
-        await conn.exec_driver_sql("RELEASE SAVEPOINT registering")
+        await plain_statement(conn, "RELEASE SAVEPOINT registering")
         return Registered(registration_id, places, title)
     # Registered already: the same statements for an address nobody will see, rolled back.
     decoy = f"{secrets.token_hex(8)}@registered.invalid"
     await _insert(
         conn, accepted, decoy, chosen, links, confirm_hours, limits, now, mail_too=not remind
     )
-    await conn.exec_driver_sql("ROLLBACK TO SAVEPOINT registering")  # the commit ends it
+    await plain_statement(conn, "ROLLBACK TO SAVEPOINT registering")  # the commit ends it
     owner = await queries.registration_by_id(conn, existing) if remind else None
     if owner is not None:
         await _remind_existing(conn, owner, title, chosen, links, now)
