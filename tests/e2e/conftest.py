@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import socket
@@ -12,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -50,11 +52,19 @@ def server_env() -> dict[str, str]:
     return {}
 
 
-@pytest.fixture
-def live_server(tmp_path: Path, server_env: dict[str, str]) -> Iterator[LiveServer]:
-    """``gathering demo`` then ``gathering serve`` on a fresh SQLite file, as a user runs them."""
-    port = _free_port()
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'live.db'}"
+# Settings the ``demo`` command never reads (it writes the demo network from the database URL and
+# the secret key alone): a module that changes only these shares the demo database of the others.
+_NOT_READ_BY_DEMO = frozenset(
+    {
+        "GATHERING_SMTP_HOST",
+        "GATHERING_SMTP_PORT",
+        "GATHERING_SMTP_STARTTLS",
+        "GATHERING_MAIL_FROM",
+    }
+)
+
+
+def _live_env(database_url: str, port: int, server_env: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATHERING_")}
     env.update(
         GATHERING_DATABASE_URL=database_url,
@@ -63,13 +73,52 @@ def live_server(tmp_path: Path, server_env: dict[str, str]) -> Iterator[LiveServ
         GATHERING_LOG_LEVEL="warning",
         **server_env,
     )
-    subprocess.run(
-        [sys.executable, "-m", "gathering", "demo"],
-        env=env,
-        cwd=tmp_path,
-        check=True,
-        capture_output=True,
-        timeout=120,
+    return env
+
+
+@pytest.fixture(scope="session")
+def demo_databases() -> dict[object, Path]:
+    """SQLite files ``gathering demo`` wrote, one per demo day and server settings (per worker)."""
+    return {}
+
+
+def _demo_database(
+    cache: dict[object, Path], tmp_path_factory: pytest.TempPathFactory, server_env: dict[str, str]
+) -> Path:
+    """``gathering demo`` run as a user runs it, once per day (the demo's next gathering and
+    practice evening are placed from the day it is loaded) and per settings it may read; each
+    server then starts on its own copy of that file."""
+    today = dt.datetime.now(ZoneInfo("Europe/London")).date()
+    key = (today, frozenset((k, v) for k, v in server_env.items() if k not in _NOT_READ_BY_DEMO))
+    if key not in cache:
+        workdir = tmp_path_factory.mktemp("demo")
+        path = workdir / "demo.db"
+        subprocess.run(
+            [sys.executable, "-m", "gathering", "demo"],
+            env=_live_env(f"sqlite+aiosqlite:///{path}", _free_port(), server_env),
+            cwd=workdir,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        cache[key] = path
+    return cache[key]
+
+
+@pytest.fixture
+def live_server(
+    tmp_path: Path,
+    server_env: dict[str, str],
+    demo_databases: dict[object, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[LiveServer]:
+    """``gathering demo`` then ``gathering serve`` on a fresh SQLite file, as a user runs them
+    (the demo's file written once per worker and copied: see ``_demo_database``)."""
+    port = _free_port()
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'live.db'}"
+    env = _live_env(database_url, port, server_env)
+    shutil.copyfile(
+        _demo_database(demo_databases, tmp_path_factory, server_env), tmp_path / "live.db"
     )
     log = (tmp_path / "server.log").open("w")
     server = subprocess.Popen(
@@ -90,7 +139,7 @@ def live_server(tmp_path: Path, server_env: dict[str, str]) -> Iterator[LiveServ
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError((tmp_path / "server.log").read_text()) from None
-                time.sleep(0.2)
+                time.sleep(0.05)
         yield LiveServer(url, database_url, tmp_path)
     finally:
         server.terminate()
