@@ -33,6 +33,30 @@ TEST_SECRET = "test-secret-key-that-is-long-enough"
 RUN_ID = uuid.uuid4().hex[:8]
 
 
+# The longest tests first: under xdist (``make test``) the workers take tests in collection order,
+# so a browser test or a killed server left to the end keeps one worker busy while the other has
+# finished. Within a group the order is unchanged.
+_FIRST = ("tests/e2e/", "tests/faults/")
+_SLOW_FILES = (
+    "tests/integration/test_calendar_readers.py",
+    "tests/integration/test_fediverse_delivery.py",
+    "tests/integration/test_speaker_notices.py",
+    "tests/integration/test_erasure_bytes.py",
+    "tests/integration/test_cli.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.path.relative_to(REPO).as_posix()
+        for n, prefix in enumerate(_FIRST):
+            if path.startswith(prefix):
+                return n
+        return len(_FIRST) if path in _SLOW_FILES else len(_FIRST) + 1
+
+    items.sort(key=rank)
+
+
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
