@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gathering.core import prepared
 from gathering.core.schema import gathering, outbox, registration
 
 # A JSON object as stored (a message's template context, an attachment spec): checked to be
@@ -121,7 +122,8 @@ async def queue_message(
         "created_at": now,
         "send_after": send_after or now,
     }
-    return int((await conn.execute(_QUEUE, values)).scalar_one())
+    (message_id,) = await prepared.rows(conn, _QUEUE, values)
+    return int(message_id[0])
 
 
 # The registrant's language, read inside the INSERT: no round trip per message (a release may

@@ -9,6 +9,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gathering.core import prepared
 from gathering.core.schema import programme_session, registration, session_place
 
 
@@ -78,8 +79,7 @@ _PLACE_COLUMNS = [session_place.c[name] for name in PlaceRow._fields]
 async def take_place(conn: AsyncConnection, session_id: int) -> bool:
     """Claim one place if one is left, atomically: the condition and the increment are one
     UPDATE, so two claims for the last place cannot both succeed (on either engine)."""
-    result = await conn.execute(_TAKE_PLACE, {"session_id": session_id})
-    return result.first() is not None
+    return await prepared.first(conn, _TAKE_PLACE, {"session_id": session_id}) is not None
 
 
 async def release_place(conn: AsyncConnection, session_id: int) -> None:
@@ -107,7 +107,8 @@ async def insert_place(
         "created_at": now,
         "updated_at": now,
     }
-    return int((await conn.execute(_INSERT_PLACE, values)).scalar_one())
+    (place_id,) = await prepared.rows(conn, _INSERT_PLACE, values)
+    return int(place_id[0])
 
 
 async def places_of(conn: AsyncConnection, registration_id: int) -> list[PlaceRow]:

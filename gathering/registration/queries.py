@@ -9,7 +9,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gathering.core import i18n
+from gathering.core import i18n, prepared
 from gathering.core.schema import (
     check_in,
     consent,
@@ -172,8 +172,8 @@ _PUBLIC_GENERATION = sa.select(public_generation.c.generation).where(public_gene
 
 async def public_generation_number(conn: AsyncConnection) -> int | None:
     """The site's public generation (core.schema_public); None when its row is missing."""
-    value = (await conn.execute(_PUBLIC_GENERATION)).scalar_one_or_none()
-    return None if value is None else int(value)
+    found = await prepared.first(conn, _PUBLIC_GENERATION, {})
+    return None if found is None or found[0] is None else int(found[0])
 
 
 # The generation and a gathering's places taken in one statement: the one row of the generation
@@ -199,7 +199,7 @@ async def generation_and_places(
 ) -> tuple[int | None, dict[int, int]]:
     """The public generation (None when its row is missing) and the places taken at each of
     the gathering's sessions, by session id, read together."""
-    rows = (await conn.execute(_GENERATION_AND_PLACES, {"gathering_id": gathering_id})).all()
+    rows = await prepared.rows(conn, _GENERATION_AND_PLACES, {"gathering_id": gathering_id})
     if not rows:
         return None, {}
     taken = {int(row[1]): int(row[2]) for row in rows if row[1] is not None}
@@ -228,8 +228,8 @@ async def live_registration_id(conn: AsyncConnection, gathering_id: int, email: 
     """The id of the pending or confirmed registration of ``email`` for the gathering, if any
     (the id alone: registering reads no more for a registered address than for a new one)."""
     values = {"gathering_id": gathering_id, "email": email}
-    found = (await conn.execute(_LIVE_REGISTRATION_ID, values)).scalar_one_or_none()
-    return None if found is None else int(found)
+    found = await prepared.first(conn, _LIVE_REGISTRATION_ID, values)
+    return None if found is None else int(found[0])
 
 
 async def insert_registration(conn: AsyncConnection, new: NewRegistration) -> int:
@@ -242,7 +242,8 @@ async def insert_registration(conn: AsyncConnection, new: NewRegistration) -> in
         "chosen_language": i18n.current_language() if chose else None,
         "for_gathering": new.gathering_id,
     }
-    return int((await conn.execute(_INSERT_REGISTRATION, values)).scalar_one())
+    (registration_id,) = await prepared.rows(conn, _INSERT_REGISTRATION, values)
+    return int(registration_id[0])
 
 
 _GATHERING_LANGUAGE = sa.select(gathering.c.default_language).where(

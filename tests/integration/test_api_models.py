@@ -25,6 +25,7 @@ from gathering.programme.openapi import document
 from gathering.registration.api_rules import FIELDS, THROTTLE_LIMIT, BadRequest, parse_registration
 from gathering.registration.form import RegistrationInput
 from tests.conftest import TEST_SECRET
+from tests.statements import statements_run
 
 BASE = "http://127.0.0.1:8000"
 REGISTER = f"/api/gatherings/{NEXT_SLUG}/registrations"
@@ -238,15 +239,8 @@ async def test_a_registered_address_runs_the_statements_of_a_new_one(
         REGISTER, content=json.dumps({**body, "email": "known@example.org"}), headers=headers
     )
     assert first.status_code == 202
-    statements: list[str] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(" ".join(statement.split()))
-
-    engine = app.state.db.engine.sync_engine
     ran: dict[str, tuple[bytes, list[str]]] = {}
-    sa.event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with statements_run(app.state.db) as statements:
         for label, email in (
             ("again, its owner mailed", "known@example.org"),  # once an hour: reads the row
             ("new", "stranger@example.org"),
@@ -259,7 +253,5 @@ async def test_a_registered_address_runs_the_statements_of_a_new_one(
             )
             assert answer.status_code == 202
             ran[label] = (answer.content, _same_work(statements))
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", capture)
     assert any(s.startswith("INSERT INTO registration") for s in ran["again"][1])
     assert ran["again"] == ran["new"] == ran["another new"]

@@ -7,13 +7,11 @@ from __future__ import annotations
 import contextlib
 import gzip
 from collections.abc import Iterator
-from typing import Any
 
 import brotli  # type: ignore[import-untyped]
 import httpx
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
 
@@ -24,6 +22,7 @@ from gathering.programme.page_cache import VersionMemo
 from gathering.programme.release import load_programme, release_programme
 from tests.conftest import TEST_SECRET
 from tests.helpers import parse_html, texts
+from tests.statements import statements_run
 
 pytestmark = pytest.mark.anyio
 CONFERENCE = "labour-conference-2019"
@@ -33,24 +32,8 @@ PS = schema.programme_session
 @contextlib.contextmanager
 def counted(app: Starlette) -> Iterator[list[str]]:
     """The SQL statements the app's engine runs inside the block (BEGIN/COMMIT not counted)."""
-    seen: list[str] = []
-    engine = app.state.db.engine.sync_engine
-
-    def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().split(None, 1)[0].upper() in {
-            "SELECT",
-            "WITH",
-            "INSERT",
-            "UPDATE",
-            "DELETE",
-        }:
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", _count)
-    try:
+    with statements_run(app.state.db, work_only=True) as seen:
         yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", _count)
 
 
 def remember_long(app: Starlette) -> int:

@@ -30,6 +30,7 @@ from gathering.registration.limits import Limits
 from gathering.registration.tokens import Links, manage_token
 from tests.conftest import TEST_SECRET
 from tests.helpers import csrf_from, parse_html, texts
+from tests.statements import statements_run
 
 pytestmark = pytest.mark.anyio
 SLUG = NEXT_SLUG  # the demo's upcoming gathering: past ones take no registrations
@@ -412,16 +413,9 @@ async def test_the_answer_runs_the_same_statements_for_a_registered_and_a_new_ad
     token = urlsplit(mail.context["confirm_url"]).path.rsplit("/", 1)[1]
     await confirming.confirm_registration(db, token, links=LINKS, confirm_hours=24)
 
-    statements: list[str] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(" ".join(statement.split()))
-
-    engine = app.state.db.engine.sync_engine
     form = await _form(client, db, session_ids=[str(session_id)])
     ran: dict[str, list[str]] = {}
-    sa.event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with statements_run(app.state.db) as statements:
         for label, email in (
             ("owner, mailed", owner),
             ("new", "stranger@example.org"),
@@ -432,8 +426,6 @@ async def test_the_answer_runs_the_same_statements_for_a_registered_and_a_new_ad
             response = await client.post(f"/g/{SLUG}/register", data={**form, "email": email})
             assert texts(parse_html(response.text), "//h1") == ["Check your email"]
             ran[label] = _same_work(statements)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", capture)
     assert any(s.startswith("INSERT INTO registration") for s in ran["owner"])
     assert ran["owner"] == ran["new"] == ran["another new"]
     # Once an hour the owner is mailed: their row is read then, after the same statements.

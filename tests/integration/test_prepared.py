@@ -1,0 +1,227 @@
+"""The rushes' statements run on sqlite3 directly (gathering.core.prepared) answer and store
+exactly what SQLAlchemy's own execution does, on both engines; and they are the ones run so."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gathering.core import prepared
+from gathering.core.database import Database
+from gathering.core.schema import outbox, programme_session, registration, session_place
+from gathering.demo import NEXT_SLUG, load_demo
+from gathering.mail import queries as mail_queries
+from gathering.registration import place_queries
+from gathering.registration import queries as registration_queries
+from tests.conftest import TEST_SECRET
+
+pytestmark = pytest.mark.anyio
+
+NOW = dt.datetime(2027, 3, 1, 9, 30, 15, 123456, tzinfo=dt.UTC)
+
+
+def _registration_values(gathering_id: int, email: str, answers: Any) -> dict[str, Any]:
+    return {
+        "gathering_id": gathering_id,
+        "name": "Ffion Prepared",
+        "email": email,
+        "ticket_type_id": None,
+        "answers": answers,
+        "share_access_needs": False,
+        "manage_key": f"key-{email}",
+        "expires_at": NOW + dt.timedelta(hours=24),
+        "created_at": NOW,
+        "status": "pending",
+        "chosen_language": None,
+        "for_gathering": gathering_id,
+    }
+
+
+async def _stored(conn: AsyncConnection, table: sa.Table, row_id: int) -> dict[str, Any]:
+    found = (await conn.execute(sa.select(table).where(table.c.id == row_id))).one()
+    return dict(found._mapping)
+
+
+async def test_the_rush_statements_answer_and_store_what_sqlalchemy_does(
+    db: Database, engine_name: str
+) -> None:
+    await load_demo(db, secret_key=TEST_SECRET)
+
+    async def _check(conn: AsyncConnection) -> None:
+        gathering_id, session_id = (
+            await conn.execute(
+                sa.text(
+                    "SELECT g.id, s.id FROM gathering g JOIN programme_session s "
+                    "ON s.gathering_id = g.id WHERE g.slug = :slug ORDER BY s.id LIMIT 1"
+                ),
+                {"slug": NEXT_SLUG},
+            )
+        ).one()
+        reads = [
+            (registration_queries._GENERATION_AND_PLACES, {"gathering_id": gathering_id}),
+            (registration_queries._PUBLIC_GENERATION, {}),
+            (
+                registration_queries._LIVE_REGISTRATION_ID,
+                {"gathering_id": gathering_id, "email": "nobody@example.org"},
+            ),
+        ]
+        for statement, values in reads:
+            assert prepared.is_prepared(conn, statement, values) == (engine_name == "sqlite")
+            expected = [tuple(row) for row in await conn.execute(statement, values)]
+            assert await prepared.rows(conn, statement, values) == expected
+            assert await prepared.first(conn, statement, values) == (expected or [None])[0]
+
+        # Inserts: the same values through both paths store the same row (JSON null included).
+        for answers in ({"diet": "fegan", "mynediad": "ramp"}, None):
+            mine = _registration_values(gathering_id, "prepared@example.org", answers)
+            theirs = _registration_values(gathering_id, "sqlalchemy@example.org", answers)
+            statement = registration_queries._INSERT_REGISTRATION
+            assert prepared.is_prepared(conn, statement, mine) == (engine_name == "sqlite")
+            ((mine_id,),) = await prepared.rows(conn, statement, mine)
+            theirs_id = (await conn.execute(statement, theirs)).scalar_one()
+            stored_mine = await _stored(conn, registration, mine_id)
+            stored_theirs = await _stored(conn, registration, theirs_id)
+            for row in (stored_mine, stored_theirs):
+                row.pop("id"), row.pop("email"), row.pop("manage_key")
+            assert stored_mine == stored_theirs
+            assert stored_mine["expires_at"] == NOW + dt.timedelta(hours=24)
+            assert stored_mine["answers"] == answers
+            await conn.execute(sa.delete(registration).where(registration.c.id == theirs_id))
+            found = await registration_queries.live_registration_id(
+                conn, gathering_id, "prepared@example.org"
+            )
+            assert found == mine_id
+            await conn.execute(sa.delete(registration).where(registration.c.id == mine_id))
+
+        registration_id = await registration_queries.insert_registration(
+            conn,
+            registration_queries.NewRegistration(
+                **{
+                    k: v
+                    for k, v in _registration_values(gathering_id, "p@example.org", None).items()
+                    if k in registration_queries.NewRegistration._fields
+                }
+            ),
+        )
+        before = (
+            await conn.execute(
+                sa.select(programme_session.c.places_taken).where(
+                    programme_session.c.id == session_id
+                )
+            )
+        ).scalar_one()
+        assert await place_queries.take_place(conn, session_id)
+        after = (
+            await conn.execute(
+                sa.select(programme_session.c.places_taken).where(
+                    programme_session.c.id == session_id
+                )
+            )
+        ).scalar_one()
+        assert after == before + 1
+        held = NOW + dt.timedelta(minutes=20)
+        place_id = await place_queries.insert_place(
+            conn, registration_id, session_id, "confirmed", NOW, held_until=held
+        )
+        place = await _stored(conn, session_place, place_id)
+        assert (place["status"], place["offered_until"], place["created_at"]) == (
+            "confirmed",
+            held,
+            NOW,
+        )
+        message_id = await mail_queries.queue_message(
+            conn,
+            kind="confirm_email",
+            to_address="p@example.org",
+            subject="",
+            body_text="",
+            now=NOW,
+            registration_id=registration_id,
+            context={"name": "Ffion", "places": [1, 2]},
+        )
+        message = await _stored(conn, outbox, message_id)
+        assert message["context"] == {"name": "Ffion", "places": [1, 2]}
+        assert message["attachments"] == []
+        assert message["send_after"] == NOW and message["language"] in ("en", "cy")
+        raise _RollBack
+
+    with pytest.raises(_RollBack):
+        await db.write(_check)
+
+
+async def test_a_registration_runs_none_of_its_statements_through_sqlalchemy_on_sqlite(
+    db: Database, engine_name: str
+) -> None:
+    """The rush's seven statements (kept page check, places, address, registration, place,
+    its row, the mail) reach SQLite without SQLAlchemy's execution (its events never see
+    them); on PostgreSQL all seven go through SQLAlchemy."""
+    await load_demo(db, secret_key=TEST_SECRET)
+    seen: list[str] = []
+
+    def _seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    async def _register(conn: AsyncConnection) -> None:
+        gathering_id, session_id = (
+            await conn.execute(
+                sa.text(
+                    "SELECT g.id, s.id FROM gathering g JOIN programme_session s "
+                    "ON s.gathering_id = g.id WHERE g.slug = :slug ORDER BY s.id LIMIT 1"
+                ),
+                {"slug": NEXT_SLUG},
+            )
+        ).one()
+        sa.event.listen(db.engine.sync_engine, "before_cursor_execute", _seen)
+        try:
+            await registration_queries.public_generation_number(conn)
+            await registration_queries.generation_and_places(conn, gathering_id)
+            await registration_queries.live_registration_id(conn, gathering_id, "n@example.org")
+            new = _registration_values(gathering_id, "n@example.org", {"diet": "fegan"})
+            registration_id = await registration_queries.insert_registration(
+                conn,
+                registration_queries.NewRegistration(
+                    **{k: new[k] for k in registration_queries.NewRegistration._fields}
+                ),
+            )
+            await place_queries.take_place(conn, session_id)
+            await place_queries.insert_place(conn, registration_id, session_id, "confirmed", NOW)
+            await mail_queries.queue_message(
+                conn,
+                kind="confirm_email",
+                to_address="n@example.org",
+                subject="",
+                body_text="",
+                now=NOW,
+                registration_id=registration_id,
+                context={"name": "N"},
+            )
+        finally:
+            sa.event.remove(db.engine.sync_engine, "before_cursor_execute", _seen)
+        raise _RollBack
+
+    with pytest.raises(_RollBack):
+        await db.write(_register)
+    assert len(seen) == (0 if engine_name == "sqlite" else 7), seen
+
+
+class _RollBack(Exception):
+    """Leaves the demo as it was."""
+
+
+async def test_a_statement_the_driver_cannot_run_exactly_is_left_to_sqlalchemy(
+    db: Database, engine_name: str
+) -> None:
+    """An expanding IN parameter (rendered per call) is not prepared, and still answers."""
+    statement = sa.select(registration.c.id).where(
+        registration.c.status.in_(sa.bindparam("statuses", expanding=True))
+    )
+
+    async def _read(conn: AsyncConnection) -> list[tuple[Any, ...]]:
+        assert not prepared.is_prepared(conn, statement, {"statuses": ["pending"]})
+        return await prepared.rows(conn, statement, {"statuses": ["pending"]})
+
+    assert await db.read(_read) == []
