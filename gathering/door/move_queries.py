@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gathering.core import prepared
 from gathering.core.schema import check_in, registration, scan, session_place
 
 # Check-in kinds that change whether someone is inside; "undo" rows never do.
@@ -60,7 +61,8 @@ async def scan_response(
 ) -> Mapping[str, object] | None:
     """The stored answer of an earlier scan with this nonce by this pass, or None."""
     values = {"pass_id": pass_id, "client_nonce": client_nonce}
-    stored = (await conn.execute(_SCAN_RESPONSE, values)).scalar()
+    row = await prepared.first(conn, _SCAN_RESPONSE, values)
+    stored = None if row is None else row[0]
     return stored if isinstance(stored, dict) else None
 
 
@@ -90,7 +92,7 @@ async def insert_scan(
         "check_in_id": check_in_id,
         "response": dict(response),
     }
-    await conn.execute(_INSERT_SCAN, values)
+    await prepared.rows(conn, _INSERT_SCAN, values)
 
 
 def _moves(whole_gathering: bool) -> sa.Select[Any]:
@@ -104,7 +106,8 @@ def _moves(whole_gathering: bool) -> sa.Select[Any]:
         .where(
             check_in.c.registration_id == sa.bindparam("registration_id"),
             session,
-            check_in.c.kind.in_(_MOVES),
+            # Written out, not an expanding parameter (rendered per call, core.prepared).
+            check_in.c.kind.in_([sa.literal_column(f"'{kind}'") for kind in _MOVES]),
             check_in.c.undone_at.is_(None),
         )
         .order_by(check_in.c.id)
@@ -121,11 +124,11 @@ async def moves_of(
 ) -> list[Move]:
     """Entries and exits (not undone) of one person for one session, oldest first."""
     if session_id is None:
-        result = await conn.execute(_MOVES_OF_GATHERING, {"registration_id": registration_id})
+        found = await prepared.rows(conn, _MOVES_OF_GATHERING, {"registration_id": registration_id})
     else:
         values = {"registration_id": registration_id, "session_id": session_id}
-        result = await conn.execute(_MOVES_OF_SESSION, values)
-    return [Move._make(row) for row in result]
+        found = await prepared.rows(conn, _MOVES_OF_SESSION, values)
+    return [Move._make(row) for row in found]
 
 
 async def insert_check_in(
@@ -146,7 +149,8 @@ async def insert_check_in(
         "door": door,
         "at": at,
     }
-    return int((await conn.execute(_INSERT_CHECK_IN, values)).scalar_one())
+    (check_in_id,) = await prepared.rows(conn, _INSERT_CHECK_IN, values)
+    return int(check_in_id[0])
 
 
 def _recorded_by(pass_id: int, device_id: str) -> sa.Select[Any]:
@@ -165,7 +169,8 @@ def _recorded_by(pass_id: int, device_id: str) -> sa.Select[Any]:
             scan.c.pass_id == pass_id,
             scan.c.response[DEVICE_KEY].as_string() == device_id,
             check_in.c.pass_id == pass_id,
-            check_in.c.kind.in_(_MOVES),
+            # Written out, not an expanding parameter (rendered per call, core.prepared).
+            check_in.c.kind.in_([sa.literal_column(f"'{kind}'") for kind in _MOVES]),
             check_in.c.undone_at.is_(None),
         )
     )

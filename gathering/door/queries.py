@@ -7,11 +7,13 @@ Every function returns typed rows (named tuples built from the statement's colum
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gathering.core import prepared
 from gathering.core.schema import (
     account,
     gathering,
@@ -111,36 +113,51 @@ _GATHERING_FOR_PASS = sa.select(
 ).where(gathering.c.id == sa.bindparam("gathering_id"))
 
 
-def _steward_pass(row: Any) -> StewardPass | None:
+def _steward_pass(row: Sequence[Any] | None) -> StewardPass | None:
     """The typed pass from a row of ``_PASS`` (the maker's admin flag folded in)."""
     if row is None:
         return None
+    (
+        pass_id,
+        gathering_id,
+        label,
+        pin_hash,
+        all_sessions,
+        valid_from,
+        valid_until,
+        revoked_at,
+        created_by,
+        is_admin,
+        starts_on,
+        ends_on,
+        timezone,
+    ) = row
     return StewardPass(
-        row.id,
-        row.gathering_id,
-        row.label,
-        row.pin_hash,
-        bool(row.all_sessions),
-        row.valid_from,
-        row.valid_until,
-        row.revoked_at,
-        row.created_by,
-        row.created_by is None or bool(row.is_admin),
-        row.starts_on,
-        row.ends_on,
-        row.timezone,
+        pass_id,
+        gathering_id,
+        label,
+        pin_hash,
+        bool(all_sessions),
+        valid_from,
+        valid_until,
+        revoked_at,
+        created_by,
+        created_by is None or bool(is_admin),
+        starts_on,
+        ends_on,
+        timezone,
     )
 
 
 async def pass_by_id(conn: AsyncConnection, pass_id: int) -> StewardPass | None:
     """The pass with its gathering's dates and zone, or None."""
-    return _steward_pass((await conn.execute(_PASS_BY_ID, {"pass_id": pass_id})).first())
+    return _steward_pass(await prepared.first(conn, _PASS_BY_ID, {"pass_id": pass_id}))
 
 
 async def pass_by_token_hash(conn: AsyncConnection, token_hash: str) -> StewardPass | None:
     """The pass whose link token has this SHA-256, or None."""
     values = {"token_hash": token_hash}
-    return _steward_pass((await conn.execute(_PASS_BY_TOKEN_HASH, values)).first())
+    return _steward_pass(await prepared.first(conn, _PASS_BY_TOKEN_HASH, values))
 
 
 async def gathering_for_pass(conn: AsyncConnection, gathering_id: int) -> PassGathering:
@@ -237,7 +254,7 @@ async def registration_by_code(
 ) -> DoorPerson | None:
     """The registration holding this ticket code in this gathering, with its ticket type name."""
     values = {"code": code, "gathering_id": gathering_id}
-    row = (await conn.execute(_REGISTRATION_BY_CODE, values)).first()
+    row = await prepared.first(conn, _REGISTRATION_BY_CODE, values)
     return None if row is None else DoorPerson._make(row)
 
 

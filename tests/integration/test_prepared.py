@@ -4,11 +4,14 @@ exactly what SQLAlchemy's own execution does, on both engines; and they are the 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.applications import Starlette
 
 from gathering.core import prepared
 from gathering.core.database import Database
@@ -18,6 +21,9 @@ from gathering.mail import queries as mail_queries
 from gathering.registration import place_queries
 from gathering.registration import queries as registration_queries
 from tests.conftest import TEST_SECRET
+from tests.door_data import insert_open_door
+from tests.helpers import parse_html
+from tests.statements import statements_run
 
 pytestmark = pytest.mark.anyio
 
@@ -225,3 +231,46 @@ async def test_a_statement_the_driver_cannot_run_exactly_is_left_to_sqlalchemy(
         return await prepared.rows(conn, statement, {"statuses": ["pending"]})
 
     assert await db.read(_read) == []
+
+
+async def test_a_door_scan_runs_none_of_its_statements_through_sqlalchemy_on_sqlite(
+    app: Starlette, client: httpx.AsyncClient, engine_name: str
+) -> None:
+    """A first scan and a re-scan: the pass, the nonce, the ticket, its moves, the check-in and
+    the scan's row reach SQLite directly; SQLite's trace sees them all, SQLAlchemy's events
+    none of them. The answers are the door's usual ones."""
+    db: Database = app.state.db
+    door = await insert_open_door(db)
+    page = parse_html((await client.get(f"/door/{door.token}")).text)
+    [form] = page.xpath("//form[@id='door-open-form']")
+    csrf = form.xpath(".//input[@name='csrftoken']/@value")[0]
+    opened = await client.post(
+        form.get("data-open-url"),
+        json={"token": door.token, "pin": door.pin},
+        headers={"x-csrftoken": csrf},
+    )
+    assert opened.status_code == 200, opened.text
+    seen: list[str] = []
+
+    def _seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    reasons = []
+    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", _seen)
+    try:
+        with statements_run(db, work_only=True) as ran:
+            for _ in range(2):
+                body = {"code": door.code, "door": "Main door", "nonce": uuid.uuid4().hex}
+                answer = await client.post(
+                    "/door/api/scan", json=body, headers={"x-csrftoken": csrf}
+                )
+                reasons.append(answer.json()["reason"])
+    finally:
+        sa.event.remove(db.engine.sync_engine, "before_cursor_execute", _seen)
+    assert reasons == ["ok", "already_checked_in"]
+    assert any(s.startswith("INSERT INTO check_in") for s in ran)
+    assert sum(s.startswith("INSERT INTO scan") for s in ran) == 2
+    if engine_name == "sqlite":
+        assert seen == []
+    else:
+        assert len(seen) == len(ran)
