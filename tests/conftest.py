@@ -14,6 +14,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import asyncpg
@@ -126,6 +127,32 @@ def pg_template() -> Iterator[tuple[str, str]]:
     asyncio.run(_pg_execute(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+class _Drops:
+    """One thread dropping the PostgreSQL test databases after their tests, while the next test
+    runs (a drop mostly waits for the disk)."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-drop")
+        self.pending: list[Future[None]] = []
+
+    def later(self, dsn: str, name: str) -> None:
+        statement = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+        self.pending.append(self.pool.submit(asyncio.run, _pg_execute(dsn, statement)))
+
+    def finish(self) -> None:
+        """Wait for every drop; the first that failed raises."""
+        self.pool.shutdown(wait=True)
+        for future in self.pending:
+            future.result()
+
+
+@pytest.fixture(scope="session")
+def pg_drops() -> Iterator[_Drops]:
+    drops = _Drops()
+    yield drops
+    drops.finish()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine_name(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -133,17 +160,26 @@ def engine_name(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def db_url(engine_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of a fresh, migrated, empty database of the engine under test."""
+    """URL of a fresh, migrated, empty database of the engine under test.
+
+    A PostgreSQL test database commits asynchronously (``synchronous_commit = off``): a commit
+    is visible to every session at once and survives anything but a crash of the PostgreSQL
+    server itself, which no test causes; only its wait for the disk is skipped. A test that reads
+    the server's files marks itself ``durable_commits`` to keep the server's default."""
     if engine_name == "sqlite":
         target = tmp_path / "test.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
         yield f"sqlite+aiosqlite:///{target}"
         return
     dsn, template = request.getfixturevalue("pg_template")
+    drops: _Drops = request.getfixturevalue("pg_drops")
     name = f"gathering_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_pg_execute(dsn, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    statements = [f'CREATE DATABASE "{name}" TEMPLATE "{template}"']
+    if request.node.get_closest_marker("durable_commits") is None:
+        statements.append(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    asyncio.run(_pg_execute(dsn, *statements))
     yield _sa_url(dsn, name)
-    asyncio.run(_pg_execute(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drops.later(dsn, name)
 
 
 @pytest.fixture
@@ -153,10 +189,11 @@ def empty_db_url(engine_name: str, request: pytest.FixtureRequest, tmp_path: Pat
         yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
         return
     dsn, _template = request.getfixturevalue("pg_template")
+    drops: _Drops = request.getfixturevalue("pg_drops")
     name = f"gathering_empty_{RUN_ID}_{uuid.uuid4().hex[:8]}"
     asyncio.run(_pg_execute(dsn, f'CREATE DATABASE "{name}"'))
     yield _sa_url(dsn, name)
-    asyncio.run(_pg_execute(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drops.later(dsn, name)
 
 
 @pytest.fixture

@@ -52,7 +52,8 @@ from tests.privacy_data import (
     token_of,
 )
 
-pytestmark = pytest.mark.anyio
+# The files are read as the server left them: its commits wait for the disk, as deployed.
+pytestmark = [pytest.mark.anyio, pytest.mark.durable_commits]
 LETTERS = string.ascii_lowercase
 ALPHANUMERIC = string.ascii_letters + string.digits
 
