@@ -47,6 +47,33 @@ def _registration_values(gathering_id: int, email: str, answers: Any) -> dict[st
     }
 
 
+async def _next_gathering_and_session(conn: AsyncConnection) -> tuple[int, int]:
+    """The demo's next gathering and its first session."""
+    found = await conn.execute(
+        sa.text(
+            "SELECT g.id, s.id FROM gathering g JOIN programme_session s "
+            "ON s.gathering_id = g.id WHERE g.slug = :slug ORDER BY s.id LIMIT 1"
+        ),
+        {"slug": NEXT_SLUG},
+    )
+    gathering_id, session_id = found.one()
+    return int(gathering_id), int(session_id)
+
+
+async def _queue(conn: AsyncConnection, registration_id: int, context: Any) -> int:
+    """Queue a confirmation mail to the registration, rendered at send time from ``context``."""
+    return await mail_queries.queue_message(
+        conn,
+        kind="confirm_email",
+        to_address="p@example.org",
+        subject="",
+        body_text="",
+        now=NOW,
+        registration_id=registration_id,
+        context=context,
+    )
+
+
 async def _stored(conn: AsyncConnection, table: sa.Table, row_id: int) -> dict[str, Any]:
     found = (await conn.execute(sa.select(table).where(table.c.id == row_id))).one()
     return dict(found._mapping)
@@ -58,15 +85,7 @@ async def test_the_rush_statements_answer_and_store_what_sqlalchemy_does(
     await load_demo(db, secret_key=TEST_SECRET)
 
     async def _check(conn: AsyncConnection) -> None:
-        gathering_id, session_id = (
-            await conn.execute(
-                sa.text(
-                    "SELECT g.id, s.id FROM gathering g JOIN programme_session s "
-                    "ON s.gathering_id = g.id WHERE g.slug = :slug ORDER BY s.id LIMIT 1"
-                ),
-                {"slug": NEXT_SLUG},
-            )
-        ).one()
+        gathering_id, session_id = await _next_gathering_and_session(conn)
         reads = [
             (registration_queries._GENERATION_AND_PLACES, {"gathering_id": gathering_id}),
             (registration_queries._PUBLIC_GENERATION, {}),
@@ -139,16 +158,7 @@ async def test_the_rush_statements_answer_and_store_what_sqlalchemy_does(
             held,
             NOW,
         )
-        message_id = await mail_queries.queue_message(
-            conn,
-            kind="confirm_email",
-            to_address="p@example.org",
-            subject="",
-            body_text="",
-            now=NOW,
-            registration_id=registration_id,
-            context={"name": "Ffion", "places": [1, 2]},
-        )
+        message_id = await _queue(conn, registration_id, {"name": "Ffion", "places": [1, 2]})
         message = await _stored(conn, outbox, message_id)
         assert message["context"] == {"name": "Ffion", "places": [1, 2]}
         assert message["attachments"] == []
@@ -172,15 +182,7 @@ async def test_a_registration_runs_none_of_its_statements_through_sqlalchemy_on_
         seen.append(statement)
 
     async def _register(conn: AsyncConnection) -> None:
-        gathering_id, session_id = (
-            await conn.execute(
-                sa.text(
-                    "SELECT g.id, s.id FROM gathering g JOIN programme_session s "
-                    "ON s.gathering_id = g.id WHERE g.slug = :slug ORDER BY s.id LIMIT 1"
-                ),
-                {"slug": NEXT_SLUG},
-            )
-        ).one()
+        gathering_id, session_id = await _next_gathering_and_session(conn)
         sa.event.listen(db.engine.sync_engine, "before_cursor_execute", _seen)
         try:
             await registration_queries.public_generation_number(conn)
@@ -195,16 +197,7 @@ async def test_a_registration_runs_none_of_its_statements_through_sqlalchemy_on_
             )
             await place_queries.take_place(conn, session_id)
             await place_queries.insert_place(conn, registration_id, session_id, "confirmed", NOW)
-            await mail_queries.queue_message(
-                conn,
-                kind="confirm_email",
-                to_address="n@example.org",
-                subject="",
-                body_text="",
-                now=NOW,
-                registration_id=registration_id,
-                context={"name": "N"},
-            )
+            await _queue(conn, registration_id, {"name": "N"})
         finally:
             sa.event.remove(db.engine.sync_engine, "before_cursor_execute", _seen)
         raise _RollBack
