@@ -45,18 +45,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Any, NamedTuple, cast
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.compiler import SQLCompiler
 
-from gathering.core import i18n
+from gathering.core import i18n, prepared
 from gathering.core.errors import GatheringError
 from gathering.core.schema import UTCDateTime, throttle
-from gathering.core.sqlite_inline import InlineConnection
 
 _KEY_LENGTH = 200
 # How early a guess may come before its delay ends: far below any delay a policy sets (seconds),
@@ -186,64 +183,20 @@ def _hit_statement(
 
 
 # Built once with bound parameters: building the upsert per call cost 0.35 ms of its 0.45 ms,
-# and registering counts four keys (bench/RESULTS.md's registration target).
+# and registering counts four keys (bench/RESULTS.md's registration target). On the service's
+# SQLite engine it runs on sqlite3 directly (core.prepared): SQLAlchemy's execution machinery
+# cost 40 µs a count there, the statement 25 µs.
 _HIT = {"postgresql": _hit_statement(postgresql.Insert), "sqlite": _hit_statement(sqlite.Insert)}
-
-
-class _DriverHit:
-    """The SQLite upsert compiled once and run as the driver's SQL: the same statement, without
-    SQLAlchemy's per-call work of looking up the compiled form and building its parameters
-    (a quarter of a count's time; registering counts four keys, bench/RESULTS.md). On the
-    service's inline engine it goes to ``sqlite3`` directly (``InlineConnection.run_now``):
-    SQLAlchemy's execution machinery cost 40 µs a count here, the statement 25 µs."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        compiled = cast(
-            SQLCompiler, cast(sa.ClauseElement, _HIT["sqlite"]).compile(dialect=dialect)
-        )
-        self.sql = compiled.string
-        self.order = tuple(compiled.positiontup or ())
-        self.constants = {  # the literal values the statement carries (count = 1, + 1)
-            name: bind.effective_value
-            for name, bind in compiled.binds.items()
-            if bind.effective_value is not None
-        }
-        instant = UTCDateTime()
-        self.bind = instant.bind_processor(dialect) or (lambda value: value)
-        self.result = instant.result_processor(dialect, None) or (lambda value: value)
-
-    async def __call__(
-        self, conn: AsyncConnection, key: str, now: dt.datetime, window: dt.timedelta
-    ) -> ThrottleRow:
-        values = {
-            **self.constants,
-            "key": key,
-            "now": self.bind(now),
-            "expired_before": self.bind(now - window),
-        }
-        parameters = tuple(values[name] for name in self.order)
-        row: Any
-        if isinstance(conn, InlineConnection):  # the service's own engine: straight to sqlite3
-            row = conn.run_now(self.sql, parameters).fetchone()
-        else:
-            row = (await conn.exec_driver_sql(self.sql, parameters)).one()
-        return ThrottleRow(row[0], int(row[1]), cast(dt.datetime, self.result(row[2])))
-
-
-# One for every SQLite engine: they all compile it alike (the qmark style, text instants).
-_driver_hit: list[_DriverHit] = []
 
 
 async def hit(
     conn: AsyncConnection, key: str, now: dt.datetime, window: dt.timedelta
 ) -> ThrottleRow:
     """Count one event on ``key`` in a fixed window, atomically; the row after the count."""
-    if conn.dialect.name == "sqlite":
-        if not _driver_hit:
-            _driver_hit.append(_DriverHit(conn.dialect))
-        return await _driver_hit[0](conn, key, now, window)
+    statement = _HIT["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
     values = {"key": key, "now": now, "expired_before": now - window}
-    row = (await conn.execute(_HIT["postgresql"], values)).one()
+    row = await prepared.first(conn, statement, values)
+    assert row is not None  # an upsert always answers its row
     return ThrottleRow(row[0], int(row[1]), row[2])
 
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.applications import Starlette
 
-from gathering.core import prepared
+from gathering.core import prepared, throttles
 from gathering.core.database import Database
 from gathering.core.schema import outbox, programme_session, registration, session_place
 from gathering.demo import NEXT_SLUG, load_demo
@@ -86,6 +86,13 @@ async def test_the_rush_statements_answer_and_store_what_sqlalchemy_does(
 
     async def _check(conn: AsyncConnection) -> None:
         gathering_id, session_id = await _next_gathering_and_session(conn)
+        # The throttles' count (four a registration) is one of them, and answers its row.
+        hit = throttles._HIT["postgresql" if engine_name == "postgresql" else "sqlite"]
+        window = {"key": "k", "now": NOW, "expired_before": NOW - dt.timedelta(hours=1)}
+        assert prepared.is_prepared(conn, hit, window) == (engine_name == "sqlite")
+        counted = await throttles.hit(conn, "k", NOW, dt.timedelta(hours=1))
+        assert counted == throttles.ThrottleRow("k", 1, NOW)
+        assert (await throttles.hit(conn, "k", NOW, dt.timedelta(hours=1))).hits == 2
         reads = [
             (registration_queries._GENERATION_AND_PLACES, {"gathering_id": gathering_id}),
             (registration_queries._PUBLIC_GENERATION, {}),
