@@ -13,6 +13,7 @@ from typing import NamedTuple, overload
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gathering.core import prepared
 from gathering.core.schema import (
     gathering,
     organisation,
@@ -204,16 +205,17 @@ async def gathering_row(
     stored row (its foreign key guarantees one: NoResultFound otherwise; for an id a person gave,
     use ``gathering_by_id``)."""
     if slug is not None:
-        row = (await conn.execute(_GATHERING_BY_SLUG, {"slug": slug})).first()
+        row = await prepared.first(conn, _GATHERING_BY_SLUG, {"slug": slug})
         return None if row is None else GatheringRow._make(row)
-    return GatheringRow._make(
-        (await conn.execute(_GATHERING_BY_ID, {"gathering_id": gathering_id})).one()
-    )
+    row = await prepared.first(conn, _GATHERING_BY_ID, {"gathering_id": gathering_id})
+    if row is None:
+        raise sa.exc.NoResultFound(f"no gathering {gathering_id}")
+    return GatheringRow._make(row)
 
 
 async def gathering_by_id(conn: AsyncConnection, gathering_id: int) -> GatheringRow | None:
     """The gathering ``gathering_id``, or None if there is none."""
-    row = (await conn.execute(_GATHERING_BY_ID, {"gathering_id": gathering_id})).first()
+    row = await prepared.first(conn, _GATHERING_BY_ID, {"gathering_id": gathering_id})
     return None if row is None else GatheringRow._make(row)
 
 
@@ -405,7 +407,7 @@ async def latest_release(conn: AsyncConnection, gathering_id: int) -> ReleaseRow
 
 async def latest_release_head(conn: AsyncConnection, gathering_id: int) -> ReleaseHead | None:
     """The newest release's id, number and time, without its (large) snapshot and changes."""
-    row = (await conn.execute(_LATEST_RELEASE_HEAD, {"gathering_id": gathering_id})).first()
+    row = await prepared.first(conn, _LATEST_RELEASE_HEAD, {"gathering_id": gathering_id})
     return None if row is None else ReleaseHead._make(row)
 
 

@@ -274,3 +274,31 @@ async def test_a_door_scan_runs_none_of_its_statements_through_sqlalchemy_on_sql
         assert seen == []
     else:
         assert len(seen) == len(ran)
+
+
+async def test_a_kept_feed_and_its_304_run_no_statement_through_sqlalchemy_on_sqlite(
+    app: Starlette, client: httpx.AsyncClient, engine_name: str
+) -> None:
+    """A calendar feed asked for again (kept) and then with its ETag (304): the gathering and
+    its newest release are read on sqlite3 directly; the answers are the feed and the 304."""
+    db: Database = app.state.db
+    await load_demo(db, secret_key=TEST_SECRET)
+    path = f"/g/{NEXT_SLUG}/calendar.ics"
+    first = await client.get(path)
+    assert first.status_code == 200 and first.text.startswith("BEGIN:VCALENDAR")
+    seen: list[str] = []
+
+    def _seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", _seen)
+    try:
+        with statements_run(db, work_only=True) as ran:
+            again = await client.get(path)
+            unchanged = await client.get(path, headers={"if-none-match": first.headers["etag"]})
+    finally:
+        sa.event.remove(db.engine.sync_engine, "before_cursor_execute", _seen)
+    assert again.text == first.text
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert len(ran) == 4  # the gathering and its newest release, for each request
+    assert seen == [] if engine_name == "sqlite" else len(seen) == 4
