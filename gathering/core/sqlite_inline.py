@@ -27,7 +27,7 @@ runs long is interrupted (``Database``'s time limit).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -173,13 +173,6 @@ def engine(url: str, path: str) -> AsyncEngine:
     pooling: dict[str, Any] = {} if path == ":memory:" else {"max_overflow": -1}
     made = create_async_engine(inline_url, hide_parameters=True, creator=_connect, **pooling)
     return InlineEngine(made.sync_engine)
-
-
-def set_progress_handler(
-    connection: sqlite3.Connection, handler: Callable[[], int] | None, n: int
-) -> None:
-    """``sqlite3.Connection.set_progress_handler`` (the time limit's hook)."""
-    connection.set_progress_handler(handler, n)
 
 
 def run_on(connection: sa.Connection, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
