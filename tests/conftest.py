@@ -46,9 +46,18 @@ _SLOW_FILES = (
     "tests/integration/test_speaker_notices.py",
     "tests/integration/test_erasure_bytes.py",
     "tests/integration/test_cli.py",
+    "tests/integration/test_api_models.py",
+    "tests/integration/test_stewarding.py",
+    "tests/integration/test_app.py",
+    "tests/unit/test_calendar_writer.py",
+    "tests/unit/test_fold.py",
 )
+# Modules whose module-scoped fixtures are costly (a Chromium each; the fuzzed demo servers) run
+# on one worker, which then starts them once, not once on each worker.
+_ONE_WORKER = ("tests/e2e/", "tests/faults/test_fuzz.py")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
         path = item.path.relative_to(REPO).as_posix()
@@ -58,6 +67,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return len(_FIRST) if path in _SLOW_FILES else len(_FIRST) + 1
 
     items.sort(key=rank)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """``--dist load`` (the default with ``--numprocesses``) with the modules of ``_ONE_WORKER``
+    each sent whole to one worker (xdist's ``loadgroup`` cannot: it renames test ids, which
+    pytest 9 no longer lets it). Every other test is scheduled on its own, as ``load`` does."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class _Scheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return path if path.startswith(_ONE_WORKER) else nodeid
+
+    return _Scheduling(config, log)
 
 
 @pytest.fixture(scope="session")
