@@ -39,7 +39,7 @@ RUN_ID = uuid.uuid4().hex[:8]
 # The longest tests first: under xdist (``make test``) the workers take tests in collection order,
 # so a browser test or a killed server left to the end keeps one worker busy while the other has
 # finished. Within a group the order is unchanged.
-_FIRST = ("tests/e2e/", "tests/faults/")
+_FIRST = ("tests/e2e/", "tests/i18n/test_site_header_phone.py", "tests/faults/")
 _SLOW_FILES = (
     "tests/integration/test_calendar_readers.py",
     "tests/integration/test_fediverse_delivery.py",
@@ -54,7 +54,7 @@ _SLOW_FILES = (
 )
 # Modules whose module-scoped fixtures are costly (a Chromium each; the fuzzed demo servers) run
 # on one worker, which then starts them once, not once on each worker.
-_ONE_WORKER = ("tests/e2e/", "tests/faults/test_fuzz.py")
+_ONE_WORKER = ("tests/e2e/", "tests/i18n/test_site_header_phone.py", "tests/faults/test_fuzz.py")
 
 
 @pytest.hookimpl(tryfirst=True)

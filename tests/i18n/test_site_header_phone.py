@@ -10,6 +10,7 @@ import pytest
 from tests.e2e.conftest import (  # noqa: F401  (fixtures)
     LiveServer,
     browser,
+    demo_databases,
     live_server,
     serious_accessibility_violations,
     server_env,
