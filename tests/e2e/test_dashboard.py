@@ -115,6 +115,8 @@ def test_dashboard_charts_render_from_the_demo(live_server: LiveServer, page: ob
     p.get_by_role("link", name="Attendee list").click()  # type: ignore[attr-defined]
     p.get_by_label("Search by name or email").fill("priya")  # type: ignore[attr-defined]
     p.get_by_role("button", name="Search").click()  # type: ignore[attr-defined]
+    # The search is a GET: wait for its page to load before counting (count() does not wait).
+    p.wait_for_url("**/attendees?q=priya")  # type: ignore[attr-defined]
     rows = p.locator("table#attendees tbody tr")  # type: ignore[attr-defined]
     assert rows.count() == 1
     assert rows.first.locator("th").inner_text() == "Priya Natarajan"
