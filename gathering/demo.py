@@ -11,7 +11,9 @@ import hashlib
 import hmac
 import secrets
 import zoneinfo
+from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,7 +22,7 @@ from gathering.auth.accounts import create_or_update_account, hash_password
 from gathering.calendars.rules import new_feed_key
 from gathering.core import clock
 from gathering.core.database import Database
-from gathering.core.rows import id_or_insert, insert_missing
+from gathering.core.rows import ids_or_insert, insert_missing
 from gathering.core.schema import (
     gathering,
     organisation,
@@ -106,27 +108,33 @@ async def load_demo(db: Database, *, secret_key: str) -> DemoLogins:
 
     async def _write(conn: AsyncConnection) -> tuple[int, int | None]:
         now = clock.utc_now()  # the app clock: tests move it to see the next gathering move
-        inserted = 0
-        orgs: dict[str, int] = {}
-        for slug, name, short in ORGANISATIONS:
-            orgs[slug], new = await id_or_insert(
-                conn,
-                organisation,
-                {"slug": slug},
-                {"name": name, "short_name": short, "created_at": now},
-            )
-            inserted += new
-        speakers: dict[str, int] = {}
-        for slug, (name, affiliation) in SPEAKERS.items():
-            speakers[slug], new = await id_or_insert(
-                conn,
-                speaker,
-                {"slug": slug},
-                {"name": name, "affiliation": affiliation, "created_at": now},
-            )
-            inserted += new
+        made = await ids_or_insert(
+            conn,
+            organisation,
+            ("slug",),
+            [
+                {"slug": slug, "name": name, "short_name": short, "created_at": now}
+                for slug, name, short in ORGANISATIONS
+            ],
+        )
+        orgs = {slug: id_ for (slug, _, _), (id_, _) in zip(ORGANISATIONS, made, strict=True)}
+        inserted = sum(new for _, new in made)
+        made = await ids_or_insert(
+            conn,
+            speaker,
+            ("slug",),
+            [
+                {"slug": slug, "name": name, "affiliation": affiliation, "created_at": now}
+                for slug, (name, affiliation) in SPEAKERS.items()
+            ],
+        )
+        speakers = {slug: id_ for slug, (id_, _) in zip(SPEAKERS, made, strict=True)}
+        inserted += sum(new for _, new in made)
+        gathering_ids = []
         for demo in GATHERINGS:
-            inserted += await _load_gathering(conn, demo, orgs, speakers, now)
+            gathering_id, new = await _load_gathering(conn, demo, orgs, speakers, now)
+            gathering_ids.append(gathering_id)
+            inserted += new
         # The network's next gathering is always ahead of the day the demo is loaded: moved on
         # (with its sessions) once that day has come, so a new user has something to book.
         today = now.astimezone(zoneinfo.ZoneInfo("Europe/London")).date()
@@ -138,33 +146,25 @@ async def load_demo(db: Database, *, secret_key: str) -> DemoLogins:
             zoneinfo.ZoneInfo("Europe/London"),
         )
         window = {"registration_closes_at": closes.astimezone(dt.UTC)}
-        inserted += await _load_gathering(conn, upcoming, orgs, speakers, now, window)
-        first = GATHERINGS[0]
-        gathering_id, _ = await id_or_insert(conn, gathering, {"slug": first.slug}, {})
-        _, new = await id_or_insert(
-            conn,
-            steward_pass,
-            {"token_hash": hashlib.sha256(token.encode()).hexdigest()},
+        _, new = await _load_gathering(conn, upcoming, orgs, speakers, now, window)
+        inserted += new
+        # The practice evening is dated the first time the demo is loaded; loading it again
+        # finds it by its slug and leaves its date alone.
+        practice = practice_gathering(now.astimezone(zoneinfo.ZoneInfo("Europe/London")).date())
+        practice_id, new = await _load_gathering(conn, practice, orgs, speakers, now)
+        inserted += new
+        passes = [  # the conference's (long expired) and the practice evening's
             {
-                "gathering_id": gathering_id,
+                "token_hash": hashlib.sha256(token.encode()).hexdigest(),
+                "gathering_id": gathering_ids[0],
                 "label": STEWARD_PASS_LABEL,
                 "pin_hash": pin_hash,
                 "valid_from": dt.datetime(2019, 9, 21, tzinfo=dt.UTC),
                 "valid_until": dt.datetime(2019, 9, 26, tzinfo=dt.UTC),
                 "created_at": now,
             },
-        )
-        inserted += new
-        # The practice evening is dated the first time the demo is loaded; loading it again
-        # finds it by its slug and leaves its date alone.
-        practice = practice_gathering(now.astimezone(zoneinfo.ZoneInfo("Europe/London")).date())
-        inserted += await _load_gathering(conn, practice, orgs, speakers, now)
-        practice_id, _ = await id_or_insert(conn, gathering, {"slug": PRACTICE_SLUG}, {})
-        _, new = await id_or_insert(
-            conn,
-            steward_pass,
-            {"token_hash": hashlib.sha256(practice_token.encode()).hexdigest()},
             {
+                "token_hash": hashlib.sha256(practice_token.encode()).hexdigest(),
                 "gathering_id": practice_id,
                 "label": PRACTICE_PASS_LABEL,
                 "pin_hash": pin_hash,
@@ -172,8 +172,9 @@ async def load_demo(db: Database, *, secret_key: str) -> DemoLogins:
                 "valid_until": now + dt.timedelta(days=PRACTICE_PASS_DAYS),
                 "created_at": now,
             },
-        )
-        return inserted + new, moved
+        ]
+        made = await ids_or_insert(conn, steward_pass, ("token_hash",), passes)
+        return inserted + sum(new for _, new in made), moved
 
     inserted, moved = await db.write(_write)
     attendee_name, attendee_id, nonce = await db.read(_first_attendee)
@@ -245,66 +246,76 @@ async def _load_gathering(
     speakers: dict[str, int],
     now: dt.datetime,
     window: dict[str, dt.datetime] | None = None,
-) -> int:
+) -> tuple[int, int]:
+    """Load one gathering, a table at a time (``core/rows.py``): its id, and how many rows were
+    inserted."""
     zone = zoneinfo.ZoneInfo("Europe/London")
-    gathering_id, inserted = await id_or_insert(
+    [(gathering_id, inserted)] = await ids_or_insert(
         conn,
         gathering,
-        {"slug": demo.slug},
-        {
-            "title": demo.title,
-            "description": demo.description,
-            "starts_on": demo.starts_on,
-            "ends_on": demo.ends_on,
-            "timezone": "Europe/London",
-            "mode": demo.mode,
-            "location": demo.location,
-            "host_organisation_id": orgs[demo.host],
-            "registration_open": True,
-            "is_listed": demo.is_listed,
-            "data_controller": {s: n for s, n, _ in ORGANISATIONS}[demo.host],
-            # Long enough that the retention purge leaves the (fictional) attendees of these
-            # past gatherings in place for years; real gatherings default to 30 days.
-            "retention_days": DEMO_RETENTION_DAYS,
-            "created_at": now,
-            "updated_at": now,
-            **(window or {}),
-        },
+        ("slug",),
+        [
+            {
+                "slug": demo.slug,
+                "title": demo.title,
+                "description": demo.description,
+                "starts_on": demo.starts_on,
+                "ends_on": demo.ends_on,
+                "timezone": "Europe/London",
+                "mode": demo.mode,
+                "location": demo.location,
+                "host_organisation_id": orgs[demo.host],
+                "registration_open": True,
+                "is_listed": demo.is_listed,
+                "data_controller": {s: n for s, n, _ in ORGANISATIONS}[demo.host],
+                # Long enough that the retention purge leaves the (fictional) attendees of these
+                # past gatherings in place for years; real gatherings default to 30 days.
+                "retention_days": DEMO_RETENTION_DAYS,
+                "created_at": now,
+                "updated_at": now,
+                **(window or {}),
+            }
+        ],
     )
     count = int(inserted)
-    tracks: dict[str, int] = {}
-    for name in demo.tracks:
-        tracks[name], new = await id_or_insert(
-            conn, track, {"gathering_id": gathering_id, "slug": name.lower()}, {"name": name}
-        )
-        count += new
-    ticket_ids = []
-    for position, (name, contribution) in enumerate(demo.ticket_types):
-        ticket_id, new = await id_or_insert(
-            conn,
-            ticket_type,
-            {"gathering_id": gathering_id, "name": name},
-            {"suggested_contribution": contribution, "position": position},
-        )
-        ticket_ids.append(ticket_id)
-        count += new
-    for position, (key, label, required) in enumerate(demo.questions):
-        _, new = await id_or_insert(
-            conn,
-            question,
-            {"gathering_id": gathering_id, "key": key},
-            {"label": label, "is_required": required, "position": position},
-        )
-        count += new
-    session_ids = []
+    of_gathering = {"gathering_id": gathering_id}
+    made = await ids_or_insert(
+        conn,
+        track,
+        ("gathering_id", "slug"),
+        [{**of_gathering, "slug": name.lower(), "name": name} for name in demo.tracks],
+    )
+    tracks = {name: id_ for name, (id_, _) in zip(demo.tracks, made, strict=True)}
+    count += sum(new for _, new in made)
+    made = await ids_or_insert(
+        conn,
+        ticket_type,
+        ("gathering_id", "name"),
+        [
+            {**of_gathering, "name": name, "suggested_contribution": contribution, "position": n}
+            for n, (name, contribution) in enumerate(demo.ticket_types)
+        ],
+    )
+    ticket_ids = [id_ for id_, _ in made]
+    count += sum(new for _, new in made)
+    made = await ids_or_insert(
+        conn,
+        question,
+        ("gathering_id", "key"),
+        [
+            {**of_gathering, "key": key, "label": label, "is_required": required, "position": n}
+            for n, (key, label, required) in enumerate(demo.questions)
+        ],
+    )
+    count += sum(new for _, new in made)
+    session_rows = []
     for item in demo.sessions:
         hour, minute = map(int, item.start.split(":"))
         starts = dt.datetime.combine(item.day, dt.time(hour, minute), zone).astimezone(dt.UTC)
-        session_id, new = await id_or_insert(
-            conn,
-            programme_session,
-            {"gathering_id": gathering_id, "title": item.title},
+        session_rows.append(
             {
+                **of_gathering,
+                "title": item.title,
                 "description": item.description,
                 "starts_at": starts,
                 "ends_at": starts + dt.timedelta(minutes=item.minutes),
@@ -317,24 +328,25 @@ async def _load_gathering(
                 "status": "published",
                 "created_at": now,
                 "updated_at": now,
-            },
-        )
-        session_ids.append(session_id)
-        count += new
-        for slug in item.hosts:
-            row = {"session_id": session_id, "organisation_id": orgs[slug], "role": "host"}
-            count += await insert_missing(conn, session_host, row)
-        for slug in item.co_hosts:
-            row = {"session_id": session_id, "organisation_id": orgs[slug], "role": "co_host"}
-            count += await insert_missing(conn, session_host, row)
-        for position, (slug, role) in enumerate(item.speakers):
-            row = {
-                "session_id": session_id,
-                "speaker_id": speakers[slug],
-                "role": role,
-                "position": position,
             }
-            count += await insert_missing(conn, session_speaker, row)
+        )
+    made = await ids_or_insert(conn, programme_session, ("gathering_id", "title"), session_rows)
+    session_ids = [id_ for id_, _ in made]
+    count += sum(new for _, new in made)
+    hosts = [
+        {"session_id": session_id, "organisation_id": orgs[slug], "role": role}
+        for item, session_id in zip(demo.sessions, session_ids, strict=True)
+        for role, slugs in (("host", item.hosts), ("co_host", item.co_hosts))
+        for slug in slugs
+    ]
+    count += await insert_missing(conn, session_host, hosts)
+    speaking = [
+        {"session_id": session_id, "speaker_id": speakers[slug], "role": role, "position": n}
+        for item, session_id in zip(demo.sessions, session_ids, strict=True)
+        for n, (slug, role) in enumerate(item.speakers)
+    ]
+    count += await insert_missing(conn, session_speaker, speaking)
+    people: list[dict[str, Any]] = []
     for index, (name, email) in enumerate(demo.attendees):
         # Past gatherings: people registered over the weeks before (the dashboard's chart).
         registered_at = now
@@ -342,11 +354,10 @@ async def _load_gathering(
             weeks_before = len(demo.attendees) - index
             day = demo.starts_on - dt.timedelta(days=5 * weeks_before + index % 3)
             registered_at = dt.datetime.combine(day, dt.time(19, 30), zone).astimezone(dt.UTC)
-        registration_id, new = await id_or_insert(
-            conn,
-            registration,
-            {"gathering_id": gathering_id, "email": email},
+        people.append(
             {
+                **of_gathering,
+                "email": email,
                 "name": name,
                 "ticket_type_id": ticket_ids[index % len(ticket_ids)] if ticket_ids else None,
                 "answers": {},
@@ -356,22 +367,29 @@ async def _load_gathering(
                 "feed_key": new_feed_key(),
                 "confirmed_at": registered_at,
                 "created_at": registered_at,
-            },
+            }
         )
-        count += new
-        if not new:
-            continue
-        # Everyone takes a place at two sessions, so the door and dashboards have something to show.
-        for session_id in (session_ids[index % len(session_ids)], session_ids[-1]):
-            _, placed = await id_or_insert(
-                conn,
-                session_place,
-                {"registration_id": registration_id, "session_id": session_id},
-                {"status": "confirmed", "created_at": now, "updated_at": now},
-            )
-            if placed:
-                await add_places_taken(conn, session_id, 1)
-    return count
+    made = await ids_or_insert(conn, registration, ("gathering_id", "email"), people)
+    count += sum(new for _, new in made)
+    # Everyone new takes a place at two sessions, so the door and dashboards have something to
+    # show (one place when both are the last session).
+    places: list[dict[str, Any]] = [
+        {
+            "registration_id": registration_id,
+            "session_id": session_id,
+            "status": "confirmed",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for index, (registration_id, new) in enumerate(made)
+        if new and session_ids
+        for session_id in (session_ids[index % len(session_ids)], session_ids[-1])
+    ]
+    placed = await ids_or_insert(conn, session_place, ("registration_id", "session_id"), places)
+    taken = Counter(row["session_id"] for row, (_, new) in zip(places, placed, strict=True) if new)
+    for session_id, number in sorted(taken.items()):
+        await add_places_taken(conn, session_id, number)
+    return gathering_id, count
 
 
 async def _keep_next_ahead(conn: AsyncConnection, today: dt.date, now: dt.datetime) -> int | None:
