@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core import migrate
 from gathering.core.database import Database
 from gathering.core.schema import metadata
+from tests.statements import statements_run
 
 pytestmark = pytest.mark.anyio
 
@@ -29,8 +30,15 @@ async def test_migrate_an_empty_database_to_head(empty_db_url: str) -> None:
         before, after = await migrate.upgrade(db)
         assert (before, after) == (None, migrate.head_revision())
         assert set(metadata.tables) <= await _tables(db)
-        # Up to date: nothing to do, nothing changes.
-        assert await migrate.upgrade(db) == (after, after)
+        # Up to date: nothing to do, nothing changes, and telling so (on every start) reads the
+        # revision without taking the migrations' lock (PostgreSQL's advisory lock, SQLite's
+        # wait for a writer).
+        with statements_run(db) as seen:
+            assert await migrate.upgrade(db) == (after, after)
+        assert "SELECT alembic_version.version_num FROM alembic_version" in seen
+        assert not [s for s in seen if "advisory" in s or "busy_timeout" in s]
+        reads = ("SELECT", "PRAGMA main.table_info", "BEGIN", "ROLLBACK", "COMMIT")
+        assert all(s.startswith(reads) for s in seen), seen
     finally:
         await db.dispose()
 
