@@ -154,30 +154,55 @@ def pg_template() -> Iterator[tuple[str, str]]:
     asyncio.run(_pg_execute(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-class _Drops:
-    """One thread dropping the PostgreSQL test databases after their tests, while the next test
-    runs (a drop mostly waits for the disk)."""
+class _Databases:
+    """The PostgreSQL test databases of one worker, made and dropped on one thread of their own.
 
-    def __init__(self) -> None:
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-drop")
-        self.pending: list[Future[None]] = []
+    A test's database is cloned from the template while the test before it runs, and dropped
+    after its test while the next one runs. One thread does both, in turn: a clone made while a
+    drop runs took 0.5 s, against 0.1 s alone (PostgreSQL 15, measured), and the test waited
+    for it. ``take`` hands out the database made ahead and starts the next one."""
 
-    def later(self, dsn: str, name: str) -> None:
+    def __init__(self, dsn: str, template: str) -> None:
+        self.dsn, self.template = dsn, template
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-databases")
+        self.ahead: Future[str] | None = None
+        self.done: list[Future[object]] = []
+
+    def _clone(self, *, asynchronous_commit: bool = True) -> str:
+        name = f"gathering_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+        statements = [f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"']
+        if asynchronous_commit:
+            statements.append(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+        asyncio.run(_pg_execute(self.dsn, *statements))
+        return name
+
+    def take(self, *, durable: bool) -> str:
+        """A fresh clone of the template; ``durable``: one keeping the server's commits."""
+        if durable:
+            return self.pool.submit(self._clone, asynchronous_commit=False).result()
+        ahead = self.ahead or self.pool.submit(self._clone)
+        self.ahead = self.pool.submit(self._clone)
+        return ahead.result()
+
+    def later(self, name: str) -> None:
+        """Drop ``name`` (a test's database) on the thread, after what it has to do already."""
         statement = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-        self.pending.append(self.pool.submit(asyncio.run, _pg_execute(dsn, statement)))
+        self.done.append(self.pool.submit(asyncio.run, _pg_execute(self.dsn, statement)))
 
     def finish(self) -> None:
-        """Wait for every drop; the first that failed raises."""
+        """Drop the database made ahead, wait for every drop; the first that failed raises."""
+        if self.ahead is not None:
+            self.later(self.ahead.result())
         self.pool.shutdown(wait=True)
-        for future in self.pending:
+        for future in self.done:
             future.result()
 
 
 @pytest.fixture(scope="session")
-def pg_drops() -> Iterator[_Drops]:
-    drops = _Drops()
-    yield drops
-    drops.finish()
+def pg_databases(pg_template: tuple[str, str]) -> Iterator[_Databases]:
+    databases = _Databases(*pg_template)
+    yield databases
+    databases.finish()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -198,15 +223,11 @@ def db_url(engine_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> 
         shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
         yield f"sqlite+aiosqlite:///{target}"
         return
-    dsn, template = request.getfixturevalue("pg_template")
-    drops: _Drops = request.getfixturevalue("pg_drops")
-    name = f"gathering_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-    statements = [f'CREATE DATABASE "{name}" TEMPLATE "{template}"']
-    if request.node.get_closest_marker("durable_commits") is None:
-        statements.append(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
-    asyncio.run(_pg_execute(dsn, *statements))
+    dsn, _template = request.getfixturevalue("pg_template")
+    databases: _Databases = request.getfixturevalue("pg_databases")
+    name = databases.take(durable=request.node.get_closest_marker("durable_commits") is not None)
     yield _sa_url(dsn, name)
-    drops.later(dsn, name)
+    databases.later(name)
 
 
 @pytest.fixture
@@ -216,11 +237,11 @@ def empty_db_url(engine_name: str, request: pytest.FixtureRequest, tmp_path: Pat
         yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
         return
     dsn, _template = request.getfixturevalue("pg_template")
-    drops: _Drops = request.getfixturevalue("pg_drops")
+    databases: _Databases = request.getfixturevalue("pg_databases")
     name = f"gathering_empty_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_pg_execute(dsn, f'CREATE DATABASE "{name}"'))
+    databases.pool.submit(asyncio.run, _pg_execute(dsn, f'CREATE DATABASE "{name}"')).result()
     yield _sa_url(dsn, name)
-    drops.later(dsn, name)
+    databases.later(name)
 
 
 @pytest.fixture
