@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
@@ -272,8 +273,15 @@ class _Databases:
             self._drop(name)
             return self._clone()
         renamed = f"gathering_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-        asyncio.run(_pg_execute(self.dsn, f'ALTER DATABASE "{name}" RENAME TO "{renamed}"'))
-        return renamed
+        rename = f'ALTER DATABASE "{name}" RENAME TO "{renamed}"'
+        for _ in range(20):  # a backend told to end may take a moment to go
+            try:
+                asyncio.run(_pg_execute(self.dsn, rename))
+                return renamed
+            except asyncpg.ObjectInUseError:
+                time.sleep(0.05)
+        self._drop(name)  # something keeps connecting to it: start afresh
+        return self._clone()
 
     def _drop(self, name: str) -> None:
         asyncio.run(_pg_execute(self.dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

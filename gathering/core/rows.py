@@ -24,7 +24,8 @@ async def ids_or_insert(
 ) -> list[tuple[int, bool]]:
     """``(id, inserted)`` for each of ``rows``, in order: the id of the row already holding its
     ``key`` columns' values, or of the row inserted (all of its values) when none did. A key
-    given twice is inserted once; its second row reads as found."""
+    given twice is inserted once; its second row reads as found. Key values are never NULL
+    (NULL matches nothing: such a row would be inserted every time)."""
     keys = [tuple(row[name] for name in key) for row in rows]
     ids = await _found(conn, table, key, keys, table.c.id)
     firsts = _firsts(keys, ids)
