@@ -210,7 +210,7 @@ class _Databases:
         self.dsn, self.template = dsn, template
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-databases")
         self.clean: deque[Future[str]] = deque()
-        self.durable: set[str] = set()
+        self.throwaway: set[str] = set()  # dropped after their test
         self.done: list[Future[object]] = []
         self.shape = ""
         self.seeded: dict[str, str] = {}  # the template's rows, by table, as JSON
@@ -291,16 +291,24 @@ class _Databases:
         commits (dropped after its test)."""
         if durable:
             name = self.pool.submit(self._clone, asynchronous_commit=False).result()
-            self.durable.add(name)
+            self.throwaway.add(name)
             return name
         ready = self.clean.popleft() if self.clean else self.pool.submit(self._clone)
         if not self.clean:  # one more, made while this test runs: the next emptying overlaps
             self.clean.append(self.pool.submit(self._clone))
         return ready.result()
 
+    def empty(self) -> str:
+        """A database with no tables at all (dropped after its test)."""
+        name = f"gathering_empty_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+        statement = f'CREATE DATABASE "{name}"'
+        self.pool.submit(asyncio.run, _pg_execute(self.dsn, statement)).result()
+        self.throwaway.add(name)
+        return name
+
     def later(self, name: str) -> None:
         """Empty ``name`` for another test (or drop it) on the thread, after its other work."""
-        if name in self.durable:
+        if name in self.throwaway:
             self.done.append(self.pool.submit(self._drop, name))
         else:
             self.clean.append(self.pool.submit(self._recycle, name))
@@ -355,8 +363,7 @@ def empty_db_url(engine_name: str, request: pytest.FixtureRequest, tmp_path: Pat
         return
     dsn, _template = request.getfixturevalue("pg_template")
     databases: _Databases = request.getfixturevalue("pg_databases")
-    name = f"gathering_empty_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-    databases.pool.submit(asyncio.run, _pg_execute(dsn, f'CREATE DATABASE "{name}"')).result()
+    name = databases.empty()
     yield _sa_url(dsn, name)
     databases.later(name)
 
