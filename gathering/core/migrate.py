@@ -54,9 +54,8 @@ async def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str
     if revision == "head":
         try:
             current = await current_revision(db)
-        except (exc.DatabaseError, exc.InterfaceError, OSError) as error:
-            reason = getattr(error, "orig", None) or error
-            raise DatabaseUnavailable(f"cannot migrate the database: {reason}") from error
+        except _UNREACHABLE as error:
+            raise _unavailable(error) from error
         if current == head_revision():
             return current, current
     return await _with_config(db, lambda config: command.upgrade(config, revision))
@@ -97,6 +96,13 @@ async def _with_config(db: Database, action: Any) -> tuple[str | None, str | Non
                         # Never back into the pool waiting inside SQLite: close it for good.
                         await conn.invalidate()
             return result
-    except (exc.DatabaseError, exc.InterfaceError, OSError) as error:
-        reason = getattr(error, "orig", None) or error
-        raise DatabaseUnavailable(f"cannot migrate the database: {reason}") from error
+    except _UNREACHABLE as error:
+        raise _unavailable(error) from error
+
+
+_UNREACHABLE = (exc.DatabaseError, exc.InterfaceError, OSError)
+
+
+def _unavailable(error: BaseException) -> DatabaseUnavailable:
+    reason = getattr(error, "orig", None) or error
+    return DatabaseUnavailable(f"cannot migrate the database: {reason}")
