@@ -250,12 +250,12 @@ class _Databases:
             if await conn.fetchval(_SHAPE) != self.shape:
                 return False
             async with conn.transaction():
-                tables = [row[0] for row in await conn.fetch(_WRITTEN)]
+                # The template's own rows are truncated with the rest and put back.
+                tables = {row[0] for row in await conn.fetch(_WRITTEN)} | set(self.seeded)
                 if tables:
-                    listed = ", ".join(f'"{table}"' for table in tables)
+                    listed = ", ".join(f'"{table}"' for table in sorted(tables))
                     await conn.execute(f"TRUNCATE {listed} RESTART IDENTITY CASCADE")
                 for table, rows in self.seeded.items():
-                    await conn.execute(f'DELETE FROM "{table}"')
                     await conn.execute(
                         f'INSERT INTO "{table}" SELECT * FROM json_populate_recordset('
                         f'NULL::"{table}", $1::json)',
