@@ -41,20 +41,12 @@ def is_work(statement: str) -> bool:
 def statements_run(db: Database, *, work_only: bool = False) -> Iterator[list[str]]:
     """The statements ``db``'s engine runs inside the block, in order, normalised; with
     ``work_only``, only those that read or write rows (``is_work``)."""
-    seen: list[str] = []
-    engine = db.engine.sync_engine
     if not db.is_sqlite:
-
-        def _capture(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            if not work_only or is_work(statement):
-                seen.append(normalised(statement))
-
-        sa.event.listen(engine, "before_cursor_execute", _capture)
-        try:
+        with executions(db, work_only=work_only) as seen:
             yield seen
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", _capture)
         return
+    seen = []
+    engine = db.engine.sync_engine
     capturing = [True]
 
     def _trace(statement: str) -> None:
@@ -70,3 +62,23 @@ def statements_run(db: Database, *, work_only: bool = False) -> Iterator[list[st
     finally:
         capturing[0] = False
         sa.event.remove(engine, "checkout", _checkout)
+
+
+@contextlib.contextmanager
+def executions(db: Database, *, work_only: bool = False) -> Iterator[list[str]]:
+    """The statements SQLAlchemy's execution sends to ``db``'s driver inside the block, once per
+    execution, normalised, on either engine. Statements run on ``sqlite3`` directly are not
+    seen (``statements_run`` sees those); SQLite's trace there reports a multi-row INSERT ...
+    RETURNING once per row it steps through, this once."""
+    seen: list[str] = []
+    engine = db.engine.sync_engine
+
+    def _capture(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not work_only or is_work(statement):
+            seen.append(normalised(statement))
+
+    sa.event.listen(engine, "before_cursor_execute", _capture)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", _capture)

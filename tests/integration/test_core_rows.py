@@ -3,9 +3,7 @@ a table at a time, on both engines."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,7 +15,7 @@ from gathering.core.database import Database
 from gathering.core.rows import ids_or_insert, insert_missing
 from gathering.demo import load_demo
 from tests.conftest import TEST_SECRET
-from tests.statements import statements_run
+from tests.statements import executions, statements_run
 
 pytestmark = pytest.mark.anyio
 NOW = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
@@ -114,32 +112,16 @@ async def test_nothing_asked_runs_nothing(db: Database) -> None:
     assert seen == []
 
 
-@contextlib.contextmanager
-def _executions(db: Database) -> Iterator[list[str]]:
-    """Each statement SQLAlchemy sends to the driver, once per execution (SQLite's own trace,
-    ``tests/statements.py``, reports a multi-row INSERT ... RETURNING once per step)."""
-    seen: list[str] = []
-
-    def _capture(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", _capture)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine.sync_engine, "before_cursor_execute", _capture)
-
-
 async def test_the_demo_is_loaded_a_table_at_a_time(db: Database) -> None:
     """Each table's rows of one gathering go in with one statement: the demo's fifteen sessions
     (in four gatherings) are four inserts, not fifteen; loaded again, it inserts nothing."""
-    with _executions(db) as seen:
+    with executions(db) as seen:
         await load_demo(db, secret_key=TEST_SECRET)
     inserts = [s for s in seen if s.startswith("INSERT INTO programme_session ")]
     sessions = await _all(db, sa.select(sa.func.count()).select_from(schema.programme_session))
     assert sessions == [(15,)]
     assert len(inserts) == 4
-    with _executions(db) as again:
+    with executions(db) as again:
         await load_demo(db, secret_key=TEST_SECRET)
     assert again
     assert not [s for s in again if s.startswith("INSERT")]
