@@ -86,10 +86,12 @@ def test_add_a_session_then_give_a_place_up_and_undo_it(
     assert _ics_titles(changed) == sorted([WELCOME, UNIONS])
 
     p.get_by_role("link", name="Show my ticket").click()  # type: ignore[attr-defined]
+    p.wait_for_url(re.compile(r"/ticket(\?.*)?$"))  # type: ignore[attr-defined]  # the click only starts it
     ticket = p.locator("article.ticket li strong").all_inner_texts()  # type: ignore[attr-defined]
     assert [t.strip() for t in ticket] == [WELCOME, UNIONS]
     p.goto(manage_url)  # type: ignore[attr-defined]
     p.get_by_role("link", name="My calendar").click()  # type: ignore[attr-defined]
+    p.wait_for_url(re.compile(r"/my/[^/?]+(\?.*)?$"))  # type: ignore[attr-defined]
     agenda = p.url.split("?")[0]  # type: ignore[attr-defined]
     feed = p.request.get(f"{agenda}/agenda.ics")  # type: ignore[attr-defined]
     events = icalendar.Calendar.from_ical(feed.body()).walk("VEVENT")
