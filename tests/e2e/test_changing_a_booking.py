@@ -57,6 +57,7 @@ def _register_and_confirm(
 
 
 def _places(p: object, list_id: str) -> list[str]:
+    p.wait_for_load_state()  # type: ignore[attr-defined]  # a click that opens a page only starts it
     return p.locator(f"ul#{list_id} > li > a:first-child").all_inner_texts()  # type: ignore[attr-defined, no-any-return]
 
 
@@ -70,6 +71,7 @@ def test_add_a_session_then_give_a_place_up_and_undo_it(
     manage_url = p.url.split("?")[0]  # type: ignore[attr-defined]
 
     p.get_by_role("link", name="Add sessions").click()  # type: ignore[attr-defined]
+    p.wait_for_load_state()  # type: ignore[attr-defined]
     assert p.locator("h1").inner_text() == "Add sessions"  # type: ignore[attr-defined]
     assert p.get_by_label(WELCOME).count() == 0  # type: ignore[attr-defined]  # booked already
     p.get_by_label(UNIONS).check()  # type: ignore[attr-defined]

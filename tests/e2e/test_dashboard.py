@@ -220,7 +220,7 @@ def test_co_host_sees_only_what_consent_covers(live_server: LiveServer, page: ob
 
     # The attendee list: only Dana, who agreed JVL may contact her; name, email and place only.
     p.get_by_role("link", name="Attendee list").click()  # type: ignore[attr-defined]
-    p.locator("table#attendees").wait_for()  # type: ignore[attr-defined]  # the click only starts it
+    p.wait_for_load_state()  # type: ignore[attr-defined]  # the click only starts the page
     headings = p.locator("table#attendees thead th").all_inner_texts()  # type: ignore[attr-defined]
     assert headings == ["Name", "Email", "Place"]
     rows = p.locator("table#attendees tbody tr")  # type: ignore[attr-defined]

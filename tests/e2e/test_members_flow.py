@@ -96,6 +96,7 @@ def test_an_organiser_invites_a_viewer_who_sees_numbers_only(
     screenshot(v, "viewer-dashboards", 360)
     assert serious_accessibility_violations(v) == []
     v.locator("a[href*='/sessions/'][href$='/dashboard']").first.click()
+    v.wait_for_load_state()  # the click only starts the page; count() does not wait
     assert v.get_by_role("heading", level=1).inner_text().startswith("Dashboard: ")
     assert v.get_by_role("link", name="Attendee list").count() == 0
     attendees = v.url.replace("/dashboard", "/attendees")

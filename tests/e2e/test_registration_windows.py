@@ -19,6 +19,7 @@ def test_a_past_gathering_shows_no_register_button(live_server: LiveServer, page
     state = p.locator("#registration-state")  # type: ignore[attr-defined]
     assert state.inner_text() == "Registration is closed: this gathering has ended."
     p.get_by_role("link", name="Let's Talk about Palestine").first.click()  # type: ignore[attr-defined]
+    p.wait_for_load_state()  # type: ignore[attr-defined]  # the click only starts the page
     assert p.locator("h1").inner_text() == "Let's Talk about Palestine"  # type: ignore[attr-defined]
     assert p.get_by_role("link", name="Register for this session").count() == 0  # type: ignore[attr-defined]
     assert p.get_by_role("link", name="Join the waiting list").count() == 0  # type: ignore[attr-defined]
@@ -32,11 +33,13 @@ def test_a_past_gathering_shows_no_register_button(live_server: LiveServer, page
     # The network's next gathering, dated after the day the demo was loaded, takes bookings.
     p.goto(f"{live_server.url}/g/{NEXT_SLUG}")  # type: ignore[attr-defined]
     p.get_by_role("link", name="Repeal the anti-union laws").first.click()  # type: ignore[attr-defined]
+    p.wait_for_load_state()  # type: ignore[attr-defined]
     register = p.get_by_role("link", name="Register for this session")  # type: ignore[attr-defined]
     assert register.is_visible()
     assert p.locator("#registration-state").inner_text().startswith("Registration is open until")  # type: ignore[attr-defined]
     screenshot(p, "session-upcoming", 360)
     register.click()
+    p.wait_for_load_state()  # type: ignore[attr-defined]
     assert p.get_by_label("Repeal the anti-union laws").is_checked()  # type: ignore[attr-defined]
     field = p.locator("input[name='answer_constituency']")  # type: ignore[attr-defined]
     assert field.get_attribute("list") == "constituency-names"
