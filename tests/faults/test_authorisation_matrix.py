@@ -36,6 +36,7 @@ from gathering.core import schema
 from gathering.core.database import Database
 from gathering.door import api as steward
 from gathering.registration.links import links_for
+from tests import demo_state
 from tests.conftest import TEST_SECRET
 from tests.factories import add_room
 from tests.helpers import csrf_from, parse_html, sign_in
@@ -481,7 +482,7 @@ async def test_every_route_answers_each_visitor_as_the_rules_say(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(steward, "STREAM_SECONDS", 0.0)  # the door's event stream ends at once
-    logins = await demo.load_demo(db, secret_key=TEST_SECRET)
+    logins = await demo_state.load_demo(db, secret_key=TEST_SECRET)
     await _register_someone(httpx.ASGITransport(app=app))
     ids = await _ids(db, logins, app)
 
@@ -563,7 +564,7 @@ def _session_form(page: str) -> dict[str, Any]:
 async def test_a_co_host_is_answered_as_the_co_host_rules_say(
     db: Database, app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    await demo.load_demo(db, secret_key=TEST_SECRET)
+    await demo_state.load_demo(db, secret_key=TEST_SECRET)
 
     async def _read(conn: AsyncConnection) -> tuple[int, dict[str, int], set[tuple[int, str]]]:
         s, o, h = schema.programme_session, schema.organisation, schema.session_host

@@ -31,6 +31,7 @@ from gathering.core.templating import make_templates
 from gathering.programme.pages import TEMPLATE_FILTERS
 from gathering.programme.release import load_programme
 from gathering.registration.links import links_for
+from tests import demo_state
 from tests.conftest import TEST_SECRET
 from tests.helpers import csrf_from, parse_html, texts
 
@@ -113,7 +114,7 @@ async def _rows(db: Database, query: Any) -> list[Any]:
 
 
 async def test_the_public_pages_in_welsh(db: Database, client: httpx.AsyncClient) -> None:
-    await demo.load_demo(db, secret_key=TEST_SECRET)
+    await demo_state.load_demo(db, secret_key=TEST_SECRET)
     client.cookies.set(i18n.COOKIE, "cy")
     home = _welsh(await client.get("/"), "Cynulliadau", "sesiwn yn y rhaglen")
     assert _one_line(home, "//h1") == "Cynulliadau"
@@ -193,7 +194,7 @@ async def _register(client: httpx.AsyncClient, **fields: str) -> httpx.Response:
 async def test_registering_and_the_attendees_own_pages_in_welsh(
     db: Database, app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    await demo.load_demo(db, secret_key=TEST_SECRET)
+    await demo_state.load_demo(db, secret_key=TEST_SECRET)
     client.cookies.set(i18n.COOKIE, "cy")
     form = _welsh(
         await client.get(f"/g/{NEXT}/register"),
@@ -282,7 +283,7 @@ async def test_registering_and_the_attendees_own_pages_in_welsh(
 async def test_the_demo_attendees_links_in_welsh(db: Database, client: httpx.AsyncClient) -> None:
     """Dana's booking is at a gathering that has ended: her manage page says why nothing can
     change, in the window's own Welsh words; her agenda and joining links too."""
-    logins = await demo.load_demo(db, secret_key=TEST_SECRET)
+    logins = await demo_state.load_demo(db, secret_key=TEST_SECRET)
     client.cookies.set(i18n.COOKIE, "cy")
     manage = _welsh(
         await client.get(f"/r/{logins.attendee_manage_token}"), "Eich cofrestriad", "Eich lleoedd"

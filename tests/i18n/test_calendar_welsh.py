@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.calendars import words
 from gathering.core import i18n, schema
 from gathering.core.database import Database
-from gathering.demo import NEXT_SLUG, load_demo
+from gathering.demo import NEXT_SLUG
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import parse_html
 
 pytestmark = pytest.mark.anyio

@@ -21,10 +21,10 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 from starlette.applications import Starlette
 
-from gathering import demo
 from gathering.core import i18n
 from gathering.core.database import Database
 from gathering.door import api as steward
+from tests import demo_state
 from tests.conftest import TEST_SECRET
 from tests.faults.test_authorisation_matrix import (
     ENDING,
@@ -161,7 +161,7 @@ async def test_every_page_reads_in_welsh(
     db: Database, app: Starlette, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(steward, "STREAM_SECONDS", 0.0)
-    logins = await demo.load_demo(db, secret_key=TEST_SECRET)
+    logins = await demo_state.load_demo(db, secret_key=TEST_SECRET)
     transport = httpx.ASGITransport(app=app)
     await _register_someone(transport)
     ids = await _ids(db, logins, app)

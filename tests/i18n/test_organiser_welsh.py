@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core import i18n, schema
 from gathering.core.database import Database
-from gathering.demo import load_demo
 from gathering.organiser import charts
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import parse_html, sign_in, texts
 
 pytestmark = pytest.mark.anyio

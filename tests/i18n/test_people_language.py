@@ -31,13 +31,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core import i18n, migrate, schema
 from gathering.core.database import Database
 from gathering.core.settings import Settings
-from gathering.demo import NEXT_SLUG, load_demo
+from gathering.demo import NEXT_SLUG
 from gathering.demo_data import NATIONAL
 from gathering.mail import messages as mail
 from gathering.mail import sender as mailer
 from gathering.programme.release import load_programme
 from gathering.registration import rules as reg
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import csrf_from, parse_html, sign_in, texts
 
 pytestmark = pytest.mark.anyio

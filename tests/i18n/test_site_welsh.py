@@ -17,9 +17,9 @@ from gathering.admin import words as admin_words
 from gathering.core import i18n
 from gathering.core.database import Database
 from gathering.core.throttles import wait_words
-from gathering.demo import load_demo
 from gathering.demo_data import NATIONAL
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import parse_html, sign_in, texts
 
 pytestmark = pytest.mark.anyio

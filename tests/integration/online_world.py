@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core import schema
 from gathering.core.database import Database
-from gathering.demo import load_demo
 from gathering.programme.release import release_programme
 from gathering.registration.tokens import join_token, manage_token
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 
 SLUG = "online-fringe"
 MEETING = "https://meet.example.org/very-secret-room-{}"

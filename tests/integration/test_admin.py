@@ -18,8 +18,8 @@ from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
 from gathering.core.permissions import Actor
-from gathering.demo import load_demo
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import csrf_from, parse_html, sign_in, texts
 
 pytestmark = pytest.mark.anyio

@@ -17,9 +17,10 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from gathering.core import schema
 from gathering.core.database import Database
-from gathering.demo import NEXT_SLUG, ORGANISATIONS, load_demo
+from gathering.demo import NEXT_SLUG, ORGANISATIONS
 from gathering.programme.release import load_programme
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 
 pytestmark = pytest.mark.anyio
 CONFERENCE = "labour-conference-2019"

@@ -19,12 +19,13 @@ from starlette.applications import Starlette
 from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.throttles import wait_words
-from gathering.demo import NEXT_SLUG, load_demo
+from gathering.demo import NEXT_SLUG
 from gathering.programme import api_models as models
 from gathering.programme.openapi import document
 from gathering.registration.api_rules import FIELDS, THROTTLE_LIMIT, BadRequest, parse_registration
 from gathering.registration.form import RegistrationInput
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.statements import statements_run
 
 BASE = "http://127.0.0.1:8000"

@@ -17,11 +17,12 @@ from starlette.applications import Starlette
 
 from gathering.core import schema
 from gathering.core.database import Database
-from gathering.demo import NEXT_SLUG, load_demo
+from gathering.demo import NEXT_SLUG
 from gathering.programme.release import load_programme
 from gathering.registration import rules as reg
 from gathering.registration.api_rules import THROTTLE_LIMIT
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 
 pytestmark = pytest.mark.anyio
 SLUG = NEXT_SLUG  # the demo's upcoming gathering: past ones take no registrations

@@ -10,8 +10,8 @@ import pytest
 from gathering.app import create_app
 from gathering.core.database import Database
 from gathering.core.settings import Settings
-from gathering.demo import load_demo
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import REPO, parse_html, texts
 
 pytestmark = pytest.mark.anyio

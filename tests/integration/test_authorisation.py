@@ -12,9 +12,9 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
 
 from gathering.core.database import Database
-from gathering.demo import load_demo
 from gathering.programme.release import load_programme
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import csrf_from, sign_in
 
 pytestmark = pytest.mark.anyio

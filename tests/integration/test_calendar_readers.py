@@ -28,12 +28,12 @@ from gathering.calendars.rules import FeedEvent, FeedInfo, build_calendar
 from gathering.calendars.timezones import vtimezone_text
 from gathering.core import schema
 from gathering.core.database import Database
-from gathering.demo import load_demo
 from gathering.programme.catalogue import list_organisations, list_speakers, released_programmes
 from gathering.programme.published import PublicGathering, PublicSession
 from gathering.programme.release import release_programme
 from tests import libical_reader
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 
 BASE = "http://127.0.0.1:8000"
 HOST = "127.0.0.1"

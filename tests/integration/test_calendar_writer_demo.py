@@ -10,10 +10,10 @@ import pytest
 
 from gathering.calendars.rules import FeedEvent, FeedInfo, build_calendar, make_calendar
 from gathering.core.database import Database
-from gathering.demo import load_demo
 from gathering.programme.catalogue import list_organisations, list_speakers, released_programmes
 from gathering.programme.published import PublicGathering, PublicSession
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 
 pytestmark = pytest.mark.anyio
 BASE = "http://127.0.0.1:8000"

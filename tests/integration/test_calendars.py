@@ -22,10 +22,10 @@ from gathering.calendars.rules import FeedEvent, FeedInfo, build_calendar, ensur
 from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.errors import NotFound
-from gathering.demo import load_demo
 from gathering.programme.catalogue import list_organisations, list_speakers, released_programmes
 from gathering.programme.release import Programme, PublicSession, load_programme, release_programme
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.factories import add_room, add_unreleased_gathering
 from tests.helpers import parse_html
 

@@ -27,11 +27,12 @@ from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
 from gathering.core.settings import Settings
-from gathering.demo import load_demo, steward_token
+from gathering.demo import steward_token
 from gathering.door import api as steward
 from gathering.door import devices
 from gathering.door import rules as checkin
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import csrf_from
 
 pytestmark = pytest.mark.anyio

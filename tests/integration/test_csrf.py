@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core import schema
 from gathering.core.database import Database
-from gathering.demo import load_demo
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import csrf_from, parse_html, sign_in, texts
 
 pytestmark = pytest.mark.anyio

@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.permissions import Actor
-from gathering.demo import load_demo
 from gathering.organiser.attendees import CO_HOST_EXPORT_COLUMNS, EXPORT_COLUMNS
 from gathering.organiser.registrant_messages import MessageInput, send_message
 from gathering.registration.rules import Links
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import csrf_from, parse_html, sign_in, texts
 
 pytestmark = pytest.mark.anyio

@@ -22,11 +22,12 @@ from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
 from gathering.core.settings import Settings
 from gathering.core.throttles import Throttled
-from gathering.demo import load_demo, steward_token
+from gathering.demo import steward_token
 from gathering.door import bounds as door_bounds
 from gathering.door import desk, devices, scanning
 from gathering.door.bounds import DeviceBounds, TooManyScans
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import csrf_from, parse_html, run_cli, sign_in, texts
 from tests.integration.test_checkin import (
     ADDRESS,

@@ -18,9 +18,9 @@ from starlette.applications import Starlette
 
 from gathering.core import schema
 from gathering.core.database import Database
-from gathering.demo import load_demo
 from gathering.programme.release import load_programme, release_programme
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.factories import add_room, add_unreleased_gathering
 
 pytestmark = pytest.mark.anyio

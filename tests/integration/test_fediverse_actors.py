@@ -18,8 +18,8 @@ from pyld import jsonld
 from pyld.documentloader.frozen import FrozenDocumentLoader
 
 from gathering.core.settings import Settings
-from gathering.demo import load_demo
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 
 pytestmark = pytest.mark.anyio
 AS = "https://www.w3.org/ns/activitystreams#"

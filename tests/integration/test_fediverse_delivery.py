@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.settings import Settings
-from gathering.demo import load_demo
 from gathering.fediverse.delivery import Deliverer
 from gathering.programme.release import release_programme
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import csrf_from, sign_in
 from tests.integration.fediverse_peer import Peer
 from tests.integration.test_fediverse_actors import SECRETS

@@ -16,9 +16,9 @@ from gathering import housekeeping
 from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.permissions import Actor
-from gathering.demo import load_demo
 from gathering.organiser import members
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import sign_in
 from tests.integration.test_members import (  # noqa: F401 (the fixtures are used by name)
     LLA,

@@ -25,11 +25,11 @@ from gathering.app import create_app
 from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.settings import Settings
-from gathering.demo import load_demo
 from gathering.mail import messages as mail
 from gathering.mail import sender as mailer
 from gathering.mail.queries import queue_message
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import decode_qr, parse_html, sign_in, texts
 
 pytestmark = pytest.mark.anyio

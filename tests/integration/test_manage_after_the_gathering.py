@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from gathering.core.database import Database
-from gathering.demo import load_demo
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import parse_html, texts
 
 pytestmark = pytest.mark.anyio

@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.settings import Settings
-from gathering.demo import load_demo
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import csrf_from, parse_html, sign_in, texts
 from tests.integration.test_mail import SMTPServer, free_port
 

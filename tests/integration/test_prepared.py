@@ -16,11 +16,12 @@ from starlette.applications import Starlette
 from gathering.core import prepared, throttles
 from gathering.core.database import Database
 from gathering.core.schema import outbox, programme_session, registration, session_place
-from gathering.demo import NEXT_SLUG, load_demo
+from gathering.demo import NEXT_SLUG
 from gathering.mail import queries as mail_queries
 from gathering.registration import place_queries
 from gathering.registration import queries as registration_queries
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.door_data import insert_open_door
 from tests.helpers import parse_html
 from tests.statements import statements_run

@@ -18,7 +18,7 @@ from gathering.auth.accounts import create_or_update_account
 from gathering.core import schema
 from gathering.core.audit import insert_audit_event
 from gathering.core.database import Database
-from gathering.demo import NEXT_SLUG, STEWARD_PIN, load_demo, steward_token
+from gathering.demo import NEXT_SLUG, STEWARD_PIN, steward_token
 from gathering.door import rules as checkin
 from gathering.privacy import retention
 from gathering.programme.pages import long_date
@@ -26,6 +26,7 @@ from gathering.programme.release import load_programme
 from gathering.registration import rules as reg
 from tests.app_clock import BEFORE_CONFERENCE, app_clock_at
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import csrf_from, parse_html, sign_in, texts
 from tests.privacy_data import (
     AT_THE_DOOR,

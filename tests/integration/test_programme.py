@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.errors import Conflict, NotFound
-from gathering.demo import load_demo
 from gathering.programme.release import load_programme, pending_changes, release_programme
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.factories import add_room
 
 pytestmark = pytest.mark.anyio

@@ -16,9 +16,9 @@ from starlette.applications import Starlette
 
 from gathering.core import clock, schema
 from gathering.core.database import Database
-from gathering.demo import load_demo
 from gathering.programme.release import PublicSession, load_programme, release_programme
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.factories import add_room
 from tests.helpers import parse_html, texts
 from tests.integration.test_public_speed_cache import assert_remembered, counted, remember_long

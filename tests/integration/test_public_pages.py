@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core import schema
 from gathering.core.database import Database
-from gathering.demo import NEXT_SLUG, load_demo
+from gathering.demo import NEXT_SLUG
 from gathering.programme.release import PublicSession, load_programme, release_programme
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.factories import add_room
 from tests.helpers import parse_html, texts
 

@@ -17,10 +17,11 @@ from starlette.applications import Starlette
 
 from gathering.core import schema
 from gathering.core.database import Database, write_epoch
-from gathering.demo import NEXT_SLUG, load_demo
+from gathering.demo import NEXT_SLUG
 from gathering.programme.page_cache import VersionMemo
 from gathering.programme.release import load_programme, release_programme
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import parse_html, texts
 from tests.statements import statements_run
 

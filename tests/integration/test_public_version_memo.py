@@ -17,11 +17,11 @@ from starlette.applications import Starlette
 
 from gathering.core import schema
 from gathering.core.database import Database, write_epoch
-from gathering.demo import load_demo
 from gathering.programme.page_cache import VERSION_MEMO_SECONDS, VersionMemo
 from gathering.programme.release import load_programme, release_programme
 from gathering.registration import rules as reg
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import csrf_from, parse_html, texts
 from tests.integration.test_public_speed_cache import assert_remembered, counted, remember_long
 from tests.integration.test_registration_changes import (

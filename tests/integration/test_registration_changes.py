@@ -20,12 +20,12 @@ from gathering.calendars import rules as calendars
 from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.errors import Conflict, InvalidInput
-from gathering.demo import load_demo
 from gathering.demo_data import NEXT_SLUG
 from gathering.programme.release import load_programme, release_programme
 from gathering.registration import changing, undoing
 from gathering.registration import rules as reg
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import csrf_from, parse_html, texts
 
 pytestmark = pytest.mark.anyio

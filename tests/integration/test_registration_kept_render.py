@@ -16,9 +16,10 @@ from starlette.applications import Starlette
 
 from gathering.core import schema
 from gathering.core.database import Database
-from gathering.demo import NEXT_SLUG, load_demo
+from gathering.demo import NEXT_SLUG
 from gathering.registration import kept_render
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import parse_html, texts
 
 pytestmark = pytest.mark.anyio

@@ -22,13 +22,14 @@ from gathering.app import create_app
 from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.settings import Settings
-from gathering.demo import NEXT_SLUG, load_demo
+from gathering.demo import NEXT_SLUG
 from gathering.programme.release import load_programme
 from gathering.registration import confirming, manage, places, registering
 from gathering.registration.form import RegistrationInput
 from gathering.registration.limits import Limits
 from gathering.registration.tokens import Links, manage_token
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import csrf_from, parse_html, texts
 from tests.statements import statements_run
 

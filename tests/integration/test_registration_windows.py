@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering.core import clock, schema
 from gathering.core.database import Database
 from gathering.core.errors import Conflict
-from gathering.demo import NEXT_SLUG, load_demo
+from gathering.demo import NEXT_SLUG
 from gathering.programme.release import load_programme
 from gathering.registration import rules as reg
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import parse_html, texts
 
 pytestmark = pytest.mark.anyio

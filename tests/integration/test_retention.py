@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gathering.core import schema
 from gathering.core.database import Database
-from gathering.demo import load_demo
 from gathering.housekeeping import housekeeping, purge_once
 from gathering.privacy import retention
 from gathering.programme.release import load_programme
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import run_cli
 from tests.privacy_data import (
     CONFERENCE,

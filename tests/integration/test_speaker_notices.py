@@ -25,11 +25,11 @@ from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.errors import Conflict
 from gathering.core.settings import Settings
-from gathering.demo import load_demo
 from gathering.privacy import retention, storage
 from gathering.programme.release import load_programme, release_programme
 from gathering.programme.speaker_notices import SPEAKER_FEED_PATH, SPEAKER_PAGE_PATH
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.factories import add_room
 from tests.helpers import csrf_from, parse_html, sign_in, texts
 from tests.integration import test_erasure_bytes as erasure_bytes

@@ -17,12 +17,12 @@ from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.errors import Forbidden, InvalidInput
 from gathering.core.permissions import Actor
-from gathering.demo import load_demo
 from gathering.door import passes as stewarding
 from gathering.door import rules as checkin
 from gathering.programme.release import load_programme
 from gathering.registration import tickets
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import csrf_from, decode_qr, parse_html, run_cli, sign_in, texts
 
 pytestmark = pytest.mark.anyio

@@ -20,11 +20,11 @@ from gathering.core.database import Database
 from gathering.core.errors import InvalidInput
 from gathering.core.permissions import Actor
 from gathering.core.settings import Settings
-from gathering.demo import load_demo
 from gathering.organiser import supporter_pages as web
 from gathering.organiser import supporters as domain
 from gathering.organiser.supporter_queries import is_eligible_supporter
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import csrf_from, parse_html, sign_in, texts
 
 pytestmark = pytest.mark.anyio

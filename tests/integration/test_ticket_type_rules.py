@@ -16,12 +16,12 @@ from gathering.core import schema
 from gathering.core.database import Database
 from gathering.core.errors import Conflict, InvalidInput
 from gathering.core.permissions import Actor
-from gathering.demo import load_demo
 from gathering.organiser import registration_setup
 from gathering.registration import changing, registering
 from gathering.registration import rules as reg
 from gathering.registration.limits import Limits
 from tests.conftest import TEST_SECRET
+from tests.demo_state import load_demo
 from tests.helpers import csrf_from, parse_html, texts
 from tests.integration.test_registration_changes import (
     LINKS,

@@ -1,0 +1,149 @@
+"""``tests/demo_state.py``: the demo put back from a real load's rows is that load's database, row
+for row and sequence for sequence, on both engines; anything that could make a load differ runs
+the real loader."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gathering.core import clock
+from gathering.core.database import Database
+from gathering.core.schema import organisation
+from gathering.demo import NEXT_SLUG
+from tests import demo_state
+from tests.conftest import TEST_SECRET, _Databases, _sa_url
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def kept(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """No rows kept from earlier tests, and the loads counted from zero."""
+    monkeypatch.setattr(demo_state, "_kept", {})
+    counts = {"real": 0, "kept": 0}
+    monkeypatch.setattr(demo_state, "loads", counts)
+    return counts
+
+
+@pytest.fixture
+def second_db_url(
+    engine_name: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[str]:
+    """Another database in the migrated template's state, of the same engine."""
+    if engine_name == "sqlite":
+        target = tmp_path / "second.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    dsn, _template = request.getfixturevalue("pg_template")
+    databases: _Databases = request.getfixturevalue("pg_databases")
+    name = databases.take(durable=False)
+    yield _sa_url(dsn, name)
+    databases.later(name)
+
+
+@pytest.fixture
+async def second(second_db_url: str) -> AsyncIterator[Database]:
+    database = Database(second_db_url)
+    yield database
+    await database.dispose()
+
+
+async def _new_group(conn: AsyncConnection, slug: str) -> int:
+    made = await conn.execute(
+        sa.insert(organisation)
+        .values(slug=slug, name=slug, short_name=slug[:4], created_at=clock.utc_now())
+        .returning(organisation.c.id)
+    )
+    return int(made.scalar_one())
+
+
+def _sorted(rows: dict[str, Any]) -> dict[str, list[str]]:
+    """Each table's rows in one order, as text (PostgreSQL's come as JSON)."""
+    return {
+        table: sorted(
+            json.dumps(row, sort_keys=True, default=str)
+            for row in (json.loads(found) if isinstance(found, str) else found[1])
+        )
+        for table, found in rows.items()
+    }
+
+
+async def test_a_kept_load_is_the_real_load_row_for_row(
+    db: Database, second: Database, kept: dict[str, int]
+) -> None:
+    first = await demo_state.load_demo(db, secret_key=TEST_SECRET)
+    assert kept == {"real": 1, "kept": 0}
+    again = await demo_state.load_demo(second, secret_key=TEST_SECRET)
+    assert kept == {"real": 1, "kept": 1}
+    assert again == first and first.inserted > 100
+
+    real_rows, real_sequences = await db.read(demo_state._taken)
+    put_rows, put_sequences = await second.read(demo_state._taken)
+    assert _sorted(put_rows) == _sorted(real_rows)
+    assert put_sequences == real_sequences
+    assert {"organisation", "programme_session", "programme_release", "account"} <= set(put_rows)
+    # The public generation is the loader's, not raised again by the rows going back in.
+    generation = "SELECT generation FROM public_generation"
+    assert await second.read(lambda c: c.scalar(sa.text(generation))) == await db.read(
+        lambda c: c.scalar(sa.text(generation))
+    )
+
+    # The next row made gets the same id in both: the sequences are where the loader left them.
+    made = [await d.write(lambda c: _new_group(c, "new-group")) for d in (db, second)]
+    assert made[0] == made[1]
+    # And the kept database works as the demo: its next gathering is there, with its sessions.
+    sessions = sa.text(
+        "SELECT count(*) FROM programme_session s JOIN gathering g ON g.id = s.gathering_id "
+        "WHERE g.slug = :slug"
+    )
+    counted = [
+        await d.read(lambda c: c.scalar(sessions, {"slug": NEXT_SLUG})) for d in (db, second)
+    ]
+    assert counted[0] == counted[1] > 0
+
+
+async def test_a_database_already_written_to_gets_the_real_loader(
+    db: Database, second: Database, kept: dict[str, int]
+) -> None:
+    await demo_state.load_demo(db, secret_key=TEST_SECRET)
+    await second.write(lambda c: _new_group(c, "first-group"))
+    await demo_state.load_demo(second, secret_key=TEST_SECRET)
+    assert kept == {"real": 2, "kept": 0}
+    # Loading twice is the real loader's business too: it finds everything and inserts nothing.
+    assert (await demo_state.load_demo(db, secret_key=TEST_SECRET)).inserted == 0
+    assert kept == {"real": 3, "kept": 0}
+
+
+async def test_a_moved_clock_gets_the_real_loader(
+    db: Database, second: Database, kept: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await demo_state.load_demo(db, secret_key=TEST_SECRET)
+    monkeypatch.setattr(clock, "utc_now", lambda: dt.datetime(2021, 9, 1, 12, tzinfo=dt.UTC))
+    logins = await demo_state.load_demo(second, secret_key=TEST_SECRET)
+    assert kept == {"real": 2, "kept": 0} and logins.inserted > 100
+    # Its rows carry the moved clock's instant, as the real loader writes it.
+    made = sa.select(sa.func.min(organisation.c.created_at))
+    assert await second.read(lambda c: c.scalar(made)) == dt.datetime(2021, 9, 1, 12, tzinfo=dt.UTC)
+    assert await db.read(lambda c: c.scalar(made)) > dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+async def test_rows_older_than_the_limit_are_taken_again(
+    db: Database, second: Database, kept: dict[str, int]
+) -> None:
+    await demo_state.load_demo(db, secret_key=TEST_SECRET)
+    [(key, rows)] = demo_state._kept.items()
+    old = rows.taken - demo_state._FRESH_FOR - 1
+    demo_state._kept[key] = demo_state._Kept(rows.logins, rows.rows, rows.sequences, old)
+    await demo_state.load_demo(second, secret_key=TEST_SECRET)
+    assert kept == {"real": 2, "kept": 0}
+    assert demo_state._kept[key].taken > rows.taken  # the second load's rows are kept now
