@@ -201,7 +201,7 @@ class _Databases:
     the template's state: its rows deleted, the rows the migrations wrote put back, its
     sequences restarted. A clone wrote the whole template (10 MB) to PostgreSQL's log, and with
     ``wal_recycle`` off (test_erasure_bytes, as a deployment sets it) every 16 MB of log is a
-    new file written full of zeros first: a clone took 0.1 to 0.5 s, emptying takes 0.05. A
+    new file written full of zeros first: a clone took 0.1 to 0.5 s, emptying takes 0.01. A
     database whose shape a test changed (a table, a column, a setting, the revision...) is
     dropped and cloned afresh, as is every database of a test that reads the server's files
     (``durable_commits``)."""

@@ -6,7 +6,9 @@ PostgreSQL on a slow 2-core machine, a third of such a test's time. Here the fir
 engine in a worker runs the real loader and keeps every row it wrote (with the sequences'
 positions); a later load into a database still in the migrated template's state puts those rows
 back in one unit of work, as they were, with the triggers and foreign-key checks that the
-loader's own statements already passed set aside while they go in.
+loader's own statements already passed set aside while they go in; then each newest release is
+read once, as the loader's ``release_programme`` does, so its snapshot is parsed in this process
+after either load (pages count the statements of their first rendering).
 
 The rows are the loader's own, so they differ from a fresh load only in the instants it read from
 the clock (``created_at``, the practice evening's pass, the releases): those are at most
@@ -35,6 +37,8 @@ from gathering import demo
 from gathering.core import clock
 from gathering.core.database import Database
 from gathering.demo import DemoLogins
+from gathering.programme import queries as programme_queries
+from gathering.programme.release import programme_for_row
 
 _REAL_CLOCK = clock.utc_now
 _FRESH_FOR = 60.0  # seconds: how old the kept rows' instants may be
@@ -72,6 +76,7 @@ async def load_demo(db: Database, *, secret_key: str) -> DemoLogins:
         return await demo.load_demo(db, secret_key=secret_key)
     if kept is not None and time.monotonic() - kept.taken < _FRESH_FOR:
         await db.write(lambda conn: _put_back(conn, kept))
+        await db.read(_parse_releases)
         loads["kept"] += 1
         return kept.logins
     loads["real"] += 1
@@ -79,6 +84,18 @@ async def load_demo(db: Database, *, secret_key: str) -> DemoLogins:
     rows, sequences = await db.read(_taken)
     _kept[key] = _Kept(logins, rows, sequences, time.monotonic())
     return logins
+
+
+async def _parse_releases(conn: AsyncConnection) -> None:
+    """Each gathering's newest release read once, as ``release_programme`` does in the real
+    loader: its snapshot is then parsed in this process (``programme.release``'s cache), and a
+    page's first rendering runs the same statements after either load."""
+    release = sa.table("programme_release", sa.column("gathering_id"))
+    found = await conn.execute(sa.select(release.c.gathering_id).distinct())
+    for (gathering_id,) in found.all():
+        row = await programme_queries.gathering_by_id(conn, gathering_id)
+        if row is not None:
+            await programme_for_row(conn, row, live_places=False)
 
 
 async def _tables(conn: AsyncConnection) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from gathering.core import clock
 from gathering.core.database import Database
 from gathering.core.schema import organisation
 from gathering.demo import NEXT_SLUG
+from gathering.programme import release
 from tests import demo_state
 from tests.conftest import TEST_SECRET, _Databases, _sa_url
 
@@ -147,3 +149,29 @@ async def test_rows_older_than_the_limit_are_taken_again(
     await demo_state.load_demo(second, secret_key=TEST_SECRET)
     assert kept == {"real": 2, "kept": 0}
     assert demo_state._kept[key].taken > rows.taken  # the second load's rows are kept now
+
+
+async def test_a_kept_load_leaves_each_release_parsed_as_the_real_one_does(
+    db: Database, second: Database, kept: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A public page's first rendering runs the same statements after either load (the page
+    tests count them): the newest release of each gathering is parsed in this process."""
+    parsed: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+    monkeypatch.setattr(release, "_releases", parsed)
+    await demo_state.load_demo(db, secret_key=TEST_SECRET)
+    await demo_state.load_demo(second, secret_key=TEST_SECRET)
+    assert kept == {"real": 1, "kept": 1}
+
+    def newest(database: Database) -> set[tuple[int, int]]:
+        url = str(database.engine.url)
+        return {(key[1], key[3]) for key in parsed if key[0] == url}
+
+    heads = sa.text("SELECT gathering_id, max(number) FROM programme_release GROUP BY gathering_id")
+
+    async def _heads(conn: AsyncConnection) -> set[tuple[int, int]]:
+        return {(gathering, number) for gathering, number in (await conn.execute(heads)).all()}
+
+    released = await second.read(_heads)
+    assert len(released) >= 3 and released == await db.read(_heads)
+    assert newest(second) == released  # the kept load: the newest of each, nothing else
+    assert released <= newest(db)  # the real load: also a release it replaced
