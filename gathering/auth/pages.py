@@ -134,7 +134,8 @@ async def reset(request: Request) -> Response:
 
 
 async def csrf_failed(scope: Scope, send: Send, message_id: object) -> None:
-    """asgi-csrf's refusal, worded for a person: the form is stale, not the person wrong."""
+    """The CSRF check's refusal (``core.csrf``), worded for a person: the form is stale, not the
+    person wrong."""
     language = current_language()
     title, heading, text = (
         escape(gettext(w))

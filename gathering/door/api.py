@@ -23,9 +23,9 @@
   "checked_in"}], "too_many", "message"}``; admit a match by scanning ``{"ref"}`` for ``code``.
 - ``POST /door/api/close``: forget the device cookie.
 
-CSRF: every POST that carries cookies must send asgi-csrf's token in the ``x-csrftoken`` header
-(asgi-csrf accepts the header in place of a form field; the scan page reads the token from the page
-it was served with). Bodies must be ``application/json``, which a cross-site form cannot send
+CSRF (``core.csrf``): every POST that carries cookies must send the token in the ``x-csrftoken``
+header (accepted in place of a form field; the scan page reads the token from the page it was
+served with). Bodies must be ``application/json``, which a cross-site form cannot send
 without a CORS preflight that this API never grants; that also guards ``open``, which is usually
 posted before any cookie exists.
 

@@ -420,7 +420,7 @@ def test_a_pass_refused_while_the_camera_opens_leaves_the_camera_off(
 def test_a_stale_csrf_token_asks_for_a_reload_and_never_stops_scanning(
     live_server: LiveServer, door: DoorData, camera_page: Any
 ) -> None:
-    """asgi-csrf refuses a stale token with an HTML 403 (here: the browser restarted and forgot
+    """The CSRF check refuses a stale token with an HTML 403 (here: the browser restarted and forgot
     its session-only csrftoken cookie, the door cookie stays): the page is out of date, the pass
     is fine. Only the door API's own JSON refusals stop scanning; nothing else is ever green."""
     from playwright.sync_api import expect

@@ -230,7 +230,7 @@ def test_registration_form_answers_every_body_without_a_server_error(
         }
     )
     extra = st.lists(st.tuples(st.one_of(st.sampled_from(_REGISTRATION_KEYS), text), value))
-    # Raw bodies too, any bytes (those that are not UTF-8 are refused before asgi-csrf: below).
+    # Raw bodies too, any bytes (those that are not UTF-8 are refused before the CSRF check: below).
     raw = st.one_of(st.text(max_size=300).map(lambda t: t.encode()), st.binary(max_size=300))
 
     @settings(max_examples=FORM_EXAMPLES, **FUZZ)

@@ -442,7 +442,7 @@ async def test_photo_must_really_be_an_image_of_at_most_two_megabytes(
     assert texts(doc, "//p[@id='photo-error']") == ["The photo must be a JPEG, PNG or WebP image."]
     assert doc.xpath("//input[@name='name']/@value") == ["Pat Fake"]
     assert texts(doc, "//textarea[@name='bio']") == ["Typed bio"]
-    # The CSRF token comes before the file input, as asgi-csrf requires.
+    # The CSRF token is a field of the multipart form, before the file input.
     names = doc.xpath("//form[@enctype='multipart/form-data']//input/@name")
     assert names[0] == "csrftoken" and names.index("photo") > 0
 

@@ -786,7 +786,7 @@ async def test_the_json_api_opens_a_pass_scans_undoes_and_counts(
         "nonce": "http-1",
         "kind": "entry",
     }
-    # A POST with cookies but without the CSRF header is refused by asgi-csrf.
+    # A POST with cookies but without the CSRF header is refused by the CSRF check.
     assert (await client.post("/door/api/scan", json=body)).status_code == 403
     first = await client.post("/door/api/scan", json=body, headers=headers)
     assert first.status_code == 200, first.text

@@ -295,8 +295,9 @@ async def test_scan_page_of_a_pass_for_some_sessions_offers_no_whole_gathering(
 async def test_a_stale_csrf_token_is_an_html_refusal_unlike_the_pass_s_own_json_ones(
     db: Database, client: httpx.AsyncClient
 ) -> None:
-    """What door-scan.js tells apart: asgi-csrf's refusal (the page is out of date: reload) is an
-    HTML 403 and records nothing; a refused pass is a JSON answer with the pass's reason code."""
+    """What door-scan.js tells apart: the CSRF check's refusal (the page is out of date: reload)
+    is an HTML 403 and records nothing; a refused pass is a JSON answer with the pass's reason
+    code."""
     door = await insert_open_door(db)
     csrf = await _open_device(client, door)
     body = {"code": door.code, "session_id": None, "door": "", "nonce": "stale-1", "kind": "entry"}
