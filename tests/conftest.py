@@ -354,14 +354,22 @@ def db_url(engine_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> 
     is visible to every session at once and survives anything but a crash of the PostgreSQL
     server itself, which no test causes; only its wait for the disk is skipped. A test that reads
     the server's files marks itself ``durable_commits`` to keep the server's default."""
+    durable = request.node.get_closest_marker("durable_commits") is not None
+    yield from migrated_database(engine_name, request, tmp_path / "test.db", durable=durable)
+
+
+def migrated_database(
+    engine_name: str, request: pytest.FixtureRequest, sqlite_file: Path, *, durable: bool
+) -> Iterator[str]:
+    """Yield the URL of a database in the migrated template's state (SQLite: a copy of it at
+    ``sqlite_file``); given back to the worker's databases afterwards (PostgreSQL)."""
     if engine_name == "sqlite":
-        target = tmp_path / "test.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
-        yield f"sqlite+aiosqlite:///{target}"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), sqlite_file)
+        yield f"sqlite+aiosqlite:///{sqlite_file}"
         return
     dsn, _template = request.getfixturevalue("pg_template")
     databases: _Databases = request.getfixturevalue("pg_databases")
-    name = databases.take(durable=request.node.get_closest_marker("durable_commits") is not None)
+    name = databases.take(durable=durable)
     yield _sa_url(dsn, name)
     databases.later(name)
 

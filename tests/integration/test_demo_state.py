@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ from gathering.core.schema import organisation
 from gathering.demo import NEXT_SLUG
 from gathering.programme import release
 from tests import demo_state
-from tests.conftest import TEST_SECRET, _Databases, _sa_url
+from tests.conftest import TEST_SECRET, migrated_database
 
 pytestmark = pytest.mark.anyio
 
@@ -41,16 +40,7 @@ def second_db_url(
     engine_name: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[str]:
     """Another database in the migrated template's state, of the same engine."""
-    if engine_name == "sqlite":
-        target = tmp_path / "second.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
-        yield f"sqlite+aiosqlite:///{target}"
-        return
-    dsn, _template = request.getfixturevalue("pg_template")
-    databases: _Databases = request.getfixturevalue("pg_databases")
-    name = databases.take(durable=False)
-    yield _sa_url(dsn, name)
-    databases.later(name)
+    yield from migrated_database(engine_name, request, tmp_path / "second.db", durable=False)
 
 
 @pytest.fixture
