@@ -187,6 +187,20 @@ SELECT relname FROM pg_class
  WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'
    AND relname <> 'alembic_version' AND pg_relation_size(oid) > 0
 """
+# The planner's statistics of the tables and indexes, as the template has them (never
+# gathered: -1 rows). A VACUUM records the emptied tables as holding none, and with autovacuum
+# off the planner would then plan the next test's queries for empty tables (nested loops over
+# thousands of rows), and differently from a fresh clone.
+_STATISTICS = """
+SELECT json_agg(json_build_object('oid', oid, 'relpages', relpages, 'reltuples', reltuples,
+                                  'relallvisible', relallvisible))
+  FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'i')
+"""
+_PUT_STATISTICS = """
+UPDATE pg_class AS c SET relpages = s.relpages, reltuples = s.reltuples,
+       relallvisible = s.relallvisible
+  FROM json_populate_recordset(NULL::pg_class, $1::json) AS s WHERE c.oid = s.oid
+"""
 _RESTART = """
 SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false)
   FROM pg_sequences WHERE schemaname = 'public' AND last_value IS NOT NULL
@@ -214,6 +228,7 @@ class _Databases:
         self.done: list[Future[object]] = []
         self.shape = ""
         self.seeded: dict[str, str] = {}  # the template's rows, by table, as JSON
+        self.statistics = ""  # the template's planner statistics (_STATISTICS), as JSON
 
     def _url(self, name: str) -> str:
         return self.dsn.rsplit("/", 1)[0] + "/" + name
@@ -233,6 +248,7 @@ class _Databases:
         conn = await asyncpg.connect(self._url(name), timeout=5)
         try:
             self.shape = await conn.fetchval(_SHAPE)
+            self.statistics = await conn.fetchval(_STATISTICS)
             for (table,) in await conn.fetch(_WRITTEN):
                 self.seeded[table] = await conn.fetchval(f'SELECT json_agg(t) FROM "{table}" t')
         finally:
@@ -246,7 +262,8 @@ class _Databases:
         server's CPU for the suite's few rows, against 0.01 s for DELETE. Foreign keys are
         not checked while the tables are emptied (``session_replication_role``), so the
         order does not matter, and a VACUUM then makes the deleted rows' space reusable (the
-        server's autovacuum may be off, as it is in CI)."""
+        server's autovacuum may be off, as it is in CI); the planner's statistics are put back
+        as the template has them (``_STATISTICS``). Both need a superuser, as CI's is."""
         await _pg_execute(
             self.dsn,
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
@@ -273,6 +290,7 @@ class _Databases:
                 await conn.execute(
                     "VACUUM (TRUNCATE false) " + ", ".join(f'"{table}"' for table in tables)
                 )
+                await conn.execute(_PUT_STATISTICS, self.statistics)
             return True
         finally:
             await conn.close()

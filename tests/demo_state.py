@@ -1,7 +1,7 @@
 """The demo network for tests: what ``gathering.demo.load_demo`` writes, put back from its rows.
 
 About 300 tests on each engine begin with the demo. The real loader finds or inserts the network a
-table at a time and releases five programmes: some 250 statements, 0.2 s on SQLite and 0.6 s on
+table at a time and releases four programmes: some 250 statements, 0.2 s on SQLite and 0.6 s on
 PostgreSQL on a slow 2-core machine, a third of such a test's time. Here the first load on each
 engine in a worker runs the real loader and keeps every row it wrote (with the sequences'
 positions); a later load into a database still in the migrated template's state puts those rows
@@ -14,9 +14,10 @@ The rows are the loader's own, so they differ from a fresh load only in the inst
 the clock (``created_at``, the practice evening's pass, the releases): those are at most
 ``_FRESH_FOR`` seconds old here, and the rows are taken again after that. The real loader runs
 whenever the result could differ in anything else: a database that is not in the template's
-state (a row written, a sequence advanced, the public generation raised), the app clock set by
-the test (``tests.app_clock``, ``monkeypatch``), another secret key, another day in London (the
-demo places its next gathering from the day). ``tests/integration/test_demo_state.py`` compares
+state (a row written, a sequence advanced, the public generation raised; looked at again in
+the unit of work that puts the rows back), the app clock set by the test (``tests.app_clock``,
+``monkeypatch``), another secret key, another day in London (the demo places its next gathering
+from the day), another schema revision. ``tests/integration/test_demo_state.py`` compares
 both ways row for row on both engines; the demo's own tests and the raw-file erasure tests use
 the real loader.
 """
@@ -57,25 +58,28 @@ class _Kept:
     taken: float
 
 
-_kept: dict[tuple[bool, str, dt.date], _Kept] = {}
+_kept: dict[tuple[bool, str, dt.date, str], _Kept] = {}
 loads = {"real": 0, "kept": 0}  # how each load was made, for the test of this module
 
 
 async def load_demo(db: Database, *, secret_key: str) -> DemoLogins:
     """``gathering.demo.load_demo(db, secret_key=...)``, from the rows it wrote before where
     that gives the same database (see the module's notes)."""
-    if clock.utc_now is not _REAL_CLOCK:
+    revision = None
+    if clock.utc_now is _REAL_CLOCK:
+        revision = await db.read(_template_revision)
+    if revision is None:
         loads["real"] += 1
         return await demo.load_demo(db, secret_key=secret_key)
     today = clock.utc_now().astimezone(zoneinfo.ZoneInfo("Europe/London")).date()
-    key = (db.is_sqlite, secret_key, today)
+    key = (db.is_sqlite, secret_key, today, revision)
     kept = _kept.get(key)
-    fresh = await db.read(_in_template_state)
-    if not fresh:
-        loads["real"] += 1
-        return await demo.load_demo(db, secret_key=secret_key)
-    if kept is not None and time.monotonic() - kept.taken < _FRESH_FOR:
-        await db.write(lambda conn: _put_back(conn, kept))
+    # The state is looked at again in the unit that writes: nothing may have come in since.
+    if (
+        kept is not None
+        and time.monotonic() - kept.taken < _FRESH_FOR
+        and await db.write(lambda conn: _put_back(conn, kept, revision))
+    ):
         await db.read(_parse_releases)
         loads["kept"] += 1
         return kept.logins
@@ -129,16 +133,19 @@ async def _sequences(conn: AsyncConnection) -> list[tuple[str, int]]:
     return [(str(name), int(position)) for name, position in found.all()]
 
 
-async def _in_template_state(conn: AsyncConnection) -> bool:
-    """Whether the database holds exactly what the migrations wrote: no other row, no sequence
-    advanced, the public generation not raised."""
+async def _template_revision(conn: AsyncConnection) -> str | None:
+    """The schema's revision if the database holds exactly what the migrations wrote (no other
+    row, no sequence advanced, the public generation not raised); None otherwise."""
     tables = [t for t in await _tables(conn) if t not in _MIGRATIONS_OWN]
     counts = " + ".join(f"(SELECT count(*) FROM {_quoted(t)})" for t in tables) or "0"
     (written,) = (await conn.exec_driver_sql(f"SELECT {counts}")).one()
     if written or await _sequences(conn):
-        return False
+        return None
     generation = await conn.exec_driver_sql(f"SELECT id, generation FROM {_GENERATION}")
-    return [tuple(row) for row in generation.all()] == _MIGRATIONS_OWN[_GENERATION]
+    if [tuple(row) for row in generation.all()] != _MIGRATIONS_OWN[_GENERATION]:
+        return None
+    revisions = (await conn.exec_driver_sql("SELECT version_num FROM alembic_version")).all()
+    return str(revisions[0][0]) if len(revisions) == 1 else None
 
 
 async def _taken(conn: AsyncConnection) -> tuple[dict[str, Any], list[tuple[str, int]]]:
@@ -160,8 +167,11 @@ async def _taken(conn: AsyncConnection) -> tuple[dict[str, Any], list[tuple[str,
     return rows, await _sequences(conn)
 
 
-async def _put_back(conn: AsyncConnection, kept: _Kept) -> None:
-    """The kept rows and sequence positions, into a database in the template's state."""
+async def _put_back(conn: AsyncConnection, kept: _Kept, revision: str) -> bool:
+    """The kept rows and sequence positions, into a database still in the template's state at
+    ``revision``; False (nothing written) if it no longer is."""
+    if await _template_revision(conn) != revision:
+        return False
     tables = sorted(kept.rows, key=lambda t: t == _GENERATION)  # the generation last
     if conn.dialect.name == "sqlite":
         await conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")  # until the commit
@@ -179,7 +189,7 @@ async def _put_back(conn: AsyncConnection, kept: _Kept) -> None:
             await conn.exec_driver_sql(
                 "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", kept.sequences
             )
-        return
+        return True
     # No trigger or foreign-key check fires for the rest of this transaction (superuser only).
     await conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
     for table in tables:
@@ -197,3 +207,4 @@ async def _put_back(conn: AsyncConnection, kept: _Kept) -> None:
             sa.text("SELECT setval(CAST(:sequence AS regclass), :position, true)"),
             {"sequence": sequence, "position": position},
         )
+    return True

@@ -165,3 +165,24 @@ async def test_a_kept_load_leaves_each_release_parsed_as_the_real_one_does(
     assert len(released) >= 3 and released == await db.read(_heads)
     assert newest(second) == released  # the kept load: the newest of each, nothing else
     assert released <= newest(db)  # the real load: also a release it replaced
+
+
+async def test_rows_go_back_only_into_a_database_still_in_the_template_state(
+    db: Database, second: Database, kept: dict[str, int]
+) -> None:
+    """The state is looked at again in the unit that writes: a row that came in since the first
+    look (the app's own work, say) sends the load to the real loader, with nothing written."""
+    await demo_state.load_demo(db, secret_key=TEST_SECRET)
+    [rows] = demo_state._kept.values()
+    revision = await second.read(demo_state._template_revision)
+    assert revision is not None and revision == await db.read(
+        lambda c: c.scalar(sa.text("SELECT version_num FROM alembic_version"))
+    )
+    await second.write(lambda c: _new_group(c, "came-in-since"))
+    assert await second.read(demo_state._template_revision) is None
+    assert not await second.write(lambda c: demo_state._put_back(c, rows, revision))
+
+    async def _groups(conn: AsyncConnection) -> list[str]:
+        return list((await conn.scalars(sa.select(organisation.c.slug))).all())
+
+    assert await second.read(_groups) == ["came-in-since"]
