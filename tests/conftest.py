@@ -187,7 +187,7 @@ SELECT relname FROM pg_class
  WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'
    AND relname <> 'alembic_version' AND pg_relation_size(oid) > 0
 """
-# The planner's statistics of the tables and indexes, as the template has them (never
+# The planner's statistics of the tables and indexes, as the template has them (tables never
 # gathered: -1 rows). A VACUUM records the emptied tables as holding none, and with autovacuum
 # off the planner would then plan the next test's queries for empty tables (nested loops over
 # thousands of rows), and differently from a fresh clone.
