@@ -186,3 +186,22 @@ async def test_rows_go_back_only_into_a_database_still_in_the_template_state(
         return list((await conn.scalars(sa.select(organisation.c.slug))).all())
 
     assert await second.read(_groups) == ["came-in-since"]
+
+
+async def test_a_load_refused_at_the_write_runs_the_real_loader_and_keeps_nothing_new(
+    db: Database, second: Database, kept: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row that comes in between the first look and the writing unit: the real loader runs
+    on top of it, and its rows (not the template's demo) are not kept for later loads."""
+    await demo_state.load_demo(db, secret_key=TEST_SECRET)
+    before = dict(demo_state._kept)
+    put_back = demo_state._put_back
+
+    async def _written_first(conn: AsyncConnection, rows: Any, revision: str) -> bool:
+        await _new_group(conn, "came-in-since")
+        return await put_back(conn, rows, revision)
+
+    monkeypatch.setattr(demo_state, "_put_back", _written_first)
+    logins = await demo_state.load_demo(second, secret_key=TEST_SECRET)
+    assert kept == {"real": 2, "kept": 0} and logins.inserted > 100
+    assert demo_state._kept == before
