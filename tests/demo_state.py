@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gathering import demo
 from gathering.core import clock
 from gathering.core.database import Database
+from gathering.core.schema import programme_release
 from gathering.demo import DemoLogins
 from gathering.programme import queries as programme_queries
 from gathering.programme.release import programme_for_row
@@ -69,8 +70,7 @@ async def load_demo(db: Database, *, secret_key: str) -> DemoLogins:
     if clock.utc_now is _REAL_CLOCK:
         revision = await db.read(_template_revision)
     if revision is None:
-        loads["real"] += 1
-        return await demo.load_demo(db, secret_key=secret_key)
+        return await _real_load(db, secret_key)
     today = clock.utc_now().astimezone(zoneinfo.ZoneInfo("Europe/London")).date()
     key = (db.is_sqlite, secret_key, today, revision)
     kept = _kept.get(key)
@@ -80,21 +80,23 @@ async def load_demo(db: Database, *, secret_key: str) -> DemoLogins:
             await db.read(_parse_releases)
             loads["kept"] += 1
             return kept.logins
-        loads["real"] += 1  # a row came in: this load's rows are not the template's demo
-        return await demo.load_demo(db, secret_key=secret_key)
-    loads["real"] += 1
-    logins = await demo.load_demo(db, secret_key=secret_key)
+        return await _real_load(db, secret_key)  # a row came in: its rows are not kept
+    logins = await _real_load(db, secret_key)
     rows, sequences = await db.read(_taken)
     _kept[key] = _Kept(logins, rows, sequences, time.monotonic())
     return logins
+
+
+async def _real_load(db: Database, secret_key: str) -> DemoLogins:
+    loads["real"] += 1
+    return await demo.load_demo(db, secret_key=secret_key)
 
 
 async def _parse_releases(conn: AsyncConnection) -> None:
     """Each gathering's newest release read once, as ``release_programme`` does in the real
     loader: its snapshot is then parsed in this process (``programme.release``'s cache), and a
     page's first rendering runs the same statements after either load."""
-    release = sa.table("programme_release", sa.column("gathering_id"))
-    found = await conn.execute(sa.select(release.c.gathering_id).distinct())
+    found = await conn.execute(sa.select(programme_release.c.gathering_id).distinct())
     for (gathering_id,) in found.all():
         row = await programme_queries.gathering_by_id(conn, gathering_id)
         if row is not None:
